@@ -1,0 +1,474 @@
+//! Client-side validation of objects against the generated CRDs, as the API server would do it:
+//! defaulting from the schema, structural validation (types, enums, patterns, ranges, required
+//! fields), strict unknown-field detection, list uniqueness (`x-kubernetes-list-type`) and the CEL
+//! rules (`x-kubernetes-validations`).
+//!
+//! `mcp-runtime up`, the CLI and the tests use this, so a manifest that `up` accepts is one the
+//! cluster accepts too. Every error names the offending field (`spec.tools[1].sideEffect`).
+
+use crate::crd;
+use kube::core::cel::Validator as CelValidator;
+use serde_json::{Map, Value};
+use std::collections::HashSet;
+use std::fmt;
+use std::sync::OnceLock;
+
+/// One of the three kinds of this API.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Kind {
+    Server,
+    Grant,
+    Session,
+}
+
+impl Kind {
+    /// All kinds, in dependency order (servers first).
+    pub const ALL: [Kind; 3] = [Kind::Server, Kind::Grant, Kind::Session];
+
+    /// The `kind` string.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Server => "MCPServer",
+            Kind::Grant => "MCPAccessGrant",
+            Kind::Session => "MCPAgentSession",
+        }
+    }
+
+    /// Parses a `kind` string.
+    pub fn from_kind(kind: &str) -> Option<Kind> {
+        Kind::ALL.into_iter().find(|k| k.as_str() == kind)
+    }
+}
+
+impl fmt::Display for Kind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A problem with one field.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FieldError {
+    /// Path of the field, e.g. `spec.tools[1].sideEffect`; empty for the whole object.
+    pub field: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl FieldError {
+    pub(crate) fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for FieldError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.field.is_empty() {
+            f.write_str(&self.message)
+        } else if self.message.starts_with(&self.field) {
+            // CEL messages are written to name their field already.
+            f.write_str(&self.message)
+        } else {
+            write!(f, "{}: {}", self.field, self.message)
+        }
+    }
+}
+
+/// Everything needed to validate one kind, built once.
+struct CompiledKind {
+    /// The CRD's `openAPIV3Schema`, as the API server sees it (for defaulting and CEL).
+    schema: Value,
+    /// The same schema made strict (no unknown fields) for structural validation.
+    structural: jsonschema::Validator,
+}
+
+fn compiled(kind: Kind) -> &'static CompiledKind {
+    static CACHE: OnceLock<[CompiledKind; 3]> = OnceLock::new();
+    let all = CACHE.get_or_init(|| Kind::ALL.map(compile_kind));
+    &all[kind as usize]
+}
+
+fn compile_kind(kind: Kind) -> CompiledKind {
+    let schema = crd::schema_of(kind);
+    let mut strict = schema.clone();
+    // The API server supplies these three for every kind; CRD schemas do not declare them.
+    if let Some(Value::Object(properties)) = strict.get_mut("properties") {
+        properties.insert("apiVersion".into(), serde_json::json!({"type": "string"}));
+        properties.insert("kind".into(), serde_json::json!({"type": "string"}));
+        properties.insert(
+            "metadata".into(),
+            serde_json::json!({"type": "object", "x-kubernetes-preserve-unknown-fields": true}),
+        );
+    }
+    make_strict(&mut strict);
+    let structural = jsonschema::options()
+        .with_draft(jsonschema::Draft::Draft4)
+        .should_validate_formats(true)
+        .build(&strict)
+        // The schema is generated from our own types at build time; a failure here is a bug that
+        // every test would hit, not a runtime condition.
+        .unwrap_or_else(|error| panic!("generated {kind} schema does not compile: {error}"));
+    CompiledKind { schema, structural }
+}
+
+/// Rewrites an OpenAPI v3 structural schema into JSON Schema that rejects unknown fields, the way
+/// the API server's strict field validation (kubectl's default) does, and that accepts `null` where
+/// the schema says `nullable`.
+fn make_strict(schema: &mut Value) {
+    let Value::Object(node) = schema else { return };
+    let preserves_unknown =
+        node.get("x-kubernetes-preserve-unknown-fields") == Some(&Value::Bool(true));
+    if node.contains_key("properties")
+        && !node.contains_key("additionalProperties")
+        && !preserves_unknown
+    {
+        node.insert("additionalProperties".into(), Value::Bool(false));
+    }
+    if node.get("nullable") == Some(&Value::Bool(true))
+        && let Some(Value::String(ty)) = node.get("type").cloned()
+    {
+        node.insert(
+            "type".into(),
+            Value::Array(vec![Value::String(ty), "null".into()]),
+        );
+    }
+    // IntOrString fields carry no `type`; JSON Schema then accepts anything, so pin it.
+    if node.get("x-kubernetes-int-or-string") == Some(&Value::Bool(true))
+        && !node.contains_key("type")
+    {
+        node.insert("type".into(), serde_json::json!(["integer", "string"]));
+    }
+    for (key, child) in node.iter_mut() {
+        match key.as_str() {
+            "properties" => {
+                if let Value::Object(props) = child {
+                    props.values_mut().for_each(make_strict);
+                }
+            }
+            "items" | "additionalProperties" => make_strict(child),
+            "allOf" | "anyOf" | "oneOf" => {
+                if let Value::Array(alternatives) = child {
+                    alternatives.iter_mut().for_each(make_strict);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Validates an object of `kind` (the whole object: apiVersion, kind, metadata, spec) and returns
+/// it with the schema defaults applied, as the API server would store it.
+pub fn validate_object(kind: Kind, object: &Value) -> Result<Value, Vec<FieldError>> {
+    let compiled = compiled(kind);
+    let mut errors = Vec::new();
+    validate_metadata(object, &mut errors);
+
+    let defaulted = apply_defaults(&compiled.schema, object);
+
+    for error in compiled.structural.iter_errors(&defaulted) {
+        errors.push(describe_schema_error(&error));
+    }
+    check_list_uniqueness(&compiled.schema, &defaulted, "", &mut errors);
+
+    // CEL rules assume a structurally valid object; evaluating them on a broken one only adds noise.
+    if errors.is_empty()
+        && let Err(cel_errors) = CelValidator::new().validate(&compiled.schema, &defaulted, None)
+    {
+        for error in cel_errors.iter() {
+            errors.push(FieldError::new(
+                error.field_path.clone(),
+                error.message.clone(),
+            ));
+        }
+    }
+
+    if errors.is_empty() {
+        Ok(defaulted)
+    } else {
+        Err(errors)
+    }
+}
+
+/// `metadata.name` is validated by the API server itself, not by the CRD schema.
+fn validate_metadata(object: &Value, errors: &mut Vec<FieldError>) {
+    let metadata = object.get("metadata");
+    match metadata.and_then(|m| m.get("name")) {
+        None => errors.push(FieldError::new(
+            "metadata.name",
+            "required field is missing",
+        )),
+        Some(Value::String(name)) => {
+            if let Some(problem) = dns_subdomain_problem(name) {
+                errors.push(FieldError::new("metadata.name", problem));
+            }
+        }
+        Some(_) => errors.push(FieldError::new("metadata.name", "must be a string")),
+    }
+    if let Some(namespace) = metadata.and_then(|m| m.get("namespace")) {
+        match namespace.as_str() {
+            Some(ns) => {
+                if let Some(problem) = dns_label_problem(ns) {
+                    errors.push(FieldError::new("metadata.namespace", problem));
+                }
+            }
+            None => errors.push(FieldError::new("metadata.namespace", "must be a string")),
+        }
+    }
+}
+
+/// Why `name` is not a valid RFC 1123 subdomain, if it is not.
+pub fn dns_subdomain_problem(name: &str) -> Option<String> {
+    if name.is_empty() || name.len() > 253 {
+        return Some(format!("{name:?} must be 1 to 253 characters"));
+    }
+    if name
+        .split('.')
+        .any(|label| dns_label_problem(label).is_some())
+    {
+        return Some(format!(
+            "{name:?} must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character"
+        ));
+    }
+    None
+}
+
+/// Why `label` is not a valid RFC 1123 label, if it is not.
+pub fn dns_label_problem(label: &str) -> Option<String> {
+    let valid_chars = label
+        .bytes()
+        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    let valid_ends = label
+        .bytes()
+        .next()
+        .is_some_and(|b| b.is_ascii_alphanumeric())
+        && label
+            .bytes()
+            .last()
+            .is_some_and(|b| b.is_ascii_alphanumeric());
+    if label.is_empty() || label.len() > 63 || !valid_chars || !valid_ends {
+        Some(format!(
+            "{label:?} must be 1 to 63 lower case alphanumeric characters or '-', starting and ending with an alphanumeric character"
+        ))
+    } else {
+        None
+    }
+}
+
+/// Applies `default` values from the schema to absent fields, recursing into defaulted values too
+/// (a parent defaulted to `{}` gets its children's defaults, as on the API server).
+pub fn apply_defaults(schema: &Value, value: &Value) -> Value {
+    match value {
+        Value::Object(fields) => {
+            let Some(Value::Object(properties)) = schema.get("properties") else {
+                return match schema.get("additionalProperties") {
+                    Some(entry_schema @ Value::Object(_)) => Value::Object(
+                        fields
+                            .iter()
+                            .map(|(k, v)| (k.clone(), apply_defaults(entry_schema, v)))
+                            .collect(),
+                    ),
+                    _ => value.clone(),
+                };
+            };
+            let mut result = Map::new();
+            for (key, field) in fields {
+                let field_schema = properties.get(key).unwrap_or(&Value::Null);
+                result.insert(key.clone(), apply_defaults(field_schema, field));
+            }
+            for (key, field_schema) in properties {
+                if !result.contains_key(key)
+                    && let Some(default) = field_schema.get("default")
+                {
+                    result.insert(key.clone(), apply_defaults(field_schema, default));
+                }
+            }
+            Value::Object(result)
+        }
+        Value::Array(items) => match schema.get("items") {
+            Some(item_schema) => Value::Array(
+                items
+                    .iter()
+                    .map(|item| apply_defaults(item_schema, item))
+                    .collect(),
+            ),
+            None => value.clone(),
+        },
+        _ => value.clone(),
+    }
+}
+
+/// Enforces `x-kubernetes-list-type: map` (unique keys) and `set` (unique values), which the API
+/// server checks natively and JSON Schema cannot express.
+fn check_list_uniqueness(schema: &Value, value: &Value, path: &str, errors: &mut Vec<FieldError>) {
+    match value {
+        Value::Object(fields) => {
+            let properties = schema.get("properties").and_then(Value::as_object);
+            for (key, field) in fields {
+                let field_schema = properties
+                    .and_then(|p| p.get(key))
+                    .or_else(|| schema.get("additionalProperties").filter(|s| s.is_object()));
+                if let Some(field_schema) = field_schema {
+                    check_list_uniqueness(field_schema, field, &join_field(path, key), errors);
+                }
+            }
+        }
+        Value::Array(items) => {
+            match schema.get("x-kubernetes-list-type").and_then(Value::as_str) {
+                Some("map") => {
+                    let keys: Vec<&str> = schema
+                        .get("x-kubernetes-list-map-keys")
+                        .and_then(Value::as_array)
+                        .map(|keys| keys.iter().filter_map(Value::as_str).collect())
+                        .unwrap_or_default();
+                    let mut seen = HashSet::new();
+                    for (index, item) in items.iter().enumerate() {
+                        let key: Vec<&Value> = keys
+                            .iter()
+                            .map(|k| item.get(k).unwrap_or(&Value::Null))
+                            .collect();
+                        if !seen.insert(serde_json::to_string(&key).unwrap_or_default()) {
+                            let described = keys
+                                .iter()
+                                .zip(&key)
+                                .map(|(k, v)| format!("{k}={v}"))
+                                .collect::<Vec<_>>()
+                                .join(", ");
+                            errors.push(FieldError::new(
+                                format!("{path}[{index}]"),
+                                format!("duplicate entry with {described}; entries must be unique"),
+                            ));
+                        }
+                    }
+                }
+                Some("set") => {
+                    let mut seen = HashSet::new();
+                    for (index, item) in items.iter().enumerate() {
+                        if !seen.insert(serde_json::to_string(item).unwrap_or_default()) {
+                            errors.push(FieldError::new(
+                                format!("{path}[{index}]"),
+                                format!("duplicate value {item}; values must be unique"),
+                            ));
+                        }
+                    }
+                }
+                _ => {}
+            }
+            if let Some(item_schema) = schema.get("items") {
+                for (index, item) in items.iter().enumerate() {
+                    check_list_uniqueness(item_schema, item, &format!("{path}[{index}]"), errors);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+fn join_field(path: &str, key: &str) -> String {
+    if path.is_empty() {
+        key.to_owned()
+    } else {
+        format!("{path}.{key}")
+    }
+}
+
+/// Turns a JSON pointer (`/spec/tools/0/name`) into a field path (`spec.tools[0].name`).
+pub fn pointer_to_field(pointer: &str) -> String {
+    let mut field = String::new();
+    for segment in pointer.split('/').skip(1) {
+        let segment = segment.replace("~1", "/").replace("~0", "~");
+        if !segment.is_empty() && segment.bytes().all(|b| b.is_ascii_digit()) {
+            field.push_str(&format!("[{segment}]"));
+        } else {
+            if !field.is_empty() {
+                field.push('.');
+            }
+            field.push_str(&segment);
+        }
+    }
+    field
+}
+
+fn describe_schema_error(error: &jsonschema::ValidationError<'_>) -> FieldError {
+    use jsonschema::error::ValidationErrorKind as K;
+    let field = pointer_to_field(&error.instance_path().to_string());
+    match error.kind() {
+        K::Required { property } => FieldError::new(
+            join_field(&field, property.as_str().unwrap_or_default()),
+            "required field is missing",
+        ),
+        K::AdditionalProperties { unexpected } => FieldError::new(
+            field.clone(),
+            format!(
+                "unknown field{} {}",
+                if unexpected.len() == 1 { "" } else { "s" },
+                unexpected
+                    .iter()
+                    .map(|u| format!("{u:?}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        ),
+        K::Enum { options } => FieldError::new(
+            field,
+            format!(
+                "unsupported value {}; supported values: {}",
+                error.instance(),
+                list_options(options)
+            ),
+        ),
+        _ => FieldError::new(field, error.to_string()),
+    }
+}
+
+fn list_options(options: &Value) -> String {
+    match options {
+        // Optional enums list `null` among their values; it is not something to suggest.
+        Value::Array(values) => values
+            .iter()
+            .filter(|v| !v.is_null())
+            .map(Value::to_string)
+            .collect::<Vec<_>>()
+            .join(", "),
+        other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pointers_become_field_paths() {
+        assert_eq!(
+            pointer_to_field("/spec/tools/0/sideEffect"),
+            "spec.tools[0].sideEffect"
+        );
+        assert_eq!(pointer_to_field(""), "");
+        assert_eq!(
+            pointer_to_field("/metadata/annotations/a~1b"),
+            "metadata.annotations.a/b"
+        );
+    }
+
+    #[test]
+    fn dns_names() {
+        assert!(dns_subdomain_problem("github.tools-1").is_none());
+        assert!(dns_subdomain_problem("Github").is_some());
+        assert!(dns_subdomain_problem("-x").is_some());
+        assert!(dns_subdomain_problem("").is_some());
+    }
+
+    #[test]
+    fn defaults_recurse_into_defaulted_parents() {
+        let schema = serde_json::json!({
+            "properties": {"a": {"default": {}, "properties": {"b": {"default": 3}}}}
+        });
+        assert_eq!(
+            apply_defaults(&schema, &serde_json::json!({})),
+            serde_json::json!({"a": {"b": 3}})
+        );
+    }
+}
