@@ -13,6 +13,7 @@ pub mod crd;
 pub mod defaults;
 pub mod grant;
 pub mod manifest;
+pub mod reference;
 pub mod server;
 pub mod session;
 pub mod status;

@@ -10,9 +10,16 @@ pub struct CrdArgs {
     /// Write one file per CRD (`<group>_<plural>.yaml`) into this directory instead of printing.
     #[arg(long, value_name = "DIR")]
     output_dir: Option<PathBuf>,
+    /// Print the API reference (Markdown, as in docs/api.md) instead of the CRDs.
+    #[arg(long, conflicts_with = "output_dir")]
+    reference: bool,
 }
 
 pub fn run(args: &CrdArgs) -> Result<ExitCode> {
+    if args.reference {
+        print!("{}", mcp_runtime_api::reference::markdown());
+        return Ok(ExitCode::SUCCESS);
+    }
     match &args.output_dir {
         None => print!("{}", crd::all_yaml()),
         Some(dir) => {

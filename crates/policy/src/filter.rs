@@ -1,0 +1,124 @@
+//! `tools/list` filtering: a caller only discovers the tools it may call right now.
+//!
+//! MR returns every tool name to every caller (reference §12.1 #2). Here a tool is listed iff
+//! a `tools/call` of it, by the same caller with the same session at the same instant, would
+//! be allowed — including allows by `default_decision: allow`. In `observe` mode every tool
+//! is kept.
+//!
+//! The caller's identity, session and candidate grants are resolved once per list, not once
+//! per tool.
+
+use serde_json::Value;
+
+use crate::evaluate::{Caller, CompiledPolicy, Request, TOOLS_CALL};
+
+/// The per-list part of a decision, computed once.
+enum ListFilter<'p, 'r> {
+    /// Observe mode.
+    KeepAll,
+    /// The caller fails before any tool is considered (no identity, bad required session).
+    RemoveAll,
+    /// Decide each tool against the caller's matching grants.
+    PerTool {
+        caller: Caller<'r>,
+        session: Option<&'p crate::evaluate::CompiledSession>,
+        grants: Vec<usize>,
+    },
+}
+
+impl CompiledPolicy {
+    /// Whether a `tools/call` of `tool_name` by this request's caller would be allowed.
+    /// The request's `rpc_method` and `tool_name` are ignored.
+    pub fn allowed_tool(&self, request: &Request<'_>, tool_name: &str) -> bool {
+        let call = Request {
+            rpc_method: TOOLS_CALL,
+            tool_name: Some(tool_name),
+            ..*request
+        };
+        self.evaluate(&call).allowed
+    }
+
+    /// The names among `names` that the caller may call, in their original order.
+    pub fn filter_tool_names<'n>(
+        &self,
+        request: &Request<'_>,
+        names: impl IntoIterator<Item = &'n str>,
+    ) -> Vec<&'n str> {
+        let filter = self.list_filter(request);
+        names
+            .into_iter()
+            .filter(|name| self.list_filter_allows(&filter, request, name))
+            .collect()
+    }
+
+    /// Removes from a `tools/list` result the tools the caller may not call and returns how
+    /// many were removed.
+    ///
+    /// `result` is the JSON-RPC `result` object (`{"tools": [...], "nextCursor": ...}`) or
+    /// the whole response (`{"jsonrpc": "2.0", "id": 1, "result": {...}}`). Entries without a
+    /// string `name` are removed (they cannot be authorized). A value that has no `tools`
+    /// array is left alone and 0 is returned.
+    pub fn filter_tools_list_result(&self, result: &mut Value, request: &Request<'_>) -> usize {
+        let target = if result.get("tools").is_some() {
+            result
+        } else if let Some(inner) = result.get_mut("result") {
+            inner
+        } else {
+            return 0;
+        };
+        let Some(tools) = target.get_mut("tools").and_then(Value::as_array_mut) else {
+            return 0;
+        };
+        let filter = self.list_filter(request);
+        let before = tools.len();
+        tools.retain(|tool| {
+            tool.get("name")
+                .and_then(Value::as_str)
+                .is_some_and(|name| self.list_filter_allows(&filter, request, name))
+        });
+        before - tools.len()
+    }
+
+    fn list_filter<'p, 'r>(&'p self, request: &Request<'r>) -> ListFilter<'p, 'r> {
+        if self.observe() {
+            return ListFilter::KeepAll;
+        }
+        let caller = Caller::of(&request.identity);
+        match self.resolve_session(&caller, request, None) {
+            Err(_) => ListFilter::RemoveAll,
+            Ok(session) => ListFilter::PerTool {
+                caller,
+                session,
+                grants: self.candidate_grants(&caller).collect(),
+            },
+        }
+    }
+
+    fn list_filter_allows(
+        &self,
+        filter: &ListFilter<'_, '_>,
+        request: &Request<'_>,
+        tool_name: &str,
+    ) -> bool {
+        match filter {
+            ListFilter::KeepAll => true,
+            ListFilter::RemoveAll => false,
+            ListFilter::PerTool {
+                caller,
+                session,
+                grants,
+            } => {
+                self.decide_tool(
+                    caller,
+                    *session,
+                    self.tool(tool_name),
+                    tool_name,
+                    grants.iter().copied(),
+                    request.now,
+                    None,
+                )
+                .allowed
+            }
+        }
+    }
+}
