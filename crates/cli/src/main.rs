@@ -1,6 +1,7 @@
 //! `mcp-runtime`: one binary for every role of the platform, plus the user verbs.
 
 mod crd;
+mod policy_cmd;
 mod validate;
 
 use anyhow::Result;
@@ -41,6 +42,16 @@ enum Command {
     Crd(crd::CrdArgs),
     /// Validate manifests as the cluster would (schema, defaults and CEL rules) without applying.
     Validate(validate::ValidateArgs),
+    /// Work with rendered policy documents.
+    Policy {
+        #[command(subcommand)]
+        command: policy_cmd::PolicyCommand,
+    },
+    /// Inspect access: explain decisions for a caller and a tool.
+    Access {
+        #[command(subcommand)]
+        command: policy_cmd::AccessCommand,
+    },
     /// Print a shell completion script.
     Completion {
         /// Shell to generate for.
@@ -74,6 +85,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Crd(args) => crd::run(&args),
         Command::Validate(args) => validate::run(&args),
+        Command::Policy { command } => policy_cmd::run_policy(&command),
+        Command::Access { command } => policy_cmd::run_access(&command),
         Command::Completion { shell } => {
             clap_complete::generate(
                 shell,

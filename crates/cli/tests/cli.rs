@@ -76,3 +76,143 @@ fn help_describes_every_role() {
         assert!(help.contains(role), "--help does not mention {role}");
     }
 }
+
+const EXAMPLES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples");
+
+fn explain(tool: &str, extra: &[&str]) -> std::process::Output {
+    mcp_runtime()
+        .args([
+            "access",
+            "explain",
+            "-f",
+            EXAMPLES,
+            "--server",
+            "github-tools",
+        ])
+        .args([
+            "--human",
+            "alice@example.com",
+            "--agent",
+            "claude-code",
+            "--team",
+            "platform",
+        ])
+        .args([
+            "--session",
+            "alice-claude-2026",
+            "--at",
+            "2026-06-01T00:00:00Z",
+            "--tool",
+            tool,
+        ])
+        .args(extra)
+        .output()
+        .expect("runs")
+}
+
+#[test]
+fn access_explain_allows_a_granted_tool_showing_the_grant_and_trust_numbers() {
+    let output = explain("comment_issue", &[]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(0), "{stdout}");
+    assert!(stdout.starts_with("ALLOW comment_issue"), "{stdout}");
+    assert!(
+        stdout.contains("grant mcp-servers/alice-claude"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("required=medium(2) admin=medium(2) consented=medium(2)"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn access_explain_exits_3_with_the_reason_for_a_denied_tool() {
+    let output = explain("delete_repo", &[]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(3), "{stdout}");
+    assert!(
+        stdout.contains("DENY delete_repo (HTTP 403): tool_denied"),
+        "{stdout}"
+    );
+
+    // After the session expires the same call is refused for that reason.
+    let late = mcp_runtime()
+        .args([
+            "access",
+            "explain",
+            "-f",
+            EXAMPLES,
+            "--server",
+            "github-tools",
+        ])
+        .args([
+            "--human",
+            "alice@example.com",
+            "--agent",
+            "claude-code",
+            "--team",
+            "platform",
+        ])
+        .args([
+            "--session",
+            "alice-claude-2026",
+            "--at",
+            "2031-01-01T00:00:00Z",
+            "--tool",
+            "list_issues",
+        ])
+        .output()
+        .expect("runs");
+    assert_eq!(late.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&late.stdout).contains("session_expired"));
+}
+
+#[test]
+fn access_explain_json_carries_the_audit_fields() {
+    let output = explain("list_issues", &["-o", "json"]);
+    assert_eq!(output.status.code(), Some(0));
+    let decision: serde_json::Value = serde_json::from_slice(&output.stdout).expect("json");
+    assert_eq!(decision["decision"], "allow");
+    assert_eq!(decision["matched_grant"], "alice-claude");
+    assert_eq!(decision["effective_trust"], "medium");
+}
+
+#[test]
+fn policy_render_prints_the_document_of_the_named_server_only() {
+    let output = mcp_runtime()
+        .args([
+            "policy",
+            "render",
+            "-f",
+            EXAMPLES,
+            "--server",
+            "github-tools",
+        ])
+        .output()
+        .expect("runs");
+    assert!(output.status.success());
+    let document: serde_json::Value = serde_json::from_slice(&output.stdout).expect("json");
+    assert_eq!(document["server"]["name"], "github-tools");
+    assert_eq!(document["schema_version"], "v1");
+    let grants: Vec<&str> = document["grants"]
+        .as_array()
+        .expect("grants")
+        .iter()
+        .filter_map(|g| g["name"].as_str())
+        .collect();
+    assert_eq!(grants, ["alice-claude"]);
+    assert!(
+        document["revision"]
+            .as_str()
+            .expect("revision")
+            .starts_with("sha256:")
+    );
+
+    let missing = mcp_runtime()
+        .args(["policy", "render", "-f", EXAMPLES, "--server", "nope"])
+        .output()
+        .expect("runs");
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("no MCPServer named \"nope\""));
+}

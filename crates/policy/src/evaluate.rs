@@ -201,6 +201,20 @@ pub(crate) struct CompiledSession {
     expires_at: Box<str>,
 }
 
+/// A caller that passed steps 2–4: its identity, the live session (if any) and the time.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct ResolvedCaller<'p, 'r> {
+    caller: Caller<'r>,
+    session: Option<&'p CompiledSession>,
+    now: Timestamp,
+}
+
+impl<'r> ResolvedCaller<'_, 'r> {
+    pub(crate) fn caller(&self) -> &Caller<'r> {
+        &self.caller
+    }
+}
+
 /// The caller's identity values with empty strings removed.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Caller<'r> {
@@ -554,23 +568,15 @@ impl CompiledPolicy {
             return decision;
         }
 
-        let caller = Caller::of(&request.identity);
-        let session = match self.resolve_session(&caller, request, trace.as_deref_mut()) {
-            Ok(session) => session,
+        let resolved = match self.resolve_caller(request, trace.as_deref_mut()) {
+            Ok(resolved) => resolved,
             Err(mut denied) => {
                 denied.risk_level = tool.risk_level;
                 return denied;
             }
         };
-        self.decide_tool(
-            &caller,
-            session,
-            tool,
-            tool_name,
-            self.candidate_grants(&caller),
-            request.now,
-            trace,
-        )
+        let candidates = self.candidate_grants(&resolved.caller);
+        self.decide_tool(&resolved, tool, tool_name, candidates, trace)
     }
 
     pub(crate) fn tool(&self, tool_name: &str) -> &CompiledTool {
@@ -581,9 +587,25 @@ impl CompiledPolicy {
         self.observe
     }
 
-    /// Steps 2–4: identity, session presence and session lookup. `Ok(None)` means "no live
-    /// session applies" (allowed when sessions are optional).
-    pub(crate) fn resolve_session(
+    /// Steps 2–4: identity, session presence and session lookup. Fails with the decision
+    /// when the caller cannot go further.
+    pub(crate) fn resolve_caller<'r>(
+        &self,
+        request: &Request<'r>,
+        trace: Option<&mut Trace>,
+    ) -> Result<ResolvedCaller<'_, 'r>, Decision> {
+        let caller = Caller::of(&request.identity);
+        let session = self.resolve_session(&caller, request, trace)?;
+        Ok(ResolvedCaller {
+            caller,
+            session,
+            now: request.now,
+        })
+    }
+
+    /// Steps 2–4 proper. `Ok(None)` means "no live session applies" (allowed when sessions
+    /// are optional).
+    fn resolve_session(
         &self,
         caller: &Caller<'_>,
         request: &Request<'_>,
@@ -668,7 +690,7 @@ impl CompiledPolicy {
     pub(crate) fn candidate_grants<'s>(
         &'s self,
         caller: &Caller<'_>,
-    ) -> impl Iterator<Item = usize> + 's {
+    ) -> impl Iterator<Item = usize> + use<'s> {
         let bucket = |index: &'s HashMap<Box<str>, Vec<usize>>, key: Option<&str>| {
             key.and_then(|key| index.get(key))
                 .map_or(&[][..], Vec::as_slice)
@@ -681,18 +703,20 @@ impl CompiledPolicy {
             .copied()
     }
 
-    /// Steps 5–12 for one tool, given the resolved session and the candidate grants.
-    #[allow(clippy::too_many_arguments)]
+    /// Steps 5–12 for one tool, given the resolved caller and the candidate grants.
     pub(crate) fn decide_tool(
         &self,
-        caller: &Caller<'_>,
-        session: Option<&CompiledSession>,
+        resolved: &ResolvedCaller<'_, '_>,
         tool: &CompiledTool,
         tool_name: &str,
         candidates: impl Iterator<Item = usize>,
-        now: Timestamp,
         mut trace: Option<&mut Trace>,
     ) -> Decision {
+        let ResolvedCaller {
+            caller,
+            session,
+            now,
+        } = resolved;
         let mut scan = GrantScan::new(tool.required_rank);
         if let Some(trace) = trace.as_deref_mut() {
             trace.grants_scanned = true;
@@ -715,7 +739,7 @@ impl CompiledPolicy {
             // Step 7: disabled and expired grants are skipped.
             let status = if grant.disabled {
                 GrantStatus::Disabled
-            } else if grant.expiry.is_expired(now) {
+            } else if grant.expiry.is_expired(*now) {
                 scan.expired += 1;
                 GrantStatus::Expired
             } else {
@@ -731,7 +755,7 @@ impl CompiledPolicy {
                 trace.grants.push(entry);
             }
         }
-        self.conclude(&scan, session, tool, trace)
+        self.conclude(&scan, *session, tool, trace)
     }
 
     /// Turns a finished grant scan into a decision (steps 6 and 8–12).

@@ -10,7 +10,7 @@
 
 use serde_json::Value;
 
-use crate::evaluate::{Caller, CompiledPolicy, Request, TOOLS_CALL};
+use crate::evaluate::{CompiledPolicy, Request, ResolvedCaller, TOOLS_CALL};
 
 /// The per-list part of a decision, computed once.
 enum ListFilter<'p, 'r> {
@@ -20,8 +20,7 @@ enum ListFilter<'p, 'r> {
     RemoveAll,
     /// Decide each tool against the caller's matching grants.
     PerTool {
-        caller: Caller<'r>,
-        session: Option<&'p crate::evaluate::CompiledSession>,
+        resolved: ResolvedCaller<'p, 'r>,
         grants: Vec<usize>,
     },
 }
@@ -47,7 +46,7 @@ impl CompiledPolicy {
         let filter = self.list_filter(request);
         names
             .into_iter()
-            .filter(|name| self.list_filter_allows(&filter, request, name))
+            .filter(|name| self.list_filter_allows(&filter, name))
             .collect()
     }
 
@@ -56,8 +55,9 @@ impl CompiledPolicy {
     ///
     /// `result` is the JSON-RPC `result` object (`{"tools": [...], "nextCursor": ...}`) or
     /// the whole response (`{"jsonrpc": "2.0", "id": 1, "result": {...}}`). Entries without a
-    /// string `name` are removed (they cannot be authorized). A value that has no `tools`
-    /// array is left alone and 0 is returned.
+    /// string `name` are removed (they cannot be authorized), except in `observe` mode,
+    /// which keeps the list untouched. A value that has no `tools` array is left alone and 0
+    /// is returned.
     pub fn filter_tools_list_result(&self, result: &mut Value, request: &Request<'_>) -> usize {
         let target = if result.get("tools").is_some() {
             result
@@ -70,11 +70,14 @@ impl CompiledPolicy {
             return 0;
         };
         let filter = self.list_filter(request);
+        if let ListFilter::KeepAll = filter {
+            return 0;
+        }
         let before = tools.len();
         tools.retain(|tool| {
             tool.get("name")
                 .and_then(Value::as_str)
-                .is_some_and(|name| self.list_filter_allows(&filter, request, name))
+                .is_some_and(|name| self.list_filter_allows(&filter, name))
         });
         before - tools.len()
     }
@@ -83,41 +86,23 @@ impl CompiledPolicy {
         if self.observe() {
             return ListFilter::KeepAll;
         }
-        let caller = Caller::of(&request.identity);
-        match self.resolve_session(&caller, request, None) {
+        match self.resolve_caller(request, None) {
             Err(_) => ListFilter::RemoveAll,
-            Ok(session) => ListFilter::PerTool {
-                caller,
-                session,
-                grants: self.candidate_grants(&caller).collect(),
+            Ok(resolved) => ListFilter::PerTool {
+                grants: self.candidate_grants(resolved.caller()).collect(),
+                resolved,
             },
         }
     }
 
-    fn list_filter_allows(
-        &self,
-        filter: &ListFilter<'_, '_>,
-        request: &Request<'_>,
-        tool_name: &str,
-    ) -> bool {
+    fn list_filter_allows(&self, filter: &ListFilter<'_, '_>, tool_name: &str) -> bool {
         match filter {
             ListFilter::KeepAll => true,
             ListFilter::RemoveAll => false,
-            ListFilter::PerTool {
-                caller,
-                session,
-                grants,
-            } => {
-                self.decide_tool(
-                    caller,
-                    *session,
-                    self.tool(tool_name),
-                    tool_name,
-                    grants.iter().copied(),
-                    request.now,
-                    None,
-                )
-                .allowed
+            ListFilter::PerTool { resolved, grants } => {
+                let tool = self.tool(tool_name);
+                self.decide_tool(resolved, tool, tool_name, grants.iter().copied(), None)
+                    .allowed
             }
         }
     }

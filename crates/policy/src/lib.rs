@@ -35,6 +35,8 @@ mod evaluate;
 pub mod explain;
 mod filter;
 mod reason;
+#[cfg(feature = "render")]
+pub mod render;
 pub mod revision;
 mod validate;
 mod vocabulary;

@@ -3,7 +3,7 @@
 //!
 //! Canonical JSON here means: object keys sorted by their UTF-8 bytes at every level, no
 //! insignificant whitespace, strings escaped as `serde_json` does. Empty optional fields are
-//! omitted (see [`crate::document`]), so "absent" and "empty" hash the same.
+//! omitted (see [`PolicyDocument`]), so "absent" and "empty" hash the same.
 //!
 //! The hash is taken over a [normalized](PolicyDocument::normalize) copy, so the revision does
 //! not depend on the order in which grants, sessions, tools, tool rules or side effects were

@@ -826,6 +826,20 @@ fn expired_grants_do_not_contribute_but_live_ones_still_do() {
     );
     let delete = policy.evaluate(&Request::tool_call(claude(), "delete_file", now()));
     assert_eq!(delete.reason, Reason::TrustTooLow);
+    // An expired grant next to an active one that does not list the tool: the active grant
+    // decides (tool_not_granted), grant_expired is only for "every enabled grant expired".
+    let reads_only = agent_grant_with_rules(
+        "reads",
+        "claude",
+        vec![ToolRule::allow("read_file", Trust::Low)],
+    );
+    let policy = compile(document_with(vec![expired_grant(), reads_only]));
+    assert_eq!(
+        policy
+            .evaluate(&Request::tool_call(claude(), "write_file", now()))
+            .reason,
+        Reason::ToolNotGranted
+    );
     // An expired deny rule no longer denies.
     let mut expired_deny =
         agent_grant_with_rules("deny", "claude", vec![ToolRule::deny("read_file")]);
