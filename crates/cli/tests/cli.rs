@@ -137,33 +137,7 @@ fn access_explain_exits_3_with_the_reason_for_a_denied_tool() {
     );
 
     // After the session expires the same call is refused for that reason.
-    let late = mcp_runtime()
-        .args([
-            "access",
-            "explain",
-            "-f",
-            EXAMPLES,
-            "--server",
-            "github-tools",
-        ])
-        .args([
-            "--human",
-            "alice@example.com",
-            "--agent",
-            "claude-code",
-            "--team",
-            "platform",
-        ])
-        .args([
-            "--session",
-            "alice-claude-2026",
-            "--at",
-            "2031-01-01T00:00:00Z",
-            "--tool",
-            "list_issues",
-        ])
-        .output()
-        .expect("runs");
+    let late = explain_at("list_issues", "2031-01-01T00:00:00Z", &[]);
     assert_eq!(late.status.code(), Some(3));
     assert!(String::from_utf8_lossy(&late.stdout).contains("session_expired"));
 }
