@@ -12,6 +12,7 @@ pub mod common;
 pub mod crd;
 pub mod defaults;
 pub mod grant;
+pub mod import;
 pub mod manifest;
 pub mod reference;
 pub mod server;

@@ -1,6 +1,7 @@
 //! `mcp-runtime`: one binary for every role of the platform, plus the user verbs.
 
 mod crd;
+mod import_cmd;
 mod policy_cmd;
 mod validate;
 
@@ -42,6 +43,8 @@ enum Command {
     Crd(crd::CrdArgs),
     /// Validate manifests as the cluster would (schema, defaults and CEL rules) without applying.
     Validate(validate::ValidateArgs),
+    /// Convert kubernetes-sigs mcp-lifecycle-operator (mcp.x-k8s.io) MCPServers to this API.
+    Import(import_cmd::ImportArgs),
     /// Work with rendered policy documents.
     Policy {
         #[command(subcommand)]
@@ -85,6 +88,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Crd(args) => crd::run(&args),
         Command::Validate(args) => validate::run(&args),
+        Command::Import(args) => import_cmd::run(&args),
         Command::Policy { command } => policy_cmd::run_policy(&command),
         Command::Access { command } => policy_cmd::run_access(&command),
         Command::Completion { shell } => {

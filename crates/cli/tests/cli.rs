@@ -79,7 +79,8 @@ fn help_describes_every_role() {
 
 const EXAMPLES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples");
 
-fn explain(tool: &str, extra: &[&str]) -> std::process::Output {
+/// Alice's agent, with her session, calling `tool` on the example server at time `at`.
+fn explain_at(tool: &str, at: &str, extra: &[&str]) -> std::process::Output {
     mcp_runtime()
         .args([
             "access",
@@ -97,17 +98,14 @@ fn explain(tool: &str, extra: &[&str]) -> std::process::Output {
             "--team",
             "platform",
         ])
-        .args([
-            "--session",
-            "alice-claude-2026",
-            "--at",
-            "2026-06-01T00:00:00Z",
-            "--tool",
-            tool,
-        ])
+        .args(["--session", "alice-claude-2026", "--at", at, "--tool", tool])
         .args(extra)
         .output()
         .expect("runs")
+}
+
+fn explain(tool: &str, extra: &[&str]) -> std::process::Output {
+    explain_at(tool, "2026-06-01T00:00:00Z", extra)
 }
 
 #[test]
@@ -189,4 +187,39 @@ fn policy_render_prints_the_document_of_the_named_server_only() {
         .expect("runs");
     assert_eq!(missing.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&missing.stderr).contains("no MCPServer named \"nope\""));
+}
+
+#[test]
+fn import_converts_a_lifecycle_operator_manifest_into_a_valid_server() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let source = dir.path().join("lo.yaml");
+    std::fs::write(
+        &source,
+        "apiVersion: mcp.x-k8s.io/v1alpha1\nkind: MCPServer\nmetadata: {name: docs, namespace: tools}\nspec:\n  source: {type: ContainerImage, containerImage: {ref: 'quay.io/x/docs:1'}}\n  config: {port: 8080, arguments: [--fast]}\n  mcp: {stateless: true}\n  transport: {tls: {enabled: true}}\n",
+    )
+    .expect("write");
+    let output = mcp_runtime()
+        .args(["import", "-f"])
+        .arg(&source)
+        .output()
+        .expect("runs");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(String::from_utf8_lossy(&output.stderr).contains("spec.transport"));
+    let converted = dir.path().join("converted.yaml");
+    std::fs::write(&converted, &output.stdout).expect("write");
+    // The output is a manifest the validator (and so a cluster) accepts.
+    mcp_runtime()
+        .args(["validate", "-f"])
+        .arg(&converted)
+        .assert()
+        .success();
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        text.contains("apiVersion: mcpruntime.org/v1alpha1") && text.contains("stateless: true"),
+        "{text}"
+    );
 }
