@@ -1,0 +1,133 @@
+//! Snapshot tests: the desired objects for every example MCPServer.
+//!
+//! Review a changed snapshot like code: it is exactly what the operator will apply. Update with
+//! `INSTA_UPDATE=always cargo nextest run -p mcp-runtime-operator` (or `cargo insta review`).
+
+use mcp_runtime_api::manifest::load_dir;
+use mcp_runtime_operator::build::{Desired, build};
+use mcp_runtime_operator::config::OperatorConfig;
+use mcp_runtime_policy::render::render;
+use std::path::Path;
+
+fn config() -> OperatorConfig {
+    OperatorConfig::from_lookup(|name| {
+        match name {
+            "MCP_GATEWAY_PROXY_IMAGE" => Some("ghcr.io/mcp-runtime/mcp-runtime:0.1.0"),
+            "MCP_SENTINEL_INGEST_URL" => Some("http://sentinel.mcp-sentinel.svc:8080/events"),
+            "MCP_CLUSTER_NAME" => Some("test-cluster"),
+            _ => None,
+        }
+        .map(str::to_owned)
+    })
+}
+
+fn to_yaml(desired: &Desired) -> String {
+    let mut out = format!("# url: {}\n", desired.url);
+    let mut push = |value: serde_json::Value| {
+        out.push_str("---\n");
+        out.push_str(&serde_norway::to_string(&value).expect("yaml"));
+    };
+    if let Some(cm) = &desired.policy_config_map {
+        push(serde_json::to_value(cm).expect("json"));
+    }
+    push(serde_json::to_value(&desired.deployment).expect("json"));
+    if let Some(canary) = &desired.canary {
+        push(serde_json::to_value(canary).expect("json"));
+    }
+    push(serde_json::to_value(&desired.service).expect("json"));
+    if let Some(ingress) = &desired.ingress {
+        push(serde_json::to_value(ingress).expect("json"));
+    }
+    if let Some(policy) = &desired.network_policy {
+        push(serde_json::to_value(policy).expect("json"));
+    }
+    out
+}
+
+#[test]
+fn every_example_server_builds_to_its_snapshot() {
+    let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples");
+    let loaded = load_dir(&examples).expect("examples");
+    assert!(loaded.errors.is_empty(), "{:?}", loaded.errors);
+    let at: jiff::Timestamp = "2026-01-01T00:00:00Z".parse().expect("time");
+    let mut count = 0;
+    for server in loaded.servers() {
+        let mut server = server.clone();
+        server.metadata.uid = Some("00000000-0000-0000-0000-000000000001".into());
+        let policy = render(
+            &server,
+            loaded.grants(),
+            loaded.sessions(),
+            "test-cluster",
+            at,
+        )
+        .expect("policy");
+        let desired =
+            build(&server, Some(&policy), &config(), Some("sha256:config")).expect("builds");
+        let name = server.metadata.name.clone().expect("name");
+        insta::assert_snapshot!(name.clone(), to_yaml(&desired));
+        count += 1;
+    }
+    assert_eq!(count, 6);
+}
+
+#[test]
+fn the_canary_splits_replicas_between_two_tracks_behind_one_service() {
+    let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples");
+    let loaded = load_dir(&examples).expect("examples");
+    let server = loaded
+        .servers()
+        .find(|s| s.metadata.name.as_deref() == Some("search-tools"))
+        .expect("canary example");
+    let desired = build(server, None, &config(), None).expect("builds");
+    let stable = desired.deployment.spec.as_ref().expect("spec");
+    let canary = desired
+        .canary
+        .as_ref()
+        .and_then(|d| d.spec.as_ref())
+        .expect("canary");
+    assert_eq!((stable.replicas, canary.replicas), (Some(3), Some(1)));
+    let track = |spec: &k8s_openapi::api::apps::v1::DeploymentSpec| {
+        spec.selector
+            .match_labels
+            .as_ref()
+            .and_then(|l| l.get("mcpruntime.org/rollout-track").cloned())
+    };
+    assert_eq!(track(stable).as_deref(), Some("stable"));
+    assert_eq!(track(canary).as_deref(), Some("canary"));
+    let selector = desired
+        .service
+        .spec
+        .as_ref()
+        .and_then(|s| s.selector.clone())
+        .expect("selector");
+    assert!(
+        !selector.contains_key("mcpruntime.org/rollout-track"),
+        "the Service must select both tracks"
+    );
+}
+
+#[test]
+fn missing_gateway_image_or_ingest_url_is_an_error_naming_the_field() {
+    let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples");
+    let loaded = load_dir(&examples).expect("examples");
+    let server = loaded
+        .servers()
+        .find(|s| s.metadata.name.as_deref() == Some("crm-tools"))
+        .expect("oauth example");
+    let at: jiff::Timestamp = "2026-01-01T00:00:00Z".parse().expect("time");
+    let policy = render(server, [], [], "c", at).expect("policy");
+    let error =
+        build(server, Some(&policy), &OperatorConfig::default(), None).expect_err("no image");
+    assert!(error.to_string().contains("spec.gateway.image"), "{error}");
+    let mut with_analytics = server.clone();
+    with_analytics.spec.analytics = None;
+    let only_image =
+        OperatorConfig::from_lookup(|k| (k == "MCP_GATEWAY_PROXY_IMAGE").then(|| "img".into()));
+    let error =
+        build(&with_analytics, Some(&policy), &only_image, None).expect_err("no ingest url");
+    assert!(
+        error.to_string().contains("spec.analytics.ingestURL"),
+        "{error}"
+    );
+}
