@@ -3,6 +3,7 @@
 mod crd;
 mod import_cmd;
 mod policy_cmd;
+mod server_cmd;
 mod validate;
 
 use anyhow::Result;
@@ -50,6 +51,11 @@ enum Command {
         #[command(subcommand)]
         command: policy_cmd::PolicyCommand,
     },
+    /// Work with MCPServers: render the objects the operator would apply.
+    Server {
+        #[command(subcommand)]
+        command: server_cmd::ServerCommand,
+    },
     /// Inspect access: explain decisions for a caller and a tool.
     Access {
         #[command(subcommand)]
@@ -90,6 +96,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Validate(args) => validate::run(&args),
         Command::Import(args) => import_cmd::run(&args),
         Command::Policy { command } => policy_cmd::run_policy(&command),
+        Command::Server { command } => server_cmd::run(&command),
         Command::Access { command } => policy_cmd::run_access(&command),
         Command::Completion { shell } => {
             clap_complete::generate(

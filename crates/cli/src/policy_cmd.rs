@@ -139,19 +139,23 @@ fn explain(args: &ExplainArgs) -> Result<ExitCode> {
 
 /// Loads the manifests, picks the server and renders its policy.
 fn render_selected(selection: &ManifestSelection, now: jiff::Timestamp) -> Result<PolicyDocument> {
+    Ok(select(selection, now)?.1)
+}
+
+/// Loads the manifests (warning about refused documents), picks the server and renders its
+/// policy.
+pub fn select(
+    selection: &ManifestSelection,
+    now: jiff::Timestamp,
+) -> Result<(MCPServer, PolicyDocument)> {
     let loaded = load(&selection.path)?;
     for error in &loaded.errors {
         eprintln!("warning: skipped {error}");
     }
     let server = pick_server(&loaded, &selection.server, selection.namespace.as_deref())?;
-    render(
-        server,
-        loaded.grants(),
-        loaded.sessions(),
-        &selection.cluster,
-        now,
-    )
-    .with_context(|| format!("rendering the policy of MCPServer {}", selection.server))
+    let document = render(server, loaded.grants(), loaded.sessions(), &selection.cluster, now)
+        .with_context(|| format!("rendering the policy of MCPServer {}", selection.server))?;
+    Ok((server.clone(), document))
 }
 
 fn load(path: &std::path::Path) -> Result<LoadResult> {
