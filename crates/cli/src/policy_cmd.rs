@@ -153,8 +153,14 @@ pub fn select(
         eprintln!("warning: skipped {error}");
     }
     let server = pick_server(&loaded, &selection.server, selection.namespace.as_deref())?;
-    let document = render(server, loaded.grants(), loaded.sessions(), &selection.cluster, now)
-        .with_context(|| format!("rendering the policy of MCPServer {}", selection.server))?;
+    let document = render(
+        server,
+        loaded.grants(),
+        loaded.sessions(),
+        &selection.cluster,
+        now,
+    )
+    .with_context(|| format!("rendering the policy of MCPServer {}", selection.server))?;
     Ok((server.clone(), document))
 }
 

@@ -52,4 +52,3 @@ pub fn run(command: &ServerCommand) -> Result<ExitCode> {
         }
     }
 }
-

@@ -227,13 +227,29 @@ fn import_converts_a_lifecycle_operator_manifest_into_a_valid_server() {
 #[test]
 fn server_render_prints_the_objects_the_operator_would_apply() {
     let output = mcp_runtime()
-        .args(["server", "render", "-f", EXAMPLES, "--server", "github-tools"])
+        .args([
+            "server",
+            "render",
+            "-f",
+            EXAMPLES,
+            "--server",
+            "github-tools",
+        ])
         .env("MCP_SENTINEL_INGEST_URL", "http://sentinel/events")
         .output()
         .expect("runs");
     let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-    for kind in ["kind: ConfigMap", "kind: Deployment", "kind: Service", "kind: Ingress"] {
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    for kind in [
+        "kind: ConfigMap",
+        "kind: Deployment",
+        "kind: Service",
+        "kind: Ingress",
+    ] {
         assert!(stdout.contains(kind), "missing {kind}");
     }
     assert!(stdout.contains("name: github-tools-gateway-policy"));

@@ -955,6 +955,65 @@ fn network_policy(ctx: &Context<'_>) -> Option<NetworkPolicy> {
     })
 }
 
+/// The per-namespace ServiceAccount server pods run as: no API token is mounted. Not owned by any
+/// server (shared by all of them in the namespace), as in the Go operator.
+pub fn workload_service_account(namespace: &str) -> k8s_openapi::api::core::v1::ServiceAccount {
+    k8s_openapi::api::core::v1::ServiceAccount {
+        metadata: ObjectMeta {
+            name: Some(WORKLOAD_SERVICE_ACCOUNT.into()),
+            namespace: Some(namespace.into()),
+            labels: Some(BTreeMap::from([(
+                MANAGED_BY_LABEL.to_owned(),
+                MANAGED_BY_VALUE.to_owned(),
+            )])),
+            ..ObjectMeta::default()
+        },
+        automount_service_account_token: Some(false),
+        ..Default::default()
+    }
+}
+
+/// The `kubernetes.io/dockerconfigjson` pull Secret for the provisioned registry, when the
+/// operator has its URL, username and password. Not owned by any server.
+pub fn registry_pull_secret(
+    namespace: &str,
+    config: &OperatorConfig,
+) -> Option<k8s_openapi::api::core::v1::Secret> {
+    use base64::Engine;
+    let (Some(url), Some(user), Some(password)) = (
+        &config.provisioned_registry_url,
+        &config.provisioned_registry_username,
+        &config.provisioned_registry_password,
+    ) else {
+        return None;
+    };
+    let registry = url
+        .trim_start_matches("https://")
+        .trim_start_matches("http://")
+        .trim_end_matches('/');
+    let auth = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+    let docker_config = serde_json::json!({
+        "auths": {registry: {"username": user, "password": password, "auth": auth}}
+    });
+    Some(k8s_openapi::api::core::v1::Secret {
+        metadata: ObjectMeta {
+            name: Some(config.provisioned_registry_secret_name.clone()),
+            namespace: Some(namespace.into()),
+            labels: Some(BTreeMap::from([(
+                MANAGED_BY_LABEL.to_owned(),
+                MANAGED_BY_VALUE.to_owned(),
+            )])),
+            ..ObjectMeta::default()
+        },
+        type_: Some("kubernetes.io/dockerconfigjson".into()),
+        data: Some(BTreeMap::from([(
+            ".dockerconfigjson".to_owned(),
+            k8s_openapi::ByteString(docker_config.to_string().into_bytes()),
+        )])),
+        ..Default::default()
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1042,6 +1101,36 @@ mod tests {
             resolve_image(&s, &OperatorConfig::default()),
             "registry.registry.svc.cluster.local:5000/myorg/srv:v1"
         );
+    }
+
+    #[test]
+    fn pull_secret_only_with_full_credentials() {
+        assert!(registry_pull_secret("ns", &OperatorConfig::default()).is_none());
+        let config = OperatorConfig::from_lookup(|k| match k {
+            "PROVISIONED_REGISTRY_URL" => Some("https://reg.example:5000/".into()),
+            "PROVISIONED_REGISTRY_USERNAME" => Some("bot".into()),
+            "PROVISIONED_REGISTRY_PASSWORD" => Some("s3cret".into()),
+            _ => None,
+        });
+        let secret = registry_pull_secret("ns", &config).expect("secret");
+        assert_eq!(
+            secret.metadata.name.as_deref(),
+            Some("mcp-runtime-registry-pull")
+        );
+        let data = &secret.data.expect("data")[".dockerconfigjson"].0;
+        let json: serde_json::Value = serde_json::from_slice(data).expect("json");
+        assert_eq!(
+            json["auths"]["reg.example:5000"]["auth"],
+            "Ym90OnMzY3JldA=="
+        );
+        // Servers without their own pull secrets reference it.
+        let s = server("x", None, None);
+        let ctx = Context::new(&s, &config).expect("ctx");
+        assert_eq!(
+            pull_secrets(&ctx).expect("refs")[0].name,
+            "mcp-runtime-registry-pull"
+        );
+        assert!(workload_service_account("ns").automount_service_account_token == Some(false));
     }
 
     #[test]
