@@ -9,6 +9,8 @@
 
 pub mod deny;
 pub mod inspect;
+pub mod policy_source;
+pub mod proxy;
 
 pub use deny::{AuthStyle, DenyEncoding, DenyResponse, GovernanceHeaders, encode_denial};
 pub use inspect::{

@@ -1,0 +1,392 @@
+//! The gateway's policy source: the mounted `policy.json`, reloaded on change notification.
+//!
+//! MR re-reads the mounted file every 5 s (reference §6.5, gap 13). Here the file is watched
+//! instead, so a revocation written by the operator takes effect as soon as the kubelet has
+//! updated the volume:
+//!
+//! * [`PolicyStore`] holds the active [`CompiledPolicy`] behind an [`ArcSwapOption`], so the
+//!   request path reads it lock-free with [`PolicyStore::current`], and the
+//!   `/config/status` view ([`PolicyStatus`]) plus reload counters for
+//!   `mcp_gateway_policy_reloads_total{result}` ([`ReloadCounts`]).
+//! * [`PolicyStore::load_file`] reads and compiles the file. A failed reload keeps the last
+//!   good policy and records `last_reload_error`; a reload with an unchanged revision swaps
+//!   nothing (the operator keeps an unchanged ConfigMap byte for byte anyway).
+//! * [`watch_file`] loads once, then reloads on every change in the file's **parent
+//!   directory**. A Kubernetes ConfigMap volume never rewrites `policy.json` in place: the
+//!   file is a symlink `policy.json -> ..data/policy.json`, and an update writes a new
+//!   timestamped directory and atomically renames a new `..data` symlink over the old one. A
+//!   watch on the file's inode would keep watching the old, deleted version; the events of
+//!   that rename happen in the parent directory.
+
+use std::fmt;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use arc_swap::ArcSwapOption;
+use jiff::Timestamp;
+use mcp_runtime_policy::CompiledPolicy;
+use notify::event::{AccessKind, AccessMode};
+use notify::{EventKind, RecommendedWatcher, RecursiveMode, Watcher};
+use serde::Serialize;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+/// Where the operator mounts the policy ConfigMap in the gateway container.
+pub const DEFAULT_POLICY_PATH: &str = "/var/run/mcp-runtime/policy/policy.json";
+
+/// Quiet period after a file-system event before the file is re-read, so that the burst of
+/// events of one update (a ConfigMap swap produces several) gives one reload.
+pub const DEBOUNCE: Duration = Duration::from_millis(75);
+
+/// Upper bound on how long a continuous stream of events can postpone a reload.
+pub const MAX_DEBOUNCE: Duration = Duration::from_millis(500);
+
+/// Interval of the safety-net re-read, independent of events.
+///
+/// Change notification can miss an update: the inotify queue can overflow (the kernel then
+/// drops events), some volume types (network and FUSE file systems) deliver no events at all,
+/// and a watch silently ends if its directory is unmounted and mounted again. Re-reading the
+/// file this often bounds the staleness in those cases; it costs one small read and a hash
+/// comparison, because an unchanged revision swaps nothing.
+pub const SAFETY_NET_INTERVAL: Duration = Duration::from_secs(30);
+
+/// Largest policy file accepted. A ConfigMap holds at most 1 MiB, so anything larger is not
+/// a policy the operator wrote.
+pub const MAX_POLICY_BYTES: u64 = 4 * 1024 * 1024;
+
+/// The `/config/status` body (reference §7.1): `{ready, schema_version, revision, loaded_at,
+/// last_reload_error}`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct PolicyStatus {
+    /// A valid policy is active (`/ready` is 503 `policy_not_loaded` until then).
+    pub ready: bool,
+    /// `schema_version` of the active document.
+    pub schema_version: Option<String>,
+    /// `revision` of the active document.
+    pub revision: Option<String>,
+    /// When the active document was swapped in (RFC 3339, UTC, whole seconds).
+    pub loaded_at: Option<String>,
+    /// Why the most recent reload failed; cleared by the next successful one.
+    pub last_reload_error: Option<String>,
+}
+
+/// How many reloads ended which way, for `mcp_gateway_policy_reloads_total{result}`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ReloadCounts {
+    /// A valid document with a new revision was swapped in.
+    pub success: u64,
+    /// A valid document with the active revision was read; nothing changed.
+    pub unchanged: u64,
+    /// The file could not be read or is not a valid policy; the last good one stays.
+    pub failure: u64,
+}
+
+impl ReloadCounts {
+    /// `(result label, count)` pairs, in a fixed order.
+    pub fn by_result(&self) -> [(&'static str, u64); 3] {
+        [
+            ("success", self.success),
+            ("unchanged", self.unchanged),
+            ("failure", self.failure),
+        ]
+    }
+}
+
+/// The active policy and its reload status.
+pub struct PolicyStore {
+    current: ArcSwapOption<CompiledPolicy>,
+    /// Held for a whole reload (so concurrent reloads cannot swap in an older read) and by
+    /// [`PolicyStore::status`] (so a status is never half old, half new). Never taken on the
+    /// request path.
+    state: Mutex<State>,
+    success: AtomicU64,
+    unchanged: AtomicU64,
+    failure: AtomicU64,
+}
+
+#[derive(Default)]
+struct State {
+    loaded_at: Option<Timestamp>,
+    last_reload_error: Option<String>,
+}
+
+impl fmt::Debug for PolicyStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let current = self.current.load();
+        f.debug_struct("PolicyStore")
+            .field("revision", &current.as_ref().map(|policy| policy.revision()))
+            .field("reloads", &self.reload_counts())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for PolicyStore {
+    fn default() -> Self {
+        PolicyStore::new()
+    }
+}
+
+impl PolicyStore {
+    /// An empty store: not ready until a policy is loaded.
+    pub fn new() -> Self {
+        PolicyStore {
+            current: ArcSwapOption::empty(),
+            state: Mutex::new(State::default()),
+            success: AtomicU64::new(0),
+            unchanged: AtomicU64::new(0),
+            failure: AtomicU64::new(0),
+        }
+    }
+
+    /// A store that starts with `policy` active (for local mode and tests).
+    pub fn with_policy(policy: CompiledPolicy) -> Self {
+        let store = PolicyStore::new();
+        store.current.store(Some(Arc::new(policy)));
+        store.lock().loaded_at = Some(now());
+        store
+    }
+
+    /// The active policy, or `None` before the first valid load. Lock-free.
+    pub fn current(&self) -> Option<Arc<CompiledPolicy>> {
+        self.current.load_full()
+    }
+
+    /// A policy is active.
+    pub fn is_ready(&self) -> bool {
+        self.current.load().is_some()
+    }
+
+    /// The `/config/status` view.
+    pub fn status(&self) -> PolicyStatus {
+        let state = self.lock();
+        let current = self.current.load();
+        let document = current.as_ref().map(|policy| policy.document());
+        PolicyStatus {
+            ready: document.is_some(),
+            schema_version: document.map(|document| document.schema_version.clone()),
+            revision: document.map(|document| document.revision.clone()),
+            loaded_at: state.loaded_at.map(|at| at.to_string()),
+            last_reload_error: state.last_reload_error.clone(),
+        }
+    }
+
+    /// Reload outcomes so far.
+    pub fn reload_counts(&self) -> ReloadCounts {
+        ReloadCounts {
+            success: self.success.load(Ordering::Relaxed),
+            unchanged: self.unchanged.load(Ordering::Relaxed),
+            failure: self.failure.load(Ordering::Relaxed),
+        }
+    }
+
+    /// When the active policy was swapped in (for
+    /// `mcp_gateway_policy_last_reload_success_timestamp_seconds`).
+    pub fn loaded_at(&self) -> Option<Timestamp> {
+        self.lock().loaded_at
+    }
+
+    /// Reads, validates and compiles `path`, and activates it.
+    ///
+    /// On failure the previous policy stays active, `last_reload_error` records the message
+    /// (which names the file) and it is returned. A document with the active revision swaps
+    /// nothing but still clears a stale error. Blocking: call it off the async runtime.
+    pub fn load_file(&self, path: &Path) -> Result<(), String> {
+        let mut state = self.lock();
+        match read_policy(path) {
+            Ok(policy) => {
+                let unchanged = self
+                    .current
+                    .load()
+                    .as_ref()
+                    .is_some_and(|active| active.revision() == policy.revision());
+                if unchanged {
+                    self.unchanged.fetch_add(1, Ordering::Relaxed);
+                    tracing::debug!(path = %path.display(), revision = policy.revision(), "policy unchanged");
+                } else {
+                    tracing::info!(
+                        path = %path.display(),
+                        revision = policy.revision(),
+                        schema_version = policy.document().schema_version,
+                        "policy loaded"
+                    );
+                    self.current.store(Some(Arc::new(policy)));
+                    state.loaded_at = Some(now());
+                    self.success.fetch_add(1, Ordering::Relaxed);
+                }
+                state.last_reload_error = None;
+                Ok(())
+            }
+            Err(error) => {
+                self.failure.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(
+                    error,
+                    ready = self.is_ready(),
+                    "policy reload failed; keeping the last good policy"
+                );
+                state.last_reload_error = Some(error.clone());
+                Err(error)
+            }
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // The state is plain data that stays consistent even if a holder panicked.
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+fn now() -> Timestamp {
+    // MR formats with Go's `time.RFC3339`: whole seconds.
+    Timestamp::from_second(Timestamp::now().as_second()).unwrap_or(Timestamp::UNIX_EPOCH)
+}
+
+fn read_policy(path: &Path) -> Result<CompiledPolicy, String> {
+    let file = std::fs::File::open(path)
+        .map_err(|error| format!("reading policy file {}: {error}", path.display()))?;
+    let mut bytes = Vec::new();
+    file.take(MAX_POLICY_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|error| format!("reading policy file {}: {error}", path.display()))?;
+    if bytes.len() as u64 > MAX_POLICY_BYTES {
+        return Err(format!(
+            "policy file {} is larger than {MAX_POLICY_BYTES} bytes",
+            path.display()
+        ));
+    }
+    CompiledPolicy::from_json(&bytes).map_err(|error| format!("policy file {}: {error}", path.display()))
+}
+
+/// Why [`watch_file`] could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum WatchError {
+    /// The directory holding the policy file could not be watched (it must exist).
+    #[error("watching policy directory {}: {source}", dir.display())]
+    Watch {
+        /// The directory.
+        dir: PathBuf,
+        /// The watcher's error.
+        #[source]
+        source: notify::Error,
+    },
+}
+
+/// A running [`watch_file`]; dropping it stops the watcher and its task.
+pub struct WatchHandle {
+    _watcher: RecommendedWatcher,
+    task: JoinHandle<()>,
+    path: PathBuf,
+}
+
+impl fmt::Debug for WatchHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WatchHandle")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Drop for WatchHandle {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Loads `path` into `store` once, then keeps reloading it on change until the returned
+/// handle is dropped.
+///
+/// The watch is on the parent directory (see the module docs), so the file may be missing at
+/// start: the store is then not ready, and the file is loaded when it appears. Events are
+/// debounced ([`DEBOUNCE`], at most [`MAX_DEBOUNCE`]), and the file is re-read every
+/// [`SAFETY_NET_INTERVAL`] regardless. Fails only when the parent directory cannot be
+/// watched.
+pub async fn watch_file(store: Arc<PolicyStore>, path: PathBuf) -> Result<WatchHandle, WatchError> {
+    let dir = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+
+    // Capacity 1: a queued wake-up already means "re-read", so further events can be dropped.
+    let (wake, mut woken) = mpsc::channel::<()>(1);
+    let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
+        let relevant = match &event {
+            // Opening and reading (ours included) change nothing; a close after writing does.
+            Ok(event) => match event.kind {
+                EventKind::Access(AccessKind::Close(AccessMode::Write)) => true,
+                EventKind::Access(_) => false,
+                _ => true,
+            },
+            Err(error) => {
+                tracing::warn!(%error, "policy watcher error; re-reading the policy");
+                true
+            }
+        };
+        if relevant {
+            let _ = wake.try_send(());
+        }
+    })
+    .map_err(|source| WatchError::Watch {
+        dir: dir.clone(),
+        source,
+    })?;
+    watcher
+        .watch(&dir, RecursiveMode::NonRecursive)
+        .map_err(|source| WatchError::Watch {
+            dir: dir.clone(),
+            source,
+        })?;
+
+    // Load after the watch is in place, so an update in between is not missed.
+    reload(&store, &path).await;
+
+    let task = tokio::spawn({
+        let path = path.clone();
+        async move {
+            let mut safety_net = tokio::time::interval(SAFETY_NET_INTERVAL);
+            safety_net.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            safety_net.tick().await; // The first tick is immediate; the file was just loaded.
+            loop {
+                tokio::select! {
+                    woke = woken.recv() => {
+                        if woke.is_none() {
+                            return; // The watcher is gone.
+                        }
+                        debounce(&mut woken).await;
+                    }
+                    _ = safety_net.tick() => {}
+                }
+                reload(&store, &path).await;
+                safety_net.reset();
+            }
+        }
+    });
+
+    Ok(WatchHandle {
+        _watcher: watcher,
+        task,
+        path,
+    })
+}
+
+/// Waits until no event arrived for [`DEBOUNCE`], or [`MAX_DEBOUNCE`] passed.
+async fn debounce(woken: &mut mpsc::Receiver<()>) {
+    let deadline = tokio::time::Instant::now() + MAX_DEBOUNCE;
+    loop {
+        let quiet_until = (tokio::time::Instant::now() + DEBOUNCE).min(deadline);
+        match tokio::time::timeout_at(quiet_until, woken.recv()).await {
+            Ok(Some(())) if tokio::time::Instant::now() < deadline => continue,
+            _ => return,
+        }
+    }
+}
+
+async fn reload(store: &Arc<PolicyStore>, path: &Path) {
+    let store = Arc::clone(store);
+    let path = path.to_path_buf();
+    // Reading and compiling a policy is blocking work; the outcome is recorded in the store.
+    let _ = tokio::task::spawn_blocking(move || store.load_file(&path)).await;
+}

@@ -1,0 +1,615 @@
+//! The data plane: an HTTP/1.1 reverse proxy for MCP streamable HTTP.
+//!
+//! Pipeline per request: **parse → identify → authorize → forward**.
+//! - `POST` bodies are read up to the limit and inspected strictly ([`crate::inspect`]); the exact
+//!   bytes that were inspected are the bytes forwarded, so the upstream never reads something the
+//!   policy did not see.
+//! - Identity (header mode) is taken from the governance headers; every governance header and the
+//!   caller's `Authorization` are removed before forwarding, and the authenticated identity is
+//!   written back. The caller's token never reaches the upstream.
+//! - Every `tools/call` (in a batch: every element) is decided by the policy; one denied element
+//!   refuses the whole request, which is then never forwarded. No policy loaded → 503, fail closed.
+//! - `tools/list` results are filtered to the tools the caller may call, in JSON and in SSE
+//!   replies (each SSE event is rewritten as it passes; nothing else is buffered).
+//! - Other responses stream through byte for byte, with `TCP_NODELAY` on both legs.
+
+use crate::deny::{AuthStyle, DenyEncoding, GovernanceHeaders, encode_denial};
+use crate::inspect::{Inspected, Limits, PostInput, inspect_post};
+use bytes::{Bytes, BytesMut};
+use http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use http::{Method, Request, Response, StatusCode, Uri};
+use http_body_util::{BodyExt, Full, Limited, StreamBody, combinators::BoxBody};
+use hyper::body::{Frame, Incoming};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use mcp_runtime_policy::{
+    CompiledPolicy, Decision, Identity, PolicyMode, Request as PolicyRequest,
+};
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+
+/// Response body type of the proxy.
+pub type ProxyBody = BoxBody<Bytes, Box<dyn std::error::Error + Send + Sync>>;
+
+/// Supplies the current policy; `None` until one is loaded. Called once per request.
+pub type PolicyProvider = Arc<dyn Fn() -> Option<Arc<CompiledPolicy>> + Send + Sync>;
+
+/// How callers are identified.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IdentityMode {
+    /// No identity; only meaningful with an `observe` policy.
+    None,
+    /// Governance headers set by a trusted adapter or ingress (see docs: trust boundary).
+    Header,
+}
+
+/// Gateway settings for one upstream.
+#[derive(Clone)]
+pub struct ProxyConfig {
+    /// Base URL of the upstream MCP server, e.g. `http://127.0.0.1:8088`.
+    pub upstream: Uri,
+    /// Path prefix removed before forwarding (MR's `STRIP_PREFIX`).
+    pub strip_prefix: Option<String>,
+    /// Identity mode.
+    pub identity: IdentityMode,
+    /// How denials are encoded.
+    pub deny_encoding: DenyEncoding,
+    /// Body limit and batch policy.
+    pub limits: Limits,
+    /// The policy.
+    pub policy: PolicyProvider,
+}
+
+impl std::fmt::Debug for ProxyConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProxyConfig")
+            .field("upstream", &self.upstream)
+            .field("strip_prefix", &self.strip_prefix)
+            .field("identity", &self.identity)
+            .field("deny_encoding", &self.deny_encoding)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The proxy: cheap to clone, shared by every connection.
+#[derive(Clone, Debug)]
+pub struct Proxy {
+    config: Arc<ProxyConfig>,
+    client: Client<HttpConnector, Full<Bytes>>,
+    streaming_client: Client<HttpConnector, Incoming>,
+}
+
+/// Headers that describe one hop, never forwarded (RFC 9110 §7.6.1).
+const HOP_BY_HOP: [&str; 8] = [
+    "connection",
+    "keep-alive",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+];
+
+impl Proxy {
+    /// A proxy for `config`, with a pooled, `TCP_NODELAY` upstream client.
+    pub fn new(config: ProxyConfig) -> Self {
+        let mut connector = HttpConnector::new();
+        connector.set_nodelay(true);
+        let client = Client::builder(TokioExecutor::new()).build(connector.clone());
+        let streaming_client = Client::builder(TokioExecutor::new()).build(connector);
+        Proxy {
+            config: Arc::new(config),
+            client,
+            streaming_client,
+        }
+    }
+
+    /// Serves on `listener` until the task is dropped.
+    pub async fn serve(self, listener: TcpListener) -> std::io::Result<()> {
+        loop {
+            let (stream, _peer): (_, SocketAddr) = listener.accept().await?;
+            let _ = stream.set_nodelay(true);
+            let proxy = self.clone();
+            tokio::spawn(async move {
+                let service = hyper::service::service_fn(move |request| {
+                    let proxy = proxy.clone();
+                    async move { Ok::<_, Infallible>(proxy.handle(request).await) }
+                });
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), service)
+                    .await;
+            });
+        }
+    }
+
+    /// Handles one request.
+    pub async fn handle(&self, request: Request<Incoming>) -> Response<ProxyBody> {
+        match request.uri().path() {
+            "/health" => return json_response(StatusCode::OK, br#"{"status":"ok"}"#.to_vec()),
+            "/ready" => {
+                return if (self.config.policy)().is_some() {
+                    json_response(StatusCode::OK, br#"{"status":"ready"}"#.to_vec())
+                } else {
+                    json_response(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        br#"{"status":"not_ready","reason":"policy_not_loaded"}"#.to_vec(),
+                    )
+                };
+            }
+            _ => {}
+        }
+        let Some(policy) = (self.config.policy)() else {
+            return self.deny(&Decision::policy_unavailable(), None, None);
+        };
+        let (mut parts, body) = request.into_parts();
+        let caller = Caller::from_headers(&parts.headers, &policy, self.config.identity);
+        scrub_headers(&mut parts.headers, &policy);
+
+        if parts.method != Method::POST {
+            caller.write_headers(&mut parts.headers, &policy);
+            return self
+                .forward_streaming(parts, body, false, caller, policy)
+                .await;
+        }
+
+        let bytes = match Limited::new(body, self.config.limits.max_body_bytes)
+            .collect()
+            .await
+        {
+            Ok(collected) => collected.to_bytes(),
+            Err(_) => {
+                return jsonrpc_error(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    crate::codes::INVALID_REQUEST,
+                    &format!(
+                        "request body exceeds the limit of {} bytes",
+                        self.config.limits.max_body_bytes
+                    ),
+                );
+            }
+        };
+        // Header names are compared before scrubbing changed nothing relevant to inspection.
+        let inspected = match inspect_post(
+            &PostInput::from_header_map(&parts.headers, &bytes),
+            &self.config.limits,
+        ) {
+            Ok(inspected) => inspected,
+            Err(error) => {
+                let status =
+                    StatusCode::from_u16(error.http_status).unwrap_or(StatusCode::BAD_REQUEST);
+                return bytes_response(status, "application/json", error.to_jsonrpc_body());
+            }
+        };
+
+        let now = jiff::Timestamp::now();
+        let mut lists_tools = false;
+        for message in inspected.messages() {
+            if message.method() == Some("tools/list") {
+                lists_tools = true;
+            }
+            if message.is_tool_call() {
+                let decision = policy
+                    .evaluate(&caller.request_for(message.tool_name().unwrap_or_default(), now));
+                if !decision.allowed {
+                    let id = match &inspected {
+                        Inspected::Single(single) => single.id().cloned(),
+                        Inspected::Batch(_) => None,
+                    };
+                    return self.deny(&decision, id.as_ref(), Some(&policy));
+                }
+            }
+        }
+        caller.write_headers(&mut parts.headers, &policy);
+        let filter_tools = lists_tools && !observe_mode(&policy);
+        self.forward_buffered(parts, bytes, filter_tools, caller, policy)
+            .await
+    }
+
+    fn deny(
+        &self,
+        decision: &Decision,
+        id: Option<&serde_json::Value>,
+        policy: Option<&CompiledPolicy>,
+    ) -> Response<ProxyBody> {
+        let defaults = mcp_runtime_policy::AuthSettings::default();
+        let auth = policy.map_or(&defaults, |p| &p.document().auth);
+        let style = AuthStyle::Headers(GovernanceHeaders::from_auth(auth));
+        let denial = encode_denial(self.config.deny_encoding, decision, id, &style);
+        let status = StatusCode::from_u16(denial.status).unwrap_or(StatusCode::FORBIDDEN);
+        let mut response = bytes_response(status, denial.content_type, denial.body);
+        if let Some(challenge) = denial
+            .www_authenticate
+            .and_then(|c| HeaderValue::from_str(&c).ok())
+        {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, challenge);
+        }
+        response
+    }
+
+    fn upstream_uri(&self, original: &Uri) -> Option<Uri> {
+        let mut path = original.path();
+        if let Some(prefix) = self
+            .config
+            .strip_prefix
+            .as_deref()
+            .filter(|p| !p.is_empty())
+        {
+            path = path.strip_prefix(prefix).unwrap_or(path);
+        }
+        let base = &self.config.upstream;
+        let base_path = base.path().trim_end_matches('/');
+        let joined = match original.query() {
+            Some(query) => format!("{base_path}{path}?{query}"),
+            None => format!("{base_path}{path}"),
+        };
+        let joined = if joined.starts_with('/') {
+            joined
+        } else {
+            format!("/{joined}")
+        };
+        Uri::builder()
+            .scheme(base.scheme_str().unwrap_or("http"))
+            .authority(base.authority()?.as_str())
+            .path_and_query(joined)
+            .build()
+            .ok()
+    }
+
+    fn prepare_upstream_headers(&self, headers: &mut HeaderMap) {
+        strip_hop_by_hop(headers);
+        // The upstream sees itself as the host; a browser Origin means nothing to it.
+        headers.remove(header::HOST);
+        headers.remove(header::ORIGIN);
+        if let Some(authority) = self.config.upstream.authority()
+            && let Ok(host) = HeaderValue::from_str(authority.as_str())
+        {
+            headers.insert(header::HOST, host);
+        }
+    }
+
+    async fn forward_buffered(
+        &self,
+        mut parts: http::request::Parts,
+        body: Bytes,
+        filter_tools: bool,
+        caller: Caller,
+        policy: Arc<CompiledPolicy>,
+    ) -> Response<ProxyBody> {
+        let Some(uri) = self.upstream_uri(&parts.uri) else {
+            return upstream_error();
+        };
+        parts.uri = uri;
+        self.prepare_upstream_headers(&mut parts.headers);
+        let request = Request::from_parts(parts, Full::new(body));
+        match self.client.request(request).await {
+            Ok(response) => relay(response, filter_tools.then_some((caller, policy))),
+            Err(_) => upstream_error(),
+        }
+    }
+
+    async fn forward_streaming(
+        &self,
+        mut parts: http::request::Parts,
+        body: Incoming,
+        filter_tools: bool,
+        caller: Caller,
+        policy: Arc<CompiledPolicy>,
+    ) -> Response<ProxyBody> {
+        let Some(uri) = self.upstream_uri(&parts.uri) else {
+            return upstream_error();
+        };
+        parts.uri = uri;
+        self.prepare_upstream_headers(&mut parts.headers);
+        let request = Request::from_parts(parts, body);
+        match self.streaming_client.request(request).await {
+            Ok(response) => relay(response, filter_tools.then_some((caller, policy))),
+            Err(_) => upstream_error(),
+        }
+    }
+}
+
+fn observe_mode(policy: &CompiledPolicy) -> bool {
+    policy.document().policy.mode.known() == Some(PolicyMode::Observe)
+}
+
+/// The authenticated caller.
+#[derive(Clone, Debug, Default)]
+struct Caller {
+    human: Option<String>,
+    agent: Option<String>,
+    team: Option<String>,
+    session: Option<String>,
+}
+
+fn header_names(policy: &CompiledPolicy) -> [String; 4] {
+    let names = GovernanceHeaders::from_auth(&policy.document().auth).names();
+    names.map(str::to_ascii_lowercase)
+}
+
+impl Caller {
+    fn from_headers(headers: &HeaderMap, policy: &CompiledPolicy, mode: IdentityMode) -> Caller {
+        if mode == IdentityMode::None {
+            return Caller::default();
+        }
+        let [human, agent, team, session] = header_names(policy);
+        // A repeated governance header is ambiguous: treat the field as absent (fails closed).
+        let read = |name: &str| {
+            let mut values = headers.get_all(name).iter();
+            match (values.next(), values.next()) {
+                (Some(value), None) => value
+                    .to_str()
+                    .ok()
+                    .map(str::trim)
+                    .filter(|v| !v.is_empty())
+                    .map(str::to_owned),
+                _ => None,
+            }
+        };
+        Caller {
+            human: read(&human),
+            agent: read(&agent),
+            team: read(&team),
+            session: read(&session),
+        }
+    }
+
+    fn request_for<'a>(&'a self, tool: &'a str, now: jiff::Timestamp) -> PolicyRequest<'a> {
+        let identity = Identity {
+            human_id: self.human.as_deref(),
+            agent_id: self.agent.as_deref(),
+            team_id: self.team.as_deref(),
+        };
+        let request = PolicyRequest::tool_call(identity, tool, now);
+        match self.session.as_deref() {
+            Some(session) => request.with_session(session),
+            None => request,
+        }
+    }
+
+    /// Writes the authenticated identity back for the upstream (MR behaviour).
+    fn write_headers(&self, headers: &mut HeaderMap, policy: &CompiledPolicy) {
+        let names = header_names(policy);
+        for (name, value) in names
+            .iter()
+            .zip([&self.human, &self.agent, &self.team, &self.session])
+        {
+            if let (Ok(name), Some(Ok(value))) = (
+                HeaderName::from_bytes(name.as_bytes()),
+                value.as_deref().map(HeaderValue::from_str),
+            ) {
+                headers.insert(name, value);
+            }
+        }
+    }
+}
+
+/// Removes every governance header and the caller's credentials.
+fn scrub_headers(headers: &mut HeaderMap, policy: &CompiledPolicy) {
+    for name in header_names(policy) {
+        headers.remove(name.as_str());
+    }
+    let token_header = policy
+        .document()
+        .auth
+        .token_header
+        .trim()
+        .to_ascii_lowercase();
+    if !token_header.is_empty() {
+        headers.remove(token_header.as_str());
+    }
+    headers.remove(header::AUTHORIZATION);
+    headers.remove(header::COOKIE);
+}
+
+fn strip_hop_by_hop(headers: &mut HeaderMap) {
+    // Headers named by `Connection` are hop-by-hop too.
+    let named: Vec<String> = headers
+        .get_all(header::CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(',').map(|s| s.trim().to_ascii_lowercase()))
+        .collect();
+    for name in HOP_BY_HOP.iter().map(|s| s.to_string()).chain(named) {
+        headers.remove(name.as_str());
+    }
+}
+
+/// Relays an upstream response; rewrites `tools/list` results when a filter is given.
+fn relay(
+    response: Response<Incoming>,
+    filter: Option<(Caller, Arc<CompiledPolicy>)>,
+) -> Response<ProxyBody> {
+    let (mut parts, body) = response.into_parts();
+    strip_hop_by_hop(&mut parts.headers);
+    let is_sse = parts
+        .headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.trim_start()
+                .to_ascii_lowercase()
+                .starts_with("text/event-stream")
+        });
+    if is_sse {
+        parts
+            .headers
+            .insert("x-accel-buffering", HeaderValue::from_static("no"));
+    }
+    let body: ProxyBody = match filter {
+        None => body.map_err(|e| Box::new(e) as _).boxed(),
+        Some(filter) => {
+            // The body length changes when tools are removed.
+            parts.headers.remove(header::CONTENT_LENGTH);
+            if is_sse {
+                sse_filtered(body, filter)
+            } else {
+                json_filtered(body, filter)
+            }
+        }
+    };
+    Response::from_parts(parts, body)
+}
+
+fn filter_value(value: &mut serde_json::Value, (caller, policy): &(Caller, Arc<CompiledPolicy>)) {
+    let identity = Identity {
+        human_id: caller.human.as_deref(),
+        agent_id: caller.agent.as_deref(),
+        team_id: caller.team.as_deref(),
+    };
+    let mut request = PolicyRequest::method(identity, "tools/list", jiff::Timestamp::now());
+    if let Some(session) = caller.session.as_deref() {
+        request = request.with_session(session);
+    }
+    let targets: Vec<&mut serde_json::Value> = match value {
+        serde_json::Value::Array(items) => items.iter_mut().collect(),
+        single => vec![single],
+    };
+    for target in targets {
+        policy.filter_tools_list_result(target, &request);
+    }
+}
+
+/// A JSON reply: buffered (it is one JSON-RPC response), filtered, re-serialized. A body that is
+/// not JSON is passed on unchanged: filtering only ever removes tools.
+fn json_filtered(body: Incoming, filter: (Caller, Arc<CompiledPolicy>)) -> ProxyBody {
+    let stream = futures_util::stream::once(async move {
+        let bytes = match body.collect().await {
+            Ok(collected) => collected.to_bytes(),
+            Err(error) => return Err(Box::new(error) as Box<dyn std::error::Error + Send + Sync>),
+        };
+        let filtered = match serde_json::from_slice::<serde_json::Value>(&bytes) {
+            Ok(mut value) => {
+                filter_value(&mut value, &filter);
+                Bytes::from(serde_json::to_vec(&value).unwrap_or_else(|_| bytes.to_vec()))
+            }
+            Err(_) => bytes,
+        };
+        Ok(Frame::data(filtered))
+    });
+    BodyExt::boxed(StreamBody::new(stream))
+}
+
+/// An SSE reply: each event (terminated by a blank line) is rewritten as it passes when its data
+/// is a JSON-RPC response carrying a tools list; every other byte streams through unchanged.
+fn sse_filtered(body: Incoming, filter: (Caller, Arc<CompiledPolicy>)) -> ProxyBody {
+    let (sender, receiver) = tokio::sync::mpsc::channel::<
+        Result<Frame<Bytes>, Box<dyn std::error::Error + Send + Sync>>,
+    >(16);
+    tokio::spawn(async move {
+        let mut body = body;
+        let mut pending = BytesMut::new();
+        while let Some(frame) = body.frame().await {
+            let frame = match frame {
+                Ok(frame) => frame,
+                Err(error) => {
+                    let _ = sender.send(Err(Box::new(error))).await;
+                    return;
+                }
+            };
+            let Ok(data) = frame.into_data() else {
+                continue;
+            };
+            pending.extend_from_slice(&data);
+            while let Some(end) = event_end(&pending) {
+                let event = pending.split_to(end);
+                let rewritten = rewrite_sse_event(&event, &filter);
+                if sender.send(Ok(Frame::data(rewritten))).await.is_err() {
+                    return; // the client went away: dropping `body` aborts the upstream read
+                }
+            }
+        }
+        if !pending.is_empty() {
+            let _ = sender.send(Ok(Frame::data(pending.freeze()))).await;
+        }
+    });
+    let mut receiver = receiver;
+    BodyExt::boxed(StreamBody::new(futures_util::stream::poll_fn(move |cx| {
+        receiver.poll_recv(cx)
+    })))
+}
+
+/// End (exclusive) of the first complete SSE event, including its blank-line terminator.
+fn event_end(buffer: &[u8]) -> Option<usize> {
+    let lf = buffer.windows(2).position(|w| w == b"\n\n").map(|p| p + 2);
+    let crlf = buffer
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map(|p| p + 4);
+    match (lf, crlf) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
+fn rewrite_sse_event(event: &[u8], filter: &(Caller, Arc<CompiledPolicy>)) -> Bytes {
+    let Ok(text) = std::str::from_utf8(event) else {
+        return Bytes::copy_from_slice(event);
+    };
+    let data: Vec<&str> = text
+        .lines()
+        .filter_map(|line| line.strip_prefix("data:"))
+        .map(|d| d.strip_prefix(' ').unwrap_or(d))
+        .collect();
+    if data.is_empty() {
+        return Bytes::copy_from_slice(event);
+    }
+    let Ok(mut value) = serde_json::from_str::<serde_json::Value>(&data.join("\n")) else {
+        return Bytes::copy_from_slice(event);
+    };
+    if value.pointer("/result/tools").is_none() {
+        return Bytes::copy_from_slice(event);
+    }
+    filter_value(&mut value, filter);
+    let mut out = String::with_capacity(text.len());
+    let mut wrote_data = false;
+    for line in text.lines() {
+        if line.starts_with("data:") {
+            if !wrote_data {
+                out.push_str("data: ");
+                out.push_str(&value.to_string());
+                out.push('\n');
+                wrote_data = true;
+            }
+        } else if !line.is_empty() {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    out.push('\n');
+    Bytes::from(out)
+}
+
+fn bytes_response(status: StatusCode, content_type: &str, body: Vec<u8>) -> Response<ProxyBody> {
+    let mut response = Response::new(
+        Full::new(Bytes::from(body))
+            .map_err(|never| match never {})
+            .boxed(),
+    );
+    *response.status_mut() = status;
+    if let Ok(value) = HeaderValue::from_str(content_type) {
+        response.headers_mut().insert(header::CONTENT_TYPE, value);
+    }
+    response
+}
+
+fn json_response(status: StatusCode, body: Vec<u8>) -> Response<ProxyBody> {
+    bytes_response(status, "application/json", body)
+}
+
+fn jsonrpc_error(status: StatusCode, code: i64, message: &str) -> Response<ProxyBody> {
+    let body = serde_json::json!({"jsonrpc": "2.0", "id": null, "error": {"code": code, "message": message}});
+    json_response(status, body.to_string().into_bytes())
+}
+
+fn upstream_error() -> Response<ProxyBody> {
+    json_response(
+        StatusCode::BAD_GATEWAY,
+        br#"{"error":"upstream_error"}"#.to_vec(),
+    )
+}

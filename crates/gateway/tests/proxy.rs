@@ -1,0 +1,272 @@
+//! The proxy in front of a recording upstream on loopback: allowed calls pass, denied calls never
+//! reach the upstream, tools/list is filtered, credentials and identity headers are scrubbed.
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper_util::rt::TokioIo;
+use mcp_runtime_gateway::DenyEncoding;
+use mcp_runtime_gateway::inspect::Limits;
+use mcp_runtime_gateway::proxy::{IdentityMode, Proxy, ProxyConfig};
+use mcp_runtime_policy::{
+    CompiledPolicy, Grant, PolicyDocument, SideEffect, Tool, ToolRule, Trust,
+};
+use std::sync::{Arc, Mutex};
+use tokio::net::TcpListener;
+
+type Seen = Arc<Mutex<Vec<(http::request::Parts, Bytes)>>>;
+
+const TOOLS: &str = r#"{"jsonrpc":"2.0","id":1,"result":{"tools":[{"name":"read_file","inputSchema":{}},{"name":"write_file","inputSchema":{}},{"name":"rm_rf","inputSchema":{}}]}}"#;
+
+/// An upstream that records every request and answers tools/list (JSON or SSE) and tools/call.
+async fn upstream(sse: bool) -> (String, Seen) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let address = listener.local_addr().expect("addr");
+    let seen: Seen = Arc::default();
+    let record = seen.clone();
+    tokio::spawn(async move {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else {
+                return;
+            };
+            let record = record.clone();
+            tokio::spawn(async move {
+                let service = hyper::service::service_fn(
+                    move |request: http::Request<Incoming>| {
+                        let record = record.clone();
+                        async move {
+                            let (parts, body) = request.into_parts();
+                            let body = body
+                                .collect()
+                                .await
+                                .map(|c| c.to_bytes())
+                                .unwrap_or_default();
+                            let text = String::from_utf8_lossy(&body).to_string();
+                            record.lock().expect("lock").push((parts, body));
+                            let reply = if text.contains("tools/list") {
+                                TOOLS.to_owned()
+                            } else {
+                                r#"{"jsonrpc":"2.0","id":2,"result":{"content":[{"type":"text","text":"done"}]}}"#.to_owned()
+                            };
+                            let (content_type, reply) = if sse {
+                                (
+                                    "text/event-stream",
+                                    format!("event: message\nid: 7\ndata: {reply}\n\n"),
+                                )
+                            } else {
+                                ("application/json", reply)
+                            };
+                            Ok::<_, std::convert::Infallible>(
+                                http::Response::builder()
+                                    .header("content-type", content_type)
+                                    .body(Full::new(Bytes::from(reply)))
+                                    .expect("response"),
+                            )
+                        }
+                    },
+                );
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), service)
+                    .await;
+            });
+        }
+    });
+    (format!("http://{address}"), seen)
+}
+
+fn policy() -> Arc<CompiledPolicy> {
+    let mut document = PolicyDocument::default();
+    document.server.name = "files".into();
+    document.server.namespace = "tools".into();
+    document
+        .tools
+        .push(Tool::new("read_file", SideEffect::Read, Trust::Low));
+    document
+        .tools
+        .push(Tool::new("write_file", SideEffect::Write, Trust::Medium));
+    document
+        .tools
+        .push(Tool::new("rm_rf", SideEffect::Destructive, Trust::High));
+    let mut grant = Grant::new("tools", "claude");
+    grant.agent_id = "claude".into();
+    grant.max_trust = Trust::High.into();
+    grant.allowed_side_effects = vec![
+        SideEffect::Read.into(),
+        SideEffect::Write.into(),
+        SideEffect::Destructive.into(),
+    ];
+    grant.tool_rules = vec![
+        ToolRule::allow("read_file", Trust::Low),
+        ToolRule::allow("write_file", Trust::Low),
+        ToolRule::deny("rm_rf"),
+    ];
+    document.grants.push(grant);
+    document.finalize(jiff::Timestamp::now()).expect("finalize");
+    Arc::new(CompiledPolicy::new(document).expect("valid"))
+}
+
+async fn gateway(upstream: &str, policy: Option<Arc<CompiledPolicy>>) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let address = listener.local_addr().expect("addr");
+    let proxy = Proxy::new(ProxyConfig {
+        upstream: upstream.parse().expect("uri"),
+        strip_prefix: None,
+        identity: IdentityMode::Header,
+        deny_encoding: DenyEncoding::JsonRpc,
+        limits: Limits::default(),
+        policy: Arc::new(move || policy.clone()),
+    });
+    tokio::spawn(proxy.serve(listener));
+    format!("http://{address}")
+}
+
+async fn post(url: &str, body: &str, headers: &[(&str, &str)]) -> (u16, String) {
+    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .build(hyper_util::client::legacy::connect::HttpConnector::new());
+    let mut request = http::Request::post(format!("{url}/mcp"))
+        .header("content-type", "application/json")
+        .header("accept", "application/json, text/event-stream");
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let response = client
+        .request(
+            request
+                .body(Full::new(Bytes::from(body.to_owned())))
+                .expect("request"),
+        )
+        .await
+        .expect("response");
+    let status = response.status().as_u16();
+    let body = response
+        .into_body()
+        .collect()
+        .await
+        .expect("body")
+        .to_bytes();
+    (status, String::from_utf8_lossy(&body).to_string())
+}
+
+const CLAUDE: &[(&str, &str)] = &[
+    ("x-mcp-agent-id", "claude"),
+    ("authorization", "Bearer secret-token"),
+];
+
+fn call(tool: &str) -> String {
+    format!(
+        r#"{{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{{"name":"{tool}","arguments":{{}}}}}}"#
+    )
+}
+
+#[tokio::test]
+async fn allowed_calls_pass_and_denied_calls_never_reach_the_upstream() {
+    let (upstream_url, seen) = upstream(false).await;
+    let url = gateway(&upstream_url, Some(policy())).await;
+
+    let (status, body) = post(&url, &call("read_file"), CLAUDE).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("done"), "{body}");
+    assert_eq!(seen.lock().expect("lock").len(), 1);
+
+    let (status, body) = post(&url, &call("rm_rf"), CLAUDE).await;
+    assert_eq!(
+        status, 200,
+        "denials of a request are JSON-RPC errors: {body}"
+    );
+    let json: serde_json::Value = serde_json::from_str(&body).expect("json");
+    assert_eq!(json["error"]["data"]["reason"], "tool_denied");
+    assert_eq!(json["id"], 2);
+
+    // No identity at all: 401 missing_identity.
+    let (status, body) = post(&url, &call("read_file"), &[]).await;
+    assert_eq!(status, 401, "{body}");
+    assert!(body.contains("missing_identity"));
+
+    // A batch hiding the denied call is refused whole.
+    let batch = format!("[{},{}]", call("read_file"), call("rm_rf"));
+    let (status, _) = post(&url, &batch, CLAUDE).await;
+    assert_ne!(status, 200);
+
+    // Duplicate keys cannot smuggle a different method past the policy.
+    let smuggled = r#"{"jsonrpc":"2.0","id":3,"method":"tools/list","method":"tools/call","params":{"name":"rm_rf"}}"#;
+    let (status, _) = post(&url, smuggled, CLAUDE).await;
+    assert_eq!(status, 400);
+
+    let forwarded = seen.lock().expect("lock");
+    assert_eq!(
+        forwarded.len(),
+        1,
+        "only the allowed call reached the upstream"
+    );
+    let (parts, body) = &forwarded[0];
+    assert_eq!(
+        body.as_ref(),
+        call("read_file").as_bytes(),
+        "the inspected bytes are the forwarded bytes"
+    );
+    assert!(
+        parts.headers.get("authorization").is_none(),
+        "the caller's token is never forwarded"
+    );
+    assert_eq!(
+        parts
+            .headers
+            .get("x-mcp-agent-id")
+            .and_then(|v| v.to_str().ok()),
+        Some("claude")
+    );
+}
+
+#[tokio::test]
+async fn spoofed_duplicate_identity_headers_are_not_trusted() {
+    let (upstream_url, seen) = upstream(false).await;
+    let url = gateway(&upstream_url, Some(policy())).await;
+    let (status, _) = post(
+        &url,
+        &call("read_file"),
+        &[("x-mcp-agent-id", "claude"), ("x-mcp-agent-id", "root")],
+    )
+    .await;
+    assert_eq!(status, 401);
+    assert!(seen.lock().expect("lock").is_empty());
+}
+
+#[tokio::test]
+async fn tools_list_is_filtered_in_json_and_sse_replies() {
+    for sse in [false, true] {
+        let (upstream_url, _) = upstream(sse).await;
+        let url = gateway(&upstream_url, Some(policy())).await;
+        let (status, body) = post(
+            &url,
+            r#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#,
+            CLAUDE,
+        )
+        .await;
+        assert_eq!(status, 200);
+        assert!(
+            body.contains("read_file") && body.contains("write_file"),
+            "sse={sse}: {body}"
+        );
+        assert!(
+            !body.contains("rm_rf"),
+            "sse={sse}: a denied tool must not be listed: {body}"
+        );
+        if sse {
+            assert!(
+                body.starts_with("event: message\nid: 7\ndata: "),
+                "SSE framing kept: {body:?}"
+            );
+            assert!(body.ends_with("\n\n"));
+        }
+    }
+}
+
+#[tokio::test]
+async fn without_a_policy_everything_fails_closed() {
+    let (upstream_url, seen) = upstream(false).await;
+    let url = gateway(&upstream_url, None).await;
+    let (status, body) = post(&url, &call("read_file"), CLAUDE).await;
+    assert_eq!(status, 503, "{body}");
+    assert!(body.contains("policy_unavailable"));
+    assert!(seen.lock().expect("lock").is_empty());
+}
