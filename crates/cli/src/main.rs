@@ -1,6 +1,7 @@
 //! `mcp-runtime`: one binary for every role of the platform, plus the user verbs.
 
 mod crd;
+mod gateway_cmd;
 mod import_cmd;
 mod policy_cmd;
 mod server_cmd;
@@ -35,7 +36,7 @@ enum Command {
     /// Run the Kubernetes operator (controllers for the three CRDs).
     Operator(RoleArgs),
     /// Run the MCP gateway (the policy-enforcing reverse proxy).
-    Gateway(RoleArgs),
+    Gateway(gateway_cmd::GatewayArgs),
     /// Run Sentinel (audit ingest, storage, query API and UI).
     Sentinel(RoleArgs),
     /// Serve a stdio MCP server over streamable HTTP: `mcp-runtime bridge -- CMD [ARGS…]`.
@@ -109,7 +110,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Up(_) => not_implemented("up"),
         Command::Operator(_) => not_implemented("operator"),
-        Command::Gateway(_) => not_implemented("gateway"),
+        Command::Gateway(args) => gateway_cmd::run(&args),
         Command::Sentinel(_) => not_implemented("sentinel"),
         Command::Bridge(_) => not_implemented("bridge"),
     }

@@ -117,7 +117,10 @@ impl fmt::Debug for PolicyStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let current = self.current.load();
         f.debug_struct("PolicyStore")
-            .field("revision", &current.as_ref().map(|policy| policy.revision()))
+            .field(
+                "revision",
+                &current.as_ref().map(|policy| policy.revision()),
+            )
             .field("reloads", &self.reload_counts())
             .finish_non_exhaustive()
     }
@@ -222,7 +225,7 @@ impl PolicyStore {
             Err(error) => {
                 self.failure.fetch_add(1, Ordering::Relaxed);
                 tracing::warn!(
-                    error,
+                    error = %error,
                     ready = self.is_ready(),
                     "policy reload failed; keeping the last good policy"
                 );
@@ -258,7 +261,8 @@ fn read_policy(path: &Path) -> Result<CompiledPolicy, String> {
             path.display()
         ));
     }
-    CompiledPolicy::from_json(&bytes).map_err(|error| format!("policy file {}: {error}", path.display()))
+    CompiledPolicy::from_json(&bytes)
+        .map_err(|error| format!("policy file {}: {error}", path.display()))
 }
 
 /// Why [`watch_file`] could not start.

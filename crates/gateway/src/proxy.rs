@@ -37,6 +37,9 @@ pub type ProxyBody = BoxBody<Bytes, Box<dyn std::error::Error + Send + Sync>>;
 /// Supplies the current policy; `None` until one is loaded. Called once per request.
 pub type PolicyProvider = Arc<dyn Fn() -> Option<Arc<CompiledPolicy>> + Send + Sync>;
 
+/// Supplies the JSON body of `/config/status`.
+pub type StatusProvider = Arc<dyn Fn() -> serde_json::Value + Send + Sync>;
+
 /// How callers are identified.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum IdentityMode {
@@ -61,6 +64,8 @@ pub struct ProxyConfig {
     pub limits: Limits,
     /// The policy.
     pub policy: PolicyProvider,
+    /// `/config/status`; absent → 404.
+    pub config_status: Option<StatusProvider>,
 }
 
 impl std::fmt::Debug for ProxyConfig {
@@ -139,6 +144,11 @@ impl Proxy {
                         br#"{"status":"not_ready","reason":"policy_not_loaded"}"#.to_vec(),
                     )
                 };
+            }
+            "/config/status" => {
+                if let Some(status) = &self.config.config_status {
+                    return json_response(StatusCode::OK, status().to_string().into_bytes());
+                }
             }
             _ => {}
         }

@@ -115,6 +115,7 @@ async fn gateway(upstream: &str, policy: Option<Arc<CompiledPolicy>>) -> String 
         deny_encoding: DenyEncoding::JsonRpc,
         limits: Limits::default(),
         policy: Arc::new(move || policy.clone()),
+        config_status: None,
     });
     tokio::spawn(proxy.serve(listener));
     format!("http://{address}")

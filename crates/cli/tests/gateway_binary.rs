@@ -1,0 +1,194 @@
+//! `mcp-runtime gateway` as a process: configured by the Go sidecar's environment variables,
+//! enforcing the policy file and picking up changes to it within a second.
+
+use mcp_runtime_policy::{Grant, PolicyDocument, SideEffect, Tool, Trust};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+/// A loopback upstream that counts requests and answers every POST with a tool result.
+fn upstream() -> (String, Arc<AtomicUsize>) {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let address = listener.local_addr().expect("addr");
+    let count = Arc::new(AtomicUsize::new(0));
+    let seen = count.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let seen = seen.clone();
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+                let mut length = 0;
+                let mut line = String::new();
+                while reader.read_line(&mut line).map(|n| n > 2).unwrap_or(false) {
+                    if let Some(value) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                        length = value.trim().parse().unwrap_or(0);
+                    }
+                    line.clear();
+                }
+                let mut body = vec![0; length];
+                let _ = reader.read_exact(&mut body);
+                seen.fetch_add(1, Ordering::SeqCst);
+                let reply = r#"{"jsonrpc":"2.0","id":1,"result":{"content":[{"type":"text","text":"ok"}]}}"#;
+                let mut stream = stream;
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{reply}",
+                    reply.len()
+                );
+            });
+        }
+    });
+    (format!("http://{address}"), count)
+}
+
+fn write_policy(path: &Path, grant_disabled: bool) {
+    let mut document = PolicyDocument::default();
+    document.server.name = "files".into();
+    document.server.namespace = "default".into();
+    document
+        .tools
+        .push(Tool::new("read_file", SideEffect::Read, Trust::Low));
+    let mut grant = Grant::new("default", "claude");
+    grant.agent_id = "claude".into();
+    grant.max_trust = Trust::Low.into();
+    grant.allowed_side_effects = vec![SideEffect::Read.into()];
+    grant.disabled = grant_disabled;
+    document.grants.push(grant);
+    document.finalize(jiff::Timestamp::now()).expect("finalize");
+    // Write then rename, as a ConfigMap update would appear: never a half-written file.
+    let temporary = path.with_extension("tmp");
+    std::fs::write(&temporary, document.to_json_pretty().expect("json")).expect("write");
+    std::fs::rename(&temporary, path).expect("rename");
+}
+
+/// A raw HTTP/1.1 exchange; returns (status, body).
+fn http(address: &str, method: &str, path: &str, body: &str) -> (u16, String) {
+    let mut stream = TcpStream::connect(address).expect("connect");
+    write!(
+        stream,
+        "{method} {path} HTTP/1.1\r\nhost: {address}\r\ncontent-type: application/json\r\nx-mcp-agent-id: claude\r\nauthorization: Bearer secret\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .expect("send");
+    let mut response = String::new();
+    stream.read_to_string(&mut response).expect("read");
+    let status = response
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let body = response
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
+    (status, body)
+}
+
+struct Gateway {
+    child: Child,
+    address: String,
+}
+
+impl Drop for Gateway {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start_gateway(upstream: &str, policy: &Path) -> Gateway {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_mcp-runtime"))
+        .arg("gateway")
+        .env("PORT", "0")
+        .env("LISTEN_ADDRESS", "127.0.0.1")
+        .env("UPSTREAM_URL", upstream)
+        .env("POLICY_FILE", policy)
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start the gateway");
+    let stderr = child.stderr.take().expect("stderr");
+    let mut lines = BufReader::new(stderr).lines();
+    let address = loop {
+        let line = lines
+            .next()
+            .expect("gateway exited before listening")
+            .expect("line");
+        if let Some(rest) = line.strip_prefix("mcp-runtime gateway listening on ") {
+            break rest.split_whitespace().next().expect("address").to_owned();
+        }
+    };
+    std::thread::spawn(move || lines.for_each(drop));
+    Gateway { child, address }
+}
+
+const CALL: &str = r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"read_file","arguments":{}}}"#;
+
+#[test]
+fn the_gateway_enforces_the_policy_file_and_reloads_it_within_a_second() {
+    let (upstream_url, forwarded) = upstream();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let policy = dir.path().join("policy.json");
+    write_policy(&policy, false);
+    let gateway = start_gateway(&upstream_url, &policy);
+
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while http(&gateway.address, "GET", "/ready", "").0 != 200 {
+        assert!(Instant::now() < deadline, "the gateway never became ready");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let (status, body) = http(&gateway.address, "POST", "/mcp", CALL);
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("\"ok\""), "{body}");
+    assert_eq!(forwarded.load(Ordering::SeqCst), 1);
+
+    // Disabling the grant takes effect within a second, without a restart.
+    write_policy(&policy, true);
+    let changed = Instant::now();
+    loop {
+        let (_, body) = http(&gateway.address, "POST", "/mcp", CALL);
+        if body.contains("tool_not_granted") {
+            break;
+        }
+        assert!(
+            changed.elapsed() < Duration::from_secs(1),
+            "policy change not applied within 1 s: {body}"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let after_revocation = forwarded.load(Ordering::SeqCst);
+
+    // A corrupt file keeps the last good policy and reports the error.
+    let (_, before) = http(&gateway.address, "GET", "/config/status", "");
+    let revision =
+        serde_json::from_str::<serde_json::Value>(&before).expect("json")["revision"].clone();
+    std::fs::write(&policy, "{ not json").expect("corrupt");
+    let corrupted = Instant::now();
+    let status = loop {
+        let (_, body) = http(&gateway.address, "GET", "/config/status", "");
+        let status: serde_json::Value = serde_json::from_str(&body).expect("json");
+        if !status["last_reload_error"].is_null() {
+            break status;
+        }
+        assert!(
+            corrupted.elapsed() < Duration::from_secs(2),
+            "the reload error was not reported: {body}"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    assert_eq!(status["ready"], true);
+    assert_eq!(
+        status["revision"], revision,
+        "the last good policy stays active"
+    );
+    let (_, body) = http(&gateway.address, "POST", "/mcp", CALL);
+    assert!(body.contains("tool_not_granted"), "{body}");
+    assert_eq!(
+        forwarded.load(Ordering::SeqCst),
+        after_revocation,
+        "denied calls never reach the upstream"
+    );
+}

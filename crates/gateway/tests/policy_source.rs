@@ -1,0 +1,375 @@
+//! The policy source against real files: loading, change notification, last-good on failure,
+//! Kubernetes ConfigMap symlink swaps and a file that appears late.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use mcp_runtime_gateway::policy_source::{
+    PolicyStatus, PolicyStore, ReloadCounts, WatchHandle, watch_file,
+};
+use mcp_runtime_policy::{Grant, PolicyDocument, SessionBinding, SideEffect, Tool, Trust};
+use pretty_assertions::assert_eq;
+use serde_json::Value;
+use tokio::time::Instant;
+
+/// A finalized document; `revoked` flips the session binding and so the revision.
+fn document(revoked: bool) -> PolicyDocument {
+    let mut document = PolicyDocument::default();
+    document.server.name = "files".into();
+    document.server.namespace = "tools".into();
+    document
+        .tools
+        .push(Tool::new("read_file", SideEffect::Read, Trust::Low));
+    let mut grant = Grant::new("tools", "claude-read");
+    grant.agent_id = "claude".into();
+    grant.max_trust = Trust::Medium.into();
+    grant.allowed_side_effects = vec![SideEffect::Read.into()];
+    document.grants.push(grant);
+    let mut session = SessionBinding::new("tools", "session-1");
+    session.agent_id = "claude".into();
+    session.revoked = revoked;
+    document.sessions.push(session);
+    document
+        .finalize(jiff::Timestamp::UNIX_EPOCH)
+        .expect("finalize");
+    document
+}
+
+fn json(document: &PolicyDocument) -> String {
+    document.to_json_pretty().expect("serialize")
+}
+
+fn write(path: &Path, contents: &str) {
+    std::fs::write(path, contents).expect("write policy file");
+}
+
+/// Polls every 10 ms until `done` holds for the status, or panics after `within`.
+async fn wait_for(
+    store: &PolicyStore,
+    within: Duration,
+    what: &str,
+    done: impl Fn(&PolicyStatus) -> bool,
+) -> PolicyStatus {
+    let deadline = Instant::now() + within;
+    loop {
+        let status = store.status();
+        if done(&status) {
+            return status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "not within {within:?}: {what}; status: {status:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+async fn watch(path: PathBuf) -> (Arc<PolicyStore>, WatchHandle) {
+    let store = Arc::new(PolicyStore::new());
+    let handle = watch_file(Arc::clone(&store), path)
+        .await
+        .expect("watch the policy directory");
+    (store, handle)
+}
+
+fn has_revision(revision: &str) -> impl Fn(&PolicyStatus) -> bool + '_ {
+    move |status| {
+        status.ready
+            && status.revision.as_deref() == Some(revision)
+            && status.last_reload_error.is_none()
+    }
+}
+
+#[tokio::test]
+async fn valid_file_is_ready_with_its_revision_in_the_config_status_shape() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("policy.json");
+    let document = document(false);
+
+    let store = PolicyStore::new();
+    let empty = serde_json::to_value(store.status()).expect("status JSON");
+    assert_eq!(
+        empty,
+        serde_json::json!({
+            "ready": false,
+            "schema_version": null,
+            "revision": null,
+            "loaded_at": null,
+            "last_reload_error": null,
+        })
+    );
+    assert!(store.current().is_none());
+
+    write(&path, &json(&document));
+    store.load_file(&path).expect("load");
+    let policy = store.current().expect("a policy is active");
+    assert_eq!(policy.revision(), document.revision);
+
+    let status = store.status();
+    assert!(status.ready);
+    assert_eq!(status.schema_version.as_deref(), Some("v1"));
+    assert_eq!(status.revision.as_deref(), Some(document.revision.as_str()));
+    assert_eq!(status.last_reload_error, None);
+    let loaded_at = status.loaded_at.clone().expect("loaded_at");
+    assert!(
+        loaded_at.parse::<jiff::Timestamp>().is_ok(),
+        "{loaded_at} is not RFC 3339"
+    );
+
+    let value = serde_json::to_value(&status).expect("status JSON");
+    let keys: Vec<&str> = value
+        .as_object()
+        .expect("an object")
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            "ready",
+            "schema_version",
+            "revision",
+            "loaded_at",
+            "last_reload_error"
+        ]
+    );
+    assert_eq!(value["ready"], Value::Bool(true));
+    assert_eq!(value["revision"], Value::from(document.revision.as_str()));
+    assert_eq!(value["last_reload_error"], Value::Null);
+    assert_eq!(
+        store.reload_counts(),
+        ReloadCounts {
+            success: 1,
+            unchanged: 0,
+            failure: 0
+        }
+    );
+
+    // The watcher reaches the same state on its own.
+    let (watched, _handle) = watch(path).await;
+    assert!(watched.status().ready);
+    assert_eq!(watched.status().revision, status.revision);
+}
+
+#[tokio::test]
+async fn unchanged_revision_swaps_nothing_but_clears_a_stale_error() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("policy.json");
+    let store = PolicyStore::new();
+    let document = document(false);
+    write(&path, &json(&document));
+    store.load_file(&path).expect("load");
+    let first = store.current().expect("active");
+
+    // A tampered revision is invalid: rejected, the last good policy stays.
+    let mut tampered = document.clone();
+    tampered.revision = "sha256:0000".into();
+    write(&path, &json(&tampered));
+    let error = store.load_file(&path).expect_err("tampered revision");
+    assert!(error.contains(&path.display().to_string()), "{error}");
+    assert!(store.status().last_reload_error.is_some());
+
+    // Only `generated_at` differs: same revision, no swap, error cleared.
+    let mut regenerated = document.clone();
+    regenerated
+        .finalize(jiff::Timestamp::from_second(1_800_000_000).expect("timestamp"))
+        .expect("finalize");
+    assert_eq!(regenerated.revision, document.revision);
+    write(&path, &json(&regenerated));
+    store.load_file(&path).expect("load");
+    let second = store.current().expect("active");
+    assert!(
+        Arc::ptr_eq(&first, &second),
+        "an unchanged revision swapped"
+    );
+    assert_eq!(store.status().last_reload_error, None);
+    assert_eq!(
+        store.reload_counts(),
+        ReloadCounts {
+            success: 1,
+            unchanged: 1,
+            failure: 1
+        }
+    );
+    assert_eq!(
+        store.reload_counts().by_result(),
+        [("success", 1), ("unchanged", 1), ("failure", 1)]
+    );
+}
+
+#[tokio::test]
+async fn a_rewrite_is_picked_up_within_one_second() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("policy.json");
+    let before = document(false);
+    write(&path, &json(&before));
+    let (store, _handle) = watch(path.clone()).await;
+    assert_eq!(store.status().revision, Some(before.revision.clone()));
+
+    let revoked = document(true);
+    assert_ne!(revoked.revision, before.revision);
+    write(&path, &json(&revoked));
+    wait_for(
+        &store,
+        Duration::from_secs(1),
+        "the revoked session's revision",
+        has_revision(&revoked.revision),
+    )
+    .await;
+    let policy = store.current().expect("active");
+    assert!(policy.document().sessions[0].revoked);
+}
+
+#[tokio::test]
+async fn a_corrupt_file_keeps_the_last_good_policy_until_fixed() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("policy.json");
+    let good = document(false);
+    write(&path, &json(&good));
+    let (store, _handle) = watch(path.clone()).await;
+
+    write(&path, "{ this is not a policy");
+    let status = wait_for(&store, Duration::from_secs(1), "a reload error", |status| {
+        status.last_reload_error.is_some()
+    })
+    .await;
+    assert!(status.ready, "the last good policy stays active");
+    assert_eq!(status.revision.as_deref(), Some(good.revision.as_str()));
+    let error = status.last_reload_error.expect("error");
+    assert!(error.contains(&path.display().to_string()), "{error}");
+    assert!(error.contains("not valid JSON"), "{error}");
+    assert_eq!(
+        store.current().expect("active").revision(),
+        good.revision,
+        "the request path still sees the last good policy"
+    );
+    assert!(store.reload_counts().failure >= 1);
+
+    let fixed = document(true);
+    write(&path, &json(&fixed));
+    wait_for(
+        &store,
+        Duration::from_secs(1),
+        "the fixed document, error cleared",
+        has_revision(&fixed.revision),
+    )
+    .await;
+}
+
+/// Lays out a ConfigMap volume the way the kubelet's atomic writer does, and returns the
+/// path of `policy.json`.
+fn configmap_volume(dir: &Path, generation: &str, contents: &str) -> PathBuf {
+    let data_dir = dir.join(generation);
+    std::fs::create_dir(&data_dir).expect("timestamped dir");
+    write(&data_dir.join("policy.json"), contents);
+    std::os::unix::fs::symlink(generation, dir.join("..data")).expect("..data symlink");
+    let path = dir.join("policy.json");
+    std::os::unix::fs::symlink("..data/policy.json", &path).expect("policy.json symlink");
+    path
+}
+
+/// The kubelet's update: a new timestamped dir, a new `..data_tmp` symlink renamed over
+/// `..data`, then the old dir removed.
+fn configmap_update(dir: &Path, old_generation: &str, generation: &str, contents: &str) {
+    let data_dir = dir.join(generation);
+    std::fs::create_dir(&data_dir).expect("timestamped dir");
+    write(&data_dir.join("policy.json"), contents);
+    let tmp = dir.join("..data_tmp");
+    std::os::unix::fs::symlink(generation, &tmp).expect("..data_tmp symlink");
+    std::fs::rename(&tmp, dir.join("..data")).expect("swap ..data");
+    std::fs::remove_dir_all(dir.join(old_generation)).expect("remove the old dir");
+}
+
+#[tokio::test]
+async fn a_kubernetes_configmap_symlink_swap_is_picked_up() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let first = document(false);
+    let path = configmap_volume(dir.path(), "..2026_11_22_05_00_00.1", &json(&first));
+    let (store, _handle) = watch(path.clone()).await;
+    assert_eq!(store.status().revision, Some(first.revision.clone()));
+
+    let second = document(true);
+    configmap_update(
+        dir.path(),
+        "..2026_11_22_05_00_00.1",
+        "..2026_11_22_05_01_00.2",
+        &json(&second),
+    );
+    wait_for(
+        &store,
+        Duration::from_secs(1),
+        "the swapped-in revision",
+        has_revision(&second.revision),
+    )
+    .await;
+
+    // And back again: the watch survives a swap.
+    configmap_update(
+        dir.path(),
+        "..2026_11_22_05_01_00.2",
+        "..2026_11_22_05_02_00.3",
+        &json(&first),
+    );
+    wait_for(
+        &store,
+        Duration::from_secs(1),
+        "the second swap",
+        has_revision(&first.revision),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_missing_file_is_not_ready_until_it_appears() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("policy.json");
+    let (store, _handle) = watch(path.clone()).await;
+
+    let status = store.status();
+    assert!(!status.ready);
+    assert!(store.current().is_none());
+    let error = status
+        .last_reload_error
+        .expect("the missing file is reported");
+    assert!(error.contains(&path.display().to_string()), "{error}");
+
+    let document = document(false);
+    // Written next to it and renamed in, as an atomic writer would.
+    let tmp = dir.path().join(".policy.json.tmp");
+    write(&tmp, &json(&document));
+    std::fs::rename(&tmp, &path).expect("rename into place");
+    wait_for(
+        &store,
+        Duration::from_secs(1),
+        "the policy that appeared",
+        has_revision(&document.revision),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_missing_directory_is_an_error() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("absent").join("policy.json");
+    let store = Arc::new(PolicyStore::new());
+    let error = watch_file(store, path).await.expect_err("no directory");
+    assert!(error.to_string().contains("absent"), "{error}");
+}
+
+#[tokio::test]
+async fn zz_adhoc_no_reload_loop() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("policy.json");
+    write(&path, &json(&document(false)));
+    let (store, _handle) = watch(path.clone()).await;
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    let a = store.reload_counts();
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    let b = store.reload_counts();
+    eprintln!("{a:?} {b:?}");
+    assert_eq!(a, b);
+    write(&path, &json(&document(true)));
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    eprintln!("{:?}", store.reload_counts());
+}
