@@ -356,20 +356,3 @@ async fn a_missing_directory_is_an_error() {
     let error = watch_file(store, path).await.expect_err("no directory");
     assert!(error.to_string().contains("absent"), "{error}");
 }
-
-#[tokio::test]
-async fn zz_adhoc_no_reload_loop() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let path = dir.path().join("policy.json");
-    write(&path, &json(&document(false)));
-    let (store, _handle) = watch(path.clone()).await;
-    tokio::time::sleep(Duration::from_millis(600)).await;
-    let a = store.reload_counts();
-    tokio::time::sleep(Duration::from_millis(600)).await;
-    let b = store.reload_counts();
-    eprintln!("{a:?} {b:?}");
-    assert_eq!(a, b);
-    write(&path, &json(&document(true)));
-    tokio::time::sleep(Duration::from_millis(600)).await;
-    eprintln!("{:?}", store.reload_counts());
-}

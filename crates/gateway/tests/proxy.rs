@@ -271,3 +271,105 @@ async fn without_a_policy_everything_fails_closed() {
     assert!(body.contains("policy_unavailable"));
     assert!(seen.lock().expect("lock").is_empty());
 }
+
+/// Sends raw bytes (full control over headers and framing) and returns the status code.
+async fn raw(url: &str, request: Vec<u8>) -> u16 {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let address = url.trim_start_matches("http://");
+    let mut stream = tokio::net::TcpStream::connect(address)
+        .await
+        .expect("connect");
+    stream.write_all(&request).await.expect("send");
+    let mut response = Vec::new();
+    let _ = stream.read_to_end(&mut response).await;
+    String::from_utf8_lossy(&response)
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0)
+}
+
+fn request_bytes(headers: &[(&str, &str)], body: &[u8]) -> Vec<u8> {
+    let mut out =
+        b"POST /mcp HTTP/1.1\r\nhost: gw\r\nconnection: close\r\nx-mcp-agent-id: claude\r\n"
+            .to_vec();
+    let mut has_type = false;
+    for (name, value) in headers {
+        has_type |= name.eq_ignore_ascii_case("content-type");
+        out.extend_from_slice(format!("{name}: {value}\r\n").as_bytes());
+    }
+    if !has_type {
+        out.extend_from_slice(b"content-type: application/json\r\n");
+    }
+    if !headers
+        .iter()
+        .any(|(n, _)| n.eq_ignore_ascii_case("transfer-encoding"))
+    {
+        out.extend_from_slice(format!("content-length: {}\r\n", body.len()).as_bytes());
+    }
+    out.extend_from_slice(b"\r\n");
+    out.extend_from_slice(body);
+    out
+}
+
+#[tokio::test]
+async fn bypass_attempts_never_reach_the_upstream() {
+    let (upstream_url, seen) = upstream(false).await;
+    let url = gateway(&upstream_url, Some(policy())).await;
+    let denied = call("rm_rf");
+    let gzip_magic = [0x1f_u8, 0x8b, 0x08, 0x00];
+    let chunked = {
+        let half = denied.len() / 2;
+        format!(
+            "{:x}\r\n{}\r\n{:x}\r\n{}\r\n0\r\n\r\n",
+            half,
+            &denied[..half],
+            denied.len() - half,
+            &denied[half..]
+        )
+    };
+    let oversize = format!(
+        r#"{{"jsonrpc":"2.0","id":9,"method":"tools/call","params":{{"name":"rm_rf","arguments":{{"pad":"{}"}}}}}}"#,
+        "x".repeat(5 * 1024 * 1024)
+    );
+    let cases: Vec<(&str, Vec<u8>)> = vec![
+        ("batch hiding a denied call", request_bytes(&[], format!("[{},{}]", call("read_file"), denied).as_bytes())),
+        ("duplicate method key", request_bytes(&[], br#"{"jsonrpc":"2.0","id":1,"method":"tools/list","method":"tools/call","params":{"name":"rm_rf"}}"#)),
+        ("duplicate name key", request_bytes(&[], br#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"read_file","name":"rm_rf"}}"#)),
+        ("escaped method, denied tool", request_bytes(&[], br#"{"jsonrpc":"2.0","id":1,"method":"tools\u002fcall","params":{"name":"rm_\u0072f"}}"#)),
+        ("gzip content encoding", request_bytes(&[("content-encoding", "gzip")], &gzip_magic)),
+        ("Mcp-Name differs from the body", request_bytes(&[("mcp-method", "tools/call"), ("mcp-name", "read_file")], denied.as_bytes())),
+        ("chunked body", {
+            let mut r = request_bytes(&[("transfer-encoding", "chunked")], b"");
+            r.extend_from_slice(chunked.as_bytes());
+            r
+        }),
+        ("oversize body", request_bytes(&[], oversize.as_bytes())),
+        ("wrong content type", request_bytes(&[("content-type", "text/plain")], denied.as_bytes())),
+        ("UTF-8 BOM", request_bytes(&[], &[b"\xEF\xBB\xBF".as_slice(), denied.as_bytes()].concat())),
+        ("letter-case method", request_bytes(&[], br#"{"jsonrpc":"2.0","id":1,"method":"Tools/Call","params":{"name":"rm_rf"}}"#)),
+        ("letter-case key", request_bytes(&[], br#"{"jsonrpc":"2.0","id":1,"method":"tools/list","Method":"tools/call","params":{"name":"rm_rf"}}"#)),
+    ];
+    for (name, bytes) in cases {
+        let status = raw(&url, bytes).await;
+        assert!(status != 0, "{name}: no response");
+        let reached = seen.lock().expect("lock").len();
+        assert_eq!(reached, 0, "{name}: reached the upstream (status {status})");
+    }
+    // The chunked framing itself is fine: an allowed chunked call does go through.
+    let allowed = call("read_file");
+    let half = allowed.len() / 2;
+    let mut request = request_bytes(&[("transfer-encoding", "chunked")], b"");
+    request.extend_from_slice(
+        format!(
+            "{:x}\r\n{}\r\n{:x}\r\n{}\r\n0\r\n\r\n",
+            half,
+            &allowed[..half],
+            allowed.len() - half,
+            &allowed[half..]
+        )
+        .as_bytes(),
+    );
+    assert_eq!(raw(&url, request).await, 200);
+    assert_eq!(seen.lock().expect("lock").len(), 1);
+}
