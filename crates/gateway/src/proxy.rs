@@ -285,40 +285,50 @@ impl Proxy {
 
     async fn forward_buffered(
         &self,
-        mut parts: http::request::Parts,
+        parts: http::request::Parts,
         body: Bytes,
         filter_tools: bool,
         caller: Caller,
         policy: Arc<CompiledPolicy>,
     ) -> Response<ProxyBody> {
-        let Some(uri) = self.upstream_uri(&parts.uri) else {
-            return upstream_error();
-        };
-        parts.uri = uri;
-        self.prepare_upstream_headers(&mut parts.headers);
-        let request = Request::from_parts(parts, Full::new(body));
-        match self.client.request(request).await {
-            Ok(response) => relay(response, filter_tools.then_some((caller, policy))),
-            Err(_) => upstream_error(),
-        }
+        let filter = filter_tools.then_some((caller, policy));
+        self.forward(&self.client, parts, Full::new(body), filter)
+            .await
     }
 
     async fn forward_streaming(
         &self,
-        mut parts: http::request::Parts,
+        parts: http::request::Parts,
         body: Incoming,
         filter_tools: bool,
         caller: Caller,
         policy: Arc<CompiledPolicy>,
     ) -> Response<ProxyBody> {
+        let filter = filter_tools.then_some((caller, policy));
+        self.forward(&self.streaming_client, parts, body, filter)
+            .await
+    }
+
+    /// Sends the request upstream and relays the answer; any upstream failure is a 502.
+    async fn forward<B>(
+        &self,
+        client: &Client<HttpConnector, B>,
+        mut parts: http::request::Parts,
+        body: B,
+        filter: Option<(Caller, Arc<CompiledPolicy>)>,
+    ) -> Response<ProxyBody>
+    where
+        B: hyper::body::Body + Send + Unpin + 'static,
+        B::Data: Send,
+        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
         let Some(uri) = self.upstream_uri(&parts.uri) else {
             return upstream_error();
         };
         parts.uri = uri;
         self.prepare_upstream_headers(&mut parts.headers);
-        let request = Request::from_parts(parts, body);
-        match self.streaming_client.request(request).await {
-            Ok(response) => relay(response, filter_tools.then_some((caller, policy))),
+        match client.request(Request::from_parts(parts, body)).await {
+            Ok(response) => relay(response, filter),
             Err(_) => upstream_error(),
         }
     }
