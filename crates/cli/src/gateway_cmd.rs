@@ -2,10 +2,11 @@
 //! mcp-runtime sidecar's environment variables (so the operator renders MR-compatible pods).
 
 use anyhow::{Context, Result, bail};
+use mcp_runtime_audit::{AuditEvent, AuditSink, HttpSink, HttpSinkConfig, StdoutSink};
 use mcp_runtime_gateway::DenyEncoding;
 use mcp_runtime_gateway::inspect::Limits;
 use mcp_runtime_gateway::policy_source::{PolicyStore, watch_file};
-use mcp_runtime_gateway::proxy::{IdentityMode, Proxy, ProxyConfig};
+use mcp_runtime_gateway::proxy::{IdentityMode, Proxy, ProxyConfig, ServerLabels};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -40,6 +41,40 @@ pub struct GatewayArgs {
     /// mcp-runtime's 401/403/503 JSON bodies).
     #[arg(long, env = "DENY_ENCODING", default_value = "jsonrpc")]
     deny_encoding: DenyEncoding,
+    /// Sentinel ingest URL for audit events (batched, spooled to disk while unreachable).
+    #[arg(long, env = "ANALYTICS_INGEST_URL")]
+    analytics_ingest_url: Option<String>,
+    /// API key sent as `x-api-key` to the ingest.
+    #[arg(long, env = "ANALYTICS_API_KEY", hide_env_values = true)]
+    analytics_api_key: Option<String>,
+    /// Audit event source. Default `<server>-gateway`.
+    #[arg(long, env = "ANALYTICS_SOURCE")]
+    analytics_source: Option<String>,
+    /// Audit event type.
+    #[arg(long, env = "ANALYTICS_EVENT_TYPE", default_value = "mcp.request")]
+    analytics_event_type: String,
+    /// Directory for audit events the ingest has not acknowledged yet.
+    #[arg(
+        long,
+        env = "AUDIT_SPOOL_DIR",
+        default_value = "/tmp/mcp-runtime-audit-spool"
+    )]
+    audit_spool_dir: PathBuf,
+    /// Also write every audit event to stdout as a JSON line.
+    #[arg(long, env = "AUDIT_STDOUT")]
+    audit_stdout: bool,
+    /// Server name for audit events.
+    #[arg(long, env = "MCP_SERVER_NAME", default_value = "")]
+    server_name: String,
+    /// Server namespace for audit events.
+    #[arg(long, env = "MCP_SERVER_NAMESPACE", default_value = "")]
+    server_namespace: String,
+    /// Owning team for audit events.
+    #[arg(long, env = "MCP_TEAM_ID", default_value = "")]
+    team_id: String,
+    /// Cluster name for audit events.
+    #[arg(long, env = "MCP_CLUSTER_NAME", default_value = "local")]
+    cluster_name: String,
     /// Largest accepted request body, in bytes.
     #[arg(long, env = "MAX_BODY_BYTES", default_value_t = 4 * 1024 * 1024)]
     max_body_bytes: usize,
@@ -79,6 +114,7 @@ pub fn run(args: &GatewayArgs) -> Result<ExitCode> {
         if let Some(error) = store.status().last_reload_error {
             eprintln!("warning: {error} (the gateway answers 503 until a valid policy appears)");
         }
+        let (audit, http_sink) = audit_sink(args)?;
         let policy_store = store.clone();
         let status_store = store.clone();
         let proxy = Proxy::new(ProxyConfig {
@@ -94,6 +130,18 @@ pub fn run(args: &GatewayArgs) -> Result<ExitCode> {
             config_status: Some(Arc::new(move || {
                 serde_json::to_value(status_store.status()).unwrap_or_default()
             })),
+            audit,
+            labels: ServerLabels {
+                server: args.server_name.clone(),
+                namespace: args.server_namespace.clone(),
+                team_id: args.team_id.clone(),
+                cluster: args.cluster_name.clone(),
+                source: args
+                    .analytics_source
+                    .clone()
+                    .unwrap_or_else(|| format!("{}-gateway", args.server_name)),
+                event_type: args.analytics_event_type.clone(),
+            },
         });
         let address = SocketAddr::new(args.address, args.port);
         let listener = tokio::net::TcpListener::bind(address)
@@ -108,6 +156,54 @@ pub fn run(args: &GatewayArgs) -> Result<ExitCode> {
             served = proxy.serve(listener) => served.context("serving")?,
             _ = tokio::signal::ctrl_c() => eprintln!("shutting down"),
         }
+        // Queued audit events go to the ingest or, failing that, to the spool: none is lost.
+        if let Some(sink) = http_sink {
+            sink.shutdown().await;
+        }
         Ok(ExitCode::SUCCESS)
     })
+}
+
+/// Sends each event to every configured sink.
+struct FanOut(Vec<Arc<dyn AuditSink>>);
+
+impl AuditSink for FanOut {
+    fn emit(&self, event: AuditEvent) {
+        if let Some((last, rest)) = self.0.split_last() {
+            for sink in rest {
+                sink.emit(event.clone());
+            }
+            last.emit(event);
+        }
+    }
+}
+
+/// Must run inside the tokio runtime (the HTTP sink starts its delivery task).
+type Sinks = (Option<Arc<dyn AuditSink>>, Option<Arc<HttpSink>>);
+
+fn audit_sink(args: &GatewayArgs) -> Result<Sinks> {
+    let mut sinks: Vec<Arc<dyn AuditSink>> = Vec::new();
+    let mut http = None;
+    if args.audit_stdout {
+        sinks.push(Arc::new(StdoutSink));
+    }
+    if let Some(url) = args
+        .analytics_ingest_url
+        .as_deref()
+        .filter(|u| !u.is_empty())
+    {
+        let mut config = HttpSinkConfig::new(url, args.audit_spool_dir.clone());
+        config.api_key = args.analytics_api_key.clone().filter(|k| !k.is_empty());
+        let sink = HttpSink::new(config).with_context(|| format!("audit delivery to {url}"))?;
+        http = Some(Arc::new(sink));
+    }
+    if let Some(sink) = &http {
+        sinks.push(sink.clone());
+    }
+    let combined: Option<Arc<dyn AuditSink>> = match sinks.len() {
+        0 => None,
+        1 => sinks.pop(),
+        _ => Some(Arc::new(FanOut(sinks))),
+    };
+    Ok((combined, http))
 }

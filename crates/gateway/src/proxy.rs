@@ -23,12 +23,14 @@ use hyper::body::{Frame, Incoming};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioIo};
+use mcp_runtime_audit::{AuditEvent, AuditSink, RequestPayload};
 use mcp_runtime_policy::{
-    CompiledPolicy, Decision, Identity, PolicyMode, Request as PolicyRequest,
+    CompiledPolicy, Decision, Identity, PolicyMode, Reason, Request as PolicyRequest,
 };
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Instant;
 use tokio::net::TcpListener;
 
 /// Response body type of the proxy.
@@ -66,6 +68,24 @@ pub struct ProxyConfig {
     pub policy: PolicyProvider,
     /// `/config/status`; absent → 404.
     pub config_status: Option<StatusProvider>,
+    /// Where audit events go; `None` disables auditing.
+    pub audit: Option<Arc<dyn AuditSink>>,
+    /// Who this gateway speaks for, stamped on every audit event.
+    pub labels: ServerLabels,
+}
+
+/// The server identity written into audit events (MR's `server`, `namespace`, `team_id`,
+/// `cluster`, plus the envelope's `source` and `event_type`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ServerLabels {
+    pub server: String,
+    pub namespace: String,
+    pub team_id: String,
+    pub cluster: String,
+    /// Envelope `source`, default `<server>-gateway`.
+    pub source: String,
+    /// Envelope `event_type`, default `mcp.request`.
+    pub event_type: String,
 }
 
 impl std::fmt::Debug for ProxyConfig {
@@ -131,8 +151,81 @@ impl Proxy {
         }
     }
 
-    /// Handles one request.
+    /// Handles one request and audits it when it carried an MCP method (or tried to).
     pub async fn handle(&self, request: Request<Incoming>) -> Response<ProxyBody> {
+        let started = Instant::now();
+        let method = request.method().to_string();
+        let path = request.uri().path().to_owned();
+        let mut record = AuditRecord::default();
+        let response = self.handle_inner(request, &mut record).await;
+        if let (Some(sink), Some(decision)) = (&self.config.audit, record.decision.take()) {
+            let bytes_out = response
+                .headers()
+                .get(header::CONTENT_LENGTH)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0);
+            let context = AuditContext {
+                method,
+                path,
+                status: response.status().as_u16(),
+                latency_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+                bytes_in: record.bytes_in,
+                bytes_out,
+            };
+            sink.emit(self.audit_event(&context, &record, &decision));
+        }
+        response
+    }
+
+    fn audit_event(
+        &self,
+        context: &AuditContext,
+        record: &AuditRecord,
+        decision: &Decision,
+    ) -> AuditEvent {
+        let labels = &self.config.labels;
+        // The decision serializes in the payload's shape (decision, reason, trust numbers, matched
+        // grant and session); the request-level fields are laid over it.
+        let mut payload = serde_json::to_value(decision).unwrap_or_default();
+        if let serde_json::Value::Object(fields) = &mut payload {
+            let caller = &record.caller;
+            let text =
+                |v: &Option<String>| serde_json::Value::String(v.clone().unwrap_or_default());
+            for (key, value) in [
+                ("method", serde_json::json!(context.method)),
+                ("path", serde_json::json!(context.path)),
+                ("status", serde_json::json!(context.status)),
+                ("latency_ms", serde_json::json!(context.latency_ms)),
+                ("bytes_in", serde_json::json!(context.bytes_in)),
+                ("bytes_out", serde_json::json!(context.bytes_out)),
+                ("server", serde_json::json!(labels.server)),
+                ("namespace", serde_json::json!(labels.namespace)),
+                ("team_id", serde_json::json!(labels.team_id)),
+                ("cluster", serde_json::json!(labels.cluster)),
+                ("human_id", text(&caller.human)),
+                ("agent_id", text(&caller.agent)),
+                ("subject_team_id", text(&caller.team)),
+                ("session_id", text(&caller.session)),
+            ] {
+                fields.insert(key.to_owned(), value);
+            }
+            if let Some(rpc_method) = &record.rpc_method {
+                fields.insert("rpc_method".into(), serde_json::json!(rpc_method));
+            }
+            if let Some(tool) = &record.tool_name {
+                fields.insert("tool_name".into(), serde_json::json!(tool));
+            }
+        }
+        let payload: RequestPayload = serde_json::from_value(payload).unwrap_or_default();
+        AuditEvent::new(labels.source.clone(), labels.event_type.clone(), payload)
+    }
+
+    async fn handle_inner(
+        &self,
+        request: Request<Incoming>,
+        record: &mut AuditRecord,
+    ) -> Response<ProxyBody> {
         match request.uri().path() {
             "/health" => return json_response(StatusCode::OK, br#"{"status":"ok"}"#.to_vec()),
             "/ready" => {
@@ -153,10 +246,14 @@ impl Proxy {
             _ => {}
         }
         let Some(policy) = (self.config.policy)() else {
+            if request.method() == Method::POST {
+                record.decision = Some(Decision::policy_unavailable());
+            }
             return self.deny(&Decision::policy_unavailable(), None, None);
         };
         let (mut parts, body) = request.into_parts();
         let caller = Caller::from_headers(&parts.headers, &policy, self.config.identity);
+        record.caller = caller.clone();
         scrub_headers(&mut parts.headers, &policy);
 
         if parts.method != Method::POST {
@@ -189,6 +286,8 @@ impl Proxy {
         ) {
             Ok(inspected) => inspected,
             Err(error) => {
+                record.bytes_in = bytes.len() as u64;
+                record.decision = Some(Decision::denied_by_stage(Reason::RpcInspectionFailed));
                 let status =
                     StatusCode::from_u16(error.http_status).unwrap_or(StatusCode::BAD_REQUEST);
                 return bytes_response(status, "application/json", error.to_jsonrpc_body());
@@ -196,14 +295,21 @@ impl Proxy {
         };
 
         let now = jiff::Timestamp::now();
+        record.bytes_in = bytes.len() as u64;
         let mut lists_tools = false;
         for message in inspected.messages() {
             if message.method() == Some("tools/list") {
                 lists_tools = true;
             }
+            if record.rpc_method.is_none() {
+                record.rpc_method = message.method().map(str::to_owned);
+            }
             if message.is_tool_call() {
                 let decision = policy
                     .evaluate(&caller.request_for(message.tool_name().unwrap_or_default(), now));
+                record.rpc_method = message.method().map(str::to_owned);
+                record.tool_name = message.tool_name().map(str::to_owned);
+                record.decision = Some(decision.clone());
                 if !decision.allowed {
                     let id = match &inspected {
                         Inspected::Single(single) => single.id().cloned(),
@@ -212,6 +318,10 @@ impl Proxy {
                     return self.deny(&decision, id.as_ref(), Some(&policy));
                 }
             }
+        }
+        if record.decision.is_none() && record.rpc_method.is_some() {
+            // Non-tool methods pass without a grant check, as in MR.
+            record.decision = Some(Decision::allowed_without_check());
         }
         caller.write_headers(&mut parts.headers, &policy);
         let filter_tools = lists_tools && !observe_mode(&policy);
@@ -332,6 +442,26 @@ impl Proxy {
             Err(_) => upstream_error(),
         }
     }
+}
+
+/// What the pipeline learned about a request, for its audit event.
+#[derive(Debug, Default)]
+struct AuditRecord {
+    caller: Caller,
+    rpc_method: Option<String>,
+    tool_name: Option<String>,
+    bytes_in: u64,
+    /// Set once the request is known to be an MCP message (or an attempt at one).
+    decision: Option<Decision>,
+}
+
+struct AuditContext {
+    method: String,
+    path: String,
+    status: u16,
+    latency_ms: u64,
+    bytes_in: u64,
+    bytes_out: u64,
 }
 
 fn observe_mode(policy: &CompiledPolicy) -> bool {

@@ -105,7 +105,25 @@ fn policy() -> Arc<CompiledPolicy> {
     Arc::new(CompiledPolicy::new(document).expect("valid"))
 }
 
+/// Collects audit events in memory.
+#[derive(Default)]
+struct Collected(Mutex<Vec<mcp_runtime_audit::AuditEvent>>);
+
+impl mcp_runtime_audit::AuditSink for Collected {
+    fn emit(&self, event: mcp_runtime_audit::AuditEvent) {
+        self.0.lock().expect("lock").push(event);
+    }
+}
+
 async fn gateway(upstream: &str, policy: Option<Arc<CompiledPolicy>>) -> String {
+    gateway_with_audit(upstream, policy, Arc::default()).await
+}
+
+async fn gateway_with_audit(
+    upstream: &str,
+    policy: Option<Arc<CompiledPolicy>>,
+    audit: Arc<Collected>,
+) -> String {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let address = listener.local_addr().expect("addr");
     let proxy = Proxy::new(ProxyConfig {
@@ -116,6 +134,15 @@ async fn gateway(upstream: &str, policy: Option<Arc<CompiledPolicy>>) -> String 
         limits: Limits::default(),
         policy: Arc::new(move || policy.clone()),
         config_status: None,
+        audit: Some(audit),
+        labels: mcp_runtime_gateway::proxy::ServerLabels {
+            server: "files".into(),
+            namespace: "tools".into(),
+            team_id: "storage".into(),
+            cluster: "test".into(),
+            source: "files-gateway".into(),
+            event_type: "mcp.request".into(),
+        },
     });
     tokio::spawn(proxy.serve(listener));
     format!("http://{address}")
@@ -372,4 +399,50 @@ async fn bypass_attempts_never_reach_the_upstream() {
     );
     assert_eq!(raw(&url, request).await, 200);
     assert_eq!(seen.lock().expect("lock").len(), 1);
+}
+
+#[tokio::test]
+async fn every_tool_call_yields_exactly_one_audit_event_with_the_decision() {
+    let (upstream_url, _) = upstream(false).await;
+    let audit: Arc<Collected> = Arc::default();
+    let url = gateway_with_audit(&upstream_url, Some(policy()), audit.clone()).await;
+    let session = &[("x-mcp-agent-id", "claude"), ("x-mcp-human-id", "alice")];
+    assert_eq!(post(&url, &call("read_file"), session).await.0, 200);
+    assert_eq!(post(&url, &call("rm_rf"), session).await.0, 200);
+    assert_eq!(
+        post(
+            &url,
+            r#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#,
+            session
+        )
+        .await
+        .0,
+        200
+    );
+    let events = audit.0.lock().expect("lock");
+    assert_eq!(events.len(), 3, "one event per MCP request");
+    let payload = |i: usize| {
+        serde_json::to_value(events[i].payload.as_ref().expect("payload")).expect("json")
+    };
+    let allowed = payload(0);
+    assert_eq!(allowed["decision"], "allow");
+    assert_eq!(allowed["reason"], "allowed");
+    assert_eq!(allowed["tool_name"], "read_file");
+    assert_eq!(allowed["agent_id"], "claude");
+    assert_eq!(allowed["human_id"], "alice");
+    assert_eq!(allowed["matched_grant"], "claude");
+    assert_eq!(allowed["effective_trust"], "high");
+    assert_eq!(allowed["server"], "files");
+    assert_eq!(allowed["status"], 200);
+    assert!(
+        allowed
+            .get("latency_ms")
+            .is_some_and(serde_json::Value::is_u64)
+    );
+    let denied = payload(1);
+    assert_eq!(denied["decision"], "deny");
+    assert_eq!(denied["reason"], "tool_denied");
+    assert_eq!(payload(2)["rpc_method"], "tools/list");
+    assert_eq!(events[0].source, "files-gateway");
+    assert_ne!(events[0].event_id, events[1].event_id);
 }

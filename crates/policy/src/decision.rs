@@ -88,6 +88,12 @@ impl Decision {
         }
     }
 
+    /// An allow for a request that needs no grant check (`tools/list`, `initialize`, `ping`, …),
+    /// as the gateway records it for audit.
+    pub fn allowed_without_check() -> Self {
+        Decision::bare(true, Reason::Allowed, None)
+    }
+
     /// The gateway's starting decision: 403 `undecided`, so a path that forgets to decide
     /// fails closed.
     pub fn undecided() -> Self {
