@@ -101,8 +101,13 @@ impl Drop for Gateway {
 }
 
 fn start_gateway(upstream: &str, policy: &Path) -> Gateway {
+    start_gateway_with(upstream, policy, &[])
+}
+
+fn start_gateway_with(upstream: &str, policy: &Path, env: &[(&str, String)]) -> Gateway {
     let mut child = Command::new(env!("CARGO_BIN_EXE_mcp-runtime"))
         .arg("gateway")
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
         .env("PORT", "0")
         .env("LISTEN_ADDRESS", "127.0.0.1")
         .env("UPSTREAM_URL", upstream)
@@ -191,4 +196,104 @@ fn the_gateway_enforces_the_policy_file_and_reloads_it_within_a_second() {
         after_revocation,
         "denied calls never reach the upstream"
     );
+}
+
+/// An audit ingest on a fixed port that collects the `event_id`s of every POSTed batch.
+fn ingest(listener: TcpListener, ids: Arc<std::sync::Mutex<Vec<String>>>) {
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+            let mut length = 0;
+            let mut line = String::new();
+            while reader.read_line(&mut line).map(|n| n > 2).unwrap_or(false) {
+                if let Some(value) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                    length = value.trim().parse().unwrap_or(0);
+                }
+                line.clear();
+            }
+            let mut body = vec![0; length];
+            let _ = reader.read_exact(&mut body);
+            if let Ok(serde_json::Value::Array(events)) = serde_json::from_slice(&body) {
+                let mut ids = ids.lock().expect("lock");
+                ids.extend(
+                    events
+                        .iter()
+                        .filter_map(|e| e["event_id"].as_str().map(str::to_owned)),
+                );
+            }
+            let mut stream = stream;
+            let _ = write!(
+                stream,
+                "HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+            );
+        }
+    });
+}
+
+#[test]
+fn audit_events_survive_an_ingest_outage_and_arrive_once_after_dedup() {
+    let (upstream_url, _) = upstream();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let policy = dir.path().join("policy.json");
+    write_policy(&policy, false);
+    // Reserve a port for the ingest, then leave it closed: the ingest is down.
+    let ingest_address = TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr");
+    let gateway = start_gateway_with(
+        &upstream_url,
+        &policy,
+        &[
+            (
+                "ANALYTICS_INGEST_URL",
+                format!("http://{ingest_address}/events"),
+            ),
+            (
+                "AUDIT_SPOOL_DIR",
+                dir.path().join("spool").display().to_string(),
+            ),
+            ("MCP_SERVER_NAME", "files".to_owned()),
+        ],
+    );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while http(&gateway.address, "GET", "/ready", "").0 != 200 {
+        assert!(Instant::now() < deadline, "the gateway never became ready");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let calls = 40;
+    for _ in 0..calls {
+        assert_eq!(http(&gateway.address, "POST", "/mcp", CALL).0, 200);
+    }
+    // Wait until delivery has failed and the events sit in the disk spool: the outage is real.
+    let spool = dir.path().join("spool");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while std::fs::read_dir(&spool).map(|d| d.count()).unwrap_or(0) == 0 {
+        assert!(
+            Instant::now() < deadline,
+            "no events were spooled while the ingest was down"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // The ingest comes back on the same address.
+    let ids = Arc::new(std::sync::Mutex::new(Vec::new()));
+    ingest(
+        TcpListener::bind(ingest_address).expect("rebind the ingest port"),
+        ids.clone(),
+    );
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let unique: std::collections::BTreeSet<String> =
+            ids.lock().expect("lock").iter().cloned().collect();
+        if unique.len() == calls {
+            break;
+        }
+        assert!(unique.len() < calls, "more distinct events than calls");
+        assert!(
+            Instant::now() < deadline,
+            "only {} of {calls} events arrived after the outage",
+            unique.len()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }
