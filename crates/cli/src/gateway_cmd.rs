@@ -5,6 +5,7 @@ use anyhow::{Context, Result, bail};
 use mcp_runtime_audit::{AuditEvent, AuditSink, HttpSink, HttpSinkConfig, StdoutSink};
 use mcp_runtime_gateway::DenyEncoding;
 use mcp_runtime_gateway::inspect::Limits;
+use mcp_runtime_gateway::metrics::{GatewayMetrics, ServerLabelSet};
 use mcp_runtime_gateway::policy_source::{PolicyStore, watch_file};
 use mcp_runtime_gateway::proxy::{IdentityMode, Proxy, ProxyConfig, ServerLabels};
 use std::net::SocketAddr;
@@ -75,6 +76,9 @@ pub struct GatewayArgs {
     /// Cluster name for audit events.
     #[arg(long, env = "MCP_CLUSTER_NAME", default_value = "local")]
     cluster_name: String,
+    /// Separate port serving only `/metrics` (0 disables it; `/metrics` is also on the main port).
+    #[arg(long, env = "METRICS_PORT", default_value_t = 9103)]
+    metrics_port: u16,
     /// Largest accepted request body, in bytes.
     #[arg(long, env = "MAX_BODY_BYTES", default_value_t = 4 * 1024 * 1024)]
     max_body_bytes: usize,
@@ -115,6 +119,18 @@ pub fn run(args: &GatewayArgs) -> Result<ExitCode> {
             eprintln!("warning: {error} (the gateway answers 503 until a valid policy appears)");
         }
         let (audit, http_sink) = audit_sink(args)?;
+        let reload_store = store.clone();
+        let metrics = Arc::new(GatewayMetrics::new(
+            ServerLabelSet {
+                namespace: args.server_namespace.clone(),
+                server: args.server_name.clone(),
+                cluster: args.cluster_name.clone(),
+                team_id: args.team_id.clone(),
+            },
+            Some(Box::new(move || {
+                reload_store.reload_counts().by_result().to_vec()
+            })),
+        ));
         let policy_store = store.clone();
         let status_store = store.clone();
         let proxy = Proxy::new(ProxyConfig {
@@ -131,6 +147,7 @@ pub fn run(args: &GatewayArgs) -> Result<ExitCode> {
                 serde_json::to_value(status_store.status()).unwrap_or_default()
             })),
             audit,
+            metrics: Some(metrics.clone()),
             labels: ServerLabels {
                 server: args.server_name.clone(),
                 namespace: args.server_namespace.clone(),
@@ -152,6 +169,13 @@ pub fn run(args: &GatewayArgs) -> Result<ExitCode> {
             listener.local_addr()?,
             args.upstream_url
         );
+        if args.metrics_port != 0 {
+            let metrics_address = SocketAddr::new(args.address, args.metrics_port);
+            let metrics_listener = tokio::net::TcpListener::bind(metrics_address)
+                .await
+                .with_context(|| format!("listening on {metrics_address} for metrics"))?;
+            tokio::spawn(serve_metrics(metrics_listener, metrics));
+        }
         tokio::select! {
             served = proxy.serve(listener) => served.context("serving")?,
             _ = tokio::signal::ctrl_c() => eprintln!("shutting down"),
@@ -206,4 +230,28 @@ fn audit_sink(args: &GatewayArgs) -> Result<Sinks> {
         _ => Some(Arc::new(FanOut(sinks))),
     };
     Ok((combined, http))
+}
+
+/// The separate metrics listener (MR's `METRICS_PORT`): every path answers with the metrics.
+async fn serve_metrics(listener: tokio::net::TcpListener, metrics: Arc<GatewayMetrics>) {
+    use http_body_util::Full;
+    while let Ok((stream, _)) = listener.accept().await {
+        let metrics = metrics.clone();
+        tokio::spawn(async move {
+            let service = hyper::service::service_fn(move |_request| {
+                let body = metrics.encode();
+                async move {
+                    http::Response::builder()
+                        .header(
+                            "content-type",
+                            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+                        )
+                        .body(Full::new(bytes::Bytes::from(body)))
+                }
+            });
+            let _ = hyper::server::conn::http1::Builder::new()
+                .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                .await;
+        });
+    }
 }

@@ -109,6 +109,7 @@ fn start_gateway_with(upstream: &str, policy: &Path, env: &[(&str, String)]) -> 
         .arg("gateway")
         .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
         .env("PORT", "0")
+        .env("METRICS_PORT", "0")
         .env("LISTEN_ADDRESS", "127.0.0.1")
         .env("UPSTREAM_URL", upstream)
         .env("POLICY_FILE", policy)

@@ -9,6 +9,7 @@
 
 pub mod deny;
 pub mod inspect;
+pub mod metrics;
 pub mod policy_source;
 pub mod proxy;
 

@@ -15,6 +15,7 @@
 
 use crate::deny::{AuthStyle, DenyEncoding, GovernanceHeaders, encode_denial};
 use crate::inspect::{Inspected, Limits, PostInput, inspect_post};
+use crate::metrics::{GatewayMetrics, Observation};
 use bytes::{Bytes, BytesMut};
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use http::{Method, Request, Response, StatusCode, Uri};
@@ -72,6 +73,8 @@ pub struct ProxyConfig {
     pub audit: Option<Arc<dyn AuditSink>>,
     /// Who this gateway speaks for, stamped on every audit event.
     pub labels: ServerLabels,
+    /// Prometheus metrics, served at `/metrics`; `None` disables them.
+    pub metrics: Option<Arc<GatewayMetrics>>,
 }
 
 /// The server identity written into audit events (MR's `server`, `namespace`, `team_id`,
@@ -157,14 +160,34 @@ impl Proxy {
         let method = request.method().to_string();
         let path = request.uri().path().to_owned();
         let mut record = AuditRecord::default();
+        let _inflight = self.config.metrics.as_ref().map(|m| m.start());
         let response = self.handle_inner(request, &mut record).await;
+        let bytes_out = response
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        if let Some(metrics) = &self.config.metrics
+            && path != "/metrics"
+        {
+            let decision = record.decision.as_ref();
+            metrics.observe(&Observation {
+                method: &method,
+                rpc_method: record.rpc_method.as_deref(),
+                decision: match decision {
+                    Some(d) if d.allowed => "allow",
+                    Some(_) => "deny",
+                    None => "none",
+                },
+                reason: decision.map(|d| d.reason.as_str()),
+                status: response.status().as_u16(),
+                seconds: started.elapsed().as_secs_f64(),
+                bytes_in: record.bytes_in,
+                bytes_out,
+            });
+        }
         if let (Some(sink), Some(decision)) = (&self.config.audit, record.decision.take()) {
-            let bytes_out = response
-                .headers()
-                .get(header::CONTENT_LENGTH)
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(0);
             let context = AuditContext {
                 method,
                 path,
@@ -237,6 +260,15 @@ impl Proxy {
                         br#"{"status":"not_ready","reason":"policy_not_loaded"}"#.to_vec(),
                     )
                 };
+            }
+            "/metrics" => {
+                if let Some(metrics) = &self.config.metrics {
+                    return bytes_response(
+                        StatusCode::OK,
+                        "application/openmetrics-text; version=1.0.0; charset=utf-8",
+                        metrics.encode().into_bytes(),
+                    );
+                }
             }
             "/config/status" => {
                 if let Some(status) = &self.config.config_status {

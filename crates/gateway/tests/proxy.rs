@@ -143,6 +143,13 @@ async fn gateway_with_audit(
             source: "files-gateway".into(),
             event_type: "mcp.request".into(),
         },
+        metrics: Some(Arc::new(mcp_runtime_gateway::metrics::GatewayMetrics::new(
+            mcp_runtime_gateway::metrics::ServerLabelSet {
+                server: "files".into(),
+                ..Default::default()
+            },
+            None,
+        ))),
     });
     tokio::spawn(proxy.serve(listener));
     format!("http://{address}")
@@ -445,4 +452,41 @@ async fn every_tool_call_yields_exactly_one_audit_event_with_the_decision() {
     assert_eq!(payload(2)["rpc_method"], "tools/list");
     assert_eq!(events[0].source, "files-gateway");
     assert_ne!(events[0].event_id, events[1].event_id);
+}
+
+#[tokio::test]
+async fn metrics_count_requests_and_decisions_with_mr_names() {
+    let (upstream_url, _) = upstream(false).await;
+    let url = gateway(&upstream_url, Some(policy())).await;
+    post(&url, &call("read_file"), CLAUDE).await;
+    post(&url, &call("rm_rf"), CLAUDE).await;
+    let client: hyper_util::client::legacy::Client<_, Full<Bytes>> =
+        hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+            .build(hyper_util::client::legacy::connect::HttpConnector::new());
+    let response = client
+        .get(format!("{url}/metrics").parse().expect("uri"))
+        .await
+        .expect("metrics");
+    let text = String::from_utf8(
+        response
+            .into_body()
+            .collect()
+            .await
+            .expect("body")
+            .to_bytes()
+            .to_vec(),
+    )
+    .expect("utf-8");
+    assert!(
+        text.contains(r#"rpc_method="tools/call",decision="allow",status="200"} 1"#),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#"reason="tool_denied",rpc_method="tools/call"} 1"#),
+        "{text}"
+    );
+    assert!(
+        text.contains("mcp_gateway_request_duration_seconds_count"),
+        "{text}"
+    );
 }

@@ -112,6 +112,7 @@ async fn python_sdk_client_and_server_through_the_gateway_in_both_eras() {
         config_status: None,
         audit: None,
         labels: ServerLabels::default(),
+        metrics: None,
     });
     tokio::spawn(proxy.serve(listener));
 

@@ -1,0 +1,304 @@
+//! Prometheus metrics with the Go mcp-runtime gateway's names (`mcp_gateway_*`) and bounded
+//! label values, so existing dashboards and alerts keep working.
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::Registry;
+use std::fmt::Write;
+
+/// The server labels every series carries.
+#[derive(Clone, Debug, Default, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ServerLabelSet {
+    pub namespace: String,
+    pub server: String,
+    pub cluster: String,
+    pub team_id: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RequestLabels {
+    namespace: String,
+    server: String,
+    cluster: String,
+    team_id: String,
+    method: String,
+    rpc_method: &'static str,
+    decision: &'static str,
+    status: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct DecisionLabels {
+    namespace: String,
+    server: String,
+    cluster: String,
+    team_id: String,
+    decision: &'static str,
+    reason: &'static str,
+    rpc_method: &'static str,
+}
+
+/// MR's bounded set of `rpc_method` label values; anything else is `other`.
+const KNOWN_METHODS: [&str; 13] = [
+    "initialize",
+    "notifications/initialized",
+    "ping",
+    "tools/list",
+    "tools/call",
+    "resources/list",
+    "resources/read",
+    "resources/subscribe",
+    "resources/unsubscribe",
+    "prompts/list",
+    "prompts/get",
+    "completion/complete",
+    "logging/setLevel",
+];
+
+/// Maps a JSON-RPC method to a bounded label value (`none` when there is no method).
+pub fn rpc_method_label(method: Option<&str>) -> &'static str {
+    match method {
+        None => "none",
+        Some(method) => KNOWN_METHODS
+            .iter()
+            .find(|known| **known == method)
+            .copied()
+            .unwrap_or("other"),
+    }
+}
+
+/// Reload outcomes by result, read at scrape time from the policy source.
+pub type ReloadCounter = Box<dyn Fn() -> Vec<(&'static str, u64)> + Send + Sync>;
+
+/// The gateway's metrics.
+pub struct GatewayMetrics {
+    registry: Registry,
+    server: ServerLabelSet,
+    requests: Family<RequestLabels, Counter>,
+    duration: Family<RequestLabels, Histogram, fn() -> Histogram>,
+    request_bytes: Family<RequestLabels, Counter>,
+    response_bytes: Family<RequestLabels, Counter>,
+    decisions: Family<DecisionLabels, Counter>,
+    inflight: Family<ServerLabelSet, Gauge>,
+    reloads: Option<ReloadCounter>,
+}
+
+impl std::fmt::Debug for GatewayMetrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GatewayMetrics")
+            .field("server", &self.server)
+            .finish_non_exhaustive()
+    }
+}
+
+fn default_buckets() -> Histogram {
+    Histogram::new([
+        0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+    ])
+}
+
+/// One finished request, as the metrics see it.
+#[derive(Clone, Copy, Debug)]
+pub struct Observation<'a> {
+    pub method: &'a str,
+    pub rpc_method: Option<&'a str>,
+    /// `allow`, `deny`, or `none` for requests that were not decided.
+    pub decision: &'static str,
+    /// MR reason code, when decided.
+    pub reason: Option<&'static str>,
+    pub status: u16,
+    pub seconds: f64,
+    pub bytes_in: u64,
+    pub bytes_out: u64,
+}
+
+impl GatewayMetrics {
+    /// Metrics for one server; `reloads` reports policy reloads by result.
+    pub fn new(server: ServerLabelSet, reloads: Option<ReloadCounter>) -> Self {
+        let mut registry = Registry::default();
+        let requests = Family::<RequestLabels, Counter>::default();
+        let duration = Family::<RequestLabels, Histogram, fn() -> Histogram>::new_with_constructor(
+            default_buckets as fn() -> Histogram,
+        );
+        let request_bytes = Family::<RequestLabels, Counter>::default();
+        let response_bytes = Family::<RequestLabels, Counter>::default();
+        let decisions = Family::<DecisionLabels, Counter>::default();
+        let inflight = Family::<ServerLabelSet, Gauge>::default();
+        registry.register(
+            "mcp_gateway_requests",
+            "MCP gateway requests",
+            requests.clone(),
+        );
+        registry.register(
+            "mcp_gateway_request_duration_seconds",
+            "MCP gateway request latency",
+            duration.clone(),
+        );
+        registry.register(
+            "mcp_gateway_request_bytes",
+            "Request body bytes",
+            request_bytes.clone(),
+        );
+        registry.register(
+            "mcp_gateway_response_bytes",
+            "Response body bytes",
+            response_bytes.clone(),
+        );
+        registry.register(
+            "mcp_gateway_policy_decisions",
+            "Policy decisions",
+            decisions.clone(),
+        );
+        registry.register(
+            "mcp_gateway_inflight_requests",
+            "Requests in flight",
+            inflight.clone(),
+        );
+        GatewayMetrics {
+            registry,
+            server,
+            requests,
+            duration,
+            request_bytes,
+            response_bytes,
+            decisions,
+            inflight,
+            reloads,
+        }
+    }
+
+    /// Marks a request as started; the guard marks it finished when dropped.
+    pub fn start(&self) -> InflightGuard<'_> {
+        self.inflight.get_or_create(&self.server).inc();
+        InflightGuard(self)
+    }
+
+    /// Records a finished request.
+    pub fn observe(&self, observation: &Observation<'_>) {
+        let server = &self.server;
+        let rpc_method = rpc_method_label(observation.rpc_method);
+        let labels = RequestLabels {
+            namespace: server.namespace.clone(),
+            server: server.server.clone(),
+            cluster: server.cluster.clone(),
+            team_id: server.team_id.clone(),
+            method: observation.method.to_owned(),
+            rpc_method,
+            decision: observation.decision,
+            status: observation.status.to_string(),
+        };
+        self.requests.get_or_create(&labels).inc();
+        self.duration
+            .get_or_create(&labels)
+            .observe(observation.seconds);
+        self.request_bytes
+            .get_or_create(&labels)
+            .inc_by(observation.bytes_in);
+        self.response_bytes
+            .get_or_create(&labels)
+            .inc_by(observation.bytes_out);
+        if let Some(reason) = observation.reason
+            && (rpc_method == "tools/call" || observation.decision == "deny")
+        {
+            let decision = DecisionLabels {
+                namespace: server.namespace.clone(),
+                server: server.server.clone(),
+                cluster: server.cluster.clone(),
+                team_id: server.team_id.clone(),
+                decision: observation.decision,
+                reason,
+                rpc_method,
+            };
+            self.decisions.get_or_create(&decision).inc();
+        }
+    }
+
+    /// The Prometheus text exposition.
+    pub fn encode(&self) -> String {
+        let mut out = String::new();
+        if prometheus_client::encoding::text::encode(&mut out, &self.registry).is_err() {
+            return String::new();
+        }
+        if let Some(reloads) = &self.reloads {
+            // Appended before the OpenMetrics terminator, in the same text format.
+            let body = out.strip_suffix("# EOF\n").unwrap_or(&out).to_owned();
+            let mut tail = String::from(
+                "# HELP mcp_gateway_policy_reload Policy reloads by result.\n# TYPE mcp_gateway_policy_reload counter\n",
+            );
+            for (result, count) in reloads() {
+                let _ = writeln!(
+                    tail,
+                    "mcp_gateway_policy_reload_total{{result=\"{result}\"}} {count}"
+                );
+            }
+            out = format!("{body}{tail}# EOF\n");
+        }
+        out
+    }
+}
+
+/// Decrements the in-flight gauge when dropped.
+#[derive(Debug)]
+pub struct InflightGuard<'a>(&'a GatewayMetrics);
+
+impl Drop for InflightGuard<'_> {
+    fn drop(&mut self) {
+        self.0.inflight.get_or_create(&self.0.server).dec();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rpc_method_labels_are_bounded() {
+        assert_eq!(rpc_method_label(Some("tools/call")), "tools/call");
+        assert_eq!(rpc_method_label(Some("tools/call/../x")), "other");
+        assert_eq!(rpc_method_label(None), "none");
+    }
+
+    #[test]
+    fn observations_appear_with_mr_names() {
+        let metrics = GatewayMetrics::new(
+            ServerLabelSet {
+                server: "files".into(),
+                ..ServerLabelSet::default()
+            },
+            Some(Box::new(|| vec![("success", 2), ("failure", 1)])),
+        );
+        {
+            let _guard = metrics.start();
+            metrics.observe(&Observation {
+                method: "POST",
+                rpc_method: Some("tools/call"),
+                decision: "deny",
+                reason: Some("tool_denied"),
+                status: 200,
+                seconds: 0.002,
+                bytes_in: 90,
+                bytes_out: 120,
+            });
+        }
+        let text = metrics.encode();
+        assert!(text.contains("mcp_gateway_requests_total{"), "{text}");
+        assert!(
+            text.contains(r#"rpc_method="tools/call",decision="deny",status="200"} 1"#),
+            "{text}"
+        );
+        assert!(text.contains(r#"mcp_gateway_policy_decisions_total{namespace="",server="files",cluster="",team_id="",decision="deny",reason="tool_denied",rpc_method="tools/call"} 1"#), "{text}");
+        assert!(
+            text.contains("mcp_gateway_request_duration_seconds_bucket"),
+            "{text}"
+        );
+        assert!(text.contains(r#"mcp_gateway_inflight_requests{namespace="",server="files",cluster="",team_id=""} 0"#), "{text}");
+        assert!(
+            text.contains(r#"mcp_gateway_policy_reload_total{result="success"} 2"#),
+            "{text}"
+        );
+        assert!(text.ends_with("# EOF\n"));
+    }
+}
