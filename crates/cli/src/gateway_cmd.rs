@@ -79,6 +79,10 @@ pub struct GatewayArgs {
     /// Separate port serving only `/metrics` (0 disables it; `/metrics` is also on the main port).
     #[arg(long, env = "METRICS_PORT", default_value_t = 9103)]
     metrics_port: u16,
+    /// Browser origins accepted besides the gateway's own, comma-separated (`*`: any). Requests
+    /// carrying another `Origin` get 403 (DNS-rebinding protection).
+    #[arg(long, env = "ALLOWED_ORIGINS", value_delimiter = ',')]
+    allowed_origins: Vec<String>,
     /// Largest accepted request body, in bytes.
     #[arg(long, env = "MAX_BODY_BYTES", default_value_t = 4 * 1024 * 1024)]
     max_body_bytes: usize,
@@ -148,6 +152,12 @@ pub fn run(args: &GatewayArgs) -> Result<ExitCode> {
             })),
             audit,
             metrics: Some(metrics.clone()),
+            allowed_origins: args
+                .allowed_origins
+                .iter()
+                .map(|o| o.trim().to_owned())
+                .filter(|o| !o.is_empty())
+                .collect(),
             labels: ServerLabels {
                 server: args.server_name.clone(),
                 namespace: args.server_namespace.clone(),

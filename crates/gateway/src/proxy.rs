@@ -75,6 +75,9 @@ pub struct ProxyConfig {
     pub labels: ServerLabels,
     /// Prometheus metrics, served at `/metrics`; `None` disables them.
     pub metrics: Option<Arc<GatewayMetrics>>,
+    /// Browser origins allowed besides the gateway's own (`*` allows any). A request with any
+    /// other `Origin` is refused with 403 (DNS-rebinding protection, as the MCP spec requires).
+    pub allowed_origins: Vec<String>,
 }
 
 /// The server identity written into audit events (MR's `server`, `namespace`, `team_id`,
@@ -277,6 +280,19 @@ impl Proxy {
             }
             _ => {}
         }
+        if let Some(origin) = request.headers().get(header::ORIGIN)
+            && !origin_allowed(
+                origin,
+                request.headers().get(header::HOST),
+                &self.config.allowed_origins,
+            )
+        {
+            return jsonrpc_error(
+                StatusCode::FORBIDDEN,
+                crate::codes::INVALID_REQUEST,
+                "origin not allowed: set ALLOWED_ORIGINS to accept browser clients from it",
+            );
+        }
         let Some(policy) = (self.config.policy)() else {
             if request.method() == Method::POST {
                 record.decision = Some(Decision::policy_unavailable());
@@ -473,6 +489,29 @@ impl Proxy {
             Ok(response) => relay(response, filter),
             Err(_) => upstream_error(),
         }
+    }
+}
+
+/// An `Origin` is allowed when it is the gateway's own (its host and port equal the request's
+/// `Host`) or listed in `allowed` (`*` allows any). `null` and unparseable origins are refused.
+fn origin_allowed(origin: &HeaderValue, host: Option<&HeaderValue>, allowed: &[String]) -> bool {
+    let Ok(origin) = origin.to_str() else {
+        return false;
+    };
+    let origin = origin.trim().trim_end_matches('/');
+    if allowed
+        .iter()
+        .any(|a| a == "*" || a.trim_end_matches('/').eq_ignore_ascii_case(origin))
+    {
+        return true;
+    }
+    let authority = origin
+        .strip_prefix("http://")
+        .or_else(|| origin.strip_prefix("https://"))
+        .filter(|rest| !rest.is_empty() && !rest.contains('/'));
+    match (authority, host.and_then(|h| h.to_str().ok())) {
+        (Some(authority), Some(host)) => authority.eq_ignore_ascii_case(host.trim()),
+        _ => false,
     }
 }
 

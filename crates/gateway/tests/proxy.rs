@@ -134,6 +134,7 @@ async fn gateway_with_audit(
         limits: Limits::default(),
         policy: Arc::new(move || policy.clone()),
         config_status: None,
+        allowed_origins: vec!["http://trusted.example".into()],
         audit: Some(audit),
         labels: mcp_runtime_gateway::proxy::ServerLabels {
             server: "files".into(),
@@ -489,4 +490,52 @@ async fn metrics_count_requests_and_decisions_with_mr_names() {
         text.contains("mcp_gateway_request_duration_seconds_count"),
         "{text}"
     );
+}
+
+#[tokio::test]
+async fn foreign_origins_are_refused_before_anything_is_forwarded() {
+    let (upstream_url, seen) = upstream(false).await;
+    let url = gateway(&upstream_url, Some(policy())).await;
+    let host = url.trim_start_matches("http://").to_owned();
+    let rebinding = [
+        ("origin", "http://evil.example"),
+        ("x-mcp-agent-id", "claude"),
+    ];
+    assert_eq!(post(&url, &call("read_file"), &rebinding).await.0, 403);
+    assert_eq!(
+        post(
+            &url,
+            &call("read_file"),
+            &[("origin", "null"), ("x-mcp-agent-id", "claude")]
+        )
+        .await
+        .0,
+        403
+    );
+    assert!(seen.lock().expect("lock").is_empty());
+    let same_origin = format!("http://{host}");
+    assert_eq!(
+        post(
+            &url,
+            &call("read_file"),
+            &[("origin", &same_origin), ("x-mcp-agent-id", "claude")]
+        )
+        .await
+        .0,
+        200
+    );
+    assert_eq!(
+        post(
+            &url,
+            &call("read_file"),
+            &[
+                ("origin", "http://trusted.example"),
+                ("x-mcp-agent-id", "claude")
+            ]
+        )
+        .await
+        .0,
+        200
+    );
+    assert_eq!(seen.lock().expect("lock").len(), 2);
 }
