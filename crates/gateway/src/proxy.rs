@@ -300,12 +300,13 @@ impl Proxy {
             return self.deny(&Decision::policy_unavailable(), None, None);
         };
         let (mut parts, body) = request.into_parts();
-        let caller = Caller::from_headers(&parts.headers, &policy, self.config.identity);
+        let names = governance_names(&policy);
+        let caller = Caller::from_headers(&parts.headers, &names, self.config.identity);
         record.caller = caller.clone();
-        scrub_headers(&mut parts.headers, &policy);
+        scrub_headers(&mut parts.headers, &names, &policy);
 
         if parts.method != Method::POST {
-            caller.write_headers(&mut parts.headers, &policy);
+            caller.write_headers(&mut parts.headers, &names);
             return self
                 .forward_streaming(parts, body, false, caller, policy)
                 .await;
@@ -371,7 +372,7 @@ impl Proxy {
             // Non-tool methods pass without a grant check, as in MR.
             record.decision = Some(Decision::allowed_without_check());
         }
-        caller.write_headers(&mut parts.headers, &policy);
+        caller.write_headers(&mut parts.headers, &names);
         let filter_tools = lists_tools && !observe_mode(&policy);
         self.forward_buffered(parts, bytes, filter_tools, caller, policy)
             .await
@@ -548,20 +549,25 @@ struct Caller {
     session: Option<String>,
 }
 
-fn header_names(policy: &CompiledPolicy) -> [String; 4] {
-    let names = GovernanceHeaders::from_auth(&policy.document().auth).names();
-    names.map(str::to_ascii_lowercase)
+/// The human, agent, team and session header names of a policy, parsed once per request
+/// (`None` where a configured name is not a valid header name, so it can never be read).
+type GovernanceNames = [Option<HeaderName>; 4];
+
+fn governance_names(policy: &CompiledPolicy) -> GovernanceNames {
+    GovernanceHeaders::from_auth(&policy.document().auth)
+        .names()
+        .map(|name| HeaderName::from_bytes(name.as_bytes()).ok())
 }
 
 impl Caller {
-    fn from_headers(headers: &HeaderMap, policy: &CompiledPolicy, mode: IdentityMode) -> Caller {
+    fn from_headers(headers: &HeaderMap, names: &GovernanceNames, mode: IdentityMode) -> Caller {
         if mode == IdentityMode::None {
             return Caller::default();
         }
-        let [human, agent, team, session] = header_names(policy);
+        let [human, agent, team, session] = names;
         // A repeated governance header is ambiguous: treat the field as absent (fails closed).
-        let read = |name: &str| {
-            let mut values = headers.get_all(name).iter();
+        let read = |name: &Option<HeaderName>| {
+            let mut values = headers.get_all(name.as_ref()?).iter();
             match (values.next(), values.next()) {
                 (Some(value), None) => value
                     .to_str()
@@ -573,10 +579,10 @@ impl Caller {
             }
         };
         Caller {
-            human: read(&human),
-            agent: read(&agent),
-            team: read(&team),
-            session: read(&session),
+            human: read(human),
+            agent: read(agent),
+            team: read(team),
+            session: read(session),
         }
     }
 
@@ -594,26 +600,24 @@ impl Caller {
     }
 
     /// Writes the authenticated identity back for the upstream (MR behaviour).
-    fn write_headers(&self, headers: &mut HeaderMap, policy: &CompiledPolicy) {
-        let names = header_names(policy);
+    fn write_headers(&self, headers: &mut HeaderMap, names: &GovernanceNames) {
         for (name, value) in names
             .iter()
             .zip([&self.human, &self.agent, &self.team, &self.session])
         {
-            if let (Ok(name), Some(Ok(value))) = (
-                HeaderName::from_bytes(name.as_bytes()),
-                value.as_deref().map(HeaderValue::from_str),
-            ) {
-                headers.insert(name, value);
+            if let (Some(name), Some(Ok(value))) =
+                (name, value.as_deref().map(HeaderValue::from_str))
+            {
+                headers.insert(name.clone(), value);
             }
         }
     }
 }
 
 /// Removes every governance header and the caller's credentials.
-fn scrub_headers(headers: &mut HeaderMap, policy: &CompiledPolicy) {
-    for name in header_names(policy) {
-        headers.remove(name.as_str());
+fn scrub_headers(headers: &mut HeaderMap, names: &GovernanceNames, policy: &CompiledPolicy) {
+    for name in names.iter().flatten() {
+        headers.remove(name);
     }
     let token_header = policy
         .document()
