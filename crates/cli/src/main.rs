@@ -5,11 +5,12 @@ mod gateway_cmd;
 mod import_cmd;
 mod policy_cmd;
 mod server_cmd;
+mod status_cmd;
+mod up_cmd;
 mod validate;
 
 use anyhow::Result;
 use clap::{CommandFactory, Parser, Subcommand};
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 /// A Kubernetes-native control plane for MCP servers.
@@ -32,7 +33,9 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Run the whole platform on this machine from a directory of manifests (no cluster needed).
-    Up(RoleArgs),
+    Up(up_cmd::UpArgs),
+    /// Show the servers of a running `mcp-runtime up`: phase, URL, tools and problems.
+    Status(status_cmd::StatusArgs),
     /// Run the Kubernetes operator (controllers for the three CRDs).
     Operator(RoleArgs),
     /// Run the MCP gateway (the policy-enforcing reverse proxy).
@@ -75,9 +78,6 @@ struct RoleArgs {
     /// Arguments for the role.
     #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
     rest: Vec<String>,
-    /// Manifests directory (for `up`).
-    #[arg(short = 'f', long = "filename", hide = true)]
-    dir: Option<PathBuf>,
 }
 
 fn main() -> ExitCode {
@@ -108,7 +108,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
             );
             Ok(ExitCode::SUCCESS)
         }
-        Command::Up(_) => not_implemented("up"),
+        Command::Up(args) => up_cmd::run_up(&args),
+        Command::Status(args) => status_cmd::run(&args),
         Command::Operator(_) => not_implemented("operator"),
         Command::Gateway(args) => gateway_cmd::run(&args),
         Command::Sentinel(_) => not_implemented("sentinel"),

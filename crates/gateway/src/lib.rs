@@ -12,6 +12,7 @@ pub mod inspect;
 pub mod metrics;
 pub mod policy_source;
 pub mod proxy;
+pub mod router;
 
 pub use deny::{AuthStyle, DenyEncoding, DenyResponse, GovernanceHeaders, encode_denial};
 pub use inspect::{

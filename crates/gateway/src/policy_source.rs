@@ -197,8 +197,19 @@ impl PolicyStore {
     /// (which names the file) and it is returned. A document with the active revision swaps
     /// nothing but still clears a stale error. Blocking: call it off the async runtime.
     pub fn load_file(&self, path: &Path) -> Result<(), String> {
+        self.install(&path.display().to_string(), read_policy(path))
+    }
+
+    /// Activates a policy produced elsewhere (the local mode renders it in process), with the
+    /// same rules as [`PolicyStore::load_file`]: an error keeps the last good policy and is
+    /// reported on `/config/status`. `origin` names where it came from in the logs.
+    pub fn install(
+        &self,
+        origin: &str,
+        outcome: Result<CompiledPolicy, String>,
+    ) -> Result<(), String> {
         let mut state = self.lock();
-        match read_policy(path) {
+        match outcome {
             Ok(policy) => {
                 let unchanged = self
                     .current
@@ -207,10 +218,10 @@ impl PolicyStore {
                     .is_some_and(|active| active.revision() == policy.revision());
                 if unchanged {
                     self.unchanged.fetch_add(1, Ordering::Relaxed);
-                    tracing::debug!(path = %path.display(), revision = policy.revision(), "policy unchanged");
+                    tracing::debug!(origin, revision = policy.revision(), "policy unchanged");
                 } else {
                     tracing::info!(
-                        path = %path.display(),
+                        origin,
                         revision = policy.revision(),
                         schema_version = policy.document().schema_version,
                         "policy loaded"
@@ -225,6 +236,7 @@ impl PolicyStore {
             Err(error) => {
                 self.failure.fetch_add(1, Ordering::Relaxed);
                 tracing::warn!(
+                    origin,
                     error = %error,
                     ready = self.is_ready(),
                     "policy reload failed; keeping the last good policy"

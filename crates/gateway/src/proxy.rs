@@ -827,7 +827,7 @@ fn json_response(status: StatusCode, body: Vec<u8>) -> Response<ProxyBody> {
     bytes_response(status, "application/json", body)
 }
 
-fn jsonrpc_error(status: StatusCode, code: i64, message: &str) -> Response<ProxyBody> {
+pub(crate) fn jsonrpc_error(status: StatusCode, code: i64, message: &str) -> Response<ProxyBody> {
     let body = serde_json::json!({"jsonrpc": "2.0", "id": null, "error": {"code": code, "message": message}});
     json_response(status, body.to_string().into_bytes())
 }

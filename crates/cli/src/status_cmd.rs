@@ -1,0 +1,123 @@
+//! `mcp-runtime status`: what a running `mcp-runtime up` is doing.
+
+use anyhow::{Context, Result, bail};
+use bytes::Bytes;
+use http_body_util::{BodyExt, Empty};
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
+use mcp_runtime_local::{STATUS_PATH, UpStatus};
+use std::process::ExitCode;
+use std::time::Duration;
+
+/// Show the servers of a running `mcp-runtime up`: phase, URL, tools, restarts and problems.
+#[derive(Debug, clap::Args)]
+pub struct StatusArgs {
+    /// Base URL of the running `mcp-runtime up`.
+    #[arg(long, env = "MCP_RUNTIME_URL", default_value = "http://127.0.0.1:8080")]
+    url: String,
+    /// Output format.
+    #[arg(short, long, value_enum, default_value_t = Format::Table)]
+    output: Format,
+}
+
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+enum Format {
+    Table,
+    Json,
+}
+
+pub fn run(args: &StatusArgs) -> Result<ExitCode> {
+    let url = format!("{}{STATUS_PATH}", args.url.trim_end_matches('/'));
+    let body = get(&url).with_context(|| {
+        format!(
+            "reading {url}: is `mcp-runtime up` running there? (start it with `mcp-runtime up -f \
+             DIR`, or pass --url)"
+        )
+    })?;
+    let status: UpStatus =
+        serde_json::from_slice(&body).with_context(|| format!("{url} is not an up status"))?;
+    match args.output {
+        Format::Json => println!("{}", serde_json::to_string_pretty(&status)?),
+        Format::Table => print!("{}", table(&status)),
+    }
+    let healthy = status.problems.is_empty()
+        && status
+            .servers
+            .iter()
+            .all(|s| s.phase == mcp_runtime_local::status::Phase::Ready);
+    Ok(if healthy {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(3)
+    })
+}
+
+fn table(status: &UpStatus) -> String {
+    use std::fmt::Write;
+    let mut out = String::new();
+    let _ = writeln!(out, "mcp-runtime up at {} ({})", status.url, status.dir);
+    let _ = writeln!(
+        out,
+        "{:<20} {:<11} {:>8} {:<40} TOOLS",
+        "NAME", "PHASE", "RESTARTS", "URL"
+    );
+    for server in &status.servers {
+        let tools = server
+            .facts
+            .as_ref()
+            .map(|facts| facts.tools.join(","))
+            .unwrap_or_else(|| "-".to_owned());
+        let _ = writeln!(
+            out,
+            "{:<20} {:<11} {:>8} {:<40} {tools}",
+            server.name,
+            server.phase.as_str(),
+            server.restarts,
+            server.url
+        );
+        if let Some(error) = &server.last_error {
+            let _ = writeln!(out, "  last error: {error}");
+        }
+        if let Some(exit) = &server.last_exit {
+            let _ = writeln!(out, "  last exit: {exit}");
+        }
+        if let Some(error) = &server.policy_error {
+            let _ = writeln!(out, "  policy error (last good policy in force): {error}");
+        }
+        for warning in &server.warnings {
+            let _ = writeln!(out, "  warning: {warning}");
+        }
+    }
+    if !status.problems.is_empty() {
+        let _ = writeln!(out, "\nRefused manifests:");
+        for problem in &status.problems {
+            let _ = writeln!(out, "  {problem}");
+        }
+    }
+    if let Some(url) = &status.sentinel_url {
+        let _ = writeln!(out, "\nSentinel UI: {url}/");
+    }
+    out
+}
+
+/// One GET on a fresh runtime; the CLI verbs are one request each.
+pub fn get(url: &str) -> Result<Bytes> {
+    let uri: http::Uri = url
+        .parse()
+        .with_context(|| format!("{url:?} is not a URL"))?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let client = Client::builder(TokioExecutor::new()).build_http::<Empty<Bytes>>();
+        let response = tokio::time::timeout(Duration::from_secs(10), client.get(uri))
+            .await
+            .context("timed out after 10 s")??;
+        let status = response.status();
+        let body = response.into_body().collect().await?.to_bytes();
+        if !status.is_success() {
+            bail!("HTTP {status}: {}", String::from_utf8_lossy(&body));
+        }
+        Ok(body)
+    })
+}

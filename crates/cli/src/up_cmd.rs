@@ -1,0 +1,83 @@
+//! `mcp-runtime up`: the whole platform on this machine, from a directory of manifests.
+
+use anyhow::{Context, Result};
+use mcp_runtime_local::{UpConfig, run};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Run MCPServers from a directory of manifests as local processes behind one gateway.
+///
+/// Every MCPServer, MCPAccessGrant and MCPAgentSession in DIR is validated as the cluster would
+/// validate it. Servers run as local processes: `transport: stdio` commands through the
+/// bridge, other commands as HTTP servers on an assigned port (`PORT`, or `$(PORT)` in args),
+/// or an existing endpoint from `gateway.upstreamURL`. Each is routed at `/{name}/mcp` (or its
+/// `publicPathPrefix`) on one port, with the policy rendered from the local grants and
+/// sessions. DIR is watched: edits apply without a restart. Ctrl-C stops every server.
+#[derive(Debug, clap::Args)]
+pub struct UpArgs {
+    /// Directory of manifests (`*.yaml`, `*.yml`, `*.json`, not recursive).
+    #[arg(short = 'f', long = "filename", value_name = "DIR")]
+    dir: PathBuf,
+    /// Port of the gateway, the status endpoint and the Sentinel UI.
+    #[arg(long, env = "MCP_RUNTIME_UP_PORT", default_value_t = 8080)]
+    port: u16,
+    /// Address to listen on. Keep loopback unless callers elsewhere are trusted: the default
+    /// header identity believes the X-MCP-* headers it receives.
+    #[arg(long, default_value_t = IpAddr::V4(Ipv4Addr::LOCALHOST))]
+    listen: IpAddr,
+    /// Where local state lives (the embedded Sentinel's database and the audit spool).
+    #[arg(long, value_name = "DIR", default_value = ".mcp-runtime")]
+    state_dir: PathBuf,
+    /// Cluster name written into policies and audit events.
+    #[arg(long, default_value = "local")]
+    cluster: String,
+}
+
+pub fn run_up(args: &UpArgs) -> Result<ExitCode> {
+    let dir = args
+        .dir
+        .canonicalize()
+        .with_context(|| format!("manifests directory {}", args.dir.display()))?;
+    if !dir.is_dir() {
+        anyhow::bail!("{} is not a directory", dir.display());
+    }
+    std::fs::create_dir_all(&args.state_dir)
+        .with_context(|| format!("creating the state directory {}", args.state_dir.display()))?;
+    let self_exe = std::env::current_exe().context("locating the mcp-runtime executable")?;
+    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    runtime.block_on(async {
+        let address = SocketAddr::new(args.listen, args.port);
+        let listener = tokio::net::TcpListener::bind(address)
+            .await
+            .with_context(|| {
+                format!("listening on {address} (is another `mcp-runtime up` running? use --port)")
+            })?;
+        let config = UpConfig {
+            dir,
+            self_exe,
+            cluster: args.cluster.clone(),
+            audit: None,
+            mounts: Vec::new(),
+            sentinel_path: None,
+        };
+        run(config, listener, shutdown_signal()).await
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        () = terminate => {}
+    }
+}

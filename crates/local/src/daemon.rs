@@ -1,0 +1,428 @@
+//! The running local mode: read the directory, reconcile it into supervised servers and a
+//! route table, serve one port, and follow changes until shut down.
+
+use crate::plan::{Plan, Problem, ServerKey, ServerPlan, plan};
+use crate::status::{Phase, STATUS_PATH, ServerStatus, UpStatus};
+use crate::supervisor::{LaunchContext, Supervisor};
+use arc_swap::ArcSwap;
+use bytes::Bytes;
+use http::{Request, Response, StatusCode, header};
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper_util::rt::TokioIo;
+use mcp_runtime_api::manifest::{LoadResult, load_dir};
+use mcp_runtime_api::server::MCPServer;
+use mcp_runtime_audit::{AuditSink, EVENT_TYPE_REQUEST};
+use mcp_runtime_gateway::policy_source::PolicyStore;
+use mcp_runtime_gateway::proxy::{Proxy, ProxyBody, ProxyConfig, ServerLabels};
+use mcp_runtime_gateway::router::{Route, Router};
+use mcp_runtime_policy::CompiledPolicy;
+use notify::{RecursiveMode, Watcher};
+use std::collections::BTreeMap;
+use std::convert::Infallible;
+use std::future::Future;
+use std::path::PathBuf;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::sync::mpsc;
+
+/// A handler mounted under a path prefix on the local port (the embedded Sentinel).
+pub type MountedHandler = Arc<
+    dyn Fn(Request<Incoming>) -> Pin<Box<dyn Future<Output = Response<ProxyBody>> + Send>>
+        + Send
+        + Sync,
+>;
+
+/// Settings of one `mcp-runtime up`.
+#[derive(Clone)]
+pub struct UpConfig {
+    /// The manifests directory.
+    pub dir: PathBuf,
+    /// The running `mcp-runtime` binary (bridge and `mcp-runtime` commands).
+    pub self_exe: PathBuf,
+    /// Cluster name written into policies and audit events.
+    pub cluster: String,
+    /// Where audit events go (the embedded Sentinel).
+    pub audit: Option<Arc<dyn AuditSink>>,
+    /// Handlers under path prefixes, for example `/sentinel`.
+    pub mounts: Vec<(String, MountedHandler)>,
+    /// Shown in the status as the Sentinel UI address (a path on the local port).
+    pub sentinel_path: Option<String>,
+}
+
+impl std::fmt::Debug for UpConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UpConfig")
+            .field("dir", &self.dir)
+            .field("self_exe", &self.self_exe)
+            .field("cluster", &self.cluster)
+            .finish_non_exhaustive()
+    }
+}
+
+struct Entry {
+    plan: ServerPlan,
+    supervisor: Supervisor,
+    policy: Arc<PolicyStore>,
+}
+
+/// What the HTTP side reads: swapped whole after each reconcile.
+#[derive(Default)]
+struct View {
+    servers: Vec<(ServerStatusSource, Arc<PolicyStore>)>,
+    problems: Vec<Problem>,
+    reconciled_at: String,
+}
+
+type ServerStatusSource = Arc<dyn Fn() -> ServerStatus + Send + Sync>;
+
+struct Shared {
+    config: UpConfig,
+    router: Router,
+    view: ArcSwap<View>,
+    base_url: String,
+}
+
+/// Runs the local mode on `listener` until `shutdown` completes, then stops every server and
+/// waits for their processes to exit.
+pub async fn run(
+    config: UpConfig,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()>,
+) -> anyhow::Result<()> {
+    let address = listener.local_addr()?;
+    let base_url = format!("http://{address}");
+    let shared = Arc::new(Shared {
+        config: config.clone(),
+        router: Router::new(),
+        view: ArcSwap::from_pointee(View::default()),
+        base_url: base_url.clone(),
+    });
+    let context = LaunchContext {
+        self_exe: config.self_exe.clone(),
+        work_dir: config.dir.clone(),
+    };
+    let mut servers: BTreeMap<ServerKey, Entry> = BTreeMap::new();
+
+    let (changes_tx, mut changes) = mpsc::unbounded_channel::<()>();
+    let _watcher = watch_dir(&config.dir, changes_tx)?;
+    reconcile(&shared, &context, &mut servers).await;
+    print_summary(&shared);
+
+    let server = tokio::spawn(serve(listener, shared.clone()));
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            () = &mut shutdown => break,
+            Some(()) = changes.recv() => {
+                // Editors write a file in several steps: let the burst settle, then read once.
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                while changes.try_recv().is_ok() {}
+                eprintln!("up | {} changed; reconciling", config.dir.display());
+                reconcile(&shared, &context, &mut servers).await;
+                print_problems(&shared.view.load().problems);
+            }
+        }
+    }
+    eprintln!("up | shutting down: stopping {} server(s)", servers.len());
+    server.abort();
+    let stops: Vec<_> = std::mem::take(&mut servers)
+        .into_values()
+        .map(|entry| tokio::spawn(entry.supervisor.stop()))
+        .collect();
+    for stop in stops {
+        let _ = stop.await;
+    }
+    Ok(())
+}
+
+fn watch_dir(
+    dir: &std::path::Path,
+    changes: mpsc::UnboundedSender<()>,
+) -> anyhow::Result<notify::RecommendedWatcher> {
+    let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
+        if let Ok(event) = event
+            && !matches!(event.kind, notify::EventKind::Access(_))
+        {
+            let _ = changes.send(());
+        }
+    })?;
+    watcher.watch(dir, RecursiveMode::NonRecursive)?;
+    Ok(watcher)
+}
+
+/// Reads the directory and makes the running servers, policies and routes match it.
+async fn reconcile(
+    shared: &Arc<Shared>,
+    context: &LaunchContext,
+    servers: &mut BTreeMap<ServerKey, Entry>,
+) {
+    let config = &shared.config;
+    let (load, mut read_problem) = match load_dir(&config.dir) {
+        Ok(load) => (load, None),
+        Err(error) => (
+            LoadResult::default(),
+            Some(Problem {
+                source: config.dir.display().to_string(),
+                message: format!("reading the directory: {error}"),
+            }),
+        ),
+    };
+    if read_problem.is_some() {
+        // Keep what runs: an unreadable directory (mid-rename, permissions) is not an
+        // instruction to stop every server.
+        let mut view = View::clone_of(&shared.view.load());
+        view.problems = read_problem.take().into_iter().collect();
+        shared.view.store(Arc::new(view));
+        return;
+    }
+    let planned: Plan = plan(&load, &|name| std::env::var(name).ok());
+
+    // Stop what is gone or must restart with new launch settings.
+    let wanted: BTreeMap<&ServerKey, &ServerPlan> =
+        planned.servers.iter().map(|s| (&s.key, s)).collect();
+    let stale: Vec<ServerKey> = servers
+        .iter()
+        .filter(|(key, entry)| {
+            wanted
+                .get(key)
+                .is_none_or(|p| p.fingerprint != entry.supervisor.fingerprint)
+        })
+        .map(|(key, _)| key.clone())
+        .collect();
+    for key in stale {
+        if let Some(entry) = servers.remove(&key) {
+            eprintln!("up | stopping {key}");
+            entry.supervisor.stop().await;
+        }
+    }
+    for server in &planned.servers {
+        let url = format!("{}{}", shared.base_url, server.route);
+        let entry = servers.entry(server.key.clone()).or_insert_with(|| {
+            eprintln!("up | starting {} at {url}", server.key);
+            Entry {
+                plan: server.clone(),
+                supervisor: Supervisor::spawn(server, url.clone(), context),
+                policy: Arc::new(PolicyStore::new()),
+            }
+        });
+        entry.plan = server.clone();
+    }
+
+    // Policies: every server's, from every grant and session in the directory.
+    let now = jiff::Timestamp::now();
+    let grants: Vec<_> = load.grants().collect();
+    let sessions: Vec<_> = load.sessions().collect();
+    for (key, entry) in servers.iter() {
+        let Some(server) = load.servers().find(|s| key_matches(s, key)) else {
+            continue;
+        };
+        let rendered = mcp_runtime_policy::render::render(
+            server,
+            grants.iter().copied(),
+            sessions.iter().copied(),
+            &config.cluster,
+            now,
+        )
+        .map_err(|error| error.to_string())
+        .and_then(|document| CompiledPolicy::new(document).map_err(|error| error.to_string()));
+        let _ = entry.policy.install(&format!("MCPServer {key}"), rendered);
+    }
+
+    shared.router.replace(
+        servers
+            .values()
+            .map(|entry| route_for(shared, entry))
+            .collect(),
+    );
+    let view = View {
+        servers: servers
+            .values()
+            .map(|entry| {
+                let status = entry.supervisor.status_source();
+                (status, entry.policy.clone())
+            })
+            .collect(),
+        problems: planned.problems,
+        reconciled_at: jiff::Timestamp::now().to_string(),
+    };
+    shared.view.store(Arc::new(view));
+}
+
+impl View {
+    fn clone_of(view: &View) -> View {
+        View {
+            servers: view.servers.clone(),
+            problems: view.problems.clone(),
+            reconciled_at: view.reconciled_at.clone(),
+        }
+    }
+}
+
+fn key_matches(server: &MCPServer, key: &ServerKey) -> bool {
+    server.metadata.name.as_deref() == Some(key.name.as_str())
+        && server.metadata.namespace.as_deref().unwrap_or("default") == key.namespace
+}
+
+fn route_for(shared: &Shared, entry: &Entry) -> Route {
+    let plan = &entry.plan;
+    let policy = entry.policy.clone();
+    let status_policy = entry.policy.clone();
+    let upstream = entry
+        .supervisor
+        .upstream
+        .parse()
+        .unwrap_or_else(|_| http::Uri::from_static("http://127.0.0.1:9"));
+    let proxy = Proxy::new(ProxyConfig {
+        upstream,
+        strip_prefix: Some(plan.route.clone()),
+        identity: plan.identity,
+        deny_encoding: Default::default(),
+        limits: Default::default(),
+        policy: Arc::new(move || policy.current()),
+        config_status: Some(Arc::new(move || {
+            serde_json::to_value(status_policy.status()).unwrap_or_default()
+        })),
+        audit: shared.config.audit.clone(),
+        labels: ServerLabels {
+            server: plan.key.name.clone(),
+            namespace: plan.key.namespace.clone(),
+            team_id: plan.team_id.clone(),
+            cluster: shared.config.cluster.clone(),
+            source: format!("{}-gateway", plan.key.name),
+            event_type: EVENT_TYPE_REQUEST.to_owned(),
+        },
+        metrics: None,
+        allowed_origins: Vec::new(),
+    });
+    let status = entry.supervisor.status_source();
+    let name = plan.key.to_string();
+    Route {
+        path: plan.route.clone(),
+        proxy,
+        ready: Some(Arc::new(move || {
+            let status = status();
+            match status.phase {
+                Phase::Ready => Ok(()),
+                phase => Err(format!(
+                    "MCP server {name} is not ready (phase {}){}; see `mcp-runtime status`",
+                    phase.as_str(),
+                    status
+                        .last_error
+                        .map(|e| format!(": {e}"))
+                        .unwrap_or_default()
+                )),
+            }
+        })),
+    }
+}
+
+fn snapshot(shared: &Shared) -> UpStatus {
+    let view = shared.view.load();
+    UpStatus {
+        dir: shared.config.dir.display().to_string(),
+        url: shared.base_url.clone(),
+        sentinel_url: shared
+            .config
+            .sentinel_path
+            .as_ref()
+            .map(|path| format!("{}{path}", shared.base_url)),
+        servers: view
+            .servers
+            .iter()
+            .map(|(status, policy)| {
+                let mut status = status();
+                let policy = policy.status();
+                status.policy_revision = policy.revision;
+                status.policy_error = policy.last_reload_error;
+                status
+            })
+            .collect(),
+        problems: view.problems.clone(),
+        reconciled_at: view.reconciled_at.clone(),
+    }
+}
+
+fn print_summary(shared: &Shared) {
+    let view = shared.view.load();
+    eprintln!("up | serving on {}", shared.base_url);
+    for (status, _) in &view.servers {
+        let status = status();
+        eprintln!("up |   {:<20} {}", status.name, status.url);
+    }
+    if let Some(path) = &shared.config.sentinel_path {
+        eprintln!("up |   Sentinel UI          {}{path}/", shared.base_url);
+    }
+    print_problems(&view.problems);
+}
+
+fn print_problems(problems: &[Problem]) {
+    for problem in problems {
+        eprintln!("up | refused: {problem}");
+    }
+}
+
+async fn serve(listener: TcpListener, shared: Arc<Shared>) {
+    while let Ok((stream, _peer)) = listener.accept().await {
+        let _ = stream.set_nodelay(true);
+        let shared = shared.clone();
+        tokio::spawn(async move {
+            let service = hyper::service::service_fn(move |request| {
+                let shared = shared.clone();
+                async move { Ok::<_, Infallible>(handle(&shared, request).await) }
+            });
+            let _ = hyper::server::conn::http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), service)
+                .await;
+        });
+    }
+}
+
+async fn handle(shared: &Shared, request: Request<Incoming>) -> Response<ProxyBody> {
+    let path = request.uri().path();
+    if path == STATUS_PATH {
+        let body = serde_json::to_vec_pretty(&snapshot(shared)).unwrap_or_default();
+        return json(StatusCode::OK, body);
+    }
+    if path == "/" {
+        return json(StatusCode::OK, index(shared));
+    }
+    for (prefix, handler) in &shared.config.mounts {
+        if path == prefix || path.starts_with(&format!("{prefix}/")) {
+            return handler(request).await;
+        }
+    }
+    shared.router.handle(request).await
+}
+
+/// `GET /`: where everything is, for a person who opens the port in a browser or with curl.
+fn index(shared: &Shared) -> Vec<u8> {
+    let status = snapshot(shared);
+    let servers: Vec<_> = status
+        .servers
+        .iter()
+        .map(|s| serde_json::json!({"name": s.name, "url": s.url, "phase": s.phase}))
+        .collect();
+    let body = serde_json::json!({
+        "servers": servers,
+        "status": format!("{}{STATUS_PATH}", shared.base_url),
+        "sentinel": status.sentinel_url.map(|url| format!("{url}/")),
+    });
+    serde_json::to_vec_pretty(&body).unwrap_or_default()
+}
+
+fn json(status: StatusCode, body: Vec<u8>) -> Response<ProxyBody> {
+    let mut response = Response::new(
+        Full::new(Bytes::from(body))
+            .map_err(|never| match never {})
+            .boxed(),
+    );
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        http::HeaderValue::from_static("application/json"),
+    );
+    response
+}

@@ -1,0 +1,20 @@
+//! The local mode: `mcp-runtime up -f DIR` runs the same manifests a cluster takes, with no
+//! cluster.
+//!
+//! * [`plan`]: pure: which servers to run and how (stdio behind the bridge, an HTTP command
+//!   on an assigned port, or an external URL), and what is refused, with file and field;
+//! * [`supervisor`]: one server's life: start, MCP handshake for readiness, restart with
+//!   backoff, stop with its whole process group;
+//! * [`daemon`]: the directory watch, reconcile, policy rendering, and the one port that routes
+//!   `/{name}/mcp` through the gateway;
+//! * [`status`]: the document `mcp-runtime status` reads.
+
+pub mod daemon;
+pub mod plan;
+pub mod probe;
+pub mod process;
+pub mod status;
+pub mod supervisor;
+
+pub use daemon::{MountedHandler, UpConfig, run};
+pub use status::{STATUS_PATH, UpStatus};

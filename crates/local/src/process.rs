@@ -1,0 +1,232 @@
+//! One supervised OS process: started in its own process group, its output prefixed with the
+//! server's name, and stopped so that nothing it started survives.
+
+use nix::sys::signal::{Signal, killpg};
+use nix::unistd::Pid;
+use std::collections::VecDeque;
+use std::io;
+use std::path::Path;
+use std::process::{ExitStatus, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
+use tokio::process::{Child, ChildStdin, Command};
+
+/// How many of a server's last output lines are kept for `mcp-runtime status`.
+const KEPT_LINES: usize = 20;
+
+/// The last lines a process printed, newest last.
+#[derive(Clone, Debug, Default)]
+pub struct RecentOutput(Arc<Mutex<VecDeque<String>>>);
+
+impl RecentOutput {
+    fn push(&self, line: String) {
+        let mut lines = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if lines.len() == KEPT_LINES {
+            lines.pop_front();
+        }
+        lines.push_back(line);
+    }
+
+    /// A copy of the kept lines.
+    pub fn lines(&self) -> Vec<String> {
+        let lines = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        lines.iter().cloned().collect()
+    }
+}
+
+/// What to start.
+#[derive(Clone, Debug)]
+pub struct Spec<'a> {
+    /// Prefix of every output line (the server's name).
+    pub name: &'a str,
+    pub program: &'a Path,
+    pub args: &'a [String],
+    pub env: &'a [(String, String)],
+    /// Working directory.
+    pub dir: &'a Path,
+}
+
+/// A running process group.
+#[derive(Debug)]
+pub struct Running {
+    child: Child,
+    /// Held open: a child that watches its stdin (the bridge does) exits when the local mode
+    /// dies, even by SIGKILL, so no process outlives it.
+    stdin: Option<ChildStdin>,
+    pid: u32,
+}
+
+/// Starts `spec` in a new process group. A program that is not installed gets an error that
+/// says what to install, when the program is a well-known runtime.
+pub fn start(spec: &Spec<'_>, output: &RecentOutput) -> Result<Running, String> {
+    let mut command = Command::new(spec.program);
+    command
+        .args(spec.args)
+        .envs(spec.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .current_dir(spec.dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        // Its own group: a terminal's Ctrl-C reaches only the local mode, which then stops
+        // every server in order, and a stop signal reaches the server's own children too.
+        .process_group(0)
+        .kill_on_drop(true);
+    let mut child = command
+        .spawn()
+        .map_err(|error| spawn_error(spec.program, &error))?;
+    let pid = child.id().unwrap_or_default();
+    if let Some(stdout) = child.stdout.take() {
+        tokio::spawn(relay(spec.name.to_owned(), stdout, output.clone()));
+    }
+    if let Some(stderr) = child.stderr.take() {
+        tokio::spawn(relay(spec.name.to_owned(), stderr, output.clone()));
+    }
+    Ok(Running {
+        stdin: child.stdin.take(),
+        child,
+        pid,
+    })
+}
+
+impl Running {
+    /// The process id (also its process group id).
+    pub fn pid(&self) -> u32 {
+        self.pid
+    }
+
+    /// Waits for the process to exit.
+    pub async fn wait(&mut self) -> io::Result<ExitStatus> {
+        self.child.wait().await
+    }
+
+    /// Stops the process and everything in its group: close stdin and wait, then SIGTERM and
+    /// wait, then SIGKILL. The group is killed at the end in any case, so grandchildren that
+    /// ignored the polite steps do not linger.
+    pub async fn stop(mut self, grace: Duration) -> Option<ExitStatus> {
+        drop(self.stdin.take());
+        let mut status = tokio::time::timeout(grace, self.child.wait())
+            .await
+            .ok()
+            .and_then(Result::ok);
+        if status.is_none() {
+            self.signal(Signal::SIGTERM);
+            status = tokio::time::timeout(grace, self.child.wait())
+                .await
+                .ok()
+                .and_then(Result::ok);
+        }
+        self.signal(Signal::SIGKILL);
+        if status.is_none() {
+            status = self.child.wait().await.ok();
+        }
+        status
+    }
+
+    fn signal(&self, signal: Signal) {
+        if let Ok(pid) = i32::try_from(self.pid)
+            && pid > 0
+        {
+            // ESRCH (the group is already gone) is the outcome we want, not an error.
+            let _ = killpg(Pid::from_raw(pid), signal);
+        }
+    }
+}
+
+async fn relay(name: String, stream: impl AsyncRead + Unpin, output: RecentOutput) {
+    let mut lines = BufReader::new(stream).lines();
+    while let Ok(Some(line)) = lines.next_line().await {
+        eprintln!("{name} | {line}");
+        output.push(line);
+    }
+}
+
+fn spawn_error(program: &Path, error: &io::Error) -> String {
+    if error.kind() != io::ErrorKind::NotFound {
+        return format!("starting {}: {error}", program.display());
+    }
+    let name = program
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or_default();
+    let hint = match name {
+        "node" | "npx" | "npm" => {
+            "; install Node.js and npm (Debian: `apt-get install nodejs npm`), then run again"
+        }
+        "python" | "python3" | "pip" | "pip3" => {
+            "; install Python 3 (Debian: `apt-get install python3 python3-venv`), then run again"
+        }
+        "uv" | "uvx" => "; install uv (`pip install uv`), then run again",
+        "docker" => "; the local mode runs processes, not containers: set spec.command",
+        _ => "; install it or fix spec.command",
+    };
+    format!(
+        "command {:?} was not found on PATH{hint}",
+        program.display().to_string()
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn missing_runtime_gets_an_install_hint() {
+        let output = RecentOutput::default();
+        let spec = Spec {
+            name: "t",
+            program: Path::new("npx-definitely-missing"),
+            args: &[],
+            env: &[],
+            dir: Path::new("."),
+        };
+        let error = start(&spec, &output).expect_err("no such program");
+        assert!(error.contains("was not found on PATH"), "{error}");
+        let hint = spawn_error(Path::new("npx"), &io::Error::from(io::ErrorKind::NotFound));
+        assert!(hint.contains("apt-get install nodejs npm"), "{hint}");
+    }
+
+    #[tokio::test]
+    async fn stop_reaches_grandchildren_and_output_is_kept() {
+        let output = RecentOutput::default();
+        let args = vec![
+            "-c".to_owned(),
+            // The grandchild ignores SIGTERM: only the final group SIGKILL ends it.
+            "echo started; (trap '' TERM; sleep 300) & echo $! ; wait".to_owned(),
+        ];
+        let spec = Spec {
+            name: "t",
+            program: Path::new("sh"),
+            args: &args,
+            env: &[],
+            dir: Path::new("."),
+        };
+        let running = start(&spec, &output).expect("sh starts");
+        let grandchild = wait_for(|| output.lines().get(1).cloned()).await;
+        let grandchild: i32 = grandchild.trim().parse().expect("a pid");
+        assert!(Path::new(&format!("/proc/{grandchild}")).exists());
+        running.stop(Duration::from_millis(200)).await;
+        wait_for(|| {
+            let state = std::fs::read_to_string(format!("/proc/{grandchild}/stat")).ok();
+            // Gone, or a zombie waiting for init to reap it.
+            match state {
+                None => Some(()),
+                Some(stat) if stat.contains(") Z") => Some(()),
+                Some(_) => None,
+            }
+        })
+        .await;
+        assert_eq!(output.lines()[0], "started");
+    }
+
+    async fn wait_for<T>(mut check: impl FnMut() -> Option<T>) -> T {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Some(value) = check() {
+                return value;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "timed out");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
