@@ -460,9 +460,14 @@ mod tests {
     #[test]
     fn fingerprint_ignores_policy_inputs_but_not_the_command() {
         let base = format!("{HEADER}metadata: {{name: f}}\nspec:\n  image: x\n  command: [x]\n");
-        let with_tools = format!("{base}  tools: [{{name: t, requiredTrust: high}}]\n");
+        let with_tools =
+            format!("{base}  tools: [{{name: t, requiredTrust: high, sideEffect: read}}]\n");
         let other_command = base.replace("command: [x]", "command: [y]");
-        let fp = |yaml: &str| planned(yaml).servers[0].fingerprint.clone();
+        let fp = |yaml: &str| {
+            let plan = planned(yaml);
+            assert_eq!(plan.problems, vec![]);
+            plan.servers[0].fingerprint.clone()
+        };
         assert_eq!(fp(&base), fp(&with_tools));
         assert_ne!(fp(&base), fp(&other_command));
     }
