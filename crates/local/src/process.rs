@@ -100,15 +100,20 @@ impl Running {
         self.child.wait().await
     }
 
-    /// Stops the process and everything in its group: close stdin and wait, then SIGTERM and
-    /// wait, then SIGKILL. The group is killed at the end in any case, so grandchildren that
-    /// ignored the polite steps do not linger.
-    pub async fn stop(mut self, grace: Duration) -> Option<ExitStatus> {
+    /// Stops the process and everything in its group: close stdin and (when the process is
+    /// known to exit on end of input, as the bridge does) wait, then SIGTERM and wait, then
+    /// SIGKILL. The group is killed at the end in any case, so grandchildren that ignored the
+    /// polite steps do not linger.
+    pub async fn stop(mut self, grace: Duration, exits_on_eof: bool) -> Option<ExitStatus> {
         drop(self.stdin.take());
-        let mut status = tokio::time::timeout(grace, self.child.wait())
-            .await
-            .ok()
-            .and_then(Result::ok);
+        let mut status = if exits_on_eof {
+            tokio::time::timeout(grace, self.child.wait())
+                .await
+                .ok()
+                .and_then(Result::ok)
+        } else {
+            None
+        };
         if status.is_none() {
             self.signal(Signal::SIGTERM);
             status = tokio::time::timeout(grace, self.child.wait())
@@ -205,7 +210,7 @@ mod tests {
         let grandchild = wait_for(|| output.lines().get(1).cloned()).await;
         let grandchild: i32 = grandchild.trim().parse().expect("a pid");
         assert!(Path::new(&format!("/proc/{grandchild}")).exists());
-        running.stop(Duration::from_millis(200)).await;
+        running.stop(Duration::from_millis(200), false).await;
         wait_for(|| {
             let state = std::fs::read_to_string(format!("/proc/{grandchild}/stat")).ok();
             // Gone, or a zombie waiting for init to reap it.

@@ -125,6 +125,8 @@ struct Command {
     program: PathBuf,
     args: Vec<String>,
     env: Vec<(String, String)>,
+    /// The bridge exits cleanly when its stdin closes; other commands get SIGTERM at once.
+    exits_on_eof: bool,
 }
 
 fn command_for(launch: &Launch, port: u16, context: &LaunchContext) -> Option<Command> {
@@ -152,6 +154,7 @@ fn command_for(launch: &Launch, port: u16, context: &LaunchContext) -> Option<Co
                 program: context.self_exe.clone(),
                 args: bridge_args,
                 env: env.clone(),
+                exits_on_eof: true,
             })
         }
         Launch::Http {
@@ -164,6 +167,7 @@ fn command_for(launch: &Launch, port: u16, context: &LaunchContext) -> Option<Co
                 program: resolve(program),
                 args: args.iter().map(|a| expand(a, &env)).collect(),
                 env,
+                exits_on_eof: false,
             })
         }
         Launch::External { .. } => None,
@@ -223,7 +227,7 @@ impl Work {
                         s.facts = None;
                         s.ready_since = None;
                     });
-                    self.run_once(running, &mut stop).await
+                    self.run_once(running, &command, &mut stop).await
                 }
                 Err(error) => {
                     self.update(|s| {
@@ -271,7 +275,12 @@ impl Work {
     }
 
     /// One process life: wait for readiness, then for exit or stop.
-    async fn run_once(&self, mut running: Running, stop: &mut watch::Receiver<bool>) -> Outcome {
+    async fn run_once(
+        &self,
+        mut running: Running,
+        command: &Command,
+        stop: &mut watch::Receiver<bool>,
+    ) -> Outcome {
         enum First {
             Exited(std::io::Result<std::process::ExitStatus>),
             Ready(ServerFacts),
@@ -300,11 +309,11 @@ impl Work {
                     Err(error) => format!("wait failed: {error}"),
                 };
                 // The leader is gone; make sure nothing it started lingers before the restart.
-                running.stop(Duration::ZERO).await;
+                running.stop(Duration::ZERO, false).await;
                 Outcome::Exited(how)
             }
             None => {
-                running.stop(STOP_GRACE).await;
+                running.stop(STOP_GRACE, command.exits_on_eof).await;
                 Outcome::Stopped
             }
         }

@@ -1,0 +1,101 @@
+//! Helpers shared by the process-level tests: locating peers, raw HTTP, polling.
+#![allow(dead_code)] // each test binary uses a different subset
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+/// The workspace root.
+pub fn workspace() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .expect("workspace root")
+}
+
+/// The Python with `mcp==2.3.0` that `.ci/run` creates. Fails (never skips) when missing.
+pub fn python() -> PathBuf {
+    if let Ok(python) = std::env::var("MCP_RUNTIME_TEST_PYTHON") {
+        return PathBuf::from(python);
+    }
+    let venv = workspace().join("target/peers/venv/bin/python");
+    assert!(
+        venv.exists(),
+        "the Python MCP SDK is missing: run .ci/run, or `python3 -m venv target/peers/venv && \
+         target/peers/venv/bin/pip install mcp==2.3.0`, or set MCP_RUNTIME_TEST_PYTHON"
+    );
+    venv
+}
+
+/// Runs the Python SDK client script `tests/peers/python/mcp_call.py` once and parses its JSON.
+pub fn mcp_call(url: &str, mode: &str, headers: &[&str], action: &[&str]) -> serde_json::Value {
+    let mut command = std::process::Command::new(python());
+    command
+        .arg(workspace().join("tests/peers/python/mcp_call.py"))
+        .arg(url)
+        .arg(mode);
+    for header in headers {
+        command.arg("-H").arg(header);
+    }
+    let output = command
+        .args(action)
+        .output()
+        .expect("run the Python client");
+    assert!(
+        output.status.success(),
+        "Python client failed: {}\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).unwrap_or_else(|error| {
+        panic!(
+            "client printed no JSON ({error}): {}",
+            String::from_utf8_lossy(&output.stdout)
+        )
+    })
+}
+
+/// A raw HTTP/1.1 exchange on a fresh connection; returns (status, body).
+pub fn http(
+    address: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> (u16, String) {
+    let mut stream = TcpStream::connect(address).expect("connect");
+    let mut request = format!("{method} {path} HTTP/1.1\r\nhost: {address}\r\n");
+    for (name, value) in headers {
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
+    request.push_str(&format!(
+        "content-length: {}\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    ));
+    stream.write_all(request.as_bytes()).expect("send");
+    let mut response = String::new();
+    stream.read_to_string(&mut response).expect("read");
+    let status = response
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let body = response
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
+    (status, body)
+}
+
+/// Polls `check` every 20 ms until it returns `Some`, failing after `timeout` with `what`.
+pub fn wait_for<T>(what: &str, timeout: Duration, mut check: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(value) = check() {
+            return value;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
