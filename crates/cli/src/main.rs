@@ -1,6 +1,7 @@
 //! `mcp-runtime`: one binary for every role of the platform, plus the user verbs.
 
 mod crd;
+mod example_server_cmd;
 mod gateway_cmd;
 mod import_cmd;
 mod policy_cmd;
@@ -65,6 +66,8 @@ enum Command {
         #[command(subcommand)]
         command: policy_cmd::AccessCommand,
     },
+    /// Run the built-in example MCP server (stdio, or streamable HTTP with --http ADDR).
+    ExampleServer(example_server_cmd::ExampleServerArgs),
     /// Print a shell completion script.
     Completion {
         /// Shell to generate for.
@@ -112,6 +115,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Status(args) => status_cmd::run(&args),
         Command::Operator(_) => not_implemented("operator"),
         Command::Gateway(args) => gateway_cmd::run(&args),
+        Command::ExampleServer(args) => example_server_cmd::run(&args),
         Command::Sentinel(_) => not_implemented("sentinel"),
         Command::Bridge(_) => not_implemented("bridge"),
     }
