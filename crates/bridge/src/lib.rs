@@ -237,13 +237,18 @@ async fn reap_idle_sessions(shared: Arc<Shared>, idle: Duration) {
     let period = (idle / 4).clamp(Duration::from_millis(100), Duration::from_secs(30));
     loop {
         tokio::time::sleep(period).await;
-        let expired: Vec<String> = shared
-            .sessions()
-            .by_id
-            .values()
-            .filter(|s| s.idle_since().is_some_and(|since| since.elapsed() >= idle))
-            .map(|s| s.id.clone())
-            .collect();
+        let sessions: Vec<Arc<session::Session>> =
+            shared.sessions().by_id.values().cloned().collect();
+        let mut expired = Vec::new();
+        for session in sessions {
+            session.keep_alive();
+            if session
+                .idle_since()
+                .is_some_and(|since| since.elapsed() >= idle)
+            {
+                expired.push(session.id.clone());
+            }
+        }
         for id in expired {
             eprintln!("mcp-runtime bridge: session {id} idle for {idle:?}: ending it");
             shared.end_session(&id, "the session expired");

@@ -117,7 +117,8 @@ impl Session {
 
     /// Idle since when, or `None` while an SSE connection or a request is open.
     pub(crate) fn idle_since(&self) -> Option<Instant> {
-        let state = self.lock();
+        let mut state = self.lock();
+        state.live.retain(|_, tx| !tx.is_closed());
         if !state.live.is_empty() || !state.pending.is_empty() {
             return None;
         }
@@ -305,6 +306,15 @@ impl Session {
             }
         }
         Ok(rx)
+    }
+
+    /// Sends an SSE comment on every open connection, so a client that went away is noticed
+    /// (the write fails) and its stream no longer keeps the session alive.
+    pub(crate) fn keep_alive(&self) {
+        let mut state = self.lock();
+        state
+            .live
+            .retain(|_, tx| tx.try_send(Bytes::from_static(b": keep-alive\n\n")).is_ok());
     }
 
     /// Ends the session: later requests are refused, waiting requests get an error.
