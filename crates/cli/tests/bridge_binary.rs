@@ -758,3 +758,179 @@ fn install_copies_the_running_binary_atomically() {
         "no temporary file is left behind: {names:?}"
     );
 }
+
+/// Reads an SSE response event by event (hyper sends each event as one HTTP chunk).
+struct SseReader {
+    reader: BufReader<TcpStream>,
+    status: u16,
+    buffer: String,
+}
+
+/// One SSE event: its id and its JSON data.
+struct Event {
+    id: Option<String>,
+    data: Value,
+}
+
+impl SseReader {
+    fn open(stream: TcpStream) -> SseReader {
+        let mut reader = BufReader::new(stream);
+        let mut status_line = String::new();
+        reader.read_line(&mut status_line).expect("status line");
+        let status = status_line
+            .split_whitespace()
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .expect("status");
+        loop {
+            let mut line = String::new();
+            reader.read_line(&mut line).expect("header");
+            if line.trim().is_empty() {
+                break;
+            }
+        }
+        SseReader {
+            reader,
+            status,
+            buffer: String::new(),
+        }
+    }
+
+    /// The next event carrying data, or `None` when the stream ends.
+    fn next(&mut self) -> Option<Event> {
+        loop {
+            if let Some((event, rest)) = self.buffer.split_once("\n\n") {
+                let (event, rest) = (event.to_owned(), rest.to_owned());
+                self.buffer = rest;
+                let id = event
+                    .lines()
+                    .find_map(|l| l.strip_prefix("id: "))
+                    .map(str::to_owned);
+                let data: String = event
+                    .lines()
+                    .filter_map(|l| l.strip_prefix("data: "))
+                    .collect();
+                if data.is_empty() {
+                    continue;
+                }
+                let data = serde_json::from_str(&data).expect("event JSON");
+                return Some(Event { id, data });
+            }
+            let mut size = String::new();
+            if self.reader.read_line(&mut size).ok()? == 0 {
+                return None;
+            }
+            let size = usize::from_str_radix(size.trim(), 16).ok()?;
+            if size == 0 {
+                return None;
+            }
+            let mut chunk = vec![0; size + 2];
+            self.reader.read_exact(&mut chunk).ok()?;
+            self.buffer
+                .push_str(&String::from_utf8_lossy(&chunk[..size]));
+        }
+    }
+}
+
+const SSE: (&str, &str) = ("accept", "text/event-stream, application/json");
+
+#[test]
+fn a_get_stream_carries_server_messages_and_the_backlog() {
+    let bridge = Bridge::start(&[], &server_everything());
+    let address = bridge.address.clone();
+    let session = initialize(&address);
+    let mut stream = SseReader::open(send_request(
+        &address,
+        "GET",
+        &[
+            ("accept", "text/event-stream"),
+            ("mcp-session-id", &session),
+        ],
+        "",
+    ));
+    assert_eq!(stream.status, 200);
+    let toggle = http(
+        &address,
+        "POST",
+        &[
+            JSON,
+            CONTENT,
+            ("mcp-session-id", &session),
+            ("mcp-protocol-version", "2025-11-25"),
+        ],
+        r#"{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"toggle-simulated-logging","arguments":{}}}"#,
+    );
+    assert_eq!(toggle.status, 200, "{}", toggle.body);
+    let mut methods = Vec::new();
+    while let Some(event) = stream.next() {
+        assert!(
+            event.id.as_deref().is_some_and(|id| id.starts_with("0-")),
+            "GET stream events are numbered on stream 0"
+        );
+        let method = event.data["method"].as_str().unwrap_or_default().to_owned();
+        methods.push(method.clone());
+        if method == "notifications/message" {
+            break;
+        }
+    }
+    assert_eq!(
+        methods.first().map(String::as_str),
+        Some("notifications/tools/list_changed"),
+        "what the server sent before any GET stream was open arrives first: {methods:?}"
+    );
+    assert_eq!(
+        methods.last().map(String::as_str),
+        Some("notifications/message"),
+        "{methods:?}"
+    );
+}
+
+#[test]
+fn last_event_id_resumes_a_request_stream_without_repeating_events() {
+    let bridge = Bridge::start(&[], &server_everything());
+    let address = bridge.address.clone();
+    let session = initialize(&address);
+    let headers = [
+        SSE,
+        CONTENT,
+        ("mcp-session-id", session.as_str()),
+        ("mcp-protocol-version", "2025-11-25"),
+    ];
+    let body = json!({"jsonrpc":"2.0","id":9,"method":"tools/call","params":{
+        "name":"trigger-long-running-operation","arguments":{"duration":1.5,"steps":3},
+        "_meta":{"progressToken":"resume"}}});
+    let mut first = SseReader::open(send_request(&address, "POST", &headers, &body.to_string()));
+    let event = first.next().expect("the first progress event");
+    assert_eq!(event.data["params"]["progress"], 1);
+    let last_event_id = event.id.expect("an event id");
+    drop(first);
+
+    let mut resumed = SseReader::open(send_request(
+        &address,
+        "GET",
+        &[
+            ("accept", "text/event-stream"),
+            ("mcp-session-id", &session),
+            ("last-event-id", &last_event_id),
+        ],
+        "",
+    ));
+    assert_eq!(resumed.status, 200);
+    let mut progress = Vec::new();
+    let mut result = None;
+    while let Some(event) = resumed.next() {
+        if event.data["method"] == "notifications/progress" {
+            progress.push(event.data["params"]["progress"].clone());
+        } else {
+            result = Some(event.data);
+        }
+    }
+    assert_eq!(
+        progress,
+        [json!(2), json!(3)],
+        "only what came after the id"
+    );
+    let result = result.expect("the response follows the replay");
+    assert_eq!(result["id"], 9);
+    assert!(result["result"]["content"].is_array(), "{result}");
+}
