@@ -1,9 +1,11 @@
 //! `mcp-runtime`: one binary for every role of the platform, plus the user verbs.
 
+mod bridge_cmd;
 mod crd;
 mod example_server_cmd;
 mod gateway_cmd;
 mod import_cmd;
+mod install_cmd;
 mod policy_cmd;
 mod server_cmd;
 mod status_cmd;
@@ -44,7 +46,9 @@ enum Command {
     /// Run Sentinel (audit ingest, storage, query API and UI).
     Sentinel(RoleArgs),
     /// Serve a stdio MCP server over streamable HTTP: `mcp-runtime bridge -- CMD [ARGS…]`.
-    Bridge(RoleArgs),
+    Bridge(bridge_cmd::BridgeArgs),
+    /// Copy this executable elsewhere (the stdio pod's init container runs it).
+    Install(install_cmd::InstallArgs),
     /// Print the CustomResourceDefinitions as YAML (for `kubectl apply -f -`).
     Crd(crd::CrdArgs),
     /// Validate manifests as the cluster would (schema, defaults and CEL rules) without applying.
@@ -117,7 +121,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Gateway(args) => gateway_cmd::run(&args),
         Command::ExampleServer(args) => example_server_cmd::run(&args),
         Command::Sentinel(_) => not_implemented("sentinel"),
-        Command::Bridge(_) => not_implemented("bridge"),
+        Command::Bridge(args) => bridge_cmd::run(&args),
+        Command::Install(args) => install_cmd::run(&args),
     }
 }
 
