@@ -32,6 +32,11 @@ pub struct UpArgs {
     /// Cluster name written into policies and audit events.
     #[arg(long, default_value = "local")]
     cluster: String,
+    /// Human ID for requests that carry no identity header at all (clients that cannot set
+    /// headers, such as the MCP Inspector CLI). Default: $USER when listening on loopback,
+    /// none otherwise. An empty value turns it off.
+    #[arg(long, value_name = "ID")]
+    default_human_id: Option<String>,
 }
 
 pub fn run_up(args: &UpArgs) -> Result<ExitCode> {
@@ -60,6 +65,14 @@ pub fn run_up(args: &UpArgs) -> Result<ExitCode> {
             audit: None,
             mounts: Vec::new(),
             sentinel_path: None,
+            default_human_id: match &args.default_human_id {
+                Some(id) => Some(id.clone()).filter(|id| !id.is_empty()),
+                None if args.listen.is_loopback() => {
+                    Some(std::env::var("USER").unwrap_or_else(|_| "local-user".to_owned()))
+                        .filter(|id| !id.is_empty())
+                }
+                None => None,
+            },
         };
         run(config, listener, shutdown_signal()).await
     })?;

@@ -198,8 +198,8 @@ fn a_grant_edit_applies_within_two_seconds_and_a_new_server_file_gets_a_route() 
     assert!(!marker.exists());
 }
 
-/// Process groups of every process on the machine, by reading /proc.
-fn process_groups() -> Vec<(u32, u32)> {
+/// Every live (non-zombie) process as (pid, parent pid), read from /proc.
+fn processes() -> Vec<(u32, u32)> {
     let mut found = Vec::new();
     for entry in std::fs::read_dir("/proc").expect("/proc").flatten() {
         let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
@@ -208,7 +208,7 @@ fn process_groups() -> Vec<(u32, u32)> {
         let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
             continue;
         };
-        // pid (comm) state ppid pgrp …; comm may contain spaces, so split after the last ')'.
+        // pid (comm) state ppid …; comm may contain spaces, so split after the last ')'.
         let Some((_, rest)) = stat.rsplit_once(')') else {
             continue;
         };
@@ -216,11 +216,28 @@ fn process_groups() -> Vec<(u32, u32)> {
         if fields.first() == Some(&"Z") {
             continue;
         }
-        if let Some(group) = fields.get(2).and_then(|g| g.parse().ok()) {
-            found.push((pid, group));
+        if let Some(parent) = fields.get(1).and_then(|p| p.parse().ok()) {
+            found.push((pid, parent));
         }
     }
     found
+}
+
+/// `root` and every process below it.
+fn descendants(root: u32) -> BTreeSet<u32> {
+    let all = processes();
+    let mut found = BTreeSet::from([root]);
+    loop {
+        let before = found.len();
+        for (pid, parent) in &all {
+            if found.contains(parent) {
+                found.insert(*pid);
+            }
+        }
+        if found.len() == before {
+            return found;
+        }
+    }
 }
 
 #[test]
@@ -230,7 +247,15 @@ fn a_killed_server_is_restarted_and_ctrl_c_leaves_no_process_behind() {
     let marker = dir.path().join("marker");
     write(&dir.path().join("one.yaml"), &python_server("one", &marker));
     write(&dir.path().join("grant.yaml"), &grant("one", "[]"));
+    // A stdio server too: the bridge and the server process it starts per session.
+    let notes = std::fs::read_to_string(workspace().join("examples/quickstart/notes-server.yaml"))
+        .expect("quickstart server");
+    write(&dir.path().join("notes.yaml"), &notes);
+    let grants = std::fs::read_to_string(workspace().join("examples/quickstart/grants.yaml"))
+        .expect("quickstart grants");
+    write(&dir.path().join("notes-grants.yaml"), &grants);
     let mut up = Up::start(dir.path(), state.path());
+    up.wait_ready("notes");
     let before = up.wait_ready("one");
     let first_pid = before["pid"].as_u64().expect("pid") as i32;
     assert_eq!(before["restarts"], 0);
@@ -258,11 +283,20 @@ fn a_killed_server_is_restarted_and_ctrl_c_leaves_no_process_behind() {
     );
     assert_eq!(listed["tools"], serde_json::json!(["add"]));
 
-    // Every process group up started (one per server process) must be empty after Ctrl-C.
-    let groups: BTreeSet<u32> = [first_pid as u32, after["pid"].as_u64().expect("pid") as u32]
-        .into_iter()
-        .collect();
+    // A stateless request starts the bridge's shared worker, which lives until shutdown.
+    let session = mcp_call(
+        &up.url("/notes/mcp"),
+        "auto",
+        &[],
+        &["call", "echo", r#"{"message": "x"}"#],
+    );
+    assert_eq!(session["text"], serde_json::json!(["x"]), "{session}");
     let up_pid = up.child.id();
+    let family = descendants(up_pid);
+    assert!(
+        family.len() >= 4,
+        "up, two servers and the bridge's worker: {family:?}"
+    );
     Command::new("kill")
         .args(["-INT", &up_pid.to_string()])
         .status()
@@ -271,9 +305,10 @@ fn a_killed_server_is_restarted_and_ctrl_c_leaves_no_process_behind() {
         up.child.try_wait().expect("try_wait")
     });
     assert!(exit.success(), "exit {exit}: {}", up.log());
-    let left: Vec<_> = process_groups()
+    let left: Vec<u32> = processes()
         .into_iter()
-        .filter(|(_, group)| groups.contains(group))
+        .map(|(pid, _)| pid)
+        .filter(|pid| family.contains(pid))
         .collect();
     assert!(left.is_empty(), "processes left behind: {left:?}");
 }
@@ -355,4 +390,72 @@ fn bad_manifests_are_reported_with_file_and_field_and_the_good_ones_run() {
     assert_eq!(output.status.code(), Some(3), "{table}");
     assert!(table.contains("good") && table.contains("Ready"), "{table}");
     assert!(table.contains("cel.yaml"), "{table}");
+}
+
+#[test]
+fn the_quickstart_lists_only_granted_tools_allows_and_denies_with_reasons() {
+    let state = tempfile::tempdir().expect("state");
+    let up = Up::start(&workspace().join("examples/quickstart"), state.path());
+    up.wait_ready("notes");
+    let url = up.url("/notes/mcp");
+
+    for mode in ["auto", "legacy"] {
+        let reader = mcp_call(&url, mode, &["X-MCP-Human-ID: newcomer"], &["list"]);
+        assert_eq!(
+            reader["tools"],
+            serde_json::json!(["add", "countdown", "echo", "list_notes"]),
+            "{mode}: {}",
+            up.log()
+        );
+    }
+    let writer = mcp_call(&url, "auto", &["X-MCP-Agent-ID: note-taker"], &["list"]);
+    assert_eq!(
+        writer["tools"],
+        serde_json::json!(["add", "countdown", "create_note", "echo", "list_notes"])
+    );
+
+    let created = mcp_call(
+        &url,
+        "auto",
+        &["X-MCP-Agent-ID: note-taker"],
+        &["call", "create_note", r#"{"text": "hello"}"#],
+    );
+    assert_eq!(created["is_error"], false, "{created}");
+    assert!(
+        created["text"][0]
+            .as_str()
+            .is_some_and(|t| t.contains("hello")),
+        "{created}"
+    );
+
+    let denied = mcp_call(
+        &url,
+        "legacy",
+        &["X-MCP-Agent-ID: note-taker"],
+        &["call", "delete_note", r#"{"id": 1}"#],
+    );
+    assert!(
+        denied["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("side_effect_not_allowed")),
+        "{denied}"
+    );
+    // A caller with no identity header at all acts as the default human (for header-less
+    // clients such as the Inspector CLI): it may read, and nothing more.
+    let anonymous = mcp_call(&url, "auto", &[], &["call", "echo", r#"{"message": "hi"}"#]);
+    assert_eq!(anonymous["text"], serde_json::json!(["hi"]), "{anonymous}");
+    // Stateless (2026-07-28) requests share the bridge's one worker process, so the note is
+    // there for the next client; a legacy session gets a server process of its own.
+    let listed = mcp_call(
+        &url,
+        "auto",
+        &["X-MCP-Agent-ID: note-taker"],
+        &["call", "list_notes"],
+    );
+    assert!(
+        listed["text"][0]
+            .as_str()
+            .is_some_and(|t| t.contains("hello")),
+        "{listed}"
+    );
 }

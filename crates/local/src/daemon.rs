@@ -50,6 +50,11 @@ pub struct UpConfig {
     pub mounts: Vec<(String, MountedHandler)>,
     /// Shown in the status as the Sentinel UI address (a path on the local port).
     pub sentinel_path: Option<String>,
+    /// The human ID given to requests that carry no identity header at all, so clients that
+    /// cannot set headers (the MCP Inspector CLI) are still someone. Identity headers are
+    /// trusted as sent in the header mode anyway, so on loopback this grants nothing a local
+    /// process could not claim; `None` turns it off.
+    pub default_human_id: Option<String>,
 }
 
 impl std::fmt::Debug for UpConfig {
@@ -72,6 +77,8 @@ struct Entry {
 #[derive(Default)]
 struct View {
     servers: Vec<(ServerStatusSource, Arc<PolicyStore>)>,
+    /// Route path and identity header names of each server, for the default identity.
+    identities: Vec<(String, [String; 3])>,
     problems: Vec<Problem>,
     reconciled_at: String,
 }
@@ -245,6 +252,15 @@ async fn reconcile(
                 (status, entry.policy.clone())
             })
             .collect(),
+        identities: servers
+            .values()
+            .map(|entry| {
+                (
+                    entry.plan.route.clone(),
+                    entry.plan.identity_headers.clone(),
+                )
+            })
+            .collect(),
         problems: planned.problems,
         reconciled_at: jiff::Timestamp::now().to_string(),
     };
@@ -255,6 +271,7 @@ impl View {
     fn clone_of(view: &View) -> View {
         View {
             servers: view.servers.clone(),
+            identities: view.identities.clone(),
             problems: view.problems.clone(),
             reconciled_at: view.reconciled_at.clone(),
         }
@@ -355,6 +372,12 @@ fn print_summary(shared: &Shared) {
     if let Some(path) = &shared.config.sentinel_path {
         eprintln!("up |   Sentinel UI          {}{path}/", shared.base_url);
     }
+    if let Some(human) = &shared.config.default_human_id {
+        eprintln!(
+            "up | requests without identity headers act as human {human:?} \
+             (--default-human-id to change)"
+        );
+    }
     print_problems(&view.problems);
 }
 
@@ -380,7 +403,8 @@ async fn serve(listener: TcpListener, shared: Arc<Shared>) {
     }
 }
 
-async fn handle(shared: &Shared, request: Request<Incoming>) -> Response<ProxyBody> {
+async fn handle(shared: &Shared, mut request: Request<Incoming>) -> Response<ProxyBody> {
+    add_default_identity(shared, &mut request);
     let path = request.uri().path();
     if path == STATUS_PATH {
         let body = serde_json::to_vec_pretty(&snapshot(shared)).unwrap_or_default();
@@ -395,6 +419,31 @@ async fn handle(shared: &Shared, request: Request<Incoming>) -> Response<ProxyBo
         }
     }
     shared.router.handle(request).await
+}
+
+/// Gives a request without any identity header the configured default human ID.
+fn add_default_identity(shared: &Shared, request: &mut Request<Incoming>) {
+    let Some(human) = &shared.config.default_human_id else {
+        return;
+    };
+    let view = shared.view.load();
+    let path = request.uri().path();
+    let Some((_, names)) = view.identities.iter().find(|(route, _)| {
+        path.strip_prefix(route.as_str())
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+    }) else {
+        return;
+    };
+    let headers = request.headers_mut();
+    if names.iter().any(|name| headers.contains_key(name.as_str())) {
+        return;
+    }
+    if let (Ok(name), Ok(value)) = (
+        http::HeaderName::from_bytes(names[0].as_bytes()),
+        http::HeaderValue::from_str(human),
+    ) {
+        headers.insert(name, value);
+    }
 }
 
 /// `GET /`: where everything is, for a person who opens the port in a browser or with curl.

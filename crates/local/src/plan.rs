@@ -80,6 +80,8 @@ pub struct ServerPlan {
     pub fingerprint: String,
     #[serde(skip)]
     pub identity: IdentityMode,
+    /// The request headers that carry the caller's human, agent and team IDs.
+    pub identity_headers: [String; 3],
     pub team_id: String,
     /// Where the manifest came from, for messages.
     pub source: String,
@@ -231,6 +233,14 @@ fn plan_server(
         launch,
         fingerprint,
         identity,
+        identity_headers: {
+            let auth = spec.auth.clone().unwrap_or_default();
+            [
+                auth.human_id_header,
+                auth.agent_id_header,
+                auth.team_id_header,
+            ]
+        },
         team_id: spec.team_id.clone().unwrap_or_default(),
         source: String::new(),
         warnings,

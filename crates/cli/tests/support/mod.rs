@@ -28,11 +28,11 @@ pub fn python() -> PathBuf {
     venv
 }
 
-/// Runs the Python SDK client script `tests/peers/python/mcp_call.py` once and parses its JSON.
+/// Runs the Python SDK client script `examples/quickstart/mcp_call.py` once and parses its JSON.
 pub fn mcp_call(url: &str, mode: &str, headers: &[&str], action: &[&str]) -> serde_json::Value {
     let mut command = std::process::Command::new(python());
     command
-        .arg(workspace().join("tests/peers/python/mcp_call.py"))
+        .arg(workspace().join("examples/quickstart/mcp_call.py"))
         .arg(url)
         .arg(mode);
     for header in headers {

@@ -1,4 +1,6 @@
-"""A real MCP client (official Python SDK) for end-to-end tests: one action per run.
+"""Call an MCP server with the official Python SDK (`pip install mcp==2.3.0`): one action per run.
+
+The quickstart uses it, and so do the end-to-end tests.
 
 usage: mcp_call.py URL MODE [-H 'Name: value']... list
        mcp_call.py URL MODE [-H 'Name: value']... call TOOL [JSON_ARGUMENTS]
