@@ -4,6 +4,7 @@ mod crd;
 mod gateway_cmd;
 mod import_cmd;
 mod policy_cmd;
+mod sentinel_cmd;
 mod server_cmd;
 mod validate;
 
@@ -38,7 +39,7 @@ enum Command {
     /// Run the MCP gateway (the policy-enforcing reverse proxy).
     Gateway(gateway_cmd::GatewayArgs),
     /// Run Sentinel (audit ingest, storage, query API and UI).
-    Sentinel(RoleArgs),
+    Sentinel(sentinel_cmd::SentinelArgs),
     /// Serve a stdio MCP server over streamable HTTP: `mcp-runtime bridge -- CMD [ARGS…]`.
     Bridge(RoleArgs),
     /// Print the CustomResourceDefinitions as YAML (for `kubectl apply -f -`).
@@ -111,7 +112,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Up(_) => not_implemented("up"),
         Command::Operator(_) => not_implemented("operator"),
         Command::Gateway(args) => gateway_cmd::run(&args),
-        Command::Sentinel(_) => not_implemented("sentinel"),
+        Command::Sentinel(args) => sentinel_cmd::run(&args),
         Command::Bridge(_) => not_implemented("bridge"),
     }
 }
