@@ -574,21 +574,14 @@ async fn usage(
         Ok(s) => s,
         Err(e) => return Ok(store_failed(e)),
     };
+    // Auto buckets follow the data actually in range, so a sparse week still gets fine bars.
     let bucket_ns = explicit_bucket.unwrap_or_else(|| {
-        let now = i64::try_from(jiff::Timestamp::now().as_nanosecond()).unwrap_or(i64::MAX);
-        let first = filter.from_ns.or_else(|| {
-            summary
-                .first_event
-                .as_deref()
-                .and_then(|t| parse_time(t, jiff::Timestamp::now()))
-        });
-        let last = filter.to_ns.or_else(|| {
-            summary
-                .last_event
-                .as_deref()
-                .and_then(|t| parse_time(t, jiff::Timestamp::now()))
-        });
-        auto_bucket(last.unwrap_or(now) - first.unwrap_or(now))
+        let now = jiff::Timestamp::now();
+        let at = |t: &Option<String>| t.as_deref().and_then(|t| parse_time(t, now));
+        match (at(&summary.first_event), at(&summary.last_event)) {
+            (Some(first), Some(last)) => auto_bucket(last - first),
+            _ => auto_bucket(0),
+        }
     });
     let deny_filter = EventFilter {
         decision: Some("deny".into()),
