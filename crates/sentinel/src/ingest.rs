@@ -253,7 +253,8 @@ mod tests {
 
     #[test]
     fn each_malformed_field_is_named() {
-        let cases: Vec<(&str, Box<dyn FnOnce(&mut Value)>)> = vec![
+        type Edit = Box<dyn FnOnce(&mut Value)>;
+        let cases: Vec<(&str, Edit)> = vec![
             (
                 "timestamp",
                 Box::new(|v| drop(v.as_object_mut().unwrap().remove("timestamp"))),
