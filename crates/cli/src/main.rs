@@ -7,6 +7,7 @@ mod gateway_cmd;
 mod import_cmd;
 mod install_cmd;
 mod policy_cmd;
+mod sentinel_cmd;
 mod server_cmd;
 mod status_cmd;
 mod up_cmd;
@@ -44,7 +45,7 @@ enum Command {
     /// Run the MCP gateway (the policy-enforcing reverse proxy).
     Gateway(gateway_cmd::GatewayArgs),
     /// Run Sentinel (audit ingest, storage, query API and UI).
-    Sentinel(RoleArgs),
+    Sentinel(sentinel_cmd::SentinelArgs),
     /// Serve a stdio MCP server over streamable HTTP: `mcp-runtime bridge -- CMD [ARGS…]`.
     Bridge(bridge_cmd::BridgeArgs),
     /// Copy this executable elsewhere (the stdio pod's init container runs it).
@@ -120,7 +121,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Operator(_) => not_implemented("operator"),
         Command::Gateway(args) => gateway_cmd::run(&args),
         Command::ExampleServer(args) => example_server_cmd::run(&args),
-        Command::Sentinel(_) => not_implemented("sentinel"),
+        Command::Sentinel(args) => sentinel_cmd::run(&args),
         Command::Bridge(args) => bridge_cmd::run(&args),
         Command::Install(args) => install_cmd::run(&args),
     }

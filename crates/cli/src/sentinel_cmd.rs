@@ -1,0 +1,426 @@
+//! `mcp-runtime sentinel`: run Sentinel (audit ingest, storage, query API, UI), or query a running
+//! one with `sentinel status` and `sentinel events`.
+
+use anyhow::{Context, Result, bail};
+use bytes::Bytes;
+use http_body_util::{BodyExt, Empty};
+use mcp_runtime_sentinel::{Sentinel, SentinelConfig, StoreUrl};
+use serde_json::Value;
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::time::Duration;
+
+#[derive(Debug, clap::Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct SentinelArgs {
+    #[command(subcommand)]
+    command: Option<SentinelCommand>,
+    #[command(flatten)]
+    serve: ServeArgs,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum SentinelCommand {
+    /// Run the Sentinel server (the default when no subcommand is given).
+    Serve(ServeArgs),
+    /// Show a running Sentinel's health and event totals.
+    Status(StatusArgs),
+    /// List events from a running Sentinel, newest first, with filters.
+    Events(EventsArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "LISTEN_ADDRESS", default_value = "0.0.0.0")]
+    address: std::net::IpAddr,
+    /// Port to listen on (0: any free port).
+    #[arg(long, env = "PORT", default_value_t = 8083)]
+    port: u16,
+    /// Where events are stored: sqlite://PATH (embedded, the default) or postgres://USER@HOST/DB.
+    #[arg(long, env = "SENTINEL_STORE", default_value = "sqlite://./sentinel.db")]
+    store: String,
+    /// API keys accepted by POST /events in `x-api-key`, comma-separated (also read from
+    /// INGEST_API_KEYS or API_KEYS). Without any key, ingest is open to anyone who can reach it.
+    #[arg(
+        long,
+        env = "SENTINEL_API_KEYS",
+        value_delimiter = ',',
+        hide_env_values = true
+    )]
+    api_keys: Vec<String>,
+    /// API keys required by the query API (/api/v1/*) in `x-api-key`, comma-separated. Without
+    /// any, the query API and the UI are open.
+    #[arg(
+        long,
+        env = "SENTINEL_READ_API_KEYS",
+        value_delimiter = ',',
+        hide_env_values = true
+    )]
+    read_api_keys: Vec<String>,
+    /// Delete events older than this (e.g. 7d, 12h, 30d); `off` keeps everything.
+    #[arg(long, env = "SENTINEL_RETENTION", default_value = "30d")]
+    retention: String,
+    /// Largest accepted POST /events body, in bytes.
+    #[arg(long, env = "SENTINEL_MAX_BODY_BYTES", default_value_t = mcp_runtime_sentinel::DEFAULT_MAX_BODY_BYTES)]
+    max_body_bytes: usize,
+}
+
+#[derive(Debug, clap::Args)]
+struct Target {
+    /// Base URL of the Sentinel.
+    #[arg(long, env = "SENTINEL_URL", default_value = "http://127.0.0.1:8083")]
+    url: String,
+    /// API key for the query API, when it requires one.
+    #[arg(long, env = "SENTINEL_READ_API_KEY", hide_env_values = true)]
+    api_key: Option<String>,
+    /// Output format.
+    #[arg(short = 'o', long, value_enum, default_value = "table")]
+    output: Output,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum Output {
+    /// Human-readable text.
+    Table,
+    /// The API's JSON.
+    Json,
+}
+
+#[derive(Debug, clap::Args)]
+struct StatusArgs {
+    #[command(flatten)]
+    target: Target,
+}
+
+#[derive(Debug, clap::Args)]
+struct EventsArgs {
+    #[command(flatten)]
+    target: Target,
+    /// Only this MCPServer.
+    #[arg(long)]
+    server: Option<String>,
+    /// Only this agent identity.
+    #[arg(long)]
+    agent: Option<String>,
+    /// Only this human identity.
+    #[arg(long)]
+    human: Option<String>,
+    /// Only this session id.
+    #[arg(long)]
+    session: Option<String>,
+    /// Only this tool.
+    #[arg(long)]
+    tool: Option<String>,
+    /// Only allowed or only denied calls.
+    #[arg(long, value_parser = ["allow", "deny"])]
+    decision: Option<String>,
+    /// Only this decision reason (e.g. trust_too_low).
+    #[arg(long)]
+    reason: Option<String>,
+    /// Only this namespace.
+    #[arg(long)]
+    namespace: Option<String>,
+    /// Only this cluster.
+    #[arg(long)]
+    cluster: Option<String>,
+    /// Only this event source (e.g. files-gateway).
+    #[arg(long)]
+    source: Option<String>,
+    /// Only this event type (e.g. mcp.request).
+    #[arg(long)]
+    event_type: Option<String>,
+    /// Only this trace id.
+    #[arg(long)]
+    trace_id: Option<String>,
+    /// Events since: RFC 3339, Unix seconds, or a duration ago (15m, 24h, 7d).
+    #[arg(long)]
+    since: Option<String>,
+    /// Events before: RFC 3339, Unix seconds, or a duration ago.
+    #[arg(long)]
+    until: Option<String>,
+    /// Page size (1–1000).
+    #[arg(long, default_value_t = 50)]
+    limit: u32,
+    /// Continue from a `next_cursor` printed by an earlier call.
+    #[arg(long)]
+    cursor: Option<String>,
+}
+
+pub fn run(args: &SentinelArgs) -> Result<ExitCode> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    match &args.command {
+        None => runtime.block_on(serve(&args.serve)),
+        Some(SentinelCommand::Serve(serve_args)) => runtime.block_on(serve(serve_args)),
+        Some(SentinelCommand::Status(status_args)) => runtime.block_on(status(status_args)),
+        Some(SentinelCommand::Events(events_args)) => runtime.block_on(events(events_args)),
+    }
+}
+
+fn env_keys(name: &str) -> Vec<String> {
+    std::env::var(name)
+        .map(|v| v.split(',').map(str::to_owned).collect())
+        .unwrap_or_default()
+}
+
+fn clean(keys: impl IntoIterator<Item = String>) -> Vec<String> {
+    keys.into_iter()
+        .map(|k| k.trim().to_owned())
+        .filter(|k| !k.is_empty())
+        .collect()
+}
+
+async fn serve(args: &ServeArgs) -> Result<ExitCode> {
+    let store: StoreUrl = args.store.parse().context("--store / SENTINEL_STORE")?;
+    let mut config = SentinelConfig::new(store.clone());
+    config.api_keys = clean(args.api_keys.clone());
+    if config.api_keys.is_empty() {
+        // The Go mcp-runtime ingest's variable names.
+        config.api_keys = clean(env_keys("INGEST_API_KEYS"));
+    }
+    if config.api_keys.is_empty() {
+        config.api_keys = clean(env_keys("API_KEYS"));
+    }
+    config.read_api_keys = clean(args.read_api_keys.clone());
+    config.retention = match args.retention.trim() {
+        "off" | "0" | "none" | "" => None,
+        value => Some(
+            mcp_runtime_sentinel::parse_duration(value).with_context(|| {
+                format!("--retention {value:?}: expected a duration such as 7d, 12h or 30d, or off")
+            })?,
+        ),
+    };
+    config.max_body_bytes = args.max_body_bytes;
+    let sentinel = Sentinel::open(config.clone())
+        .await
+        .context("starting Sentinel")?;
+    let address = SocketAddr::new(args.address, args.port);
+    let listener = tokio::net::TcpListener::bind(address)
+        .await
+        .with_context(|| format!("listening on {address}"))?;
+    let local = listener.local_addr()?;
+    if config.api_keys.is_empty() {
+        eprintln!(
+            "WARNING: no ingest API key is configured (SENTINEL_API_KEYS): anyone who can reach \
+             POST /events on {local} can write audit events. Set SENTINEL_API_KEYS=key1,key2 and give \
+             the gateways ANALYTICS_API_KEY."
+        );
+    }
+    eprintln!(
+        "mcp-runtime sentinel listening on {local} (store {store}; UI at http://{local}/ui/)"
+    );
+    let shutdown = async {
+        #[cfg(unix)]
+        {
+            let mut term =
+                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {},
+                _ = async {
+                    match term.as_mut() {
+                        Some(term) => { term.recv().await; }
+                        None => std::future::pending::<()>().await,
+                    }
+                } => {},
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+        eprintln!("shutting down");
+    };
+    axum::serve(listener, sentinel.router())
+        .with_graceful_shutdown(shutdown)
+        .await
+        .context("serving")?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// GETs `path` (with its query) from the Sentinel and returns the status and the JSON body.
+async fn get_json(target: &Target, path_and_query: &str) -> Result<(u16, Value)> {
+    use hyper_util::client::legacy::Client;
+    use hyper_util::rt::TokioExecutor;
+    let base = target.url.trim_end_matches('/');
+    let url = format!("{base}{path_and_query}");
+    let uri: http::Uri = url
+        .parse()
+        .with_context(|| format!("--url {:?} is not a valid URL", target.url))?;
+    if uri.scheme_str() != Some("http") {
+        bail!("--url {:?}: only http:// URLs are supported", target.url);
+    }
+    let client: Client<_, Empty<Bytes>> = Client::builder(TokioExecutor::new()).build_http();
+    let mut request = http::Request::get(uri);
+    if let Some(key) = &target.api_key {
+        request = request.header("x-api-key", key);
+    }
+    let request = request.body(Empty::new())?;
+    let response = tokio::time::timeout(Duration::from_secs(30), client.request(request))
+        .await
+        .with_context(|| format!("{url}: no answer within 30 s"))?
+        .with_context(|| format!("cannot reach Sentinel at {base}"))?;
+    let status = response.status().as_u16();
+    let body = response.into_body().collect().await?.to_bytes();
+    let json = serde_json::from_slice(&body)
+        .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&body).into_owned()));
+    Ok((status, json))
+}
+
+fn api_error(status: u16, body: &Value) -> anyhow::Error {
+    let message = body["message"]
+        .as_str()
+        .map(str::to_owned)
+        .unwrap_or_else(|| body.to_string());
+    anyhow::anyhow!("Sentinel answered {status}: {message}")
+}
+
+async fn status(args: &StatusArgs) -> Result<ExitCode> {
+    let target = &args.target;
+    let (health_status, health) = get_json(target, "/health").await?;
+    let (stats_status, stats) = get_json(target, "/api/v1/stats").await?;
+    if matches!(target.output, Output::Json) {
+        let out = serde_json::json!({"health": health, "stats": stats});
+        println!("{}", serde_json::to_string_pretty(&out)?);
+    } else {
+        let store = &health["store"];
+        println!(
+            "Sentinel {}: {} (store {}, version {}, up {}s)",
+            target.url,
+            health["status"].as_str().unwrap_or("unknown"),
+            store["backend"].as_str().unwrap_or("?"),
+            health["version"].as_str().unwrap_or("?"),
+            health["uptime_seconds"].as_u64().unwrap_or(0),
+        );
+        if let Some(error) = store["error"].as_str() {
+            println!("  store error: {error}");
+        }
+        let on_off = |v: &Value| if v == true { "on" } else { "OFF" };
+        let retention = health["retention_seconds"]
+            .as_u64()
+            .map(|s| format!("{}d", s / 86_400))
+            .unwrap_or_else(|| "off".into());
+        println!(
+            "  ingest auth: {}, query auth: {}, retention: {retention}",
+            on_off(&health["ingest_auth"]),
+            on_off(&health["read_auth"]),
+        );
+        if stats_status == 200 {
+            println!(
+                "  events: {} ({} denied, {:.1}%); servers {}, agents {}, humans {}, tools {}",
+                stats["total_events"],
+                stats["denied"],
+                stats["deny_rate"].as_f64().unwrap_or(0.0) * 100.0,
+                stats["servers"],
+                stats["agents"],
+                stats["humans"],
+                stats["tools"],
+            );
+            if let (Some(first), Some(last)) =
+                (stats["first_event"].as_str(), stats["last_event"].as_str())
+            {
+                println!("  from {first} to {last}");
+            }
+        } else {
+            println!("  stats: {}", api_error(stats_status, &stats));
+        }
+    }
+    Ok(if health_status == 200 && stats_status == 200 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+fn encode(value: &str) -> String {
+    let mut out = String::new();
+    for b in value.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+async fn events(args: &EventsArgs) -> Result<ExitCode> {
+    let mut query = vec![("limit", args.limit.to_string())];
+    for (name, value) in [
+        ("server", &args.server),
+        ("agent_id", &args.agent),
+        ("human_id", &args.human),
+        ("session_id", &args.session),
+        ("tool_name", &args.tool),
+        ("decision", &args.decision),
+        ("reason", &args.reason),
+        ("namespace", &args.namespace),
+        ("cluster", &args.cluster),
+        ("source", &args.source),
+        ("event_type", &args.event_type),
+        ("trace_id", &args.trace_id),
+        ("from", &args.since),
+        ("to", &args.until),
+        ("cursor", &args.cursor),
+    ] {
+        if let Some(value) = value {
+            query.push((name, value.clone()));
+        }
+    }
+    let query: Vec<String> = query
+        .iter()
+        .map(|(k, v)| format!("{k}={}", encode(v)))
+        .collect();
+    let (status, body) =
+        get_json(&args.target, &format!("/api/v1/events?{}", query.join("&"))).await?;
+    if status != 200 {
+        return Err(api_error(status, &body));
+    }
+    if matches!(args.target.output, Output::Json) {
+        println!("{}", serde_json::to_string_pretty(&body)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let header = [
+        "TIME", "SERVER", "AGENT", "HUMAN", "TOOL", "DECISION", "REASON", "STATUS", "EVENT_ID",
+    ];
+    let mut rows: Vec<Vec<String>> = vec![header.iter().map(|s| (*s).to_owned()).collect()];
+    for event in body["events"].as_array().map(Vec::as_slice).unwrap_or(&[]) {
+        let p = &event["payload"];
+        let text = |v: &Value| match v {
+            Value::String(s) if !s.is_empty() => s.clone(),
+            Value::Number(n) => n.to_string(),
+            _ => "-".into(),
+        };
+        rows.push(vec![
+            text(&event["timestamp"]),
+            text(&p["server"]),
+            text(&p["agent_id"]),
+            text(&p["human_id"]),
+            text(&p["tool_name"]),
+            text(&p["decision"]),
+            text(&p["reason"]),
+            text(&p["status"]),
+            text(&event["event_id"]),
+        ]);
+    }
+    let widths: Vec<usize> = (0..header.len())
+        .map(|i| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0))
+        .collect();
+    for row in &rows {
+        let line: Vec<String> = row
+            .iter()
+            .zip(&widths)
+            .map(|(cell, width)| format!("{cell:<width$}"))
+            .collect();
+        println!("{}", line.join("  ").trim_end());
+    }
+    if rows.len() == 1 {
+        eprintln!("no events match");
+    }
+    if let Some(cursor) = body["next_cursor"].as_str() {
+        eprintln!("more: --cursor {cursor}");
+    }
+    Ok(ExitCode::SUCCESS)
+}

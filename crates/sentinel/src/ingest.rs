@@ -1,0 +1,331 @@
+//! Parsing and validating `POST /events` bodies: one event or a JSON array of events in the
+//! gateway's envelope. Each event is checked on its own, so one bad event never costs the valid
+//! ones beside it.
+
+use mcp_runtime_audit::{AuditEvent, ValidationError};
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::store::EventRecord;
+
+/// Most events accepted in one request (the 1 MiB body limit usually binds first).
+pub const MAX_EVENTS_PER_REQUEST: usize = 10_000;
+/// Longest accepted `event_id`.
+pub const MAX_EVENT_ID_LEN: usize = 128;
+
+/// Why one event of a request was refused.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Rejection {
+    /// Position of the event in the request (0 for a single event).
+    pub index: usize,
+    /// Its `event_id`, when it had a readable one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub event_id: Option<String>,
+    /// The offending field, as a JSON path (`timestamp`, `payload.status`, …).
+    pub field: String,
+    /// What is wrong with it.
+    pub error: String,
+}
+
+/// Why a whole request body was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BodyError {
+    /// The body is not JSON.
+    #[error("the body is not valid JSON: {0}")]
+    InvalidJson(String),
+    /// The body is JSON but neither an object nor an array.
+    #[error("expected one event (a JSON object) or a batch (a JSON array of events)")]
+    NotAnEvent,
+    /// An empty array.
+    #[error("the batch is empty")]
+    EmptyBatch,
+    /// More than [`MAX_EVENTS_PER_REQUEST`] events.
+    #[error("a batch holds at most {MAX_EVENTS_PER_REQUEST} events, got {0}")]
+    TooManyEvents(usize),
+}
+
+/// The outcome of parsing a body: the valid events and the refused ones.
+#[derive(Debug, Default)]
+pub struct Parsed {
+    /// Events received (valid and invalid).
+    pub received: usize,
+    /// Valid events, ready to store.
+    pub records: Vec<EventRecord>,
+    /// Refused events.
+    pub rejected: Vec<Rejection>,
+}
+
+/// Parses and validates a request body.
+pub fn parse_body(body: &[u8]) -> Result<Parsed, BodyError> {
+    let value: Value =
+        serde_json::from_slice(body).map_err(|e| BodyError::InvalidJson(e.to_string()))?;
+    let items = match value {
+        Value::Array(items) => items,
+        object @ Value::Object(_) => vec![object],
+        _ => return Err(BodyError::NotAnEvent),
+    };
+    if items.is_empty() {
+        return Err(BodyError::EmptyBatch);
+    }
+    if items.len() > MAX_EVENTS_PER_REQUEST {
+        return Err(BodyError::TooManyEvents(items.len()));
+    }
+    let mut parsed = Parsed {
+        received: items.len(),
+        ..Parsed::default()
+    };
+    for (index, item) in items.into_iter().enumerate() {
+        let event_id = item
+            .get("event_id")
+            .and_then(Value::as_str)
+            .map(str::to_owned);
+        match record_from_value(item) {
+            Ok(record) => parsed.records.push(record),
+            Err((field, error)) => parsed.rejected.push(Rejection {
+                index,
+                event_id,
+                field,
+                error,
+            }),
+        }
+    }
+    Ok(parsed)
+}
+
+fn invalid(field: &str, error: impl Into<String>) -> (String, String) {
+    (field.to_owned(), error.into())
+}
+
+fn required_string<'a>(
+    object: &'a serde_json::Map<String, Value>,
+    field: &str,
+) -> Result<&'a str, (String, String)> {
+    match object.get(field) {
+        None | Some(Value::Null) => Err(invalid(field, format!("{field} is required"))),
+        Some(Value::String(s)) if s.trim().is_empty() => {
+            Err(invalid(field, format!("{field} must not be empty")))
+        }
+        Some(Value::String(s)) => Ok(s),
+        Some(_) => Err(invalid(field, format!("{field} must be a string"))),
+    }
+}
+
+/// Validates one event (a JSON value) and turns it into a stored record. The error names the
+/// offending field. An event without `event_id` gets a fresh UUIDv7 (such events cannot be
+/// deduplicated: the gateway always sets one).
+pub fn record_from_value(mut value: Value) -> Result<EventRecord, (String, String)> {
+    let Some(object) = value.as_object_mut() else {
+        return Err(invalid("(event)", "an event must be a JSON object"));
+    };
+    match object.get("event_id") {
+        None | Some(Value::Null) => {
+            object.insert(
+                "event_id".into(),
+                Value::String(uuid::Uuid::now_v7().to_string()),
+            );
+        }
+        Some(Value::String(id)) => {
+            if id.trim().is_empty() {
+                return Err(invalid("event_id", "event_id must not be empty"));
+            }
+            if id.len() > MAX_EVENT_ID_LEN {
+                return Err(invalid(
+                    "event_id",
+                    format!("event_id is longer than {MAX_EVENT_ID_LEN} bytes"),
+                ));
+            }
+            if id.chars().any(char::is_control) {
+                return Err(invalid("event_id", "event_id contains control characters"));
+            }
+        }
+        Some(_) => return Err(invalid("event_id", "event_id must be a string")),
+    }
+    let timestamp = required_string(object, "timestamp")?;
+    if timestamp.parse::<jiff::Timestamp>().is_err() {
+        return Err(invalid(
+            "timestamp",
+            format!(
+                "timestamp {timestamp:?} is not an RFC 3339 time (e.g. 2026-01-02T03:04:05.678Z)"
+            ),
+        ));
+    }
+    required_string(object, "source")?;
+    required_string(object, "event_type")?;
+    match object.get("trace_id") {
+        None | Some(Value::Null | Value::String(_)) => {}
+        Some(_) => return Err(invalid("trace_id", "trace_id must be a string")),
+    }
+    match object.get("payload") {
+        None | Some(Value::Null) => return Err(invalid("payload", "payload is required")),
+        Some(Value::Object(_)) => {}
+        Some(_) => return Err(invalid("payload", "payload must be a JSON object")),
+    }
+    let event: AuditEvent = serde_path_to_error::deserialize(&value).map_err(|e| {
+        let path = e.path().to_string();
+        let field = if path.is_empty() || path == "." {
+            "(event)".to_owned()
+        } else {
+            path
+        };
+        let message = format!("{field}: {}", e.into_inner());
+        (field, message)
+    })?;
+    event.validate().map_err(|e| {
+        let field = match e {
+            ValidationError::MissingSource => "source",
+            ValidationError::MissingEventType => "event_type",
+            ValidationError::MissingPayload => "payload",
+        };
+        invalid(field, e.to_string())
+    })?;
+    let ts_ns = i64::try_from(event.timestamp.as_nanosecond())
+        .map_err(|_| invalid("timestamp", "timestamp is out of range"))?;
+    let payload = event.payload.unwrap_or_default();
+    let json = serde_json::to_string(&value).map_err(|e| invalid("(event)", e.to_string()))?;
+    Ok(EventRecord {
+        event_id: event.event_id,
+        ts_ns,
+        trace_id: event.trace_id.filter(|t| !t.is_empty()),
+        source: event.source,
+        event_type: event.event_type,
+        server: payload.server,
+        namespace: payload.namespace,
+        cluster: payload.cluster,
+        team_id: payload.team_id,
+        human_id: payload.human_id,
+        agent_id: payload.agent_id,
+        session_id: payload.session_id,
+        decision: match payload.decision {
+            mcp_runtime_audit::Decision::Allow => "allow".into(),
+            mcp_runtime_audit::Decision::Deny => "deny".into(),
+        },
+        reason: payload.reason,
+        tool_name: payload.tool_name.unwrap_or_default(),
+        rpc_method: payload.rpc_method.unwrap_or_default(),
+        status: i64::from(payload.status),
+        latency_ms: i64::try_from(payload.latency_ms).unwrap_or(i64::MAX),
+        json,
+    })
+}
+
+/// Turns an [`AuditEvent`] handed over in process into a record (it is validated the same way).
+pub fn record_from_event(event: &AuditEvent) -> Result<EventRecord, (String, String)> {
+    let value = serde_json::to_value(event).map_err(|e| invalid("(event)", e.to_string()))?;
+    record_from_value(value)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use serde_json::json;
+
+    fn good(id: &str) -> Value {
+        json!({
+            "event_id": id,
+            "timestamp": "2026-03-01T10:00:00.123456789Z",
+            "source": "files-gateway",
+            "event_type": "mcp.request",
+            "payload": {"server": "files", "agent_id": "claude", "decision": "deny",
+                        "reason": "trust_too_low", "tool_name": "read_file", "status": 403,
+                        "extra_field": "kept"}
+        })
+    }
+
+    fn field_of(mut v: Value, edit: impl FnOnce(&mut Value)) -> String {
+        edit(&mut v);
+        record_from_value(v).unwrap_err().0
+    }
+
+    #[test]
+    fn a_valid_event_is_denormalized_and_kept_whole() {
+        let r = record_from_value(good("e1")).unwrap();
+        assert_eq!(r.event_id, "e1");
+        assert_eq!(r.server, "files");
+        assert_eq!(r.decision, "deny");
+        assert_eq!(r.tool_name, "read_file");
+        assert_eq!(r.status, 403);
+        assert_eq!(r.ts_ns % 1_000_000_000, 123_456_789);
+        let kept: Value = serde_json::from_str(&r.json).unwrap();
+        assert_eq!(kept["payload"]["extra_field"], "kept");
+    }
+
+    #[test]
+    fn each_malformed_field_is_named() {
+        type Edit = Box<dyn FnOnce(&mut Value)>;
+        let cases: Vec<(&str, Edit)> = vec![
+            (
+                "timestamp",
+                Box::new(|v| drop(v.as_object_mut().unwrap().remove("timestamp"))),
+            ),
+            (
+                "timestamp",
+                Box::new(|v| v["timestamp"] = json!("yesterday")),
+            ),
+            ("source", Box::new(|v| v["source"] = json!(""))),
+            (
+                "source",
+                Box::new(|v| drop(v.as_object_mut().unwrap().remove("source"))),
+            ),
+            ("event_type", Box::new(|v| v["event_type"] = json!(7))),
+            ("payload", Box::new(|v| v["payload"] = Value::Null)),
+            ("payload", Box::new(|v| v["payload"] = json!("x"))),
+            (
+                "payload.status",
+                Box::new(|v| v["payload"]["status"] = json!("ok")),
+            ),
+            (
+                "payload.decision",
+                Box::new(|v| v["payload"]["decision"] = json!("maybe")),
+            ),
+            ("event_id", Box::new(|v| v["event_id"] = json!(""))),
+            ("event_id", Box::new(|v| v["event_id"] = json!(12))),
+            (
+                "event_id",
+                Box::new(|v| v["event_id"] = json!("x".repeat(200))),
+            ),
+            ("trace_id", Box::new(|v| v["trace_id"] = json!([]))),
+        ];
+        for (want, edit) in cases {
+            assert_eq!(field_of(good("e"), edit), want);
+        }
+        assert_eq!(record_from_value(json!(3)).unwrap_err().0, "(event)");
+    }
+
+    #[test]
+    fn a_missing_event_id_is_assigned() {
+        let mut v = good("x");
+        v.as_object_mut().unwrap().remove("event_id");
+        let r = record_from_value(v).unwrap();
+        assert_eq!(
+            uuid::Uuid::parse_str(&r.event_id)
+                .unwrap()
+                .get_version_num(),
+            7
+        );
+        let kept: Value = serde_json::from_str(&r.json).unwrap();
+        assert_eq!(kept["event_id"], r.event_id.as_str());
+    }
+
+    #[test]
+    fn a_batch_keeps_its_valid_events() {
+        let mut bad = good("b");
+        bad["timestamp"] = json!(1);
+        let body = serde_json::to_vec(&json!([good("a"), bad, good("c")])).unwrap();
+        let parsed = parse_body(&body).unwrap();
+        assert_eq!(parsed.received, 3);
+        let ids: Vec<&str> = parsed.records.iter().map(|r| r.event_id.as_str()).collect();
+        assert_eq!(ids, ["a", "c"]);
+        assert_eq!(parsed.rejected.len(), 1);
+        assert_eq!(parsed.rejected[0].index, 1);
+        assert_eq!(parsed.rejected[0].field, "timestamp");
+        assert_eq!(parsed.rejected[0].event_id.as_deref(), Some("b"));
+        assert!(matches!(
+            parse_body(b"{nope"),
+            Err(BodyError::InvalidJson(_))
+        ));
+        assert_eq!(parse_body(b"[]").unwrap_err(), BodyError::EmptyBatch);
+        assert_eq!(parse_body(b"\"x\"").unwrap_err(), BodyError::NotAnEvent);
+    }
+}

@@ -1,0 +1,281 @@
+//! The PostgreSQL store: the same `events` table, migrations applied at start under an advisory
+//! lock, inserts as one `INSERT … SELECT FROM UNNEST(…) ON CONFLICT DO NOTHING` per batch.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use deadpool_postgres::{Pool, PoolConfig, Runtime, Timeouts};
+use futures_util::future::BoxFuture;
+use tokio_postgres::NoTls;
+use tokio_postgres::types::ToSql;
+
+use super::{
+    COLUMNS, Cell, Dialect, EventRecord, INDEXES, Kind, SqlQuery, SqlValue, Store, StoreError,
+};
+
+/// Any constant: the advisory lock that serializes migrations between Sentinel replicas.
+const MIGRATION_LOCK: i64 = 0x5e47_1e1a;
+
+/// The PostgreSQL store. Cloning shares the connection pool.
+#[derive(Clone)]
+pub struct PostgresStore {
+    pool: Pool,
+}
+
+impl std::fmt::Debug for PostgresStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PostgresStore").finish_non_exhaustive()
+    }
+}
+
+fn migrations() -> Vec<String> {
+    let mut first = String::from(
+        "CREATE TABLE IF NOT EXISTS events (
+            seq BIGSERIAL PRIMARY KEY,
+            event_id TEXT NOT NULL UNIQUE,
+            ts BIGINT NOT NULL,
+            trace_id TEXT,
+            source TEXT NOT NULL,
+            event_type TEXT NOT NULL,
+            server TEXT NOT NULL,
+            namespace TEXT NOT NULL,
+            cluster TEXT NOT NULL,
+            team_id TEXT NOT NULL,
+            human_id TEXT NOT NULL,
+            agent_id TEXT NOT NULL,
+            session_id TEXT NOT NULL,
+            decision TEXT NOT NULL,
+            reason TEXT NOT NULL,
+            tool_name TEXT NOT NULL,
+            rpc_method TEXT NOT NULL,
+            status BIGINT NOT NULL,
+            latency_ms BIGINT NOT NULL,
+            event TEXT NOT NULL
+        );\n",
+    );
+    for (name, columns) in INDEXES {
+        first.push_str(&format!(
+            "CREATE INDEX IF NOT EXISTS {name} ON events ({columns});\n"
+        ));
+    }
+    vec![first]
+}
+
+fn pool_error(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Pool(e.to_string())
+}
+
+impl PostgresStore {
+    /// Connects to `url` (a libpq-style `postgres://` URL, no TLS) and applies the migrations.
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        let mut config = deadpool_postgres::Config::new();
+        config.url = Some(url.to_owned());
+        config.pool = Some(PoolConfig {
+            max_size: 16,
+            timeouts: Timeouts {
+                wait: Some(Duration::from_secs(10)),
+                create: Some(Duration::from_secs(5)),
+                recycle: Some(Duration::from_secs(5)),
+            },
+            ..PoolConfig::default()
+        });
+        let pool = config
+            .create_pool(Some(Runtime::Tokio1), NoTls)
+            .map_err(|e| StoreError::Config(format!("postgres URL: {e}")))?;
+        let store = Self { pool };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    async fn migrate(&self) -> Result<(), StoreError> {
+        let mut client = self.pool.get().await.map_err(pool_error)?;
+        let tx = client.transaction().await?;
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
+            .await?;
+        tx.batch_execute(
+            "CREATE TABLE IF NOT EXISTS sentinel_migrations (
+                version BIGINT PRIMARY KEY,
+                applied_at TIMESTAMPTZ NOT NULL DEFAULT now()
+            )",
+        )
+        .await?;
+        let applied: i64 = tx
+            .query_one(
+                "SELECT COALESCE(MAX(version), 0) FROM sentinel_migrations",
+                &[],
+            )
+            .await?
+            .try_get(0)?;
+        for (i, sql) in migrations().iter().enumerate() {
+            let version = i64::try_from(i + 1).unwrap_or(i64::MAX);
+            if version <= applied {
+                continue;
+            }
+            tx.batch_execute(sql).await?;
+            tx.execute(
+                "INSERT INTO sentinel_migrations (version) VALUES ($1)",
+                &[&version],
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+fn insert_sql() -> String {
+    let types = [
+        "text", "int8", "text", "text", "text", "text", "text", "text", "text", "text", "text",
+        "text", "text", "text", "text", "text", "int8", "int8", "text",
+    ];
+    let arrays: Vec<String> = types
+        .iter()
+        .enumerate()
+        .map(|(i, t)| format!("${}::{t}[]", i + 1))
+        .collect();
+    format!(
+        "INSERT INTO events ({}) SELECT * FROM UNNEST({}) ON CONFLICT (event_id) DO NOTHING",
+        COLUMNS.join(", "),
+        arrays.join(", ")
+    )
+}
+
+async fn insert(pool: Pool, records: Vec<EventRecord>) -> Result<u64, StoreError> {
+    // Keep the first of any duplicates within the batch.
+    let mut seen = HashSet::with_capacity(records.len());
+    let records: Vec<EventRecord> = records
+        .into_iter()
+        .filter(|r| seen.insert(r.event_id.clone()))
+        .collect();
+    if records.is_empty() {
+        return Ok(0);
+    }
+    macro_rules! column {
+        ($field:ident) => {
+            records.iter().map(|r| r.$field.clone()).collect::<Vec<_>>()
+        };
+    }
+    let event_id = column!(event_id);
+    let ts = column!(ts_ns);
+    let trace_id = column!(trace_id);
+    let source = column!(source);
+    let event_type = column!(event_type);
+    let server = column!(server);
+    let namespace = column!(namespace);
+    let cluster = column!(cluster);
+    let team_id = column!(team_id);
+    let human_id = column!(human_id);
+    let agent_id = column!(agent_id);
+    let session_id = column!(session_id);
+    let decision = column!(decision);
+    let reason = column!(reason);
+    let tool_name = column!(tool_name);
+    let rpc_method = column!(rpc_method);
+    let status = column!(status);
+    let latency_ms = column!(latency_ms);
+    let json = column!(json);
+    let params: [&(dyn ToSql + Sync); 19] = [
+        &event_id,
+        &ts,
+        &trace_id,
+        &source,
+        &event_type,
+        &server,
+        &namespace,
+        &cluster,
+        &team_id,
+        &human_id,
+        &agent_id,
+        &session_id,
+        &decision,
+        &reason,
+        &tool_name,
+        &rpc_method,
+        &status,
+        &latency_ms,
+        &json,
+    ];
+    let client = pool.get().await.map_err(pool_error)?;
+    let statement = client.prepare_cached(&insert_sql()).await?;
+    Ok(client.execute(&statement, &params).await?)
+}
+
+async fn fetch(pool: Pool, query: SqlQuery) -> Result<Vec<Vec<Cell>>, StoreError> {
+    let params: Vec<Box<dyn ToSql + Sync + Send>> = query
+        .params
+        .iter()
+        .map(|v| -> Box<dyn ToSql + Sync + Send> {
+            match v {
+                SqlValue::Text(t) => Box::new(t.clone()),
+                SqlValue::Int(i) => Box::new(*i),
+            }
+        })
+        .collect();
+    let refs: Vec<&(dyn ToSql + Sync)> = params
+        .iter()
+        .map(|p| -> &(dyn ToSql + Sync) { p.as_ref() })
+        .collect();
+    let client = pool.get().await.map_err(pool_error)?;
+    let statement = client.prepare_cached(&query.sql).await?;
+    let rows = client.query(&statement, &refs).await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for row in rows {
+        let mut cells = Vec::with_capacity(query.kinds.len());
+        for (i, kind) in query.kinds.iter().enumerate() {
+            cells.push(match kind {
+                Kind::Text => Cell::Text(row.try_get::<_, Option<String>>(i)?),
+                Kind::Int => Cell::Int(row.try_get::<_, Option<i64>>(i)?),
+            });
+        }
+        out.push(cells);
+    }
+    Ok(out)
+}
+
+async fn delete_before(pool: Pool, ts_ns: i64) -> Result<u64, StoreError> {
+    let client = pool.get().await.map_err(pool_error)?;
+    let mut total = 0;
+    loop {
+        let n = client
+            .execute(
+                "DELETE FROM events WHERE seq IN (SELECT seq FROM events WHERE ts < $1 LIMIT 10000)",
+                &[&ts_ns],
+            )
+            .await?;
+        total += n;
+        if n < 10_000 {
+            return Ok(total);
+        }
+    }
+}
+
+impl Store for PostgresStore {
+    fn backend(&self) -> &'static str {
+        "postgres"
+    }
+
+    fn dialect(&self) -> Dialect {
+        Dialect::Postgres
+    }
+
+    fn insert(&self, records: Vec<EventRecord>) -> BoxFuture<'static, Result<u64, StoreError>> {
+        Box::pin(insert(self.pool.clone(), records))
+    }
+
+    fn fetch(&self, query: SqlQuery) -> BoxFuture<'static, Result<Vec<Vec<Cell>>, StoreError>> {
+        Box::pin(fetch(self.pool.clone(), query))
+    }
+
+    fn delete_before(&self, ts_ns: i64) -> BoxFuture<'static, Result<u64, StoreError>> {
+        Box::pin(delete_before(self.pool.clone(), ts_ns))
+    }
+
+    fn ping(&self) -> BoxFuture<'static, Result<(), StoreError>> {
+        let pool = self.pool.clone();
+        Box::pin(async move {
+            let client = pool.get().await.map_err(pool_error)?;
+            client.simple_query("SELECT 1").await?;
+            Ok(())
+        })
+    }
+}

@@ -1,0 +1,458 @@
+//! The typed read queries, written once as SQL both stores run.
+
+use serde::Serialize;
+
+use super::{Cell, Dialect, Kind, SqlQuery, SqlValue, Store, StoreError};
+
+/// Equality filters of `/api/v1/events` and the analytics endpoints, with the time range.
+/// Empty fields do not filter.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EventFilter {
+    /// Exact `trace_id`.
+    pub trace_id: Option<String>,
+    /// Exact envelope `source`.
+    pub source: Option<String>,
+    /// Exact envelope `event_type`.
+    pub event_type: Option<String>,
+    /// Exact `payload.server`.
+    pub server: Option<String>,
+    /// Exact `payload.namespace`.
+    pub namespace: Option<String>,
+    /// Exact `payload.cluster`.
+    pub cluster: Option<String>,
+    /// Exact `payload.human_id`.
+    pub human_id: Option<String>,
+    /// Exact `payload.agent_id`.
+    pub agent_id: Option<String>,
+    /// Exact `payload.session_id`.
+    pub session_id: Option<String>,
+    /// `allow` or `deny`.
+    pub decision: Option<String>,
+    /// Exact `payload.tool_name`.
+    pub tool_name: Option<String>,
+    /// Exact `payload.reason`.
+    pub reason: Option<String>,
+    /// Events at or after this time (ns since the epoch).
+    pub from_ns: Option<i64>,
+    /// Events before this time (ns since the epoch).
+    pub to_ns: Option<i64>,
+}
+
+impl EventFilter {
+    /// The (query parameter = column) equality filters that are set.
+    pub(crate) fn equalities(&self) -> Vec<(&'static str, &str)> {
+        [
+            ("trace_id", &self.trace_id),
+            ("source", &self.source),
+            ("event_type", &self.event_type),
+            ("server", &self.server),
+            ("namespace", &self.namespace),
+            ("cluster", &self.cluster),
+            ("human_id", &self.human_id),
+            ("agent_id", &self.agent_id),
+            ("session_id", &self.session_id),
+            ("decision", &self.decision),
+            ("tool_name", &self.tool_name),
+            ("reason", &self.reason),
+        ]
+        .into_iter()
+        .filter_map(|(c, v)| v.as_deref().filter(|v| !v.is_empty()).map(|v| (c, v)))
+        .collect()
+    }
+}
+
+/// The position after the last event of a page: events are ordered newest first by
+/// (timestamp, event_id).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cursor {
+    /// Timestamp of the last event returned (ns).
+    pub ts_ns: i64,
+    /// `event_id` of the last event returned.
+    pub event_id: String,
+}
+
+impl Cursor {
+    /// The opaque text form used in `next_cursor` / `cursor`.
+    pub fn encode(&self) -> String {
+        format!("{}_{}", self.ts_ns, self.event_id)
+    }
+
+    /// Parses [`Cursor::encode`]'s form.
+    pub fn decode(s: &str) -> Option<Self> {
+        let (ts, id) = s.split_once('_')?;
+        Some(Self {
+            ts_ns: ts.parse().ok()?,
+            event_id: id.to_owned(),
+        })
+    }
+}
+
+/// A page request.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EventQuery {
+    /// The filters.
+    pub filter: EventFilter,
+    /// Page size.
+    pub limit: u32,
+    /// Continue after this position.
+    pub cursor: Option<Cursor>,
+}
+
+/// A page of events, newest first.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EventPage {
+    /// The events as received.
+    pub events: Vec<serde_json::Value>,
+    /// Where the next page starts, when there may be one.
+    pub next_cursor: Option<Cursor>,
+}
+
+/// A grouping column of the analytics queries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dimension {
+    /// Envelope `source`.
+    Source,
+    /// Envelope `event_type`.
+    EventType,
+    /// `payload.server`.
+    Server,
+    /// `payload.tool_name`.
+    Tool,
+    /// `payload.agent_id`.
+    Agent,
+    /// `payload.human_id`.
+    Human,
+    /// `payload.decision`.
+    Decision,
+    /// `payload.reason`.
+    Reason,
+    /// `payload.session_id`.
+    Session,
+    /// `payload.namespace`.
+    Namespace,
+}
+
+impl Dimension {
+    fn column(self) -> &'static str {
+        match self {
+            Self::Source => "source",
+            Self::EventType => "event_type",
+            Self::Server => "server",
+            Self::Tool => "tool_name",
+            Self::Agent => "agent_id",
+            Self::Human => "human_id",
+            Self::Decision => "decision",
+            Self::Reason => "reason",
+            Self::Session => "session_id",
+            Self::Namespace => "namespace",
+        }
+    }
+}
+
+/// Counts for one value of a [`Dimension`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct GroupCount {
+    /// The value.
+    pub key: String,
+    /// Events with it.
+    pub count: i64,
+    /// Of which denied.
+    pub denied: i64,
+    /// Average latency of its calls, in milliseconds.
+    pub avg_latency_ms: i64,
+    /// Its most recent event time (RFC 3339).
+    pub last_seen: Option<String>,
+}
+
+/// Counts for one time bucket.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Bucket {
+    /// Bucket start (RFC 3339).
+    pub start: String,
+    /// Events in it.
+    pub count: i64,
+    /// Of which denied.
+    pub denied: i64,
+}
+
+/// Totals over a filter.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Summary {
+    /// Events.
+    pub total_events: i64,
+    /// Allowed events.
+    pub allowed: i64,
+    /// Denied events.
+    pub denied: i64,
+    /// `denied / total_events` (0 when empty).
+    pub deny_rate: f64,
+    /// Distinct servers.
+    pub servers: i64,
+    /// Distinct agents.
+    pub agents: i64,
+    /// Distinct humans.
+    pub humans: i64,
+    /// Distinct tools.
+    pub tools: i64,
+    /// Distinct sources.
+    pub sources: i64,
+    /// Distinct event types.
+    pub event_types: i64,
+    /// Oldest event time (RFC 3339).
+    pub first_event: Option<String>,
+    /// Newest event time (RFC 3339).
+    pub last_event: Option<String>,
+}
+
+pub(crate) fn rfc3339(ts_ns: i64) -> Option<String> {
+    jiff::Timestamp::from_nanosecond(i128::from(ts_ns))
+        .ok()
+        .map(|t| t.to_string())
+}
+
+/// Builds `WHERE …` for a filter (and optionally a cursor), numbering placeholders from 1.
+fn where_clause(
+    dialect: Dialect,
+    filter: &EventFilter,
+    cursor: Option<&Cursor>,
+) -> (String, Vec<SqlValue>) {
+    let mut parts = Vec::new();
+    let mut params = Vec::new();
+    for (column, value) in filter.equalities() {
+        params.push(SqlValue::Text(value.to_owned()));
+        parts.push(format!("{column} = {}", dialect.placeholder(params.len())));
+    }
+    if let Some(from) = filter.from_ns {
+        params.push(SqlValue::Int(from));
+        parts.push(format!("ts >= {}", dialect.placeholder(params.len())));
+    }
+    if let Some(to) = filter.to_ns {
+        params.push(SqlValue::Int(to));
+        parts.push(format!("ts < {}", dialect.placeholder(params.len())));
+    }
+    if let Some(cursor) = cursor {
+        params.push(SqlValue::Int(cursor.ts_ns));
+        let ts = dialect.placeholder(params.len());
+        params.push(SqlValue::Text(cursor.event_id.clone()));
+        let id = dialect.placeholder(params.len());
+        parts.push(format!("(ts, event_id) < ({ts}, {id})"));
+    }
+    if parts.is_empty() {
+        (String::new(), params)
+    } else {
+        (format!(" WHERE {}", parts.join(" AND ")), params)
+    }
+}
+
+const DENIED: &str = "SUM(CASE WHEN decision = 'deny' THEN 1 ELSE 0 END)";
+
+/// A page of events matching the query, newest first.
+pub async fn events(store: &dyn Store, query: &EventQuery) -> Result<EventPage, StoreError> {
+    let limit = query.limit.clamp(1, 1000);
+    let (where_sql, params) = where_clause(store.dialect(), &query.filter, query.cursor.as_ref());
+    let sql = format!(
+        "SELECT ts, event_id, event FROM events{where_sql} ORDER BY ts DESC, event_id DESC LIMIT {}",
+        limit + 1
+    );
+    let rows = store
+        .fetch(SqlQuery {
+            sql,
+            params,
+            kinds: vec![Kind::Int, Kind::Text, Kind::Text],
+        })
+        .await?;
+    let more = rows.len() > limit as usize;
+    let mut events = Vec::with_capacity(rows.len().min(limit as usize));
+    let mut last = None;
+    for row in rows.into_iter().take(limit as usize) {
+        let [ts, id, json] = <[Cell; 3]>::try_from(row)
+            .map_err(|_| StoreError::Task("unexpected column count".into()))?;
+        events.push(serde_json::from_str(&json.text()).unwrap_or(serde_json::Value::Null));
+        last = Some(Cursor {
+            ts_ns: ts.int(),
+            event_id: id.text(),
+        });
+    }
+    Ok(EventPage {
+        events,
+        next_cursor: if more { last } else { None },
+    })
+}
+
+/// One event by id.
+pub async fn event(
+    store: &dyn Store,
+    event_id: &str,
+) -> Result<Option<serde_json::Value>, StoreError> {
+    let sql = format!(
+        "SELECT event FROM events WHERE event_id = {}",
+        store.dialect().placeholder(1)
+    );
+    let rows = store
+        .fetch(SqlQuery {
+            sql,
+            params: vec![SqlValue::Text(event_id.to_owned())],
+            kinds: vec![Kind::Text],
+        })
+        .await?;
+    Ok(rows
+        .first()
+        .and_then(|r| r.first())
+        .and_then(|c| serde_json::from_str(&c.text()).ok()))
+}
+
+/// Totals over a filter.
+pub async fn summary(store: &dyn Store, filter: &EventFilter) -> Result<Summary, StoreError> {
+    let (where_sql, params) = where_clause(store.dialect(), filter, None);
+    let sql = format!(
+        "SELECT COUNT(*), {DENIED}, COUNT(DISTINCT server), COUNT(DISTINCT agent_id), \
+         COUNT(DISTINCT human_id), COUNT(DISTINCT NULLIF(tool_name, '')), COUNT(DISTINCT source), \
+         COUNT(DISTINCT event_type), MIN(ts), MAX(ts) FROM events{where_sql}"
+    );
+    let rows = store
+        .fetch(SqlQuery {
+            sql,
+            params,
+            kinds: vec![Kind::Int; 10],
+        })
+        .await?;
+    let row = rows.into_iter().next().unwrap_or_default();
+    let get = |i: usize| row.get(i).map(Cell::int).unwrap_or(0);
+    let total = get(0);
+    let denied = get(1);
+    Ok(Summary {
+        total_events: total,
+        allowed: total - denied,
+        denied,
+        deny_rate: if total > 0 {
+            denied as f64 / total as f64
+        } else {
+            0.0
+        },
+        servers: get(2),
+        agents: get(3),
+        humans: get(4),
+        tools: get(5),
+        sources: get(6),
+        event_types: get(7),
+        first_event: row.get(8).and_then(Cell::opt_int).and_then(rfc3339),
+        last_event: row.get(9).and_then(Cell::opt_int).and_then(rfc3339),
+    })
+}
+
+/// Counts per value of `dimension`, most frequent first (empty values skipped).
+pub async fn group(
+    store: &dyn Store,
+    dimension: Dimension,
+    filter: &EventFilter,
+    limit: u32,
+) -> Result<Vec<GroupCount>, StoreError> {
+    let column = dimension.column();
+    let (mut where_sql, params) = where_clause(store.dialect(), filter, None);
+    if where_sql.is_empty() {
+        where_sql = format!(" WHERE {column} <> ''");
+    } else {
+        where_sql.push_str(&format!(" AND {column} <> ''"));
+    }
+    let sql = format!(
+        "SELECT {column}, COUNT(*), {DENIED}, CAST(SUM(latency_ms) AS BIGINT), MAX(ts) FROM events{where_sql} \
+         GROUP BY {column} ORDER BY COUNT(*) DESC, {column} LIMIT {}",
+        limit.clamp(1, 10_000)
+    );
+    let rows = store
+        .fetch(SqlQuery {
+            sql,
+            params,
+            kinds: vec![Kind::Text, Kind::Int, Kind::Int, Kind::Int, Kind::Int],
+        })
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| {
+            let count = row.get(1).map(Cell::int).unwrap_or(0);
+            let latency = row.get(3).map(Cell::int).unwrap_or(0);
+            GroupCount {
+                key: row.first().map(Cell::text).unwrap_or_default(),
+                count,
+                denied: row.get(2).map(Cell::int).unwrap_or(0),
+                avg_latency_ms: if count > 0 { latency / count } else { 0 },
+                last_seen: row.get(4).and_then(Cell::opt_int).and_then(rfc3339),
+            }
+        })
+        .collect())
+}
+
+/// Counts per time bucket of `bucket_ns`, oldest first (empty buckets omitted).
+pub async fn timeline(
+    store: &dyn Store,
+    filter: &EventFilter,
+    bucket_ns: i64,
+) -> Result<Vec<Bucket>, StoreError> {
+    let bucket_ns = bucket_ns.max(1);
+    let (where_sql, params) = where_clause(store.dialect(), filter, None);
+    let sql = format!(
+        "SELECT (ts / {bucket_ns}) * {bucket_ns} AS b, COUNT(*), {DENIED} FROM events{where_sql} \
+         GROUP BY b ORDER BY b"
+    );
+    let rows = store
+        .fetch(SqlQuery {
+            sql,
+            params,
+            kinds: vec![Kind::Int, Kind::Int, Kind::Int],
+        })
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| Bucket {
+            start: row
+                .first()
+                .and_then(Cell::opt_int)
+                .and_then(rfc3339)
+                .unwrap_or_default(),
+            count: row.get(1).map(Cell::int).unwrap_or(0),
+            denied: row.get(2).map(Cell::int).unwrap_or(0),
+        })
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn where_clause_numbers_placeholders_per_dialect() {
+        let filter = EventFilter {
+            server: Some("files".into()),
+            decision: Some("deny".into()),
+            agent_id: Some(String::new()),
+            from_ns: Some(5),
+            ..EventFilter::default()
+        };
+        let cursor = Cursor {
+            ts_ns: 9,
+            event_id: "e".into(),
+        };
+        let (sql, params) = where_clause(Dialect::Postgres, &filter, Some(&cursor));
+        assert_eq!(
+            sql,
+            " WHERE server = $1 AND decision = $2 AND ts >= $3 AND (ts, event_id) < ($4, $5)"
+        );
+        assert_eq!(params.len(), 5);
+        let (sql, _) = where_clause(Dialect::Sqlite, &filter, None);
+        assert_eq!(sql, " WHERE server = ?1 AND decision = ?2 AND ts >= ?3");
+        assert_eq!(
+            where_clause(Dialect::Sqlite, &EventFilter::default(), None).0,
+            ""
+        );
+    }
+
+    #[test]
+    fn cursors_round_trip() {
+        let c = Cursor {
+            ts_ns: 1_700_000_000_000_000_000,
+            event_id: "0190_abc".into(),
+        };
+        assert_eq!(Cursor::decode(&c.encode()), Some(c));
+        assert_eq!(Cursor::decode("nope"), None);
+    }
+}

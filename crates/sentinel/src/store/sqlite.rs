@@ -1,0 +1,374 @@
+//! The embedded SQLite store: WAL, one writer thread that batches concurrent inserts into one
+//! transaction, and a small pool of read connections.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use futures_util::future::BoxFuture;
+use rusqlite::{Connection, OpenFlags, params_from_iter};
+use tokio::sync::oneshot;
+
+use super::{
+    COLUMNS, Cell, Dialect, EventRecord, INDEXES, Kind, SqlQuery, SqlValue, Store, StoreError,
+};
+
+/// Largest number of events committed in one transaction.
+const MAX_TRANSACTION_EVENTS: usize = 20_000;
+/// Read connections kept open for reuse.
+const MAX_IDLE_READERS: usize = 8;
+
+enum Job {
+    Insert(Vec<EventRecord>, oneshot::Sender<Result<u64, StoreError>>),
+    DeleteBefore(i64, oneshot::Sender<Result<u64, StoreError>>),
+}
+
+/// The SQLite store. Cloning shares it.
+#[derive(Clone)]
+pub struct SqliteStore {
+    path: PathBuf,
+    writer: std::sync::mpsc::SyncSender<Job>,
+    readers: Arc<Mutex<Vec<Connection>>>,
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStore")
+            .field("path", &self.path)
+            .finish()
+    }
+}
+
+fn configure(conn: &Connection) -> Result<(), rusqlite::Error> {
+    conn.busy_timeout(Duration::from_secs(10))?;
+    conn.pragma_update(None, "foreign_keys", "OFF")?;
+    Ok(())
+}
+
+/// Schema migrations, applied in order; `PRAGMA user_version` records how many ran.
+fn migrations() -> Vec<String> {
+    let mut first = String::from(
+        "CREATE TABLE IF NOT EXISTS events (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            event_id TEXT NOT NULL UNIQUE,
+            ts INTEGER NOT NULL,
+            trace_id TEXT,
+            source TEXT NOT NULL,
+            event_type TEXT NOT NULL,
+            server TEXT NOT NULL,
+            namespace TEXT NOT NULL,
+            cluster TEXT NOT NULL,
+            team_id TEXT NOT NULL,
+            human_id TEXT NOT NULL,
+            agent_id TEXT NOT NULL,
+            session_id TEXT NOT NULL,
+            decision TEXT NOT NULL,
+            reason TEXT NOT NULL,
+            tool_name TEXT NOT NULL,
+            rpc_method TEXT NOT NULL,
+            status INTEGER NOT NULL,
+            latency_ms INTEGER NOT NULL,
+            event TEXT NOT NULL
+        );\n",
+    );
+    for (name, columns) in INDEXES {
+        first.push_str(&format!(
+            "CREATE INDEX IF NOT EXISTS {name} ON events ({columns});\n"
+        ));
+    }
+    vec![first]
+}
+
+fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+    let applied: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    for (i, sql) in migrations().iter().enumerate() {
+        let version = i64::try_from(i + 1).unwrap_or(i64::MAX);
+        if version <= applied {
+            continue;
+        }
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", version)?;
+        tx.commit()?;
+    }
+    Ok(())
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database at `path`, switches it to WAL and applies the
+    /// migrations, then starts the writer thread.
+    pub async fn open(path: &Path) -> Result<Self, StoreError> {
+        let path = path.to_path_buf();
+        let opened = path.clone();
+        let conn = tokio::task::spawn_blocking(move || -> Result<Connection, StoreError> {
+            if let Some(parent) = opened.parent().filter(|p| !p.as_os_str().is_empty()) {
+                std::fs::create_dir_all(parent).map_err(|e| {
+                    StoreError::Config(format!("creating {}: {e}", parent.display()))
+                })?;
+            }
+            let mut conn = Connection::open(&opened)?;
+            configure(&conn)?;
+            let mode: String =
+                conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))?;
+            if !mode.eq_ignore_ascii_case("wal") {
+                return Err(StoreError::Config(format!(
+                    "{}: cannot switch SQLite to WAL mode (got {mode})",
+                    opened.display()
+                )));
+            }
+            // WAL with NORMAL sync is durable across process crashes; a power loss can lose the
+            // last transactions, not corrupt the database.
+            conn.pragma_update(None, "synchronous", "NORMAL")?;
+            migrate(&mut conn)?;
+            Ok(conn)
+        })
+        .await
+        .map_err(|e| StoreError::Task(e.to_string()))??;
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Job>(1024);
+        std::thread::Builder::new()
+            .name("sentinel-sqlite-writer".into())
+            .spawn(move || writer(conn, rx))
+            .map_err(|e| StoreError::Task(format!("starting the writer thread: {e}")))?;
+        Ok(Self {
+            path,
+            writer: tx,
+            readers: Arc::new(Mutex::new(Vec::new())),
+        })
+    }
+
+    fn reader(&self) -> Result<Connection, StoreError> {
+        if let Some(conn) = self
+            .readers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .pop()
+        {
+            return Ok(conn);
+        }
+        let conn = Connection::open_with_flags(
+            &self.path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        configure(&conn)?;
+        Ok(conn)
+    }
+
+    fn put_back(&self, conn: Connection) {
+        let mut idle = self.readers.lock().unwrap_or_else(PoisonError::into_inner);
+        if idle.len() < MAX_IDLE_READERS {
+            idle.push(conn);
+        }
+    }
+
+    fn send(&self, job: Job) -> Result<(), StoreError> {
+        // The channel is bounded: a full queue blocks briefly (backpressure), so do it off the
+        // async threads.
+        self.writer.send(job).map_err(|_| StoreError::WriterGone)
+    }
+}
+
+fn insert_sql() -> String {
+    let placeholders: Vec<String> = (1..=COLUMNS.len()).map(|i| format!("?{i}")).collect();
+    format!(
+        "INSERT OR IGNORE INTO events ({}) VALUES ({})",
+        COLUMNS.join(", "),
+        placeholders.join(", ")
+    )
+}
+
+fn insert_batch(
+    conn: &mut Connection,
+    jobs: &[Vec<EventRecord>],
+) -> Result<Vec<u64>, rusqlite::Error> {
+    let tx = conn.transaction()?;
+    let mut counts = Vec::with_capacity(jobs.len());
+    {
+        let mut stmt = tx.prepare_cached(&insert_sql())?;
+        for records in jobs {
+            let mut inserted = 0u64;
+            for r in records {
+                inserted += stmt.execute(rusqlite::params![
+                    r.event_id,
+                    r.ts_ns,
+                    r.trace_id,
+                    r.source,
+                    r.event_type,
+                    r.server,
+                    r.namespace,
+                    r.cluster,
+                    r.team_id,
+                    r.human_id,
+                    r.agent_id,
+                    r.session_id,
+                    r.decision,
+                    r.reason,
+                    r.tool_name,
+                    r.rpc_method,
+                    r.status,
+                    r.latency_ms,
+                    r.json,
+                ])? as u64;
+            }
+            counts.push(inserted);
+        }
+    }
+    tx.commit()?;
+    Ok(counts)
+}
+
+fn delete_before(conn: &Connection, ts_ns: i64) -> Result<u64, rusqlite::Error> {
+    // In chunks, so the writer never holds one huge transaction.
+    let mut total = 0u64;
+    loop {
+        let n = conn.execute(
+            "DELETE FROM events WHERE seq IN (SELECT seq FROM events WHERE ts < ?1 LIMIT 10000)",
+            [ts_ns],
+        )?;
+        total += n as u64;
+        if n < 10_000 {
+            return Ok(total);
+        }
+    }
+}
+
+/// The writer thread: takes every job queued at the moment, commits all inserts in one
+/// transaction and acknowledges each job after the commit.
+fn writer(mut conn: Connection, rx: std::sync::mpsc::Receiver<Job>) {
+    let mut pending: Option<Job> = None;
+    loop {
+        let first = match pending.take() {
+            Some(job) => job,
+            None => match rx.recv() {
+                Ok(job) => job,
+                Err(_) => return,
+            },
+        };
+        match first {
+            Job::DeleteBefore(ts, ack) => {
+                let _ = ack.send(delete_before(&conn, ts).map_err(StoreError::from));
+            }
+            Job::Insert(records, ack) => {
+                let mut size = records.len();
+                let mut batch = vec![records];
+                let mut acks = vec![ack];
+                while size < MAX_TRANSACTION_EVENTS {
+                    match rx.try_recv() {
+                        Ok(Job::Insert(records, ack)) => {
+                            size += records.len();
+                            batch.push(records);
+                            acks.push(ack);
+                        }
+                        Ok(other) => {
+                            pending = Some(other);
+                            break;
+                        }
+                        Err(_) => break,
+                    }
+                }
+                match insert_batch(&mut conn, &batch) {
+                    Ok(counts) => {
+                        for (ack, n) in acks.into_iter().zip(counts) {
+                            let _ = ack.send(Ok(n));
+                        }
+                    }
+                    Err(err) => {
+                        let message = err.to_string();
+                        tracing::warn!(%message, "sentinel: SQLite insert failed");
+                        for ack in acks {
+                            let _ = ack
+                                .send(Err(StoreError::Task(format!("sqlite insert: {message}"))));
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn to_sql(values: &[SqlValue]) -> Vec<rusqlite::types::Value> {
+    values
+        .iter()
+        .map(|v| match v {
+            SqlValue::Text(t) => rusqlite::types::Value::Text(t.clone()),
+            SqlValue::Int(i) => rusqlite::types::Value::Integer(*i),
+        })
+        .collect()
+}
+
+fn run_query(conn: &Connection, query: &SqlQuery) -> Result<Vec<Vec<Cell>>, rusqlite::Error> {
+    let mut stmt = conn.prepare_cached(&query.sql)?;
+    let mut rows = stmt.query(params_from_iter(to_sql(&query.params)))?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next()? {
+        let mut cells = Vec::with_capacity(query.kinds.len());
+        for (i, kind) in query.kinds.iter().enumerate() {
+            cells.push(match kind {
+                Kind::Text => Cell::Text(row.get::<_, Option<String>>(i)?),
+                Kind::Int => Cell::Int(row.get::<_, Option<i64>>(i)?),
+            });
+        }
+        out.push(cells);
+    }
+    Ok(out)
+}
+
+async fn ask(
+    store: SqliteStore,
+    make: impl FnOnce(oneshot::Sender<Result<u64, StoreError>>) -> Job + Send + 'static,
+) -> Result<u64, StoreError> {
+    let (ack, done) = oneshot::channel();
+    let job = make(ack);
+    tokio::task::spawn_blocking(move || store.send(job))
+        .await
+        .map_err(|e| StoreError::Task(e.to_string()))??;
+    done.await.map_err(|_| StoreError::WriterGone)?
+}
+
+impl Store for SqliteStore {
+    fn backend(&self) -> &'static str {
+        "sqlite"
+    }
+
+    fn dialect(&self) -> Dialect {
+        Dialect::Sqlite
+    }
+
+    fn insert(&self, records: Vec<EventRecord>) -> BoxFuture<'static, Result<u64, StoreError>> {
+        let store = self.clone();
+        Box::pin(async move {
+            if records.is_empty() {
+                return Ok(0);
+            }
+            ask(store, move |ack| Job::Insert(records, ack)).await
+        })
+    }
+
+    fn fetch(&self, query: SqlQuery) -> BoxFuture<'static, Result<Vec<Vec<Cell>>, StoreError>> {
+        let store = self.clone();
+        Box::pin(async move {
+            tokio::task::spawn_blocking(move || {
+                let conn = store.reader()?;
+                let result = run_query(&conn, &query);
+                store.put_back(conn);
+                result.map_err(StoreError::from)
+            })
+            .await
+            .map_err(|e| StoreError::Task(e.to_string()))?
+        })
+    }
+
+    fn delete_before(&self, ts_ns: i64) -> BoxFuture<'static, Result<u64, StoreError>> {
+        let store = self.clone();
+        Box::pin(async move { ask(store, move |ack| Job::DeleteBefore(ts_ns, ack)).await })
+    }
+
+    fn ping(&self) -> BoxFuture<'static, Result<(), StoreError>> {
+        let query = SqlQuery {
+            sql: "SELECT CAST(1 AS BIGINT)".into(),
+            params: Vec::new(),
+            kinds: vec![Kind::Int],
+        };
+        let fetch = self.fetch(query);
+        Box::pin(async move { fetch.await.map(drop) })
+    }
+}

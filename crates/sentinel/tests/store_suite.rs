@@ -1,0 +1,503 @@
+//! One suite, run against both stores over HTTP on 127.0.0.1: SQLite in a temp dir, and
+//! PostgreSQL on the real server `.ci/run` starts (each test gets its own database).
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use common::{Seed, TestStore, dataset, eventually, get, post_json, request, seed, start};
+use mcp_runtime_audit::{AuditEvent, AuditSink, Decision, RequestPayload};
+use mcp_runtime_sentinel::{Sentinel, SentinelConfig};
+use pretty_assertions::assert_eq;
+use serde_json::{Value, json};
+
+macro_rules! suite {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name(super::common::sqlite()).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name(super::common::postgres().await).await;
+                }
+            )*
+        }
+    };
+}
+
+suite!(
+    filters_time_range_and_pagination,
+    bad_input_gets_documented_responses_and_only_valid_events_are_stored,
+    aggregates_match_the_dataset,
+    retention_deletes_old_events,
+    reopening_the_store_keeps_events_and_dedupes,
+    concurrent_batches_store_each_event_once,
+    in_process_sink_stores_events,
+);
+
+fn ids(events: &Value) -> Vec<String> {
+    events["events"]
+        .as_array()
+        .expect("events array")
+        .iter()
+        .map(|e| e["event_id"].as_str().expect("event_id").to_owned())
+        .collect()
+}
+
+fn expected(data: &[Seed], keep: impl Fn(&Seed) -> bool) -> BTreeSet<String> {
+    data.iter()
+        .filter(|s| keep(s))
+        .map(|s| s.event_id.clone())
+        .collect()
+}
+
+async fn all_pages(base: &str, query: &str, limit: usize) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let mut url = format!("{base}/api/v1/events?limit={limit}&{query}");
+        if let Some(c) = &cursor {
+            url.push_str(&format!("&cursor={c}"));
+        }
+        let reply = get(&url).await;
+        assert_eq!(reply.status, 200, "{url}: {}", reply.text);
+        let page = ids(&reply.body);
+        assert!(page.len() <= limit);
+        out.extend(page);
+        match reply.body["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_owned()),
+            None => return out,
+        }
+    }
+}
+
+async fn filters_time_range_and_pagination(store: TestStore) {
+    let server = start(SentinelConfig::new(store.url.clone())).await;
+    let data = dataset(90);
+    seed(&server.base, None, &data).await;
+    let base = &server.base;
+
+    // Every filter narrows to exactly the matching events.
+    let cases: Vec<(String, BTreeSet<String>)> = vec![
+        (
+            "server=github".into(),
+            expected(&data, |s| s.server == "github"),
+        ),
+        (
+            "agent_id=cursor".into(),
+            expected(&data, |s| s.agent == "cursor"),
+        ),
+        (
+            "human_id=bob%40example.com".into(),
+            expected(&data, |s| s.human == "bob@example.com"),
+        ),
+        (
+            "decision=deny".into(),
+            expected(&data, |s| s.decision == "deny"),
+        ),
+        (
+            "tool_name=delete_repo".into(),
+            expected(&data, |s| s.tool == "delete_repo"),
+        ),
+        (
+            "source=weather-gateway".into(),
+            expected(&data, |s| s.server == "weather"),
+        ),
+        (
+            "session_id=sess-copilot".into(),
+            expected(&data, |s| s.agent == "copilot"),
+        ),
+        (
+            "reason=trust_too_low".into(),
+            expected(&data, |s| s.reason == "trust_too_low"),
+        ),
+        (
+            "trace_id=trace-7".into(),
+            expected(&data, |s| s.json["trace_id"] == "trace-7"),
+        ),
+        (
+            "event_type=mcp.request&namespace=mcp-servers&cluster=dev".into(),
+            expected(&data, |_| true),
+        ),
+        ("cluster=prod".into(), BTreeSet::new()),
+        (
+            "agent_id=claude&decision=deny&server=files".into(),
+            expected(&data, |s| {
+                s.agent == "claude" && s.decision == "deny" && s.server == "files"
+            }),
+        ),
+    ];
+    for (query, want) in cases {
+        let got: BTreeSet<String> = all_pages(base, &query, 1000).await.into_iter().collect();
+        assert_eq!(got, want, "filter {query}");
+    }
+
+    // Time range: [from, to).
+    let from = data[30].ts;
+    let to = data[60].ts;
+    let query = format!(
+        "from={}&to={}",
+        from.to_string().replace('+', "%2B"),
+        to.to_string().replace('+', "%2B")
+    );
+    let got: BTreeSet<String> = all_pages(base, &query, 1000).await.into_iter().collect();
+    assert_eq!(got, expected(&data, |s| s.ts >= from && s.ts < to));
+    assert_eq!(got.len(), 30);
+
+    // Pagination: small pages return every event once, newest first.
+    let paged = all_pages(base, "", 7).await;
+    let mut newest_first: Vec<Seed> = data.clone();
+    newest_first.sort_by(|a, b| (b.ts, &b.event_id).cmp(&(a.ts, &a.event_id)));
+    let want: Vec<String> = newest_first.iter().map(|s| s.event_id.clone()).collect();
+    assert_eq!(paged, want);
+
+    // Events come back whole, with unknown fields preserved.
+    let reply = get(&format!("{base}/api/v1/events/{}", data[3].event_id)).await;
+    assert_eq!(reply.status, 200);
+    assert_eq!(reply.body, data[3].json);
+    assert_eq!(get(&format!("{base}/api/v1/events/nope")).await.status, 404);
+
+    // Bad parameters name the parameter.
+    for (query, parameter) in [
+        ("decision=maybe", "decision"),
+        ("limit=0", "limit"),
+        ("limit=5000", "limit"),
+        ("from=someday", "from"),
+        ("cursor=zzz", "cursor"),
+        ("agnet_id=claude", "agnet_id"),
+    ] {
+        let reply = get(&format!("{base}/api/v1/events?{query}")).await;
+        assert_eq!(reply.status, 400, "{query}");
+        assert_eq!(reply.body["error"], "invalid_parameter", "{query}");
+        assert_eq!(reply.body["parameter"], parameter, "{query}");
+    }
+}
+
+async fn stored_ids(base: &str) -> BTreeSet<String> {
+    all_pages(base, "", 1000).await.into_iter().collect()
+}
+
+async fn bad_input_gets_documented_responses_and_only_valid_events_are_stored(store: TestStore) {
+    let mut config = SentinelConfig::new(store.url.clone());
+    config.api_keys = vec!["k-1".into(), "k-2".into()];
+    let server = start(config).await;
+    let url = format!("{}/events", server.base);
+    let data = dataset(6);
+    let key = Some("k-2");
+
+    // Wrong or missing key: 401, nothing stored.
+    let body = data[0].json.clone();
+    for bad_key in [None, Some("nope"), Some("k-")] {
+        let reply = post_json(&url, bad_key, &body).await;
+        assert_eq!(reply.status, 401, "{bad_key:?}");
+        assert_eq!(reply.body["error"], "unauthorized");
+    }
+
+    // Malformed JSON: 400 invalid_json.
+    let reply = request(
+        "POST",
+        &url,
+        &[("x-api-key", "k-1"), ("content-type", "application/json")],
+        b"{\"event_id\": ".to_vec(),
+    )
+    .await;
+    assert_eq!(reply.status, 400);
+    assert_eq!(reply.body["error"], "invalid_json");
+
+    // Not an event, empty batch.
+    assert_eq!(
+        post_json(&url, key, &json!(42)).await.body["error"],
+        "invalid_event"
+    );
+    assert_eq!(
+        post_json(&url, key, &json!([])).await.body["error"],
+        "empty_batch"
+    );
+
+    // A single event with a missing field: 400 naming the field.
+    for (field, edit) in [
+        ("timestamp", json!({"timestamp": null})),
+        ("source", json!({"source": ""})),
+        ("payload", json!({"payload": null})),
+        ("payload.status", json!({"payload": {"status": "teapot"}})),
+    ] {
+        let mut event = data[1].json.clone();
+        for (k, v) in edit.as_object().expect("object") {
+            event[k] = v.clone();
+        }
+        let reply = post_json(&url, key, &event).await;
+        assert_eq!(reply.status, 400, "{field}: {}", reply.text);
+        assert_eq!(reply.body["error"], "invalid_event");
+        assert_eq!(reply.body["field"], field, "{}", reply.text);
+        assert!(
+            reply.body["message"]
+                .as_str()
+                .expect("message")
+                .contains(field)
+        );
+    }
+
+    // Oversize body: 413.
+    let big = json!([{"pad": "x".repeat(1024 * 1024)}]);
+    let reply = post_json(&url, key, &big).await;
+    assert_eq!(reply.status, 413);
+    assert_eq!(reply.body["error"], "payload_too_large");
+
+    // A mixed batch: the valid events are stored, the invalid one is named.
+    let mut invalid = data[2].json.clone();
+    invalid["event_type"] = json!(null);
+    let batch = json!([data[0].json, invalid, data[1].json, data[3].json]);
+    let reply = post_json(&url, key, &batch).await;
+    assert_eq!(reply.status, 202, "{}", reply.text);
+    assert_eq!(reply.body["received"], 4);
+    assert_eq!(reply.body["stored"], 3);
+    assert_eq!(reply.body["duplicates"], 0);
+    assert_eq!(reply.body["rejected"][0]["index"], 1);
+    assert_eq!(reply.body["rejected"][0]["field"], "event_type");
+    assert_eq!(
+        reply.body["rejected"][0]["event_id"],
+        data[2].event_id.as_str()
+    );
+
+    // Duplicates: within a batch and against the store.
+    let batch = json!([data[0].json, data[4].json, data[4].json, data[1].json]);
+    let reply = post_json(&url, key, &batch).await;
+    assert_eq!(reply.status, 202, "{}", reply.text);
+    assert_eq!(reply.body["stored"], 1);
+    assert_eq!(reply.body["duplicates"], 3);
+
+    let want = expected(&data, |s| {
+        [&data[0], &data[1], &data[3], &data[4]]
+            .iter()
+            .any(|d| d.event_id == s.event_id)
+    });
+    assert_eq!(stored_ids(&server.base).await, want);
+    let stats = get(&format!("{}/api/v1/stats", server.base)).await;
+    assert_eq!(stats.body["total_events"], 4);
+
+    // The metrics count the outcomes.
+    let metrics = get(&format!("{}/metrics", server.base)).await.text;
+    assert!(
+        metrics.contains("sentinel_ingest_events_total{result=\"stored\"} 4"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("sentinel_ingest_events_total{result=\"duplicate\"} 3"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("sentinel_ingest_requests_total{code=\"401\"} 3"),
+        "{metrics}"
+    );
+}
+
+async fn aggregates_match_the_dataset(store: TestStore) {
+    let server = start(SentinelConfig::new(store.url.clone())).await;
+    let data = dataset(120);
+    seed(&server.base, None, &data).await;
+    let base = &server.base;
+    let count = |keep: &dyn Fn(&Seed) -> bool| data.iter().filter(|s| keep(s)).count() as i64;
+
+    let stats = get(&format!("{base}/api/v1/stats")).await.body;
+    assert_eq!(stats["total_events"], 120);
+    assert_eq!(stats["denied"], count(&|s| s.decision == "deny"));
+    assert_eq!(stats["allowed"], count(&|s| s.decision == "allow"));
+    assert_eq!(stats["servers"], 3);
+    assert_eq!(stats["agents"], 3);
+    assert_eq!(stats["humans"], 2);
+    assert_eq!(stats["tools"], 5);
+    let filtered = get(&format!("{base}/api/v1/stats?server=files")).await.body;
+    assert_eq!(filtered["total_events"], count(&|s| s.server == "files"));
+
+    let sources = get(&format!("{base}/api/v1/sources")).await.body;
+    let names: BTreeSet<&str> = sources["sources"]
+        .as_array()
+        .expect("sources")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert_eq!(
+        names,
+        BTreeSet::from(["files-gateway", "github-gateway", "weather-gateway"])
+    );
+    let types = get(&format!("{base}/api/v1/event-types")).await.body;
+    assert_eq!(types["event_types"], json!(["mcp.request"]));
+    assert_eq!(types["counts"][0]["count"], 120);
+
+    let usage = get(&format!("{base}/api/v1/analytics/usage?top=20"))
+        .await
+        .body;
+    let counts = |key: &str| -> Vec<(String, i64, i64)> {
+        let mut v: Vec<(String, i64, i64)> = usage[key]
+            .as_array()
+            .unwrap_or_else(|| panic!("{key} in {usage}"))
+            .iter()
+            .map(|g| {
+                (
+                    g["key"].as_str().expect("key").to_owned(),
+                    g["count"].as_i64().expect("count"),
+                    g["denied"].as_i64().expect("denied"),
+                )
+            })
+            .collect();
+        v.sort();
+        v
+    };
+    let want = |field: fn(&Seed) -> &'static str| -> Vec<(String, i64, i64)> {
+        let keys: BTreeSet<&str> = data.iter().map(field).collect();
+        keys.into_iter()
+            .map(|k| {
+                (
+                    k.to_owned(),
+                    count(&|s| field(s) == k),
+                    count(&|s| field(s) == k && s.decision == "deny"),
+                )
+            })
+            .collect()
+    };
+    assert_eq!(counts("by_server"), want(|s| s.server));
+    assert_eq!(counts("by_tool"), want(|s| s.tool));
+    assert_eq!(counts("by_agent"), want(|s| s.agent));
+    assert_eq!(counts("by_human"), want(|s| s.human));
+    assert_eq!(counts("by_decision"), want(|s| s.decision));
+    let reasons: Vec<(String, i64, i64)> = want(|s| s.reason)
+        .into_iter()
+        .filter(|(k, _, _)| k != "allowed")
+        .collect();
+    assert_eq!(counts("deny_reasons"), reasons);
+    let timeline_total: i64 = usage["timeline"]
+        .as_array()
+        .expect("timeline")
+        .iter()
+        .map(|b| b["count"].as_i64().expect("count"))
+        .sum();
+    assert_eq!(timeline_total, 120);
+    assert!(usage["bucket_seconds"].as_i64().expect("bucket") >= 60);
+    let usage = get(&format!(
+        "{base}/api/v1/analytics/usage?agent_id=claude&bucket=1h"
+    ))
+    .await
+    .body;
+    assert_eq!(
+        usage["summary"]["total_events"],
+        count(&|s| s.agent == "claude")
+    );
+    assert_eq!(usage["bucket_seconds"], 3600);
+}
+
+async fn retention_deletes_old_events(store: TestStore) {
+    let mut config = SentinelConfig::new(store.url.clone());
+    config.retention = Some(Duration::from_secs(3600));
+    config.retention_interval = Duration::from_millis(200);
+    let server = start(config).await;
+    let mut data = dataset(4);
+    for seed in &mut data[..2] {
+        let old = jiff::Timestamp::now() - jiff::SignedDuration::from_hours(5);
+        seed.json["timestamp"] = json!(old.to_string());
+    }
+    seed(&server.base, None, &data).await;
+    let want = expected(&data[2..], |_| true);
+    let base = server.base.clone();
+    eventually(
+        Duration::from_secs(10),
+        "retention to delete the old events",
+        async || stored_ids(&base).await == want,
+    )
+    .await;
+    let metrics = get(&format!("{base}/metrics")).await.text;
+    assert!(
+        metrics.contains("sentinel_retention_deleted_events_total 2"),
+        "{metrics}"
+    );
+}
+
+async fn reopening_the_store_keeps_events_and_dedupes(store: TestStore) {
+    let data = dataset(30);
+    {
+        let server = start(SentinelConfig::new(store.url.clone())).await;
+        seed(&server.base, None, &data).await;
+    }
+    let server = start(SentinelConfig::new(store.url.clone())).await;
+    let body = Value::Array(data.iter().map(|s| s.json.clone()).collect());
+    let reply = post_json(&format!("{}/events", server.base), None, &body).await;
+    assert_eq!(reply.status, 202);
+    assert_eq!(reply.body["stored"], 0);
+    assert_eq!(reply.body["duplicates"], 30);
+    assert_eq!(stored_ids(&server.base).await, expected(&data, |_| true));
+}
+
+async fn concurrent_batches_store_each_event_once(store: TestStore) {
+    let server = start(SentinelConfig::new(store.url.clone())).await;
+    let data = dataset(400);
+    let url = format!("{}/events", server.base);
+    // Eight clients each send overlapping halves of the dataset at once.
+    let mut tasks = Vec::new();
+    for i in 0..8 {
+        let start = (i * 25) % 200;
+        let body = Value::Array(
+            data[start..start + 200]
+                .iter()
+                .map(|s| s.json.clone())
+                .collect(),
+        );
+        let url = url.clone();
+        tasks.push(tokio::spawn(
+            async move { post_json(&url, None, &body).await },
+        ));
+    }
+    let mut stored = 0;
+    for task in tasks {
+        let reply = task.await.expect("task");
+        assert_eq!(reply.status, 202, "{}", reply.text);
+        stored += reply.body["stored"].as_i64().expect("stored");
+    }
+    let want = expected(&data[..375], |_| true);
+    assert_eq!(
+        stored,
+        want.len() as i64,
+        "each event is stored by exactly one request"
+    );
+    assert_eq!(stored_ids(&server.base).await, want);
+}
+
+async fn in_process_sink_stores_events(store: TestStore) {
+    let sentinel = Sentinel::open(SentinelConfig::new(store.url.clone()))
+        .await
+        .expect("open");
+    let sink = sentinel.sink();
+    let mut ids = BTreeSet::new();
+    for i in 0..50 {
+        let event = AuditEvent::request(RequestPayload {
+            server: "files".into(),
+            agent_id: "claude".into(),
+            decision: if i % 2 == 0 {
+                Decision::Allow
+            } else {
+                Decision::Deny
+            },
+            tool_name: Some("read_file".into()),
+            ..RequestPayload::default()
+        });
+        ids.insert(event.event_id.clone());
+        sink.emit(event.clone());
+        if i % 10 == 0 {
+            sink.emit(event); // duplicates are ignored
+        }
+    }
+    assert!(
+        sink.flush(Duration::from_secs(10)).await,
+        "the sink drained"
+    );
+    let server = common::start_with(sentinel).await;
+    assert_eq!(stored_ids(&server.base).await, ids);
+    let denied = all_pages(&server.base, "decision=deny", 100).await;
+    assert_eq!(denied.len(), 25);
+}
