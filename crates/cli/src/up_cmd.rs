@@ -58,13 +58,22 @@ pub fn run_up(args: &UpArgs) -> Result<ExitCode> {
             .with_context(|| {
                 format!("listening on {address} (is another `mcp-runtime up` running? use --port)")
             })?;
+        let embedded = mcp_runtime_local::embedded::open(&args.state_dir, None)
+            .await
+            .with_context(|| {
+                format!(
+                    "opening the embedded Sentinel in {}",
+                    args.state_dir.display()
+                )
+            })?;
+        let sentinel_path = mcp_runtime_local::embedded::SENTINEL_PATH.to_owned();
         let config = UpConfig {
             dir,
             self_exe,
             cluster: args.cluster.clone(),
-            audit: None,
-            mounts: Vec::new(),
-            sentinel_path: None,
+            audit: Some(embedded.sink.clone()),
+            mounts: vec![(sentinel_path.clone(), embedded.handler.clone())],
+            sentinel_path: Some(sentinel_path),
             default_human_id: match &args.default_human_id {
                 Some(id) => Some(id.clone()).filter(|id| !id.is_empty()),
                 None if args.listen.is_loopback() => {
@@ -74,7 +83,10 @@ pub fn run_up(args: &UpArgs) -> Result<ExitCode> {
                 None => None,
             },
         };
-        run(config, listener, shutdown_signal()).await
+        let served = run(config, listener, shutdown_signal()).await;
+        // Events of the last calls are still queued for the store: write them before exiting.
+        embedded.sink.flush(std::time::Duration::from_secs(5)).await;
+        served
     })?;
     Ok(ExitCode::SUCCESS)
 }

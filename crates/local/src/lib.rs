@@ -10,6 +10,7 @@
 //! * [`status`]: the document `mcp-runtime status` reads.
 
 pub mod daemon;
+pub mod embedded;
 pub mod plan;
 pub mod probe;
 pub mod process;
