@@ -200,6 +200,9 @@ pub async fn serve(
         let shared = shared.clone();
         connections.spawn(async move { reap_idle_sessions(shared, idle).await });
     }
+    if std::process::id() == 1 {
+        connections.spawn(child::reap_orphans());
+    }
     tokio::pin!(shutdown);
     let result = loop {
         tokio::select! {
