@@ -348,6 +348,26 @@ fn python_client_lists_and_calls_tools_through_the_bridge_in_both_eras() {
 }
 
 #[test]
+fn a_python_sdk_stdio_server_is_served_in_both_eras() {
+    // A dual-era server: it refuses modern envelopes in a handshake-era conversation, so the
+    // bridge must turn stateless requests into requests of the worker's conversation.
+    let server = vec![
+        python().display().to_string(),
+        workspace()
+            .join("tests/peers/python/stdio_server.py")
+            .display()
+            .to_string(),
+    ];
+    let bridge = Bridge::start(&[], &server);
+    for (mode, era) in [("legacy", "2025-11-25"), ("auto", "2026-07-28")] {
+        let result = run_python_client(&bridge.url(), mode, "from python");
+        assert_eq!(result["protocol_version"], era, "{mode}: {result}");
+        assert_eq!(result["tools"], json!(["echo"]), "{mode}");
+        assert_eq!(result["echo"], json!(["Echo: from python"]), "{mode}");
+    }
+}
+
+#[test]
 fn concurrent_python_clients_in_both_eras_do_not_mix_replies() {
     let bridge = Bridge::start(&[], &server_everything());
     let url = bridge.url();
