@@ -273,18 +273,21 @@ async fn new_session(shared: &Arc<Shared>, message: Value, accept: &Accept) -> R
             backlog: shared.config.limits.backlog_messages,
         },
     ));
-    let admitted = {
+    let refused = {
         let mut sessions = shared.sessions();
         if sessions.closing {
-            false
+            Some("the bridge is shutting down")
+        } else if sessions.by_id.len() >= shared.config.limits.max_sessions {
+            // Another initialize got the last place while this process was starting.
+            Some("too many sessions: end one (DELETE) or retry later")
         } else {
             sessions.by_id.insert(id.clone(), session.clone());
-            true
+            None
         }
     };
-    if !admitted {
+    if let Some(reason) = refused {
         process.terminate(shared.config.grace).await;
-        return unavailable(id_value.as_ref(), "the bridge is shutting down");
+        return unavailable(id_value.as_ref(), reason);
     }
     {
         let shared = shared.clone();

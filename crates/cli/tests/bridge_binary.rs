@@ -368,6 +368,34 @@ fn a_python_sdk_stdio_server_is_served_in_both_eras() {
 }
 
 #[test]
+fn a_server_request_reaches_the_client_and_its_answer_reaches_the_server() {
+    let bridge = Bridge::start(&[], &server_everything());
+    let output = Command::new(python())
+        .arg(workspace().join("tests/peers/python/elicit_client.py"))
+        .arg(bridge.url())
+        .output()
+        .expect("run the Python MCP client");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "the Python client failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let result: Value = serde_json::from_str(stdout.trim()).expect("client JSON");
+    assert_eq!(
+        result["elicitations"],
+        json!(["Please provide inputs for the following fields:"]),
+        "the server's elicitation/create reached the client: {result}"
+    );
+    assert!(
+        result["text"][0]
+            .as_str()
+            .is_some_and(|t| t.contains("User declined")),
+        "the client's answer reached the server: {result}"
+    );
+}
+
+#[test]
 fn concurrent_python_clients_in_both_eras_do_not_mix_replies() {
     let bridge = Bridge::start(&[], &server_everything());
     let url = bridge.url();
@@ -427,6 +455,25 @@ fn each_legacy_session_gets_its_own_process_and_delete_ends_it() {
         gone.body
     );
     assert_eq!(echo(&address, &second, "still").status, 200);
+}
+
+#[test]
+fn sessions_beyond_the_limit_get_503() {
+    let bridge = Bridge::start(&["--max-sessions", "1"], &server_everything());
+    let address = bridge.address.clone();
+    let first = initialize(&address);
+    let refused = http(
+        &address,
+        "POST",
+        &[JSON, CONTENT],
+        r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"raw","version":"0"}}}"#,
+    );
+    assert_eq!(refused.status, 503, "{}", refused.body);
+    assert_eq!(
+        http(&address, "DELETE", &[("mcp-session-id", &first)], "").status,
+        200
+    );
+    initialize(&address);
 }
 
 #[test]
