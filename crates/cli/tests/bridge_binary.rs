@@ -1001,3 +1001,138 @@ fn last_event_id_resumes_a_request_stream_without_repeating_events() {
     assert_eq!(result["id"], 9);
     assert!(result["result"]["content"].is_array(), "{result}");
 }
+
+/// The pid of the only live child of `parent`.
+fn only_child(parent: u32) -> u32 {
+    let mut found = None;
+    wait_until("the child process", || {
+        found = children(parent).first().copied();
+        found.is_some()
+    });
+    found.expect("child")
+}
+
+/// All processes whose parent is `parent`, zombies included, with their state.
+fn children_with_state(parent: u32) -> Vec<(u32, String)> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").expect("/proc").flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            continue;
+        };
+        let Some((_, rest)) = stat.rsplit_once(')') else {
+            continue;
+        };
+        let mut fields = rest.split_whitespace();
+        let state = fields.next().unwrap_or("").to_owned();
+        if fields.next().and_then(|p| p.parse::<u32>().ok()) == Some(parent) {
+            found.push((pid, state));
+        }
+    }
+    found
+}
+
+/// Kills the process when dropped (for `unshare --kill-child`, that ends the namespace).
+struct KillOnDrop(Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn as_pid_1_the_bridge_reaps_orphans_its_servers_leave() {
+    // A PID namespace makes the bridge PID 1, as it is in a container. Creating one needs root
+    // (CI runs as root).
+    let probe = Command::new("unshare")
+        .args(["--pid", "--fork", "--mount-proc", "true"])
+        .output();
+    if !probe.as_ref().is_ok_and(|o| o.status.success()) {
+        eprintln!(
+            "SKIPPED (cannot create a PID namespace here: needs root and util-linux unshare)"
+        );
+        return;
+    }
+    // The server leaves an orphan that exits after a second, then waits forever.
+    let server = "(sleep 1 &); exec sleep 1000";
+    let mut unshare = KillOnDrop(
+        Command::new("unshare")
+            .args(["--pid", "--fork", "--mount-proc", "--kill-child"])
+            .arg(env!("CARGO_BIN_EXE_mcp-runtime"))
+            .args([
+                "bridge",
+                "--listen",
+                "127.0.0.1:0",
+                "--stdin-close-grace",
+                "0.2",
+                "--sigterm-grace",
+                "2",
+                "--",
+                "sh",
+                "-c",
+                server,
+            ])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start unshare"),
+    );
+    let stderr = unshare.0.stderr.take().expect("stderr");
+    let (address_tx, address_rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if let Some(rest) = line.strip_prefix("mcp-runtime bridge listening on http://") {
+                let _ = address_tx.send(rest.split('/').next().unwrap_or_default().to_owned());
+            }
+        }
+    });
+    let address = address_rx.recv_timeout(TIMEOUT).expect("listen address");
+    let bridge = only_child(unshare.0.id());
+
+    let mut pending = send_request(
+        &address,
+        "POST",
+        &[("accept", "text/event-stream"), CONTENT],
+        r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"raw","version":"0"}}}"#,
+    );
+    let mut head = [0_u8; 12];
+    pending.read_exact(&mut head).expect("response head");
+    assert_eq!(&head, b"HTTP/1.1 200");
+
+    // The orphan is re-parented to the bridge, then exits; it must not stay a zombie.
+    let mut orphan = None;
+    wait_until("the orphan to be re-parented to the bridge", || {
+        orphan = children_with_state(bridge)
+            .into_iter()
+            .find(|(pid, _)| {
+                std::fs::read_to_string(format!("/proc/{pid}/cmdline"))
+                    .is_ok_and(|c| c.starts_with("sleep\u{0}1\u{0}"))
+            })
+            .map(|(pid, _)| pid);
+        orphan.is_some()
+    });
+    let orphan = orphan.expect("orphan");
+    wait_until("the bridge to reap the exited orphan", || {
+        !Path::new(&format!("/proc/{orphan}")).exists()
+    });
+
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(i32::try_from(bridge).expect("pid")),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .expect("signal the bridge");
+    let deadline = Instant::now() + TIMEOUT;
+    let status = loop {
+        if let Some(status) = unshare.0.try_wait().expect("try_wait") {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "the bridge did not exit");
+        std::thread::sleep(Duration::from_millis(25));
+    };
+    assert!(status.success(), "exit status {status}");
+}
