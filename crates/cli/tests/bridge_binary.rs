@@ -784,6 +784,19 @@ fn a_command_that_cannot_start_is_a_json_rpc_error() {
 }
 
 #[test]
+fn the_server_command_is_required_after_a_double_dash() {
+    for args in [&["bridge"][..], &["bridge", "node", "server.js"][..]] {
+        let output = Command::new(env!("CARGO_BIN_EXE_mcp-runtime"))
+            .args(args)
+            .output()
+            .expect("run");
+        assert_eq!(output.status.code(), Some(2), "{args:?}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains("-- <COMMAND>"), "{args:?}: {stderr}");
+    }
+}
+
+#[test]
 fn install_copies_the_running_binary_atomically() {
     let scratch = tempfile::tempdir().expect("tempdir");
     // To a directory (the emptyDir): DIR/mcp-runtime.
