@@ -2,6 +2,7 @@
 
 use std::convert::Infallible;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, header};
@@ -481,27 +482,38 @@ async fn worker_for(shared: &Arc<Shared>) -> Result<Arc<Worker>, Box<Response<Bo
     if shared.sessions().closing {
         return Err(Box::new(unavailable(None, "the bridge is shutting down")));
     }
-    if let Some(worker) = slot.as_ref().filter(|w| !w.is_closed()) {
+    if let Some(worker) = slot.current.as_ref().filter(|w| !w.is_closed()) {
         return Ok(worker.clone());
     }
-    if let Some(old) = slot.take() {
+    if let Some(old) = slot.current.take() {
         let grace = shared.config.grace;
         tokio::spawn(async move { old.process.terminate(grace).await });
         eprintln!("mcp-runtime bridge: the stateless worker exited: starting a new one");
     }
+    let failed = |message: &str| {
+        Box::new(error_response(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            None,
+            codes::INTERNAL_ERROR,
+            message,
+        ))
+    };
+    if let Some((when, message)) = &slot.failed
+        && when.elapsed() < Duration::from_secs(1)
+    {
+        return Err(failed(message));
+    }
     match Worker::start(&shared.launch, shared.config.limits.worker_start_timeout).await {
         Ok(worker) => {
-            *slot = Some(worker.clone());
+            slot.current = Some(worker.clone());
+            slot.failed = None;
             Ok(worker)
         }
         Err(error) => {
-            eprintln!("mcp-runtime bridge: {error}");
-            Err(Box::new(error_response(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                None,
-                codes::INTERNAL_ERROR,
-                &error.to_string(),
-            )))
+            let message = error.to_string();
+            eprintln!("mcp-runtime bridge: {message}");
+            slot.failed = Some((Instant::now(), message.clone()));
+            Err(failed(&message))
         }
     }
 }

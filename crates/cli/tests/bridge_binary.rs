@@ -531,6 +531,46 @@ fn legacy_progress_arrives_on_the_request_stream_before_the_result() {
 }
 
 #[test]
+fn stateless_progress_keeps_the_clients_token_and_id() {
+    let bridge = Bridge::start(&[], &server_everything());
+    let address = bridge.address.clone();
+    let headers = [
+        SSE,
+        CONTENT,
+        ("mcp-protocol-version", "2026-07-28"),
+        ("mcp-method", "tools/call"),
+        ("mcp-name", "trigger-long-running-operation"),
+    ];
+    // Two clients with the same id and the same progress token at once.
+    let streams: Vec<SseReader> = (0..2)
+        .map(|_| {
+            let body = json!({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{
+                "name":"trigger-long-running-operation","arguments":{"duration":0.4,"steps":2},
+                "_meta":{"progressToken":"mine","io.modelcontextprotocol/protocolVersion":"2026-07-28"}}});
+            SseReader::open(send_request(&address, "POST", &headers, &body.to_string()))
+        })
+        .collect();
+    for mut stream in streams {
+        assert_eq!(stream.status, 200);
+        let mut events = Vec::new();
+        while let Some(event) = stream.next() {
+            events.push(event.data);
+        }
+        assert_eq!(
+            events.len(),
+            3,
+            "two progress events and the result: {events:?}"
+        );
+        for progress in &events[..2] {
+            assert_eq!(progress["method"], "notifications/progress");
+            assert_eq!(progress["params"]["progressToken"], "mine");
+        }
+        assert_eq!(events[2]["id"], 1);
+        assert_eq!(events[2]["result"]["resultType"], "complete");
+    }
+}
+
+#[test]
 fn a_dead_stateless_worker_is_replaced_on_the_next_request() {
     let bridge = Bridge::start(&[], &server_everything());
     let address = bridge.address.clone();
@@ -781,6 +821,25 @@ fn a_command_that_cannot_start_is_a_json_rpc_error() {
         "{}",
         response.body
     );
+    for _ in 0..2 {
+        let stateless = http(
+            &bridge.address,
+            "POST",
+            &[
+                JSON,
+                CONTENT,
+                ("mcp-protocol-version", "2026-07-28"),
+                ("mcp-method", "tools/list"),
+            ],
+            r#"{"jsonrpc":"2.0","id":1,"method":"tools/list","params":{"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28"}}}"#,
+        );
+        assert_eq!(stateless.status, 500, "{}", stateless.body);
+        assert!(
+            stateless.body.contains("could not start"),
+            "{}",
+            stateless.body
+        );
+    }
 }
 
 #[test]
