@@ -626,7 +626,8 @@ fn a_dead_stateless_worker_is_replaced_on_the_next_request() {
 
 #[test]
 fn sigterm_stops_every_server_process_and_exits_cleanly() {
-    let mut bridge = Bridge::start(&[], &server_everything());
+    // A generous grace, so a loaded machine cannot turn the stdin-close exit into a SIGTERM.
+    let mut bridge = Bridge::start(&["--stdin-close-grace", "20"], &server_everything());
     let address = bridge.address.clone();
     initialize(&address);
     initialize(&address);
