@@ -2,6 +2,7 @@
 //! through to the bridge's stderr with a prefix, and graceful termination (close stdin → wait →
 //! SIGTERM → wait → SIGKILL) of the process group it leads.
 
+use std::collections::BTreeSet;
 use std::ffi::OsString;
 use std::io;
 use std::path::PathBuf;
@@ -86,7 +87,15 @@ pub(crate) fn spawn(
     if let Some(cwd) = &launch.cwd {
         command.current_dir(cwd);
     }
-    let mut child = command.spawn()?;
+    let mut child = {
+        // Registered under the same lock the orphan reaper holds, so it never reaps our own.
+        let mut own = own_children();
+        let child = command.spawn()?;
+        if let Some(pid) = child.id().and_then(|p| i32::try_from(p).ok()) {
+            own.insert(pid);
+        }
+        child
+    };
     let pid = child.id().unwrap_or_default();
     let label = format!("{label} pid {pid}");
     let stdin = child.stdin.take();
@@ -101,6 +110,9 @@ pub(crate) fn spawn(
         loop {
             tokio::select! {
                 status = child.wait() => {
+                    if let Some(group) = group {
+                        own_children().remove(&group.as_raw());
+                    }
                     let _ = exit_tx.send(Some(status.unwrap_or_else(|_| failed_status())));
                     break;
                 }
@@ -177,6 +189,64 @@ pub(crate) fn spawn(
         }),
         messages_rx,
     ))
+}
+
+/// Children spawned here and not reaped yet (tokio reaps them).
+static OWN_CHILDREN: std::sync::Mutex<BTreeSet<i32>> = std::sync::Mutex::new(BTreeSet::new());
+
+fn own_children() -> std::sync::MutexGuard<'static, BTreeSet<i32>> {
+    OWN_CHILDREN
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// As PID 1 of a container the bridge inherits every orphaned process (helpers a server left
+/// behind). This reaps those that have exited, never the bridge's own children, whose exit
+/// status tokio collects.
+pub(crate) async fn reap_orphans() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut exits = signal(SignalKind::child()).ok();
+    loop {
+        match exits.as_mut() {
+            Some(exits) => {
+                let _ = tokio::time::timeout(Duration::from_secs(5), exits.recv()).await;
+            }
+            None => tokio::time::sleep(Duration::from_secs(1)).await,
+        }
+        let me = std::process::id();
+        let own = own_children();
+        for pid in zombie_children(me) {
+            if !own.contains(&pid) {
+                let _ = nix::sys::wait::waitpid(
+                    Pid::from_raw(pid),
+                    Some(nix::sys::wait::WaitPidFlag::WNOHANG),
+                );
+            }
+        }
+    }
+}
+
+/// Exited, unreaped children of `parent`, from /proc.
+fn zombie_children(parent: u32) -> Vec<i32> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter_map(|entry| entry.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|pid| {
+            std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                .ok()
+                .and_then(|stat| {
+                    let (_, rest) = stat.rsplit_once(')')?;
+                    let mut fields = rest.split_whitespace();
+                    let state = fields.next()?;
+                    let ppid = fields.next()?.parse::<u32>().ok()?;
+                    Some(state == "Z" && ppid == parent)
+                })
+                .unwrap_or(false)
+        })
+        .collect()
 }
 
 fn failed_status() -> ExitStatus {

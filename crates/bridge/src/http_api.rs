@@ -2,6 +2,7 @@
 
 use std::convert::Infallible;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, header};
@@ -273,18 +274,21 @@ async fn new_session(shared: &Arc<Shared>, message: Value, accept: &Accept) -> R
             backlog: shared.config.limits.backlog_messages,
         },
     ));
-    let admitted = {
+    let refused = {
         let mut sessions = shared.sessions();
         if sessions.closing {
-            false
+            Some("the bridge is shutting down")
+        } else if sessions.by_id.len() >= shared.config.limits.max_sessions {
+            // Another initialize got the last place while this process was starting.
+            Some("too many sessions: end one (DELETE) or retry later")
         } else {
             sessions.by_id.insert(id.clone(), session.clone());
-            true
+            None
         }
     };
-    if !admitted {
+    if let Some(reason) = refused {
         process.terminate(shared.config.grace).await;
-        return unavailable(id_value.as_ref(), "the bridge is shutting down");
+        return unavailable(id_value.as_ref(), reason);
     }
     {
         let shared = shared.clone();
@@ -478,27 +482,38 @@ async fn worker_for(shared: &Arc<Shared>) -> Result<Arc<Worker>, Box<Response<Bo
     if shared.sessions().closing {
         return Err(Box::new(unavailable(None, "the bridge is shutting down")));
     }
-    if let Some(worker) = slot.as_ref().filter(|w| !w.is_closed()) {
+    if let Some(worker) = slot.current.as_ref().filter(|w| !w.is_closed()) {
         return Ok(worker.clone());
     }
-    if let Some(old) = slot.take() {
+    if let Some(old) = slot.current.take() {
         let grace = shared.config.grace;
         tokio::spawn(async move { old.process.terminate(grace).await });
         eprintln!("mcp-runtime bridge: the stateless worker exited: starting a new one");
     }
+    let failed = |message: &str| {
+        Box::new(error_response(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            None,
+            codes::INTERNAL_ERROR,
+            message,
+        ))
+    };
+    if let Some((when, message)) = &slot.failed
+        && when.elapsed() < Duration::from_secs(1)
+    {
+        return Err(failed(message));
+    }
     match Worker::start(&shared.launch, shared.config.limits.worker_start_timeout).await {
         Ok(worker) => {
-            *slot = Some(worker.clone());
+            slot.current = Some(worker.clone());
+            slot.failed = None;
             Ok(worker)
         }
         Err(error) => {
-            eprintln!("mcp-runtime bridge: {error}");
-            Err(Box::new(error_response(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                None,
-                codes::INTERNAL_ERROR,
-                &error.to_string(),
-            )))
+            let message = error.to_string();
+            eprintln!("mcp-runtime bridge: {message}");
+            slot.failed = Some((Instant::now(), message.clone()));
+            Err(failed(&message))
         }
     }
 }

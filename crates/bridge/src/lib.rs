@@ -128,7 +128,15 @@ struct Shared {
     config: BridgeConfig,
     launch: child::Launch,
     sessions: Mutex<Sessions>,
-    worker: tokio::sync::Mutex<Option<Arc<worker::Worker>>>,
+    worker: tokio::sync::Mutex<WorkerSlot>,
+}
+
+/// The shared stateless worker, and the last failure to start one: within a second of a failed
+/// start, requests get that error instead of starting yet another process.
+#[derive(Debug, Default)]
+struct WorkerSlot {
+    current: Option<Arc<worker::Worker>>,
+    failed: Option<(std::time::Instant, String)>,
 }
 
 #[derive(Debug, Default)]
@@ -165,7 +173,7 @@ impl Shared {
         let worker = {
             let mut slot = self.worker.lock().await;
             // Holding no lock from here on; a request racing the shutdown sees `closing`.
-            slot.take()
+            slot.current.take()
         };
         let grace = self.config.grace;
         let mut stops = tokio::task::JoinSet::new();
@@ -193,12 +201,15 @@ pub async fn serve(
         config,
         launch,
         sessions: Mutex::new(Sessions::default()),
-        worker: tokio::sync::Mutex::new(None),
+        worker: tokio::sync::Mutex::new(WorkerSlot::default()),
     });
     let mut connections = tokio::task::JoinSet::new();
     if let Some(idle) = shared.config.limits.session_idle_timeout {
         let shared = shared.clone();
         connections.spawn(async move { reap_idle_sessions(shared, idle).await });
+    }
+    if std::process::id() == 1 {
+        connections.spawn(child::reap_orphans());
     }
     tokio::pin!(shutdown);
     let result = loop {

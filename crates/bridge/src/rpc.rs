@@ -85,6 +85,22 @@ pub(crate) fn modernize_result(method: &str, response: &mut Value) {
     }
 }
 
+/// Removes the 2026-07-28 per-request envelope (`params._meta["io.modelcontextprotocol/…"]`:
+/// protocol version, client info and capabilities), turning a stateless request into one that
+/// fits the worker's handshake-era conversation. Other `_meta` members (`progressToken`) stay.
+pub(crate) fn strip_modern_envelope(message: &mut Value) {
+    let Some(params) = message.get_mut("params").and_then(Value::as_object_mut) else {
+        return;
+    };
+    let Some(meta) = params.get_mut("_meta").and_then(Value::as_object_mut) else {
+        return;
+    };
+    meta.retain(|key, _| !key.starts_with("io.modelcontextprotocol/"));
+    if meta.is_empty() {
+        params.remove("_meta");
+    }
+}
+
 /// One SSE event carrying a JSON-RPC message.
 pub(crate) fn sse_event(id: Option<&str>, message: &Value) -> Bytes {
     let data = message.to_string();
@@ -135,6 +151,23 @@ mod tests {
         let before = failed.clone();
         modernize_result("tools/list", &mut failed);
         assert_eq!(failed, before);
+    }
+
+    #[test]
+    fn the_modern_envelope_is_stripped_and_the_rest_kept() {
+        let mut call = json!({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo",
+            "_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28",
+                     "io.modelcontextprotocol/clientInfo":{"name":"c","version":"1"},
+                     "progressToken":"p"}}});
+        strip_modern_envelope(&mut call);
+        assert_eq!(
+            call["params"],
+            json!({"name":"echo","_meta":{"progressToken":"p"}})
+        );
+        let mut list = json!({"jsonrpc":"2.0","id":1,"method":"tools/list","params":{
+            "_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28"}}});
+        strip_modern_envelope(&mut list);
+        assert_eq!(list["params"], json!({}));
     }
 
     #[test]

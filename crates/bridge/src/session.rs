@@ -24,6 +24,9 @@ use crate::rpc::{self, codes};
 /// The GET stream's number; request streams count up from 1.
 pub(crate) const GET_STREAM: u64 = 0;
 
+/// Most bytes of SSE events kept per session for `Last-Event-ID` replay.
+const HISTORY_BYTES: usize = 8 * 1024 * 1024;
+
 /// Capacity of a live SSE connection's queue. A client that falls this far behind is
 /// disconnected and resumes with `Last-Event-ID`.
 const STREAM_QUEUE: usize = 64;
@@ -53,6 +56,7 @@ struct State {
     next_stream: u64,
     next_sequence: u64,
     history: VecDeque<Recorded>,
+    history_bytes: usize,
     backlog: VecDeque<Value>,
     last_active: Option<Instant>,
 }
@@ -245,15 +249,19 @@ impl Session {
         let sequence = state.next_sequence;
         state.next_sequence += 1;
         let frame = rpc::sse_event(Some(&rpc::event_id(stream, sequence)), message);
-        if self.limits.history > 0 {
-            if state.history.len() >= self.limits.history {
-                state.history.pop_front();
-            }
+        if self.limits.history > 0 && frame.len() <= HISTORY_BYTES {
+            state.history_bytes += frame.len();
             state.history.push_back(Recorded {
                 stream,
                 sequence,
                 frame: frame.clone(),
             });
+            while state.history.len() > self.limits.history || state.history_bytes > HISTORY_BYTES {
+                match state.history.pop_front() {
+                    Some(old) => state.history_bytes -= old.frame.len(),
+                    None => break,
+                }
+            }
         }
         if let Some(tx) = state.live.get(&stream)
             && tx.try_send(frame).is_err()
@@ -338,5 +346,155 @@ impl Session {
             }
         }
         state.live.clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::child::{self, Grace, Launch};
+    use serde_json::json;
+
+    /// `sleep` ignores its stdin: go straight to SIGTERM.
+    const QUICK: Grace = Grace {
+        after_stdin_close: std::time::Duration::ZERO,
+        after_sigterm: std::time::Duration::from_secs(5),
+    };
+
+    /// A session whose process never answers: the tests play the server with `dispatch`.
+    async fn session(history: usize, backlog: usize) -> Session {
+        let launch = Launch {
+            program: "sleep".into(),
+            args: vec!["1000".into()],
+            env: Vec::new(),
+            cwd: None,
+            max_line_bytes: 1024,
+        };
+        let (process, _messages) = child::spawn(&launch, "test").expect("spawn sleep");
+        Session::new("s".into(), process, SessionLimits { history, backlog })
+    }
+
+    fn drain(rx: &mut mpsc::Receiver<Bytes>) -> Vec<String> {
+        let mut frames = Vec::new();
+        while let Ok(frame) = rx.try_recv() {
+            frames.push(String::from_utf8_lossy(&frame).into_owned());
+        }
+        frames
+    }
+
+    fn data(frame: &str) -> Value {
+        let line = frame
+            .lines()
+            .find_map(|l| l.strip_prefix("data: "))
+            .expect("data line");
+        serde_json::from_str(line).expect("JSON")
+    }
+
+    #[tokio::test]
+    async fn progress_follows_its_token_and_the_response_ends_the_stream() {
+        let session = session(16, 16).await;
+        let request = json!({"jsonrpc":"2.0","id":1,"method":"tools/call",
+            "params":{"name":"slow","_meta":{"progressToken":"t"}}});
+        let Ok(Reply::Sse(mut rx)) = session.request(&request, true).await else {
+            panic!("an SSE reply");
+        };
+        session.dispatch(json!({"jsonrpc":"2.0","method":"notifications/progress",
+            "params":{"progressToken":"t","progress":1}}));
+        session.dispatch(json!({"jsonrpc":"2.0","method":"notifications/message",
+            "params":{"level":"info","data":"elsewhere"}}));
+        session.dispatch(json!({"jsonrpc":"2.0","id":1,"result":{"content":[]}}));
+        let frames = drain(&mut rx);
+        assert_eq!(frames.len(), 2, "{frames:?}");
+        assert_eq!(data(&frames[0])["method"], "notifications/progress");
+        assert_eq!(data(&frames[1])["id"], 1);
+        assert!(
+            rx.recv().await.is_none(),
+            "the stream ends after the response"
+        );
+
+        // The log message waited for a GET stream.
+        let mut get = session.open_stream(None).expect("GET");
+        let frames = drain(&mut get);
+        assert_eq!(frames.len(), 1);
+        assert_eq!(data(&frames[0])["method"], "notifications/message");
+        assert!(frames[0].starts_with("id: 0-"));
+        session.process.terminate(QUICK).await;
+    }
+
+    #[tokio::test]
+    async fn a_server_request_without_a_get_stream_goes_to_the_open_request_stream() {
+        let session = session(16, 16).await;
+        let request = json!({"jsonrpc":"2.0","id":"a","method":"tools/call","params":{"name":"x"}});
+        let Ok(Reply::Sse(mut rx)) = session.request(&request, true).await else {
+            panic!("an SSE reply");
+        };
+        session.dispatch(json!({"jsonrpc":"2.0","id":0,"method":"elicitation/create","params":{}}));
+        let frames = drain(&mut rx);
+        assert_eq!(frames.len(), 1);
+        assert_eq!(data(&frames[0])["method"], "elicitation/create");
+        assert!(matches!(
+            session.request(&request, true).await,
+            Err(SendError::DuplicateId)
+        ));
+        session.process.terminate(QUICK).await;
+    }
+
+    #[tokio::test]
+    async fn last_event_id_replays_only_later_events_of_that_stream() {
+        let session = session(16, 16).await;
+        let request = json!({"jsonrpc":"2.0","id":5,"method":"tools/call",
+            "params":{"name":"slow","_meta":{"progressToken":9}}});
+        let Ok(Reply::Sse(mut rx)) = session.request(&request, true).await else {
+            panic!("an SSE reply");
+        };
+        for progress in 1..=3 {
+            session.dispatch(json!({"jsonrpc":"2.0","method":"notifications/progress",
+                "params":{"progressToken":9,"progress":progress}}));
+        }
+        let frames = drain(&mut rx);
+        let first_id = frames[0]
+            .lines()
+            .find_map(|l| l.strip_prefix("id: "))
+            .expect("id")
+            .to_owned();
+        drop(rx);
+        let mut resumed = session.open_stream(Some(&first_id)).expect("resume");
+        session.dispatch(json!({"jsonrpc":"2.0","id":5,"result":{}}));
+        let replay: Vec<Value> = drain(&mut resumed).iter().map(|f| data(f)).collect();
+        assert_eq!(replay.len(), 3, "{replay:?}");
+        assert_eq!(replay[0]["params"]["progress"], 2);
+        assert_eq!(replay[1]["params"]["progress"], 3);
+        assert_eq!(replay[2]["id"], 5, "the resumed stream continues live");
+        assert!(resumed.recv().await.is_none());
+        session.process.terminate(QUICK).await;
+    }
+
+    #[tokio::test]
+    async fn the_backlog_is_bounded_and_close_fails_waiting_requests() {
+        let session = session(16, 2).await;
+        for n in 0..5 {
+            session.dispatch(
+                json!({"jsonrpc":"2.0","method":"notifications/message","params":{"n":n}}),
+            );
+        }
+        let request = json!({"jsonrpc":"2.0","id":1,"method":"ping"});
+        let Ok(Reply::Json(rx)) = session.request(&request, false).await else {
+            panic!("a JSON reply");
+        };
+        let mut get = session.open_stream(None).expect("GET");
+        let kept: Vec<Value> = drain(&mut get)
+            .iter()
+            .map(|f| data(f)["params"]["n"].clone())
+            .collect();
+        assert_eq!(kept, [json!(3), json!(4)], "the newest messages are kept");
+        session.close("gone");
+        let error = rx.await.expect("an error reply");
+        assert_eq!(error["error"]["message"], "gone");
+        assert!(matches!(
+            session.request(&request, false).await,
+            Err(SendError::Closed)
+        ));
+        assert!(get.recv().await.is_none(), "streams end with the session");
+        session.process.terminate(QUICK).await;
     }
 }

@@ -4,7 +4,10 @@
 //! it once (as a handshake-era client, which every stdio server understands), then forwards each
 //! request with its id — and its progress token — rewritten to a bridge-unique value, so
 //! concurrent clients never collide, and maps the response back. Results are made valid for a
-//! 2026-07-28 client (`resultType`, and `ttlMs`/`cacheScope` on lists). Server→client requests
+//! 2026-07-28 client (`resultType`, and `ttlMs`/`cacheScope` on lists). The per-request
+//! envelope (`_meta["io.modelcontextprotocol/…"]`) is removed before forwarding: the worker is in
+//! a handshake-era conversation, and dual-era servers (the Python SDK's) refuse modern envelopes
+//! there. Server→client requests
 //! have no channel in the stateless era: the bridge answers them with an error.
 
 use std::collections::HashMap;
@@ -266,6 +269,7 @@ impl Worker {
         if let Some(object) = message.as_object_mut() {
             object.insert("id".into(), id.into());
         }
+        rpc::strip_modern_envelope(&mut message);
         if self.process.send(&message).await.is_err() {
             lock(&self.state).pending.remove(&id);
             return Err(rpc::error(

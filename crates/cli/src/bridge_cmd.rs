@@ -14,6 +14,13 @@ use std::time::Duration;
 ///
 /// Example: `mcp-runtime bridge --listen 127.0.0.1:8088 -- npx -y @modelcontextprotocol/server-everything stdio`
 #[derive(Debug, clap::Args)]
+#[command(after_help = "\
+Legacy clients (2024-11-05 … 2025-11-25) get one server process per session; stateless clients
+(2026-07-28) share one worker process. SIGTERM, Ctrl-C or (--exit-on-stdin-eof) stdin EOF stop
+the bridge: each server's stdin is closed, then SIGTERM, then SIGKILL. GET /healthz answers 200.
+
+Example:
+  mcp-runtime bridge --listen 127.0.0.1:8088 -- npx -y @modelcontextprotocol/server-everything stdio")]
 pub struct BridgeArgs {
     /// Port to listen on, on all interfaces (the MCPServer's `port`).
     #[arg(long, env = "PORT", default_value_t = 8088)]

@@ -348,6 +348,54 @@ fn python_client_lists_and_calls_tools_through_the_bridge_in_both_eras() {
 }
 
 #[test]
+fn a_python_sdk_stdio_server_is_served_in_both_eras() {
+    // A dual-era server: it refuses modern envelopes in a handshake-era conversation, so the
+    // bridge must turn stateless requests into requests of the worker's conversation.
+    let server = vec![
+        python().display().to_string(),
+        workspace()
+            .join("tests/peers/python/stdio_server.py")
+            .display()
+            .to_string(),
+    ];
+    let bridge = Bridge::start(&[], &server);
+    for (mode, era) in [("legacy", "2025-11-25"), ("auto", "2026-07-28")] {
+        let result = run_python_client(&bridge.url(), mode, "from python");
+        assert_eq!(result["protocol_version"], era, "{mode}: {result}");
+        assert_eq!(result["tools"], json!(["echo"]), "{mode}");
+        assert_eq!(result["echo"], json!(["Echo: from python"]), "{mode}");
+    }
+}
+
+#[test]
+fn a_server_request_reaches_the_client_and_its_answer_reaches_the_server() {
+    let bridge = Bridge::start(&[], &server_everything());
+    let output = Command::new(python())
+        .arg(workspace().join("tests/peers/python/elicit_client.py"))
+        .arg(bridge.url())
+        .output()
+        .expect("run the Python MCP client");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "the Python client failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let result: Value = serde_json::from_str(stdout.trim()).expect("client JSON");
+    assert_eq!(
+        result["elicitations"],
+        json!(["Please provide inputs for the following fields:"]),
+        "the server's elicitation/create reached the client: {result}"
+    );
+    assert!(
+        result["text"][0]
+            .as_str()
+            .is_some_and(|t| t.contains("User declined")),
+        "the client's answer reached the server: {result}"
+    );
+}
+
+#[test]
 fn concurrent_python_clients_in_both_eras_do_not_mix_replies() {
     let bridge = Bridge::start(&[], &server_everything());
     let url = bridge.url();
@@ -410,6 +458,25 @@ fn each_legacy_session_gets_its_own_process_and_delete_ends_it() {
 }
 
 #[test]
+fn sessions_beyond_the_limit_get_503() {
+    let bridge = Bridge::start(&["--max-sessions", "1"], &server_everything());
+    let address = bridge.address.clone();
+    let first = initialize(&address);
+    let refused = http(
+        &address,
+        "POST",
+        &[JSON, CONTENT],
+        r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"raw","version":"0"}}}"#,
+    );
+    assert_eq!(refused.status, 503, "{}", refused.body);
+    assert_eq!(
+        http(&address, "DELETE", &[("mcp-session-id", &first)], "").status,
+        200
+    );
+    initialize(&address);
+}
+
+#[test]
 fn legacy_progress_arrives_on_the_request_stream_before_the_result() {
     let bridge = Bridge::start(&[], &server_everything());
     let address = bridge.address.clone();
@@ -461,6 +528,46 @@ fn legacy_progress_arrives_on_the_request_stream_before_the_result() {
         "every event has an id: {}",
         reply.body
     );
+}
+
+#[test]
+fn stateless_progress_keeps_the_clients_token_and_id() {
+    let bridge = Bridge::start(&[], &server_everything());
+    let address = bridge.address.clone();
+    let headers = [
+        SSE,
+        CONTENT,
+        ("mcp-protocol-version", "2026-07-28"),
+        ("mcp-method", "tools/call"),
+        ("mcp-name", "trigger-long-running-operation"),
+    ];
+    // Two clients with the same id and the same progress token at once.
+    let streams: Vec<SseReader> = (0..2)
+        .map(|_| {
+            let body = json!({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{
+                "name":"trigger-long-running-operation","arguments":{"duration":0.4,"steps":2},
+                "_meta":{"progressToken":"mine","io.modelcontextprotocol/protocolVersion":"2026-07-28"}}});
+            SseReader::open(send_request(&address, "POST", &headers, &body.to_string()))
+        })
+        .collect();
+    for mut stream in streams {
+        assert_eq!(stream.status, 200);
+        let mut events = Vec::new();
+        while let Some(event) = stream.next() {
+            events.push(event.data);
+        }
+        assert_eq!(
+            events.len(),
+            3,
+            "two progress events and the result: {events:?}"
+        );
+        for progress in &events[..2] {
+            assert_eq!(progress["method"], "notifications/progress");
+            assert_eq!(progress["params"]["progressToken"], "mine");
+        }
+        assert_eq!(events[2]["id"], 1);
+        assert_eq!(events[2]["result"]["resultType"], "complete");
+    }
 }
 
 #[test]
@@ -519,7 +626,8 @@ fn a_dead_stateless_worker_is_replaced_on_the_next_request() {
 
 #[test]
 fn sigterm_stops_every_server_process_and_exits_cleanly() {
-    let mut bridge = Bridge::start(&[], &server_everything());
+    // A generous grace, so a loaded machine cannot turn the stdin-close exit into a SIGTERM.
+    let mut bridge = Bridge::start(&["--stdin-close-grace", "20"], &server_everything());
     let address = bridge.address.clone();
     initialize(&address);
     initialize(&address);
@@ -714,6 +822,38 @@ fn a_command_that_cannot_start_is_a_json_rpc_error() {
         "{}",
         response.body
     );
+    for _ in 0..2 {
+        let stateless = http(
+            &bridge.address,
+            "POST",
+            &[
+                JSON,
+                CONTENT,
+                ("mcp-protocol-version", "2026-07-28"),
+                ("mcp-method", "tools/list"),
+            ],
+            r#"{"jsonrpc":"2.0","id":1,"method":"tools/list","params":{"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28"}}}"#,
+        );
+        assert_eq!(stateless.status, 500, "{}", stateless.body);
+        assert!(
+            stateless.body.contains("could not start"),
+            "{}",
+            stateless.body
+        );
+    }
+}
+
+#[test]
+fn the_server_command_is_required_after_a_double_dash() {
+    for args in [&["bridge"][..], &["bridge", "node", "server.js"][..]] {
+        let output = Command::new(env!("CARGO_BIN_EXE_mcp-runtime"))
+            .args(args)
+            .output()
+            .expect("run");
+        assert_eq!(output.status.code(), Some(2), "{args:?}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains("-- <COMMAND>"), "{args:?}: {stderr}");
+    }
 }
 
 #[test]
@@ -933,4 +1073,139 @@ fn last_event_id_resumes_a_request_stream_without_repeating_events() {
     let result = result.expect("the response follows the replay");
     assert_eq!(result["id"], 9);
     assert!(result["result"]["content"].is_array(), "{result}");
+}
+
+/// The pid of the only live child of `parent`.
+fn only_child(parent: u32) -> u32 {
+    let mut found = None;
+    wait_until("the child process", || {
+        found = children(parent).first().copied();
+        found.is_some()
+    });
+    found.expect("child")
+}
+
+/// All processes whose parent is `parent`, zombies included, with their state.
+fn children_with_state(parent: u32) -> Vec<(u32, String)> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").expect("/proc").flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            continue;
+        };
+        let Some((_, rest)) = stat.rsplit_once(')') else {
+            continue;
+        };
+        let mut fields = rest.split_whitespace();
+        let state = fields.next().unwrap_or("").to_owned();
+        if fields.next().and_then(|p| p.parse::<u32>().ok()) == Some(parent) {
+            found.push((pid, state));
+        }
+    }
+    found
+}
+
+/// Kills the process when dropped (for `unshare --kill-child`, that ends the namespace).
+struct KillOnDrop(Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn as_pid_1_the_bridge_reaps_orphans_its_servers_leave() {
+    // A PID namespace makes the bridge PID 1, as it is in a container. Creating one needs root
+    // (CI runs as root).
+    let probe = Command::new("unshare")
+        .args(["--pid", "--fork", "--mount-proc", "true"])
+        .output();
+    if !probe.as_ref().is_ok_and(|o| o.status.success()) {
+        eprintln!(
+            "SKIPPED (cannot create a PID namespace here: needs root and util-linux unshare)"
+        );
+        return;
+    }
+    // The server leaves an orphan that exits after a second, then waits forever.
+    let server = "(sleep 1 &); exec sleep 1000";
+    let mut unshare = KillOnDrop(
+        Command::new("unshare")
+            .args(["--pid", "--fork", "--mount-proc", "--kill-child"])
+            .arg(env!("CARGO_BIN_EXE_mcp-runtime"))
+            .args([
+                "bridge",
+                "--listen",
+                "127.0.0.1:0",
+                "--stdin-close-grace",
+                "0.2",
+                "--sigterm-grace",
+                "2",
+                "--",
+                "sh",
+                "-c",
+                server,
+            ])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start unshare"),
+    );
+    let stderr = unshare.0.stderr.take().expect("stderr");
+    let (address_tx, address_rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if let Some(rest) = line.strip_prefix("mcp-runtime bridge listening on http://") {
+                let _ = address_tx.send(rest.split('/').next().unwrap_or_default().to_owned());
+            }
+        }
+    });
+    let address = address_rx.recv_timeout(TIMEOUT).expect("listen address");
+    let bridge = only_child(unshare.0.id());
+
+    let mut pending = send_request(
+        &address,
+        "POST",
+        &[("accept", "text/event-stream"), CONTENT],
+        r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"raw","version":"0"}}}"#,
+    );
+    let mut head = [0_u8; 12];
+    pending.read_exact(&mut head).expect("response head");
+    assert_eq!(&head, b"HTTP/1.1 200");
+
+    // The orphan is re-parented to the bridge, then exits; it must not stay a zombie.
+    let mut orphan = None;
+    wait_until("the orphan to be re-parented to the bridge", || {
+        orphan = children_with_state(bridge)
+            .into_iter()
+            .find(|(pid, _)| {
+                std::fs::read_to_string(format!("/proc/{pid}/cmdline"))
+                    .is_ok_and(|c| c.starts_with("sleep\u{0}1\u{0}"))
+            })
+            .map(|(pid, _)| pid);
+        orphan.is_some()
+    });
+    let orphan = orphan.expect("orphan");
+    wait_until("the bridge to reap the exited orphan", || {
+        !Path::new(&format!("/proc/{orphan}")).exists()
+    });
+
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(i32::try_from(bridge).expect("pid")),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .expect("signal the bridge");
+    let deadline = Instant::now() + TIMEOUT;
+    let status = loop {
+        if let Some(status) = unshare.0.try_wait().expect("try_wait") {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "the bridge did not exit");
+        std::thread::sleep(Duration::from_millis(25));
+    };
+    assert!(status.success(), "exit status {status}");
 }
