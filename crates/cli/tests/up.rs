@@ -458,4 +458,40 @@ fn the_quickstart_lists_only_granted_tools_allows_and_denies_with_reasons() {
             .is_some_and(|t| t.contains("hello")),
         "{listed}"
     );
+
+    // Every call above is in the embedded Sentinel's query API, with its decision and reason.
+    let denials = wait_for("the denial in Sentinel", Duration::from_secs(10), || {
+        let (code, body) = http(
+            &up.address,
+            "GET",
+            "/sentinel/api/v1/events?server=notes&decision=deny&tool_name=delete_note",
+            &[],
+            "",
+        );
+        let page: Value = serde_json::from_str(&body).ok()?;
+        (code == 200 && page["events"].as_array().is_some_and(|e| !e.is_empty())).then_some(page)
+    });
+    let event = &denials["events"][0];
+    assert_eq!(
+        event["payload"]["reason"], "side_effect_not_allowed",
+        "{event}"
+    );
+    assert_eq!(event["payload"]["agent_id"], "note-taker", "{event}");
+    let (_, allowed) = http(
+        &up.address,
+        "GET",
+        "/sentinel/api/v1/events?server=notes&decision=allow&tool_name=create_note",
+        &[],
+        "",
+    );
+    let allowed: Value = serde_json::from_str(&allowed).expect("events JSON");
+    assert_eq!(
+        allowed["events"].as_array().map(Vec::len),
+        Some(1),
+        "{allowed}"
+    );
+    // The UI is served under the same prefix.
+    let (code, page) = http(&up.address, "GET", "/sentinel/ui/", &[], "");
+    assert_eq!(code, 200);
+    assert!(page.contains("<html") || page.contains("<!doctype") || page.contains("<!DOCTYPE"));
 }

@@ -66,4 +66,3 @@ pub async fn open(state_dir: &Path, retention: Option<Duration>) -> anyhow::Resu
         handler,
     })
 }
-
