@@ -36,9 +36,25 @@ pub fn run(args: &StatusArgs) -> Result<ExitCode> {
     })?;
     let status: UpStatus =
         serde_json::from_slice(&body).with_context(|| format!("{url} is not an up status"))?;
+    // Recent denials come from the embedded Sentinel; a status without them is still useful.
+    let denials = status.sentinel_url.as_ref().and_then(|sentinel| {
+        let url = format!("{sentinel}/api/v1/events?decision=deny&limit={RECENT_DENIALS}");
+        let body = get(&url).ok()?;
+        let page: serde_json::Value = serde_json::from_slice(&body).ok()?;
+        page["events"].as_array().cloned()
+    });
     match args.output {
-        Format::Json => println!("{}", serde_json::to_string_pretty(&status)?),
-        Format::Table => print!("{}", table(&status)),
+        Format::Json => {
+            let mut document = serde_json::to_value(&status)?;
+            document["recent_denials"] = serde_json::json!(denials.unwrap_or_default());
+            println!("{}", serde_json::to_string_pretty(&document)?);
+        }
+        Format::Table => {
+            print!("{}", table(&status));
+            if let Some(denials) = denials {
+                print!("{}", denial_table(&denials));
+            }
+        }
     }
     let healthy = status.problems.is_empty()
         && status
@@ -50,6 +66,46 @@ pub fn run(args: &StatusArgs) -> Result<ExitCode> {
     } else {
         ExitCode::from(3)
     })
+}
+
+/// How many denials `status` shows.
+const RECENT_DENIALS: usize = 5;
+
+fn denial_table(events: &[serde_json::Value]) -> String {
+    use std::fmt::Write;
+    let mut out = String::new();
+    if events.is_empty() {
+        let _ = writeln!(out, "\nNo denials recorded.");
+        return out;
+    }
+    let _ = writeln!(out, "\nRecent denials (newest first):");
+    for event in events {
+        let payload = &event["payload"];
+        let text = |key: &str| payload[key].as_str().unwrap_or("").to_owned();
+        let caller = [text("agent_id"), text("human_id")]
+            .into_iter()
+            .filter(|s| !s.is_empty())
+            .collect::<Vec<_>>()
+            .join(" / ");
+        let _ = writeln!(
+            out,
+            "  {}  {}  {}  {}  {}",
+            event["timestamp"].as_str().unwrap_or(""),
+            text("server"),
+            if text("tool_name").is_empty() {
+                text("rpc_method")
+            } else {
+                text("tool_name")
+            },
+            if caller.is_empty() {
+                "(anonymous)".to_owned()
+            } else {
+                caller
+            },
+            text("reason"),
+        );
+    }
+    out
 }
 
 fn table(status: &UpStatus) -> String {

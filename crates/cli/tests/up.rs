@@ -494,4 +494,21 @@ fn the_quickstart_lists_only_granted_tools_allows_and_denies_with_reasons() {
     let (code, page) = http(&up.address, "GET", "/sentinel/ui/", &[], "");
     assert_eq!(code, 200);
     assert!(page.contains("<html") || page.contains("<!doctype") || page.contains("<!DOCTYPE"));
+
+    // `mcp-runtime status` shows the server, its tools and the recent denial.
+    let output = Command::new(env!("CARGO_BIN_EXE_mcp-runtime"))
+        .args(["status", "--url", &up.url("")])
+        .output()
+        .expect("status");
+    let table = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(0), "{table}");
+    assert!(
+        table.contains("notes") && table.contains("Ready"),
+        "{table}"
+    );
+    assert!(table.contains("create_note,delete_note"), "{table}");
+    assert!(
+        table.contains("delete_note  note-taker  side_effect_not_allowed"),
+        "{table}"
+    );
 }
