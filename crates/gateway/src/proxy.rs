@@ -403,13 +403,18 @@ impl Proxy {
 
     fn upstream_uri(&self, original: &Uri) -> Option<Uri> {
         let mut path = original.path();
+        // A trailing slash on the prefix does not change what it names: `/x/` strips `/x` from
+        // `/x` and `/x/mcp` alike, and never from `/xy`.
         if let Some(prefix) = self
             .config
             .strip_prefix
             .as_deref()
+            .map(|p| p.trim_end_matches('/'))
             .filter(|p| !p.is_empty())
+            && let Some(rest) = path.strip_prefix(prefix)
+            && (rest.is_empty() || rest.starts_with('/'))
         {
-            path = path.strip_prefix(prefix).unwrap_or(path);
+            path = rest;
         }
         let base = &self.config.upstream;
         let base_path = base.path().trim_end_matches('/');
