@@ -339,8 +339,22 @@ fn bad_manifests_are_reported_with_file_and_field_and_the_good_ones_run() {
         &dir.path().join("zz-duplicate.yaml"),
         &python_server("good", &marker),
     );
+    write(
+        &dir.path().join("missing.yaml"),
+        "apiVersion: mcpruntime.org/v1alpha1\nkind: MCPServer\nmetadata: {name: missing}\nspec:\n  image: x\n  command: [mcp-server-that-is-not-installed]\n",
+    );
     let up = Up::start(dir.path(), state.path());
     up.wait_ready("good");
+    // A valid manifest whose command is not installed runs as far as it can and says why.
+    let missing = wait_for("the missing command to be reported", START, || {
+        up.server("missing").filter(|s| s["phase"] == "Failed")
+    });
+    assert!(
+        missing["last_error"].as_str().is_some_and(
+            |e| e.contains("\"mcp-server-that-is-not-installed\" was not found on PATH")
+        ),
+        "{missing}"
+    );
 
     let status = up.status();
     let problems: Vec<String> = status["problems"]
@@ -379,7 +393,12 @@ fn bad_manifests_are_reported_with_file_and_field_and_the_good_ones_run() {
         "{duplicate}"
     );
     assert_eq!(problems.len(), 4, "{problems:#?}");
-    assert_eq!(status["servers"].as_array().map(Vec::len), Some(1));
+    assert_eq!(
+        status["servers"].as_array().map(Vec::len),
+        Some(2),
+        "{}",
+        up.log()
+    );
 
     // `mcp-runtime status` shows the same to a person, and exits 3 because of the problems.
     let output = Command::new(env!("CARGO_BIN_EXE_mcp-runtime"))
@@ -389,6 +408,10 @@ fn bad_manifests_are_reported_with_file_and_field_and_the_good_ones_run() {
     let table = String::from_utf8_lossy(&output.stdout);
     assert_eq!(output.status.code(), Some(3), "{table}");
     assert!(table.contains("good") && table.contains("Ready"), "{table}");
+    assert!(
+        table.contains("missing") && table.contains("Failed"),
+        "{table}"
+    );
     assert!(table.contains("cel.yaml"), "{table}");
 }
 
