@@ -6,7 +6,7 @@ use mcp_runtime_audit::{AuditEvent, AuditSink, HttpSink, HttpSinkConfig, StdoutS
 use mcp_runtime_gateway::DenyEncoding;
 use mcp_runtime_gateway::inspect::Limits;
 use mcp_runtime_gateway::metrics::{GatewayMetrics, ServerLabelSet};
-use mcp_runtime_gateway::policy_source::{PolicyStore, watch_file};
+use mcp_runtime_gateway::policy_source::{DocumentDefaults, PolicyStore, watch_file};
 use mcp_runtime_gateway::proxy::{IdentityMode, Proxy, ProxyConfig, ServerLabels};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -38,6 +38,10 @@ pub struct GatewayArgs {
     /// `none`.
     #[arg(long, env = "AUTH_MODE", default_value = "header")]
     auth_mode: String,
+    /// Fallbacks from MR's sidecar environment for fields the policy document leaves unset; the
+    /// document (rendered from the same spec) wins whenever it sets them.
+    #[command(flatten)]
+    document_defaults: DocumentDefaultArgs,
     /// How denials are written: `jsonrpc` (JSON-RPC errors, the default) or `http` (the Go
     /// mcp-runtime's 401/403/503 JSON bodies).
     #[arg(long, env = "DENY_ENCODING", default_value = "jsonrpc")]
@@ -115,7 +119,9 @@ pub fn run(args: &GatewayArgs) -> Result<ExitCode> {
         .build()
         .context("starting the async runtime")?;
     runtime.block_on(async {
-        let store = Arc::new(PolicyStore::new());
+        let store = Arc::new(PolicyStore::with_defaults(
+            args.document_defaults.clone().into(),
+        ));
         let _watch = watch_file(store.clone(), args.policy_file.clone())
             .await
             .with_context(|| format!("watching {}", args.policy_file.display()))?;
@@ -196,6 +202,46 @@ pub fn run(args: &GatewayArgs) -> Result<ExitCode> {
         }
         Ok(ExitCode::SUCCESS)
     })
+}
+
+/// MR's sidecar variables that describe the policy and the identity headers.
+#[derive(Clone, Debug, clap::Args)]
+struct DocumentDefaultArgs {
+    /// Policy mode when the document has none: `allow-list` or `observe`.
+    #[arg(long, env = "POLICY_MODE")]
+    policy_mode: Option<String>,
+    /// Default decision when the document has none: `deny` or `allow`.
+    #[arg(long, env = "POLICY_DEFAULT_DECISION")]
+    policy_default_decision: Option<String>,
+    /// Policy version reported when the document has none.
+    #[arg(long, env = "POLICY_VERSION")]
+    policy_version: Option<String>,
+    /// Human ID header when the document names none (default X-MCP-Human-ID).
+    #[arg(long, env = "HUMAN_ID_HEADER")]
+    human_id_header: Option<String>,
+    /// Agent ID header when the document names none (default X-MCP-Agent-ID).
+    #[arg(long, env = "AGENT_ID_HEADER")]
+    agent_id_header: Option<String>,
+    /// Team ID header when the document names none (default X-MCP-Team-ID).
+    #[arg(long, env = "TEAM_ID_HEADER")]
+    team_id_header: Option<String>,
+    /// Session ID header when the document names none (default X-MCP-Agent-Session).
+    #[arg(long, env = "SESSION_ID_HEADER")]
+    session_id_header: Option<String>,
+}
+
+impl From<DocumentDefaultArgs> for DocumentDefaults {
+    fn from(args: DocumentDefaultArgs) -> Self {
+        DocumentDefaults {
+            policy_mode: args.policy_mode,
+            default_decision: args.policy_default_decision,
+            policy_version: args.policy_version,
+            human_id_header: args.human_id_header,
+            agent_id_header: args.agent_id_header,
+            team_id_header: args.team_id_header,
+            session_id_header: args.session_id_header,
+        }
+    }
 }
 
 /// Sends each event to every configured sink.

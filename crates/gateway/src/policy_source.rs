@@ -102,6 +102,8 @@ pub struct PolicyStore {
     /// [`PolicyStore::status`] (so a status is never half old, half new). Never taken on the
     /// request path.
     state: Mutex<State>,
+    /// Settings from the pod environment for fields a document leaves unset.
+    defaults: DocumentDefaults,
     success: AtomicU64,
     unchanged: AtomicU64,
     failure: AtomicU64,
@@ -138,9 +140,19 @@ impl PolicyStore {
         PolicyStore {
             current: ArcSwapOption::empty(),
             state: Mutex::new(State::default()),
+            defaults: DocumentDefaults::default(),
             success: AtomicU64::new(0),
             unchanged: AtomicU64::new(0),
             failure: AtomicU64::new(0),
+        }
+    }
+
+    /// An empty store that fills fields its documents leave unset from `defaults` (MR's sidecar
+    /// environment: `POLICY_MODE`, `HUMAN_ID_HEADER`, …).
+    pub fn with_defaults(defaults: DocumentDefaults) -> Self {
+        PolicyStore {
+            defaults,
+            ..PolicyStore::new()
         }
     }
 
@@ -197,7 +209,8 @@ impl PolicyStore {
     /// (which names the file) and it is returned. A document with the active revision swaps
     /// nothing but still clears a stale error. Blocking: call it off the async runtime.
     pub fn load_file(&self, path: &Path) -> Result<(), String> {
-        self.install(&path.display().to_string(), read_policy(path))
+        let policy = read_policy(path).map(|policy| self.defaults.apply(policy));
+        self.install(&path.display().to_string(), policy)
     }
 
     /// Activates a policy produced elsewhere (the local mode renders it in process), with the
@@ -258,6 +271,69 @@ impl PolicyStore {
 fn now() -> Timestamp {
     // MR formats with Go's `time.RFC3339`: whole seconds.
     Timestamp::from_second(Timestamp::now().as_second()).unwrap_or(Timestamp::UNIX_EPOCH)
+}
+
+/// Values from MR's sidecar environment (`POLICY_MODE`, `POLICY_DEFAULT_DECISION`,
+/// `POLICY_VERSION`, `HUMAN_ID_HEADER`, `AGENT_ID_HEADER`, `TEAM_ID_HEADER`,
+/// `SESSION_ID_HEADER`).
+///
+/// The policy document is rendered from the same `spec.policy` and `spec.auth` as these
+/// variables, so it stays the authority: a variable only fills a field the document leaves
+/// unset (for example a hand-written or older document). It can never loosen a field the
+/// document sets, such as turning `allow-list` into `observe`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DocumentDefaults {
+    pub policy_mode: Option<String>,
+    pub default_decision: Option<String>,
+    pub policy_version: Option<String>,
+    pub human_id_header: Option<String>,
+    pub agent_id_header: Option<String>,
+    pub team_id_header: Option<String>,
+    pub session_id_header: Option<String>,
+}
+
+impl DocumentDefaults {
+    /// Fills the unset fields of `policy`'s document. The revision stays the document's own:
+    /// it names what the operator rendered.
+    pub fn apply(&self, policy: CompiledPolicy) -> CompiledPolicy {
+        if *self == DocumentDefaults::default() {
+            return policy;
+        }
+        let mut document = policy.document().clone();
+        let fill = |field: &mut String, value: &Option<String>| {
+            if field.is_empty()
+                && let Some(value) = value.as_ref().filter(|v| !v.is_empty())
+            {
+                field.clone_from(value);
+            }
+        };
+        fill(&mut document.auth.human_id_header, &self.human_id_header);
+        fill(&mut document.auth.agent_id_header, &self.agent_id_header);
+        fill(&mut document.auth.team_id_header, &self.team_id_header);
+        fill(
+            &mut document.auth.session_id_header,
+            &self.session_id_header,
+        );
+        fill(&mut document.policy.policy_version, &self.policy_version);
+        if document.policy.mode.is_unset()
+            && let Some(mode) = lenient(&self.policy_mode)
+        {
+            document.policy.mode = mode;
+        }
+        if document.policy.default_decision.is_unset()
+            && let Some(decision) = lenient(&self.default_decision)
+        {
+            document.policy.default_decision = decision;
+        }
+        CompiledPolicy::new_unvalidated(document)
+    }
+}
+
+/// A vocabulary value from an environment string, as the document would read it (an unknown
+/// word stays unknown, and the evaluator treats it as the document would: fail closed).
+fn lenient<T: serde::de::DeserializeOwned>(value: &Option<String>) -> Option<T> {
+    let value = value.as_ref().filter(|v| !v.trim().is_empty())?;
+    serde_json::from_value(serde_json::Value::String(value.trim().to_owned())).ok()
 }
 
 fn read_policy(path: &Path) -> Result<CompiledPolicy, String> {

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use mcp_runtime_gateway::policy_source::{
-    PolicyStatus, PolicyStore, ReloadCounts, WatchHandle, watch_file,
+    DocumentDefaults, PolicyStatus, PolicyStore, ReloadCounts, WatchHandle, watch_file,
 };
 use mcp_runtime_policy::{Grant, PolicyDocument, SessionBinding, SideEffect, Tool, Trust};
 use pretty_assertions::assert_eq;
@@ -355,4 +355,40 @@ async fn a_missing_directory_is_an_error() {
     let store = Arc::new(PolicyStore::new());
     let error = watch_file(store, path).await.expect_err("no directory");
     assert!(error.to_string().contains("absent"), "{error}");
+}
+
+#[test]
+fn environment_defaults_fill_only_what_the_document_leaves_unset() {
+    let dir = tempfile::tempdir().expect("dir");
+    let path = dir.path().join("policy.json");
+    write(&path, &json(&document(false)));
+    let store = PolicyStore::with_defaults(DocumentDefaults {
+        policy_mode: Some("observe".into()),
+        human_id_header: Some("X-Person".into()),
+        ..DocumentDefaults::default()
+    });
+    store.load_file(&path).expect("valid policy");
+    let active = store.current().expect("loaded");
+    // Unset in the document: filled from the environment.
+    assert_eq!(active.document().auth.human_id_header, "X-Person");
+    assert_eq!(
+        serde_json::to_value(&active.document().policy.mode).expect("json"),
+        Value::String("observe".into())
+    );
+    // The revision is still the operator's.
+    assert_eq!(active.revision(), document(false).revision);
+
+    // A document that sets the mode keeps it: the environment cannot loosen enforcement.
+    let mut strict = document(false);
+    strict.policy.mode = serde_json::from_value(Value::String("allow-list".into())).expect("mode");
+    strict
+        .finalize(jiff::Timestamp::UNIX_EPOCH)
+        .expect("finalize");
+    write(&path, &json(&strict));
+    store.load_file(&path).expect("valid policy");
+    let active = store.current().expect("loaded");
+    assert_eq!(
+        serde_json::to_value(&active.document().policy.mode).expect("json"),
+        Value::String("allow-list".into())
+    );
 }
