@@ -1,6 +1,8 @@
 //! `mcp-runtime gateway` as a process: configured by the Go sidecar's environment variables,
 //! enforcing the policy file and picking up changes to it within a second.
 
+mod support;
+
 use mcp_runtime_policy::{Grant, PolicyDocument, SideEffect, Tool, Trust};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -71,27 +73,20 @@ fn write_policy(path: &Path, grant_disabled: bool) {
     std::fs::rename(&temporary, path).expect("rename");
 }
 
-/// A raw HTTP/1.1 exchange; returns (status, body).
+/// A raw HTTP/1.1 exchange as the test caller (agent `claude`, with a bearer token the gateway
+/// must not forward); returns (status, body).
 fn http(address: &str, method: &str, path: &str, body: &str) -> (u16, String) {
-    let mut stream = TcpStream::connect(address).expect("connect");
-    write!(
-        stream,
-        "{method} {path} HTTP/1.1\r\nhost: {address}\r\ncontent-type: application/json\r\nx-mcp-agent-id: claude\r\nauthorization: Bearer secret\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-        body.len()
+    support::http(
+        address,
+        method,
+        path,
+        &[
+            ("content-type", "application/json"),
+            ("x-mcp-agent-id", "claude"),
+            ("authorization", "Bearer secret"),
+        ],
+        body,
     )
-    .expect("send");
-    let mut response = String::new();
-    stream.read_to_string(&mut response).expect("read");
-    let status = response
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    let body = response
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_owned())
-        .unwrap_or_default();
-    (status, body)
 }
 
 struct Gateway {
