@@ -3,6 +3,7 @@
 mod crd;
 mod gateway_cmd;
 mod import_cmd;
+mod operator_cmd;
 mod policy_cmd;
 mod server_cmd;
 mod validate;
@@ -34,7 +35,7 @@ enum Command {
     /// Run the whole platform on this machine from a directory of manifests (no cluster needed).
     Up(RoleArgs),
     /// Run the Kubernetes operator (controllers for the three CRDs).
-    Operator(RoleArgs),
+    Operator(operator_cmd::OperatorArgs),
     /// Run the MCP gateway (the policy-enforcing reverse proxy).
     Gateway(gateway_cmd::GatewayArgs),
     /// Run Sentinel (audit ingest, storage, query API and UI).
@@ -109,7 +110,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Up(_) => not_implemented("up"),
-        Command::Operator(_) => not_implemented("operator"),
+        Command::Operator(args) => operator_cmd::run(&args),
         Command::Gateway(args) => gateway_cmd::run(&args),
         Command::Sentinel(_) => not_implemented("sentinel"),
         Command::Bridge(_) => not_implemented("bridge"),
