@@ -72,9 +72,9 @@ async fn all_reconciled(client: &kube::Client, n: usize) -> bool {
     };
     list.items.len() == n
         && list.items.iter().all(|s| {
-            s.status
-                .as_ref()
-                .is_some_and(|st| st.observed_generation == s.metadata.generation && st.url.is_some())
+            s.status.as_ref().is_some_and(|st| {
+                st.observed_generation == s.metadata.generation && st.url.is_some()
+            })
         })
 }
 
@@ -130,21 +130,22 @@ async fn baseline(n: usize) -> Duration {
             .create(&PostParams::default(), &server(i))
             .await
             .expect("create");
-        let policy = mcp_runtime_policy::render::render(
-            &created,
-            [],
-            [],
-            "local",
-            jiff::Timestamp::now(),
-        )
-        .expect("render");
+        let policy =
+            mcp_runtime_policy::render::render(&created, [], [], "local", jiff::Timestamp::now())
+                .expect("render");
         let desired = build::build(&created, Some(&policy), &config, None).expect("build");
         let name = created.metadata.name.clone().expect("name");
         let cm = desired.policy_config_map.expect("cm");
         let mut values = vec![
             ("configmaps", serde_json::to_value(&cm).expect("json")),
-            ("deployments", serde_json::to_value(&desired.deployment).expect("json")),
-            ("services", serde_json::to_value(&desired.service).expect("json")),
+            (
+                "deployments",
+                serde_json::to_value(&desired.deployment).expect("json"),
+            ),
+            (
+                "services",
+                serde_json::to_value(&desired.service).expect("json"),
+            ),
         ];
         if let Some(ingress) = &desired.ingress {
             values.push(("ingresses", serde_json::to_value(ingress).expect("json")));
@@ -158,7 +159,9 @@ async fn baseline(n: usize) -> Duration {
                     let mut v = value;
                     v["apiVersion"] = "v1".into();
                     v["kind"] = "ConfigMap".into();
-                    api.patch(&object_name, &apply, &Patch::Apply(&v)).await.expect("cm");
+                    api.patch(&object_name, &apply, &Patch::Apply(&v))
+                        .await
+                        .expect("cm");
                 }
                 "deployments" => {
                     let api: Api<k8s_openapi::api::apps::v1::Deployment> =
@@ -166,7 +169,9 @@ async fn baseline(n: usize) -> Duration {
                     let mut v = value;
                     v["apiVersion"] = "apps/v1".into();
                     v["kind"] = "Deployment".into();
-                    api.patch(&object_name, &apply, &Patch::Apply(&v)).await.expect("deploy");
+                    api.patch(&object_name, &apply, &Patch::Apply(&v))
+                        .await
+                        .expect("deploy");
                 }
                 "services" => {
                     let api: Api<k8s_openapi::api::core::v1::Service> =
@@ -174,7 +179,9 @@ async fn baseline(n: usize) -> Duration {
                     let mut v = value;
                     v["apiVersion"] = "v1".into();
                     v["kind"] = "Service".into();
-                    api.patch(&object_name, &apply, &Patch::Apply(&v)).await.expect("svc");
+                    api.patch(&object_name, &apply, &Patch::Apply(&v))
+                        .await
+                        .expect("svc");
                 }
                 _ => {
                     let api: Api<k8s_openapi::api::networking::v1::Ingress> =
@@ -182,7 +189,9 @@ async fn baseline(n: usize) -> Duration {
                     let mut v = value;
                     v["apiVersion"] = "networking.k8s.io/v1".into();
                     v["kind"] = "Ingress".into();
-                    api.patch(&object_name, &apply, &Patch::Apply(&v)).await.expect("ing");
+                    api.patch(&object_name, &apply, &Patch::Apply(&v))
+                        .await
+                        .expect("ing");
                 }
             }
         }

@@ -624,6 +624,115 @@ impl<K: kube::Resource<DynamicType = ()>> kube::Resource for Marker<K> {
     }
 }
 
+/// A recording layer over a real cluster's client: every call is recorded as [`ApiCall`] (for the
+/// RBAC contract on a real API server) and [`Fault`]s apply, as with [`FakeApi`].
+#[derive(Clone)]
+pub struct RecordingApi {
+    inner: kube::Client,
+    state: Arc<Mutex<State>>,
+}
+
+impl std::fmt::Debug for RecordingApi {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RecordingApi").finish_non_exhaustive()
+    }
+}
+
+impl RecordingApi {
+    pub fn new(inner: kube::Client) -> RecordingApi {
+        RecordingApi {
+            inner,
+            state: Arc::default(),
+        }
+    }
+
+    /// A client whose calls are recorded.
+    pub fn client(&self) -> kube::Client {
+        let namespace = self.inner.default_namespace().to_owned();
+        kube::Client::new(self.clone(), namespace)
+    }
+
+    pub fn calls(&self) -> Vec<ApiCall> {
+        lock(&self.state).calls.clone()
+    }
+
+    pub fn clear_calls(&self) {
+        lock(&self.state).calls.clear();
+    }
+
+    pub fn inject(&self, fault: Fault) {
+        lock(&self.state).faults.push(fault);
+    }
+
+    async fn handle(self, request: Request<KubeBody>) -> Result<Response<KubeBody>, BoxError> {
+        let fault = classify(&request).and_then(|(call, key)| {
+            let mut state = lock(&self.state);
+            state.calls.push(call.clone());
+            let hit = state
+                .faults
+                .iter_mut()
+                .find(|f| f.times > 0 && f.verb == call.verb && f.resource == key)?;
+            hit.times -= 1;
+            Some(hit.status)
+        });
+        if let Some(status) = fault {
+            let (parts, body) = status_response(status, "injected").into_parts();
+            let bytes = body.collect().await?.to_bytes();
+            return Ok(Response::from_parts(parts, KubeBody::from(bytes.to_vec())));
+        }
+        Ok(self.inner.send(request).await.map_err(Box::new)?)
+    }
+}
+
+impl tower_service::Service<Request<KubeBody>> for RecordingApi {
+    type Response = Response<KubeBody>;
+    type Error = BoxError;
+    type Future = BoxFuture<'static, Result<Self::Response, Self::Error>>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: Request<KubeBody>) -> Self::Future {
+        Box::pin(self.clone().handle(request))
+    }
+}
+
+/// The call a request makes, and its `resource[/subresource]` key for faults.
+fn classify(request: &Request<KubeBody>) -> Option<(ApiCall, String)> {
+    let address = Address::parse(request.uri().path())?;
+    let watch = request
+        .uri()
+        .query()
+        .is_some_and(|q| q.split('&').any(|kv| kv == "watch=true"));
+    let verb = match (request.method(), address.name.is_some()) {
+        (&Method::GET, _) if watch => "watch",
+        (&Method::GET, true) => "get",
+        (&Method::GET, false) => "list",
+        (&Method::POST, _) => "create",
+        (&Method::PUT, _) => "update",
+        (&Method::PATCH, _) => "patch",
+        (&Method::DELETE, true) => "delete",
+        (&Method::DELETE, false) => "deletecollection",
+        _ => "unknown",
+    };
+    let key = match &address.subresource {
+        Some(sub) => format!("{}/{sub}", address.resource),
+        None => address.resource.clone(),
+    };
+    Some((
+        ApiCall {
+            verb: verb.to_owned(),
+            group: address.group,
+            resource: address.resource,
+            subresource: address.subresource,
+            namespace: address.namespace,
+            name: address.name,
+        },
+        key,
+    ))
+}
+
 /// Polls `check` every 20 ms until it returns `Some`, or panics with `what` after `timeout`.
 pub async fn eventually<T, F, Fut>(what: &str, timeout: std::time::Duration, mut check: F) -> T
 where
