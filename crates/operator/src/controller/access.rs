@@ -300,8 +300,6 @@ async fn publish_transition<K: AccessObject>(
     let phase = status.phase.clone().unwrap_or_default();
     let (type_, reason) = if server_missing {
         (EventType::Warning, "ServerNotFound".to_owned())
-    } else if matches!(phase.as_str(), "Expired" | "Revoked") {
-        (EventType::Normal, phase.clone())
     } else {
         (EventType::Normal, phase.clone())
     };

@@ -46,11 +46,14 @@ pub enum ConfigRef {
     Secret(String),
 }
 
+/// A referenced object: its namespace and which one.
+type ConfigKey = (String, ConfigRef);
+
 /// Referenced ConfigMap/Secret → servers, so a data change reaches exactly those servers.
 #[derive(Debug, Default)]
 pub struct ConfigRefIndex {
-    inner: Mutex<HashMap<(String, ConfigRef), HashSet<ObjectRef<MCPServer>>>>,
-    of_server: Mutex<HashMap<ObjectRef<MCPServer>, Vec<(String, ConfigRef)>>>,
+    inner: Mutex<HashMap<ConfigKey, HashSet<ObjectRef<MCPServer>>>>,
+    of_server: Mutex<HashMap<ObjectRef<MCPServer>, Vec<ConfigKey>>>,
 }
 
 impl ConfigRefIndex {
@@ -65,7 +68,7 @@ impl ConfigRefIndex {
                 }
             }
         }
-        let keys: Vec<(String, ConfigRef)> = refs
+        let keys: Vec<ConfigKey> = refs
             .iter()
             .map(|r| (namespace.to_owned(), r.clone()))
             .collect();
@@ -612,14 +615,14 @@ async fn apply_shared(server: &MCPServer, ctx: &Context, ns: &str) -> Result<(),
         let live = api.get_opt(build::WORKLOAD_SERVICE_ACCOUNT).await?;
         apply_if_changed(&api, &desired, live.as_ref()).await?;
     }
-    if server.spec.image_pull_secrets.is_empty() {
-        if let Some(secret) = build::registry_pull_secret(ns, &ctx.config) {
-            let api: Api<Secret> = Api::namespaced(ctx.client.clone(), ns);
-            let live = api
-                .get_opt(&ctx.config.provisioned_registry_secret_name)
-                .await?;
-            apply_if_changed(&api, &secret, live.as_ref()).await?;
-        }
+    if let Some(secret) = build::registry_pull_secret(ns, &ctx.config)
+        .filter(|_| server.spec.image_pull_secrets.is_empty())
+    {
+        let api: Api<Secret> = Api::namespaced(ctx.client.clone(), ns);
+        let live = api
+            .get_opt(&ctx.config.provisioned_registry_secret_name)
+            .await?;
+        apply_if_changed(&api, &secret, live.as_ref()).await?;
     }
     Ok(())
 }
@@ -670,10 +673,11 @@ async fn handshake(
 ) -> (Option<mcp_runtime_api::server::ServerInfo>, Option<String>) {
     let same_generation =
         previous.and_then(|p| p.observed_generation) == server.metadata.generation;
-    if let Some(info) = previous.and_then(|p| p.server_info.clone()) {
-        if same_generation {
-            return (Some(info), None);
-        }
+    if let Some(info) = previous
+        .and_then(|p| p.server_info.clone())
+        .filter(|_| same_generation)
+    {
+        return (Some(info), None);
     }
     if !ready {
         return (None, None);
