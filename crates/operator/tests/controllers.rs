@@ -571,6 +571,17 @@ async fn children_owned_by_someone_else_are_not_adopted() {
     let svc: Service = get(&c, "web").await.expect("service");
     assert_eq!(svc.spec.and_then(|s| s.ports).expect("ports")[0].port, 1234);
     assert!(svc.metadata.owner_references.is_none());
+    // The transition is published as a Warning Event on the server.
+    let events = Api::<k8s_openapi::api::events::v1::Event>::namespaced(c.clone(), NS);
+    let event = eventually("a Warning event", || async {
+        let list = events.list(&Default::default()).await.ok()?;
+        list.items
+            .into_iter()
+            .find(|e| e.reason.as_deref() == Some("OwnershipConflict"))
+    })
+    .await;
+    assert_eq!(event.type_.as_deref(), Some("Warning"));
+    assert_eq!(event.regarding.and_then(|r| r.name).as_deref(), Some("web"));
     assert_rbac_covers(&fake.calls());
     op.stop().await;
 }
