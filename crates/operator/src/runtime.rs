@@ -374,3 +374,53 @@ pub async fn run(
     eprintln!("mcp-runtime operator: stopped");
     Ok(exit)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http_body_util::BodyExt;
+
+    async fn get(addr: SocketAddr, path: &str) -> (u16, String) {
+        let client =
+            hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+                .build_http::<Full<Bytes>>();
+        let response = client
+            .get(format!("http://{addr}{path}").parse().expect("uri"))
+            .await
+            .expect("request");
+        let status = response.status().as_u16();
+        let body = response
+            .into_body()
+            .collect()
+            .await
+            .expect("body")
+            .to_bytes();
+        (status, String::from_utf8_lossy(&body).into_owned())
+    }
+
+    #[tokio::test]
+    async fn health_readiness_and_metrics_endpoints() {
+        let metrics = Arc::new(Metrics::default());
+        metrics
+            .reconciles
+            .get_or_create(&crate::controller::ControllerLabels {
+                controller: "mcpserver".into(),
+            })
+            .inc();
+        let ready = Arc::new(AtomicBool::new(false));
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        tokio::spawn(serve_admin(listener, Some(metrics), true, ready.clone()));
+        assert_eq!(get(addr, "/healthz").await.0, 200);
+        assert_eq!(get(addr, "/readyz").await.0, 503);
+        ready.store(true, Ordering::SeqCst);
+        assert_eq!(get(addr, "/readyz").await.0, 200);
+        let (status, body) = get(addr, "/metrics").await;
+        assert_eq!(status, 200);
+        assert!(
+            body.contains("mcp_runtime_operator_reconciles_total{controller=\"mcpserver\"} 1"),
+            "{body}"
+        );
+        assert_eq!(get(addr, "/other").await.0, 404);
+    }
+}
