@@ -6,6 +6,7 @@ mod example_server_cmd;
 mod gateway_cmd;
 mod import_cmd;
 mod install_cmd;
+mod operator_cmd;
 mod policy_cmd;
 mod sentinel_cmd;
 mod server_cmd;
@@ -41,7 +42,7 @@ enum Command {
     /// Show the servers of a running `mcp-runtime up`: phase, URL, tools and problems.
     Status(status_cmd::StatusArgs),
     /// Run the Kubernetes operator (controllers for the three CRDs).
-    Operator(RoleArgs),
+    Operator(operator_cmd::OperatorArgs),
     /// Run the MCP gateway (the policy-enforcing reverse proxy).
     Gateway(gateway_cmd::GatewayArgs),
     /// Run Sentinel (audit ingest, storage, query API and UI).
@@ -80,14 +81,6 @@ enum Command {
     },
 }
 
-/// Arguments of a role that is not available in this build yet.
-#[derive(Debug, clap::Args)]
-struct RoleArgs {
-    /// Arguments for the role.
-    #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
-    rest: Vec<String>,
-}
-
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli) {
@@ -118,17 +111,11 @@ fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Up(args) => up_cmd::run_up(&args),
         Command::Status(args) => status_cmd::run(&args),
-        Command::Operator(_) => not_implemented("operator"),
+        Command::Operator(args) => operator_cmd::run(&args),
         Command::Gateway(args) => gateway_cmd::run(&args),
         Command::ExampleServer(args) => example_server_cmd::run(&args),
         Command::Sentinel(args) => sentinel_cmd::run(&args),
         Command::Bridge(args) => bridge_cmd::run(&args),
         Command::Install(args) => install_cmd::run(&args),
     }
-}
-
-/// Roles that are not built yet say so plainly and fail, so scripts never mistake them for success.
-fn not_implemented(role: &str) -> Result<ExitCode> {
-    eprintln!("mcp-runtime {role}: not implemented yet in this version");
-    Ok(ExitCode::from(2))
 }

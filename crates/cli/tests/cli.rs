@@ -22,13 +22,16 @@ fn crd_prints_three_crds() {
 }
 
 #[test]
-fn roles_not_built_yet_fail_loudly() {
-    for role in ["operator"] {
-        let output = mcp_runtime().arg(role).output().expect("runs");
-        assert_eq!(output.status.code(), Some(2), "{role} must exit 2");
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        assert!(stderr.contains("not implemented"), "{role}: {stderr}");
-    }
+fn operator_without_a_cluster_fails_with_the_reason() {
+    let output = mcp_runtime()
+        .args(["operator", "--leader-elect=false"])
+        .env("KUBECONFIG", "/nonexistent/kubeconfig")
+        .env_remove("KUBERNETES_SERVICE_HOST")
+        .output()
+        .expect("runs");
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("kubeconfig"), "{stderr}");
 }
 
 #[test]

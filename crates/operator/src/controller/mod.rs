@@ -1,0 +1,432 @@
+//! The three controllers and what they share.
+//!
+//! - [`server`]: MCPServer → validate → render policy → build → apply (SSA) → prune → status.
+//!   It watches its children (`owns`), the ConfigMaps and Secrets its pods reference (config
+//!   hash), and the grants and sessions that reference it: those come through reflector stores
+//!   indexed by `serverRef`, so a grant change re-renders only its server.
+//! - [`access`]: MCPAccessGrant and MCPAgentSession status (ServerFound; Active / Expired /
+//!   Revoked with a requeue at the expiry time).
+
+pub mod access;
+pub mod server;
+
+use crate::config::OperatorConfig;
+use crate::handshake::Handshake;
+use jiff::Timestamp;
+use kube::runtime::events::{Recorder, Reporter};
+use kube::runtime::reflector::ObjectRef;
+use mcp_runtime_api::{MCPAccessGrant, MCPAgentSession, MCPServer, ServerRef};
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::Registry;
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// The time source; tests may substitute their own.
+pub trait Clock: Send + Sync {
+    fn now(&self) -> Timestamp;
+}
+
+/// Wall-clock time.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> Timestamp {
+        Timestamp::now()
+    }
+}
+
+/// Errors of a reconcile. Each has a stable metric label.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("Kubernetes API: {0}")]
+    Kube(#[from] kube::Error),
+    #[error("the object has no namespace or name")]
+    MissingMetadata,
+}
+
+impl Error {
+    /// Bounded label for metrics.
+    pub fn metric_label(&self) -> String {
+        match self {
+            Error::Kube(kube::Error::Api(e)) => match e.code {
+                409 => "conflict".into(),
+                404 => "not_found".into(),
+                403 => "forbidden".into(),
+                500..=599 => "server_error".into(),
+                _ => "api_error".into(),
+            },
+            Error::Kube(_) => "client_error".into(),
+            Error::MissingMetadata => "missing_metadata".into(),
+        }
+    }
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ControllerLabels {
+    pub controller: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ErrorLabels {
+    pub controller: String,
+    pub error: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ConditionLabels {
+    pub name: String,
+    pub namespace: String,
+    #[prometheus(flatten)]
+    pub condition: ConditionValue,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ConditionValue {
+    pub r#type: String,
+    pub status: String,
+    pub reason: String,
+}
+
+/// The operator's Prometheus metrics.
+#[derive(Debug)]
+pub struct Metrics {
+    pub registry: Mutex<Registry>,
+    pub reconciles: Family<ControllerLabels, Counter>,
+    pub errors: Family<ErrorLabels, Counter>,
+    pub duration: Family<ControllerLabels, Histogram>,
+    pub conditions: Family<ConditionLabels, Gauge>,
+    /// The condition series currently set per server, to remove them on change and deletion.
+    condition_series: Mutex<HashMap<(String, String), Vec<ConditionLabels>>>,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let mut registry = Registry::with_prefix("mcp_runtime_operator");
+        let reconciles = Family::<ControllerLabels, Counter>::default();
+        let errors = Family::<ErrorLabels, Counter>::default();
+        let duration = Family::<ControllerLabels, Histogram>::new_with_constructor(
+            duration_histogram as fn() -> Histogram,
+        );
+        let conditions = Family::<ConditionLabels, Gauge>::default();
+        registry.register(
+            "reconciles",
+            "Reconciles run, per controller",
+            reconciles.clone(),
+        );
+        registry.register(
+            "reconcile_errors",
+            "Reconciles that failed, per controller and error kind",
+            errors.clone(),
+        );
+        registry.register(
+            "reconcile_duration_seconds",
+            "Reconcile duration, per controller",
+            duration.clone(),
+        );
+        registry.register(
+            "mcpserver_condition_info",
+            "MCPServer conditions (always 1), by type, status and reason",
+            conditions.clone(),
+        );
+        Metrics {
+            registry: Mutex::new(registry),
+            reconciles,
+            errors,
+            duration,
+            conditions,
+            condition_series: Mutex::default(),
+        }
+    }
+}
+
+fn duration_histogram() -> Histogram {
+    Histogram::new([
+        0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+    ])
+}
+
+impl Metrics {
+    /// The text exposition of every metric.
+    pub fn encode(&self) -> String {
+        let mut out = String::new();
+        let registry = self.registry.lock().unwrap_or_else(|p| p.into_inner());
+        let _ = prometheus_client::encoding::text::encode(&mut out, &registry);
+        out
+    }
+
+    /// Replaces the condition series of one server (an empty list removes them).
+    pub fn set_conditions(&self, namespace: &str, name: &str, values: Vec<ConditionValue>) {
+        let key = (namespace.to_owned(), name.to_owned());
+        let mut series = self
+            .condition_series
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        for old in series.remove(&key).unwrap_or_default() {
+            self.conditions.remove(&old);
+        }
+        let labels: Vec<ConditionLabels> = values
+            .into_iter()
+            .map(|condition| ConditionLabels {
+                name: name.to_owned(),
+                namespace: namespace.to_owned(),
+                condition,
+            })
+            .collect();
+        for l in &labels {
+            self.conditions.get_or_create(l).set(1);
+        }
+        if !labels.is_empty() {
+            series.insert(key, labels);
+        }
+    }
+
+    /// Counter value, for tests.
+    pub fn error_count(&self, controller: &str) -> u64 {
+        let series = self.errors.clone();
+        [
+            "conflict",
+            "server_error",
+            "not_found",
+            "forbidden",
+            "api_error",
+            "client_error",
+        ]
+        .iter()
+        .map(|e| {
+            series
+                .get_or_create(&ErrorLabels {
+                    controller: controller.into(),
+                    error: (*e).into(),
+                })
+                .get()
+        })
+        .sum()
+    }
+}
+
+/// `serverRef` → the grants (or sessions) referencing it, kept up to date from the watch events
+/// of the reflector that also feeds the store, so a change maps to exactly the servers concerned:
+/// the one referenced now and, when the reference moved or the object was deleted, the previous
+/// one.
+#[derive(Debug)]
+pub struct RefIndex<K: kube::Resource<DynamicType = ()>> {
+    inner: Mutex<IndexInner<K>>,
+}
+
+#[derive(Debug)]
+struct IndexInner<K: kube::Resource<DynamicType = ()>> {
+    by_server: HashMap<ObjectRef<MCPServer>, HashSet<ObjectRef<K>>>,
+    server_of: HashMap<ObjectRef<K>, ObjectRef<MCPServer>>,
+}
+
+impl<K: kube::Resource<DynamicType = ()>> Default for RefIndex<K> {
+    fn default() -> Self {
+        RefIndex {
+            inner: Mutex::new(IndexInner {
+                by_server: HashMap::new(),
+                server_of: HashMap::new(),
+            }),
+        }
+    }
+}
+
+impl<K: kube::Resource<DynamicType = ()>> RefIndex<K> {
+    /// Records that `object` now references `server` (or, when `server` is `None`, that it is
+    /// gone) and returns every server affected.
+    pub fn update(
+        &self,
+        object: ObjectRef<K>,
+        server: Option<ObjectRef<MCPServer>>,
+    ) -> Vec<ObjectRef<MCPServer>> {
+        let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        let mut affected = Vec::new();
+        if let Some(previous) = inner.server_of.remove(&object) {
+            if let Some(set) = inner.by_server.get_mut(&previous) {
+                set.remove(&object);
+                if set.is_empty() {
+                    inner.by_server.remove(&previous);
+                }
+            }
+            affected.push(previous);
+        }
+        if let Some(server) = server {
+            inner
+                .by_server
+                .entry(server.clone())
+                .or_default()
+                .insert(object.clone());
+            inner.server_of.insert(object, server.clone());
+            if !affected.contains(&server) {
+                affected.push(server);
+            }
+        }
+        affected
+    }
+
+    /// The objects referencing `server`.
+    pub fn referencing(&self, server: &ObjectRef<MCPServer>) -> Vec<ObjectRef<K>> {
+        let inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        inner
+            .by_server
+            .get(server)
+            .map(|s| s.iter().cloned().collect())
+            .unwrap_or_default()
+    }
+}
+
+/// The server a `serverRef` points at (namespace defaulting to the referencing object's own).
+pub fn server_ref(reference: &ServerRef, own_namespace: &str) -> ObjectRef<MCPServer> {
+    ObjectRef::new(&reference.name).within(reference.namespace_or(own_namespace).as_ref())
+}
+
+/// Tuning that tests shorten.
+#[derive(Clone, Debug)]
+pub struct Timing {
+    /// First retry delay after an error; doubles per consecutive failure.
+    pub error_backoff: Duration,
+    /// Cap of the error backoff.
+    pub max_backoff: Duration,
+    /// Requeue while a server is not ready (MR: 10 s).
+    pub not_ready_requeue: Duration,
+    /// Resync of ready servers.
+    pub resync: Duration,
+}
+
+impl Default for Timing {
+    fn default() -> Self {
+        Timing {
+            error_backoff: Duration::from_secs(1),
+            max_backoff: Duration::from_secs(300),
+            not_ready_requeue: Duration::from_secs(10),
+            resync: Duration::from_secs(300),
+        }
+    }
+}
+
+/// Everything the reconcilers share.
+pub struct Context {
+    pub client: kube::Client,
+    pub config: OperatorConfig,
+    pub clock: Arc<dyn Clock>,
+    pub metrics: Arc<Metrics>,
+    pub recorder: Recorder,
+    pub handshake: Arc<dyn Handshake>,
+    pub timing: Timing,
+    /// Namespace scope; `None` watches every namespace.
+    pub namespace: Option<String>,
+    /// Consecutive failures per object, for the error backoff.
+    failures: Mutex<HashMap<String, u32>>,
+}
+
+impl std::fmt::Debug for Context {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Context")
+            .field("namespace", &self.namespace)
+            .field("timing", &self.timing)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Context {
+    pub fn new(
+        client: kube::Client,
+        config: OperatorConfig,
+        handshake: Arc<dyn Handshake>,
+    ) -> Context {
+        let recorder = Recorder::new(
+            client.clone(),
+            Reporter {
+                controller: "mcp-runtime-operator".into(),
+                instance: std::env::var("POD_NAME").ok(),
+            },
+        );
+        Context {
+            client,
+            config,
+            clock: Arc::new(SystemClock),
+            metrics: Arc::new(Metrics::default()),
+            recorder,
+            handshake,
+            timing: Timing::default(),
+            namespace: None,
+            failures: Mutex::default(),
+        }
+    }
+
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    pub fn with_timing(mut self, timing: Timing) -> Self {
+        self.timing = timing;
+        self
+    }
+
+    pub fn with_namespace(mut self, namespace: Option<String>) -> Self {
+        self.namespace = namespace;
+        self
+    }
+
+    pub fn with_metrics(mut self, metrics: Arc<Metrics>) -> Self {
+        self.metrics = metrics;
+        self
+    }
+
+    /// `Api` for `K` in the configured scope.
+    pub fn scoped_api<K>(&self) -> kube::Api<K>
+    where
+        K: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope>,
+        K::DynamicType: Default,
+    {
+        match &self.namespace {
+            Some(ns) => kube::Api::namespaced(self.client.clone(), ns),
+            None => kube::Api::all(self.client.clone()),
+        }
+    }
+
+    /// The next retry delay for `key` (exponential), counting this failure.
+    pub fn next_backoff(&self, key: &str) -> Duration {
+        let mut failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
+        let n = failures.entry(key.to_owned()).or_insert(0);
+        *n += 1;
+        let factor = 2u32.saturating_pow(n.saturating_sub(1).min(16));
+        self.timing
+            .error_backoff
+            .saturating_mul(factor)
+            .min(self.timing.max_backoff)
+    }
+
+    /// Forgets the failures of `key` after a successful reconcile.
+    pub fn succeeded(&self, key: &str) {
+        self.failures
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(key);
+    }
+}
+
+/// The grant and session indexes, shared by the server controller's reconciler and its mappers.
+#[derive(Debug, Default)]
+pub struct AccessIndex {
+    pub grants: RefIndex<MCPAccessGrant>,
+    pub sessions: RefIndex<MCPAgentSession>,
+}
+
+/// Runs the three controllers until `shutdown` resolves (graceful: in-flight reconciles finish).
+pub async fn run(
+    context: Arc<Context>,
+    shutdown: impl std::future::Future<Output = ()> + Send + Sync + 'static,
+) {
+    let shutdown = futures::FutureExt::shared(Box::pin(shutdown));
+    let server = server::controller(context.clone(), shutdown.clone());
+    let grants = access::grant_controller(context.clone(), shutdown.clone());
+    let sessions = access::session_controller(context.clone(), shutdown);
+    futures::join!(server, grants, sessions);
+}

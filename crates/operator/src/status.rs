@@ -1,0 +1,701 @@
+//! Status: observed children → MCPServer status, and the grant and session statuses. Pure.
+//!
+//! Condition reasons name the real cause (`ImagePullBackOff`, `CrashLoopBackOff`,
+//! `IngressNotAdmitted`, `PolicyInvalid` …), never the phase string, and `lastTransitionTime`
+//! only moves when a condition's status flips.
+
+use crate::config::IngressReadiness;
+use jiff::Timestamp;
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::{ConfigMap, Pod, Service};
+use k8s_openapi::api::networking::v1::Ingress;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
+use mcp_runtime_api::server::{ServerAddress, ServerInfo, ServerPhase};
+use mcp_runtime_api::{MCPServerStatus, ObjectStatus};
+
+/// What one readiness check found: ready or not, with a reason and a message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Check {
+    pub ready: bool,
+    pub reason: String,
+    pub message: String,
+}
+
+impl Check {
+    fn ok(reason: &str, message: impl Into<String>) -> Check {
+        Check {
+            ready: true,
+            reason: reason.into(),
+            message: message.into(),
+        }
+    }
+    fn not(reason: &str, message: impl Into<String>) -> Check {
+        Check {
+            ready: false,
+            reason: reason.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// Everything the status of a server is computed from.
+#[derive(Clone, Debug, Default)]
+pub struct Observed<'a> {
+    pub generation: Option<i64>,
+    pub deployment: Option<&'a Deployment>,
+    /// Desired stable replicas.
+    pub desired_replicas: i32,
+    /// `Some(desired canary replicas)` when a canary is configured.
+    pub canary_wanted: Option<i32>,
+    pub canary: Option<&'a Deployment>,
+    pub service: Option<&'a Service>,
+    /// False in mTLS mode (no Ingress is built).
+    pub ingress_wanted: bool,
+    pub ingress: Option<&'a Ingress>,
+    pub ingress_mode: IngressReadiness,
+    pub gateway_enabled: bool,
+    pub policy_config_map: Option<&'a ConfigMap>,
+    pub policy_revision: Option<String>,
+    /// Pods of the server, listed only when the Deployment is not ready.
+    pub pods: &'a [Pod],
+    pub url: Option<String>,
+    pub address: Option<String>,
+    pub server_info: Option<ServerInfo>,
+    /// Why the MCP handshake failed, when it ran and failed.
+    pub handshake_error: Option<String>,
+}
+
+/// Condition types of an MCPServer.
+pub mod types {
+    pub const DEPLOYMENT: &str = "DeploymentReady";
+    pub const SERVICE: &str = "ServiceReady";
+    pub const INGRESS: &str = "IngressReady";
+    pub const GATEWAY: &str = "GatewayReady";
+    pub const POLICY: &str = "PolicyReady";
+    pub const CANARY: &str = "CanaryReady";
+    pub const VERIFIED: &str = "Verified";
+    pub const READY: &str = "Ready";
+}
+
+/// Readiness of a Deployment, with the pods' failure as the reason when there is one.
+pub fn deployment_check(deployment: Option<&Deployment>, desired: i32, pods: &[Pod]) -> Check {
+    let Some(deployment) = deployment else {
+        return Check::not("DeploymentMissing", "the Deployment does not exist yet");
+    };
+    let status = deployment.status.clone().unwrap_or_default();
+    let ready = status.ready_replicas.unwrap_or(0);
+    if desired == 0 {
+        return Check::ok("ScaledToZero", "scaled to zero replicas");
+    }
+    if ready >= desired {
+        return Check::ok("ReplicasReady", format!("{ready}/{desired} replicas ready"));
+    }
+    if let Some((reason, message)) = pod_failure(pods) {
+        return Check::not(&reason, message);
+    }
+    Check::not(
+        "ReplicasNotReady",
+        format!("{ready}/{desired} replicas ready"),
+    )
+}
+
+/// The first real failure among the pods' containers: waiting reasons such as
+/// `ImagePullBackOff`, `ErrImagePull`, `CrashLoopBackOff`, `CreateContainerConfigError`, or a last
+/// termination by `OOMKilled`; otherwise `Unschedulable` when the scheduler says so.
+pub fn pod_failure(pods: &[Pod]) -> Option<(String, String)> {
+    const WAITING: [&str; 6] = [
+        "ImagePullBackOff",
+        "ErrImagePull",
+        "CrashLoopBackOff",
+        "CreateContainerConfigError",
+        "InvalidImageName",
+        "CreateContainerError",
+    ];
+    for pod in pods {
+        let pod_name = pod.metadata.name.clone().unwrap_or_default();
+        let Some(status) = &pod.status else { continue };
+        let containers = status
+            .init_container_statuses
+            .iter()
+            .flatten()
+            .chain(status.container_statuses.iter().flatten());
+        for container in containers {
+            if let Some(waiting) = container.state.as_ref().and_then(|s| s.waiting.as_ref()) {
+                let reason = waiting.reason.clone().unwrap_or_default();
+                if WAITING.contains(&reason.as_str()) {
+                    let detail = waiting.message.clone().unwrap_or_default();
+                    let mut message =
+                        format!("pod {pod_name} container {}: {reason}", container.name);
+                    if container
+                        .last_state
+                        .as_ref()
+                        .and_then(|s| s.terminated.as_ref())
+                        .is_some_and(|t| t.reason.as_deref() == Some("OOMKilled"))
+                    {
+                        return Some((
+                            "OOMKilled".into(),
+                            format!("pod {pod_name} container {} was OOMKilled", container.name),
+                        ));
+                    }
+                    if !detail.is_empty() {
+                        message.push_str(&format!(" ({detail})"));
+                    }
+                    return Some((reason, message));
+                }
+            }
+        }
+        for condition in status.conditions.iter().flatten() {
+            if condition.type_ == "PodScheduled"
+                && condition.status == "False"
+                && condition.reason.as_deref() == Some("Unschedulable")
+            {
+                return Some((
+                    "Unschedulable".into(),
+                    format!(
+                        "pod {pod_name}: {}",
+                        condition.message.clone().unwrap_or_default()
+                    ),
+                ));
+            }
+        }
+    }
+    None
+}
+
+fn service_check(service: Option<&Service>) -> Check {
+    match service
+        .and_then(|s| s.spec.as_ref())
+        .and_then(|s| s.cluster_ip.as_deref())
+    {
+        Some(ip) if !ip.is_empty() => Check::ok("ClusterIPAssigned", format!("cluster IP {ip}")),
+        _ if service.is_none() => Check::not("ServiceMissing", "the Service does not exist yet"),
+        _ => Check::not("ClusterIPPending", "the Service has no cluster IP yet"),
+    }
+}
+
+fn ingress_check(wanted: bool, ingress: Option<&Ingress>, mode: IngressReadiness) -> Check {
+    if !wanted {
+        return Check::ok("NotRequired", "no Ingress in mTLS mode");
+    }
+    let Some(ingress) = ingress else {
+        return Check::not("IngressMissing", "the Ingress does not exist yet");
+    };
+    let has_rules = ingress
+        .spec
+        .as_ref()
+        .and_then(|s| s.rules.as_ref())
+        .is_some_and(|r| !r.is_empty());
+    let admitted = ingress
+        .status
+        .as_ref()
+        .and_then(|s| s.load_balancer.as_ref())
+        .and_then(|lb| lb.ingress.as_ref())
+        .is_some_and(|i| !i.is_empty());
+    match mode {
+        IngressReadiness::Strict if admitted => {
+            Check::ok("Admitted", "the ingress controller published an address")
+        }
+        IngressReadiness::Strict => Check::not(
+            "IngressNotAdmitted",
+            "no ingress controller has published an address for the Ingress",
+        ),
+        IngressReadiness::Permissive if has_rules => Check::ok(
+            "RulesPresent",
+            "the Ingress has rules (permissive readiness)",
+        ),
+        IngressReadiness::Permissive => Check::not("NoRules", "the Ingress has no rules"),
+    }
+}
+
+fn policy_check(enabled: bool, config_map: Option<&ConfigMap>) -> Check {
+    if !enabled {
+        return Check::ok("GatewayDisabled", "no gateway, no policy");
+    }
+    match config_map {
+        Some(cm)
+            if cm
+                .data
+                .as_ref()
+                .is_some_and(|d| d.contains_key(crate::build::POLICY_KEY)) =>
+        {
+            Check::ok("PolicyWritten", "policy.json is in the policy ConfigMap")
+        }
+        _ => Check::not("PolicyMissing", "the policy ConfigMap does not exist yet"),
+    }
+}
+
+/// Computes the status of a server from what was observed. `previous` keeps the
+/// `lastTransitionTime` of conditions whose status did not change.
+pub fn server_status(
+    observed: &Observed<'_>,
+    previous: Option<&MCPServerStatus>,
+    now: Timestamp,
+) -> MCPServerStatus {
+    let deployment = deployment_check(
+        observed.deployment,
+        observed.desired_replicas,
+        observed.pods,
+    );
+    let service = service_check(observed.service);
+    let ingress = ingress_check(
+        observed.ingress_wanted,
+        observed.ingress,
+        observed.ingress_mode,
+    );
+    let policy = policy_check(observed.gateway_enabled, observed.policy_config_map);
+    let gateway = if observed.gateway_enabled {
+        Check {
+            reason: if deployment.ready {
+                "SidecarReady".into()
+            } else {
+                deployment.reason.clone()
+            },
+            ..deployment.clone()
+        }
+    } else {
+        Check::ok("GatewayDisabled", "no gateway sidecar")
+    };
+    let canary = match observed.canary_wanted {
+        Some(replicas) => deployment_check(observed.canary, replicas, &[]),
+        None => Check::ok("NoCanary", "no canary configured"),
+    };
+
+    let mut required: Vec<(&str, &Check)> = vec![
+        (types::DEPLOYMENT, &deployment),
+        (types::SERVICE, &service),
+        (types::INGRESS, &ingress),
+    ];
+    if observed.gateway_enabled {
+        required.push((types::GATEWAY, &gateway));
+        required.push((types::POLICY, &policy));
+    }
+    if observed.canary_wanted.is_some() {
+        required.push((types::CANARY, &canary));
+    }
+    let ready_count = required.iter().filter(|(_, c)| c.ready).count();
+    let first_failure = required.iter().find(|(_, c)| !c.ready);
+    let (phase, ready_check) = match first_failure {
+        None => (
+            ServerPhase::Ready,
+            Check::ok("Available", "all children are ready"),
+        ),
+        Some((kind, check)) => (
+            if ready_count > 0 {
+                ServerPhase::PartiallyReady
+            } else {
+                ServerPhase::Pending
+            },
+            Check::not(&check.reason, format!("{kind}: {}", check.message)),
+        ),
+    };
+    let verified = match (&observed.server_info, &observed.handshake_error) {
+        (Some(info), _) => Check::ok(
+            "HandshakeSucceeded",
+            format!(
+                "initialize answered by {} {}",
+                info.name.clone().unwrap_or_default(),
+                info.version.clone().unwrap_or_default()
+            ),
+        ),
+        (None, Some(error)) => Check::not("MCPEndpointUnavailable", error.clone()),
+        (None, None) => Check::not("AwaitingPods", "the handshake runs once pods are ready"),
+    };
+
+    let prev = previous.map(|p| p.conditions.as_slice()).unwrap_or(&[]);
+    let condition =
+        |type_: &str, check: &Check| make_condition(type_, check, observed.generation, prev, now);
+    let mut conditions = vec![
+        condition(types::READY, &ready_check),
+        condition(types::DEPLOYMENT, &deployment),
+        condition(types::SERVICE, &service),
+        condition(types::INGRESS, &ingress),
+        condition(types::POLICY, &policy),
+        condition(types::GATEWAY, &gateway),
+        condition(types::CANARY, &canary),
+        condition(types::VERIFIED, &verified),
+    ];
+    conditions.sort_by(|a, b| a.type_.cmp(&b.type_));
+
+    let replicas = [observed.deployment, observed.canary]
+        .iter()
+        .flatten()
+        .map(|d| d.spec.as_ref().and_then(|s| s.replicas).unwrap_or(0))
+        .sum::<i32>();
+    let ready_replicas = [observed.deployment, observed.canary]
+        .iter()
+        .flatten()
+        .map(|d| {
+            d.status
+                .as_ref()
+                .and_then(|s| s.ready_replicas)
+                .unwrap_or(0)
+        })
+        .sum::<i32>();
+
+    MCPServerStatus {
+        observed_generation: observed.generation,
+        phase: Some(phase),
+        message: Some(ready_check.message.clone()),
+        deployment_ready: deployment.ready,
+        service_ready: service.ready,
+        ingress_ready: ingress.ready,
+        gateway_ready: observed.gateway_enabled && gateway.ready,
+        policy_ready: observed.gateway_enabled && policy.ready,
+        canary_ready: observed.canary_wanted.is_some() && canary.ready,
+        conditions,
+        url: observed.url.clone(),
+        address: observed.address.clone().map(|url| ServerAddress { url }),
+        server_info: observed.server_info.clone(),
+        replicas: observed.deployment.map(|_| replicas),
+        ready_replicas: observed.deployment.map(|_| ready_replicas),
+        policy_revision: observed.policy_revision.clone(),
+    }
+}
+
+/// The status of a server that could not be reconciled: phase Error and a `Ready` condition whose
+/// reason is the cause (e.g. `ConfigurationInvalid`, `PolicyInvalid`, `OwnershipConflict`).
+pub fn error_status(
+    previous: Option<&MCPServerStatus>,
+    generation: Option<i64>,
+    reason: &str,
+    message: &str,
+    now: Timestamp,
+) -> MCPServerStatus {
+    let mut status = previous.cloned().unwrap_or_default();
+    let prev = previous.map(|p| p.conditions.clone()).unwrap_or_default();
+    let check = Check::not(reason, message);
+    let ready = make_condition(types::READY, &check, generation, &prev, now);
+    status.conditions.retain(|c| c.type_ != types::READY);
+    status.conditions.push(ready);
+    if reason == "PolicyInvalid" {
+        let policy = make_condition(types::POLICY, &check, generation, &prev, now);
+        status.conditions.retain(|c| c.type_ != types::POLICY);
+        status.conditions.push(policy);
+        status.policy_ready = false;
+    }
+    status.conditions.sort_by(|a, b| a.type_.cmp(&b.type_));
+    status.phase = Some(ServerPhase::Error);
+    status.message = Some(message.to_owned());
+    status.observed_generation = generation;
+    status
+}
+
+/// A condition that keeps the previous `lastTransitionTime` unless its status flips.
+pub fn make_condition(
+    type_: &str,
+    check: &Check,
+    generation: Option<i64>,
+    previous: &[Condition],
+    now: Timestamp,
+) -> Condition {
+    let status = if check.ready { "True" } else { "False" };
+    let last_transition_time = previous
+        .iter()
+        .find(|c| c.type_ == type_ && c.status == status)
+        .map(|c| c.last_transition_time.clone())
+        .unwrap_or(Time(truncate(now)));
+    Condition {
+        type_: type_.to_owned(),
+        status: status.to_owned(),
+        reason: check.reason.clone(),
+        message: check.message.clone(),
+        observed_generation: generation,
+        last_transition_time,
+    }
+}
+
+/// Kubernetes stores condition times at second precision; keeping that here makes a re-read
+/// status compare equal to the computed one.
+fn truncate(now: Timestamp) -> Timestamp {
+    Timestamp::from_second(now.as_second()).unwrap_or(now)
+}
+
+/// Whether the referenced server exists, for grants and sessions.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ServerLookup {
+    /// `namespace/name` of the referenced server.
+    pub reference: String,
+    pub found: bool,
+}
+
+fn server_found_condition(
+    server: &ServerLookup,
+    generation: Option<i64>,
+    prev: &[Condition],
+    now: Timestamp,
+) -> Condition {
+    let check = if server.found {
+        Check::ok("Found", format!("MCPServer {} exists", server.reference))
+    } else {
+        Check::not(
+            "ServerNotFound",
+            format!(
+                "MCPServer {} does not exist; this has no effect until it does",
+                server.reference
+            ),
+        )
+    };
+    make_condition("ServerFound", &check, generation, prev, now)
+}
+
+/// Status of a grant: `Accepted`, with `ServerFound` telling whether its server exists.
+pub fn grant_status(
+    generation: Option<i64>,
+    server: &ServerLookup,
+    expires_at: Option<Timestamp>,
+    disabled: bool,
+    previous: Option<&ObjectStatus>,
+    now: Timestamp,
+) -> ObjectStatus {
+    let prev = previous.map(|p| p.conditions.as_slice()).unwrap_or(&[]);
+    let accepted = Check::ok("Valid", "the grant is part of its server's policy");
+    let message = if !server.found {
+        format!("MCPServer {} not found", server.reference)
+    } else if disabled {
+        "disabled: the grant matches nothing".to_owned()
+    } else {
+        match expires_at {
+            Some(at) if at <= now => format!("expired at {at}"),
+            Some(at) => format!("active until {at}"),
+            None => "active".to_owned(),
+        }
+    };
+    let mut conditions = vec![
+        make_condition("Accepted", &accepted, generation, prev, now),
+        server_found_condition(server, generation, prev, now),
+    ];
+    conditions.sort_by(|a, b| a.type_.cmp(&b.type_));
+    ObjectStatus {
+        observed_generation: generation,
+        phase: Some("Accepted".into()),
+        message: Some(message),
+        conditions,
+    }
+}
+
+/// Phase of a session at `now`.
+pub fn session_phase(revoked: bool, expires_at: Option<Timestamp>, now: Timestamp) -> &'static str {
+    if revoked {
+        "Revoked"
+    } else if expires_at.is_some_and(|at| at <= now) {
+        "Expired"
+    } else {
+        "Active"
+    }
+}
+
+/// Status of a session: phase `Active`, `Expired` or `Revoked`, plus `ServerFound`.
+pub fn session_status(
+    generation: Option<i64>,
+    server: &ServerLookup,
+    revoked: bool,
+    expires_at: Option<Timestamp>,
+    previous: Option<&ObjectStatus>,
+    now: Timestamp,
+) -> ObjectStatus {
+    let prev = previous.map(|p| p.conditions.as_slice()).unwrap_or(&[]);
+    let phase = session_phase(revoked, expires_at, now);
+    let check = match phase {
+        "Revoked" => Check::not("Revoked", "the session was revoked"),
+        "Expired" => Check::not(
+            "Expired",
+            format!(
+                "expired at {}",
+                expires_at.map(|t| t.to_string()).unwrap_or_default()
+            ),
+        ),
+        _ => Check::ok(
+            "Active",
+            match expires_at {
+                Some(at) => format!("active until {at}"),
+                None => "active, no expiry".to_owned(),
+            },
+        ),
+    };
+    let message = if server.found {
+        check.message.clone()
+    } else {
+        format!(
+            "MCPServer {} not found; {}",
+            server.reference, check.message
+        )
+    };
+    let mut conditions = vec![
+        make_condition("Active", &check, generation, prev, now),
+        server_found_condition(server, generation, prev, now),
+    ];
+    conditions.sort_by(|a, b| a.type_.cmp(&b.type_));
+    ObjectStatus {
+        observed_generation: generation,
+        phase: Some(phase.to_owned()),
+        message: Some(message),
+        conditions,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use k8s_openapi::api::apps::v1::DeploymentStatus;
+    use k8s_openapi::api::core::v1::{
+        ContainerState, ContainerStateWaiting, ContainerStatus, PodStatus, ServiceSpec,
+    };
+    use k8s_openapi::api::networking::v1::{
+        IngressLoadBalancerIngress, IngressLoadBalancerStatus, IngressStatus,
+    };
+
+    fn ts(s: &str) -> Timestamp {
+        s.parse().expect("time")
+    }
+
+    fn deployment(ready: i32) -> Deployment {
+        Deployment {
+            status: Some(DeploymentStatus {
+                ready_replicas: Some(ready),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }
+    }
+
+    fn service() -> Service {
+        Service {
+            spec: Some(ServiceSpec {
+                cluster_ip: Some("10.0.0.1".into()),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }
+    }
+
+    fn waiting_pod(reason: &str) -> Pod {
+        Pod {
+            status: Some(PodStatus {
+                container_statuses: Some(vec![ContainerStatus {
+                    name: "srv".into(),
+                    state: Some(ContainerState {
+                        waiting: Some(ContainerStateWaiting {
+                            reason: Some(reason.into()),
+                            message: Some("back-off pulling image".into()),
+                        }),
+                        ..Default::default()
+                    }),
+                    ..Default::default()
+                }]),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn reasons_name_the_real_cause() {
+        let pods = [waiting_pod("ImagePullBackOff")];
+        let d = deployment(0);
+        let s = service();
+        let observed = Observed {
+            deployment: Some(&d),
+            desired_replicas: 1,
+            service: Some(&s),
+            ingress_wanted: true,
+            pods: &pods,
+            ..Default::default()
+        };
+        let status = server_status(&observed, None, ts("2026-01-01T00:00:00Z"));
+        assert_eq!(status.phase, Some(ServerPhase::PartiallyReady));
+        let reason = |t: &str| {
+            status
+                .conditions
+                .iter()
+                .find(|c| c.type_ == t)
+                .map(|c| c.reason.clone())
+                .expect("condition")
+        };
+        assert_eq!(reason(types::DEPLOYMENT), "ImagePullBackOff");
+        assert_eq!(reason(types::READY), "ImagePullBackOff");
+        assert_eq!(reason(types::INGRESS), "IngressMissing");
+        assert!(status.service_ready);
+    }
+
+    #[test]
+    fn ingress_readiness_modes() {
+        let mut ingress = Ingress {
+            spec: Some(k8s_openapi::api::networking::v1::IngressSpec {
+                rules: Some(vec![Default::default()]),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        assert_eq!(
+            ingress_check(true, Some(&ingress), IngressReadiness::Strict).reason,
+            "IngressNotAdmitted"
+        );
+        assert!(ingress_check(true, Some(&ingress), IngressReadiness::Permissive).ready);
+        ingress.status = Some(IngressStatus {
+            load_balancer: Some(IngressLoadBalancerStatus {
+                ingress: Some(vec![IngressLoadBalancerIngress {
+                    ip: Some("1.2.3.4".into()),
+                    ..Default::default()
+                }]),
+            }),
+        });
+        assert!(ingress_check(true, Some(&ingress), IngressReadiness::Strict).ready);
+    }
+
+    #[test]
+    fn transition_time_is_stable_until_the_status_flips() {
+        let d = deployment(1);
+        let s = service();
+        let observed = Observed {
+            deployment: Some(&d),
+            desired_replicas: 1,
+            service: Some(&s),
+            ingress_wanted: false,
+            ..Default::default()
+        };
+        let first = server_status(&observed, None, ts("2026-01-01T00:00:00Z"));
+        assert_eq!(first.phase, Some(ServerPhase::Ready));
+        let second = server_status(&observed, Some(&first), ts("2026-01-01T01:00:00Z"));
+        assert_eq!(first, second);
+        let d0 = deployment(0);
+        let flipped = Observed {
+            deployment: Some(&d0),
+            ..observed.clone()
+        };
+        let third = server_status(&flipped, Some(&second), ts("2026-01-01T02:00:00Z"));
+        let time = |s: &MCPServerStatus, t: &str| {
+            s.conditions
+                .iter()
+                .find(|c| c.type_ == t)
+                .map(|c| c.last_transition_time.0)
+                .expect("condition")
+        };
+        assert_eq!(time(&third, types::DEPLOYMENT), ts("2026-01-01T02:00:00Z"));
+        assert_eq!(time(&third, types::SERVICE), ts("2026-01-01T00:00:00Z"));
+    }
+
+    #[test]
+    fn session_phases() {
+        let now = ts("2026-01-01T00:00:00Z");
+        assert_eq!(session_phase(true, None, now), "Revoked");
+        assert_eq!(
+            session_phase(false, Some(ts("2025-12-31T00:00:00Z")), now),
+            "Expired"
+        );
+        assert_eq!(
+            session_phase(false, Some(ts("2026-01-02T00:00:00Z")), now),
+            "Active"
+        );
+        let missing = ServerLookup {
+            reference: "ns/gone".into(),
+            found: false,
+        };
+        let status = session_status(Some(1), &missing, false, None, None, now);
+        assert!(
+            status
+                .message
+                .expect("message")
+                .contains("ns/gone not found")
+        );
+    }
+}

@@ -1,0 +1,670 @@
+//! Stateful controller tests (T4): the real kube-runtime controllers against the in-process fake
+//! API (`mcp-runtime-testkit`). Every test ends with the RBAC contract: each API call the operator
+//! made is granted by `deploy/operator/rbac.yaml`.
+
+mod support;
+
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::{ConfigMap, Service, ServiceAccount};
+use k8s_openapi::api::networking::v1::{Ingress, NetworkPolicy};
+use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
+use mcp_runtime_api::server::ServerPhase;
+use mcp_runtime_api::{MCPAccessGrant, MCPAgentSession, MCPServer};
+use mcp_runtime_operator::build::CONFIG_HASH_ANNOTATION;
+use mcp_runtime_testkit::{FakeApi, Fault};
+use serde_json::json;
+use support::*;
+
+fn gateway_spec() -> serde_json::Value {
+    json!({
+        "image": "ghcr.io/example/web-tools",
+        "imageTag": "1.0",
+        "replicas": 3,
+        "ingressHost": "mcp.example.com",
+        "gateway": {"enabled": true},
+        "rollout": {"strategy": "Canary", "canaryReplicas": 1},
+        "networkPolicy": {},
+        "tools": [{"name": "search", "sideEffect": "read"}],
+    })
+}
+
+fn condition(server: &MCPServer, type_: &str) -> Option<(String, String)> {
+    server
+        .status
+        .as_ref()?
+        .conditions
+        .iter()
+        .find(|c| c.type_ == type_)
+        .map(|c| (c.status.clone(), c.reason.clone()))
+}
+
+async fn get<K>(client: &kube::Client, name: &str) -> Option<K>
+where
+    K: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope>
+        + Clone
+        + serde::de::DeserializeOwned
+        + std::fmt::Debug,
+    K::DynamicType: Default,
+{
+    Api::<K>::namespaced(client.clone(), NS)
+        .get_opt(name)
+        .await
+        .expect("get")
+}
+
+async fn create_server(client: &kube::Client, server: &MCPServer) -> MCPServer {
+    Api::<MCPServer>::namespaced(client.clone(), NS)
+        .create(&PostParams::default(), server)
+        .await
+        .expect("create server")
+}
+
+fn policy_revision(cm: &ConfigMap) -> String {
+    let json = &cm.data.as_ref().expect("data")["policy.json"];
+    let value: serde_json::Value = serde_json::from_str(json).expect("policy json");
+    value["revision"].as_str().expect("revision").to_owned()
+}
+
+#[tokio::test]
+async fn create_builds_every_child_and_the_status() {
+    let fake = FakeApi::with_mcp_runtime().await;
+    let op = Running::start(fake.clone()).await;
+    let c = op.client.clone();
+    create_server(&c, &server("web", gateway_spec())).await;
+
+    let status = eventually("server status with every condition", || async {
+        let s: MCPServer = get(&c, "web").await?;
+        (s.status.as_ref()?.conditions.len() == 8 && get::<Ingress>(&c, "web").await.is_some())
+            .then_some(s)
+    })
+    .await;
+    let deployment: Deployment = get(&c, "web").await.expect("deployment");
+    assert_eq!(deployment.spec.as_ref().and_then(|s| s.replicas), Some(2));
+    let canary: Deployment = get(&c, "web-canary").await.expect("canary");
+    assert_eq!(canary.spec.as_ref().and_then(|s| s.replicas), Some(1));
+    assert!(get::<Service>(&c, "web").await.is_some());
+    assert!(get::<NetworkPolicy>(&c, "web").await.is_some());
+    let cm: ConfigMap = get(&c, "web-gateway-policy")
+        .await
+        .expect("policy configmap");
+    let sa: ServiceAccount = get(&c, "mcp-workload")
+        .await
+        .expect("workload service account");
+    assert_eq!(sa.automount_service_account_token, Some(false));
+    // Children are controlled by the server (garbage collection).
+    let owner = &deployment
+        .metadata
+        .owner_references
+        .as_ref()
+        .expect("owners")[0];
+    assert_eq!(owner.kind, "MCPServer");
+    assert_eq!(owner.controller, Some(true));
+
+    let st = status.status.clone().expect("status");
+    assert_eq!(st.observed_generation, status.metadata.generation);
+    assert_eq!(st.url.as_deref(), Some("http://mcp.example.com/web/mcp"));
+    assert_eq!(
+        st.policy_revision.as_deref(),
+        Some(policy_revision(&cm).as_str())
+    );
+    assert!(st.policy_ready);
+    assert!(!st.deployment_ready);
+    assert_ne!(st.phase, Some(ServerPhase::Ready));
+    // Reasons are causes, not the phase.
+    assert_eq!(
+        condition(&status, "IngressReady"),
+        Some(("False".into(), "IngressNotAdmitted".into()))
+    );
+    assert_eq!(
+        condition(&status, "DeploymentReady"),
+        Some(("False".into(), "ReplicasNotReady".into()))
+    );
+
+    // Pods become ready (the fake runs none: report it as the Deployment controller would) and
+    // the ingress controller admits the Ingress: the handshake fills serverInfo and the address.
+    let deployments = Api::<Deployment>::namespaced(c.clone(), NS);
+    for (name, ready) in [("web", 2), ("web-canary", 1)] {
+        deployments
+            .patch_status(
+                name,
+                &PatchParams::default(),
+                &Patch::Merge(json!({"status": {"readyReplicas": ready, "replicas": ready}})),
+            )
+            .await
+            .expect("deployment status");
+    }
+    Api::<Ingress>::namespaced(c.clone(), NS)
+        .patch_status(
+            "web",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"status": {"loadBalancer": {"ingress": [{"ip": "10.0.0.9"}]}}})),
+        )
+        .await
+        .expect("ingress status");
+    Api::<Service>::namespaced(c.clone(), NS)
+        .patch(
+            "web",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"clusterIP": "10.96.0.10"}})),
+        )
+        .await
+        .expect("service cluster IP");
+    let ready = eventually("server Ready with serverInfo", || async {
+        let s: MCPServer = get(&c, "web").await?;
+        let st = s.status.clone()?;
+        (st.phase == Some(ServerPhase::Ready) && st.server_info.is_some()).then_some(st)
+    })
+    .await;
+    assert_eq!(
+        ready.server_info.as_ref().and_then(|i| i.name.as_deref()),
+        Some("stub-server")
+    );
+    assert_eq!(
+        ready.address.map(|a| a.url).as_deref(),
+        Some("http://web.team-a.svc.cluster.local:80/mcp")
+    );
+    assert_eq!(ready.ready_replicas, Some(3));
+    assert!(ready.deployment_ready && ready.canary_ready && ready.ingress_ready);
+    let metrics = op.context.metrics.encode();
+    assert!(
+        metrics.contains("mcp_runtime_operator_mcpserver_condition_info{name=\"web\",namespace=\"team-a\",type=\"Ready\",status=\"True\",reason=\"Available\"} 1"),
+        "{metrics}"
+    );
+    assert!(metrics.contains(
+        "mcp_runtime_operator_reconcile_duration_seconds_count{controller=\"mcpserver\"}"
+    ));
+
+    assert_rbac_covers(&fake.calls());
+    op.stop().await;
+}
+
+#[tokio::test]
+async fn a_steady_state_reconcile_makes_no_writes() {
+    let fake = FakeApi::with_mcp_runtime().await;
+    let op = Running::start(fake.clone()).await;
+    let c = op.client.clone();
+    create_server(&c, &server("web", gateway_spec())).await;
+    eventually("children and status", || async {
+        let s: MCPServer = get(&c, "web").await?;
+        let cm: ConfigMap = get(&c, "web-gateway-policy").await?;
+        (s.status?.conditions.len() == 8 && cm.data.is_some()).then_some(())
+    })
+    .await;
+    // Let the creation settle, then watch several full reconciles (the not-ready requeue runs one
+    // every 300 ms).
+    let settled = op.reconciles("mcpserver");
+    eventually("a few reconciles", || async {
+        (op.reconciles("mcpserver") >= settled + 2).then_some(())
+    })
+    .await;
+    fake.clear_calls();
+    let before = op.reconciles("mcpserver");
+    eventually("three more reconciles", || async {
+        (op.reconciles("mcpserver") >= before + 3).then_some(())
+    })
+    .await;
+    let writes: Vec<_> = fake.calls().into_iter().filter(|c| c.is_write()).collect();
+    assert!(
+        writes.is_empty(),
+        "steady-state reconciles wrote: {writes:#?}"
+    );
+    assert!(
+        fake.calls()
+            .iter()
+            .any(|c| c.verb == "get" && c.resource == "deployments")
+    );
+    assert_rbac_covers(&fake.calls());
+    op.stop().await;
+}
+
+#[tokio::test]
+async fn drift_on_a_child_is_repaired() {
+    let fake = FakeApi::with_mcp_runtime().await;
+    let op = Running::start(fake.clone()).await;
+    let c = op.client.clone();
+    create_server(&c, &server("web", gateway_spec())).await;
+    eventually("deployment", || async {
+        get::<Deployment>(&c, "web").await
+    })
+    .await;
+    // Someone scales the Deployment and rewrites the policy by hand.
+    Api::<Deployment>::namespaced(c.clone(), NS)
+        .patch(
+            "web",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"replicas": 7}})),
+        )
+        .await
+        .expect("drift");
+    eventually("replicas repaired", || async {
+        let d: Deployment = get(&c, "web").await?;
+        (d.spec?.replicas == Some(2)).then_some(())
+    })
+    .await;
+    let cm: ConfigMap = get(&c, "web-gateway-policy").await.expect("cm");
+    let revision = policy_revision(&cm);
+    Api::<ConfigMap>::namespaced(c.clone(), NS)
+        .patch(
+            "web-gateway-policy",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"data": {"policy.json": "{}"}})),
+        )
+        .await
+        .expect("policy drift");
+    eventually("policy repaired", || async {
+        let cm: ConfigMap = get(&c, "web-gateway-policy").await?;
+        let json = cm.data?.get("policy.json")?.clone();
+        json.contains(&revision).then_some(())
+    })
+    .await;
+    assert_rbac_covers(&fake.calls());
+    op.stop().await;
+}
+
+#[tokio::test]
+async fn features_switched_off_are_pruned() {
+    let fake = FakeApi::with_mcp_runtime().await;
+    let op = Running::start(fake.clone()).await;
+    let c = op.client.clone();
+    create_server(&c, &server("web", gateway_spec())).await;
+    eventually("every child", || async {
+        get::<Deployment>(&c, "web-canary").await?;
+        get::<NetworkPolicy>(&c, "web").await?;
+        get::<Ingress>(&c, "web").await?;
+        get::<ConfigMap>(&c, "web-gateway-policy").await
+    })
+    .await;
+    // No canary, no gateway (so no policy), no NetworkPolicy.
+    Api::<MCPServer>::namespaced(c.clone(), NS)
+        .patch(
+            "web",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {
+                "rollout": {"strategy": "RollingUpdate", "canaryReplicas": null},
+                "gateway": {"enabled": false},
+                "networkPolicy": null,
+            }})),
+        )
+        .await
+        .expect("switch off");
+    eventually("canary, policy and NetworkPolicy pruned", || async {
+        let gone = get::<Deployment>(&c, "web-canary").await.is_none()
+            && get::<ConfigMap>(&c, "web-gateway-policy").await.is_none()
+            && get::<NetworkPolicy>(&c, "web").await.is_none();
+        gone.then_some(())
+    })
+    .await;
+    let d: Deployment = get(&c, "web").await.expect("stable stays");
+    assert_eq!(d.spec.and_then(|s| s.replicas), Some(3));
+    // mTLS mode has no Ingress: it is pruned as well.
+    Api::<MCPServer>::namespaced(c.clone(), NS)
+        .patch(
+            "web",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {
+                "gateway": {"enabled": true},
+                "ingressClass": "traefik",
+                "auth": {"mode": "mtls", "trustDomain": "example.org"},
+            }})),
+        )
+        .await
+        .expect("mtls");
+    eventually("ingress pruned", || async {
+        get::<Ingress>(&c, "web").await.is_none().then_some(())
+    })
+    .await;
+    assert_rbac_covers(&fake.calls());
+    op.stop().await;
+}
+
+#[tokio::test]
+async fn a_grant_change_re_renders_only_its_server() {
+    let fake = FakeApi::with_mcp_runtime().await;
+    let op = Running::start(fake.clone()).await;
+    let c = op.client.clone();
+    create_server(&c, &server("alpha", gateway_spec())).await;
+    create_server(&c, &server("beta", gateway_spec())).await;
+    let (alpha_rev, beta_before) = eventually("both policies", || async {
+        let a: ConfigMap = get(&c, "alpha-gateway-policy").await?;
+        let b: ConfigMap = get(&c, "beta-gateway-policy").await?;
+        let s: MCPServer = get(&c, "alpha").await?;
+        s.status?.policy_revision?;
+        Some((policy_revision(&a), b))
+    })
+    .await;
+    fake.clear_calls();
+    let grants = Api::<MCPAccessGrant>::namespaced(c.clone(), NS);
+    grants
+        .create(
+            &PostParams::default(),
+            &grant("alice-alpha", "alpha", "alice"),
+        )
+        .await
+        .expect("grant");
+    let new_rev = eventually("alpha's policy re-rendered", || async {
+        let a: ConfigMap = get(&c, "alpha-gateway-policy").await?;
+        let rev = policy_revision(&a);
+        (rev != alpha_rev && a.data?["policy.json"].contains("alice")).then_some(rev)
+    })
+    .await;
+    eventually("alpha's status carries the new revision", || async {
+        let s: MCPServer = get(&c, "alpha").await?;
+        (s.status?.policy_revision.as_deref() == Some(new_rev.as_str())).then_some(())
+    })
+    .await;
+    eventually("grant accepted", || async {
+        let g: MCPAccessGrant = get(&c, "alice-alpha").await?;
+        let st = g.status?;
+        (st.phase.as_deref() == Some("Accepted")
+            && st
+                .conditions
+                .iter()
+                .any(|c| c.type_ == "ServerFound" && c.status == "True"))
+        .then_some(())
+    })
+    .await;
+    // beta was not touched: its policy ConfigMap saw no write and is unchanged.
+    let beta_after: ConfigMap = get(&c, "beta-gateway-policy").await.expect("beta");
+    assert_eq!(beta_after.data, beta_before.data);
+    let beta_writes: Vec<_> = fake
+        .calls()
+        .into_iter()
+        .filter(|call| {
+            call.is_write() && call.name.as_deref().is_some_and(|n| n.starts_with("beta"))
+        })
+        .collect();
+    assert!(beta_writes.is_empty(), "{beta_writes:#?}");
+    // Deleting the grant re-renders alpha back.
+    grants
+        .delete("alice-alpha", &DeleteParams::default())
+        .await
+        .expect("delete grant");
+    eventually("grant removed from the policy", || async {
+        let a: ConfigMap = get(&c, "alpha-gateway-policy").await?;
+        (policy_revision(&a) == alpha_rev).then_some(())
+    })
+    .await;
+    assert_rbac_covers(&fake.calls());
+    op.stop().await;
+}
+
+#[tokio::test]
+async fn grants_and_sessions_for_a_missing_server_say_so() {
+    let fake = FakeApi::with_mcp_runtime().await;
+    let op = Running::start(fake.clone()).await;
+    let c = op.client.clone();
+    Api::<MCPAccessGrant>::namespaced(c.clone(), NS)
+        .create(&PostParams::default(), &grant("orphan", "nowhere", "bob"))
+        .await
+        .expect("grant");
+    let status = eventually("grant status", || async {
+        let g: MCPAccessGrant = get(&c, "orphan").await?;
+        g.status
+    })
+    .await;
+    let found = status
+        .conditions
+        .iter()
+        .find(|c| c.type_ == "ServerFound")
+        .expect("ServerFound");
+    assert_eq!(
+        (found.status.as_str(), found.reason.as_str()),
+        ("False", "ServerNotFound")
+    );
+    assert!(
+        status
+            .message
+            .expect("message")
+            .contains("team-a/nowhere not found")
+    );
+    // The server appears: the grant is re-reconciled.
+    create_server(&c, &server("nowhere", json!({"image": "x"}))).await;
+    eventually("ServerFound turns True", || async {
+        let g: MCPAccessGrant = get(&c, "orphan").await?;
+        g.status?
+            .conditions
+            .iter()
+            .any(|c| c.type_ == "ServerFound" && c.status == "True")
+            .then_some(())
+    })
+    .await;
+    assert_rbac_covers(&fake.calls());
+    op.stop().await;
+}
+
+#[tokio::test]
+async fn a_session_expires_at_its_expiry_time() {
+    let fake = FakeApi::with_mcp_runtime().await;
+    let op = Running::start(fake.clone()).await;
+    let c = op.client.clone();
+    create_server(&c, &server("web", gateway_spec())).await;
+    let expires = jiff::Timestamp::now() + jiff::SignedDuration::from_secs(2);
+    let expires = jiff::Timestamp::from_second(expires.as_second()).expect("time");
+    Api::<MCPAgentSession>::namespaced(c.clone(), NS)
+        .create(
+            &PostParams::default(),
+            &session("alice-claude", "web", Some(expires.to_string())),
+        )
+        .await
+        .expect("session");
+    let active = eventually("session Active", || async {
+        let s: MCPAgentSession = get(&c, "alice-claude").await?;
+        let st = s.status?;
+        (st.phase.as_deref() == Some("Active")).then_some(jiff::Timestamp::now())
+    })
+    .await;
+    assert!(
+        active < expires,
+        "the session must be Active before its expiry"
+    );
+    let expired_seen = eventually("session Expired", || async {
+        let s: MCPAgentSession = get(&c, "alice-claude").await?;
+        (s.status?.phase.as_deref() == Some("Expired")).then_some(jiff::Timestamp::now())
+    })
+    .await;
+    assert!(expired_seen >= expires, "flipped before the expiry time");
+    assert!(
+        expired_seen < expires + jiff::SignedDuration::from_secs(2),
+        "flipped {expired_seen} long after the expiry {expires}: no requeue at the expiry time"
+    );
+    // The session is in the server's policy.
+    let cm: ConfigMap = get(&c, "web-gateway-policy").await.expect("cm");
+    assert!(cm.data.expect("data")["policy.json"].contains("alice-claude"));
+    assert_rbac_covers(&fake.calls());
+    op.stop().await;
+}
+
+#[tokio::test]
+async fn conflicts_and_server_errors_are_retried_with_backoff() {
+    let fake = FakeApi::with_mcp_runtime().await;
+    fake.inject(Fault {
+        verb: "patch".into(),
+        resource: "deployments".into(),
+        status: 409,
+        times: 2,
+    });
+    fake.inject(Fault {
+        verb: "patch".into(),
+        resource: "mcpservers/status".into(),
+        status: 500,
+        times: 2,
+    });
+    let op = Running::start(fake.clone()).await;
+    let c = op.client.clone();
+    let started = std::time::Instant::now();
+    create_server(&c, &server("web", json!({"image": "x"}))).await;
+    eventually("status written after the faults", || async {
+        let s: MCPServer = get(&c, "web").await?;
+        s.status?.phase
+    })
+    .await;
+    assert_eq!(fake.pending_faults(), 0);
+    assert_eq!(op.context.metrics.error_count("mcpserver"), 4);
+    // The two conflicts come first, and nothing else triggers the server meanwhile, so the 50 ms
+    // doubling backoff spaces them by at least 50 + 100 ms. (Later retries may be pre-empted by
+    // the watch events of the Deployment written in between.)
+    assert!(
+        started.elapsed() >= std::time::Duration::from_millis(150),
+        "retried too fast: {:?}",
+        started.elapsed()
+    );
+    assert!(get::<Deployment>(&c, "web").await.is_some());
+    assert_rbac_covers(&fake.calls());
+    op.stop().await;
+}
+
+#[tokio::test]
+async fn deleting_the_server_removes_its_children() {
+    let fake = FakeApi::with_mcp_runtime().await;
+    let op = Running::start(fake.clone()).await;
+    let c = op.client.clone();
+    create_server(&c, &server("web", gateway_spec())).await;
+    eventually("children", || async {
+        get::<Ingress>(&c, "web").await?;
+        get::<Deployment>(&c, "web-canary").await
+    })
+    .await;
+    Api::<MCPServer>::namespaced(c.clone(), NS)
+        .delete("web", &DeleteParams::default())
+        .await
+        .expect("delete");
+    eventually("children garbage-collected", || async {
+        let gone = get::<Deployment>(&c, "web").await.is_none()
+            && get::<Deployment>(&c, "web-canary").await.is_none()
+            && get::<Service>(&c, "web").await.is_none()
+            && get::<Ingress>(&c, "web").await.is_none()
+            && get::<NetworkPolicy>(&c, "web").await.is_none()
+            && get::<ConfigMap>(&c, "web-gateway-policy").await.is_none();
+        gone.then_some(())
+    })
+    .await;
+    // The shared workload ServiceAccount is not owned and stays.
+    assert!(get::<ServiceAccount>(&c, "mcp-workload").await.is_some());
+    assert_rbac_covers(&fake.calls());
+    op.stop().await;
+}
+
+#[tokio::test]
+async fn children_owned_by_someone_else_are_not_adopted() {
+    let fake = FakeApi::with_mcp_runtime().await;
+    let op = Running::start(fake.clone()).await;
+    let c = op.client.clone();
+    let foreign: Service = serde_json::from_value(json!({
+        "metadata": {"name": "web", "namespace": NS, "labels": {"owner": "someone"}},
+        "spec": {"ports": [{"port": 1234}]},
+    }))
+    .expect("service");
+    Api::<Service>::namespaced(c.clone(), NS)
+        .create(&PostParams::default(), &foreign)
+        .await
+        .expect("foreign service");
+    create_server(&c, &server("web", json!({"image": "x"}))).await;
+    let s = eventually("ownership conflict reported", || async {
+        let s: MCPServer = get(&c, "web").await?;
+        (s.status.as_ref()?.phase == Some(ServerPhase::Error)).then_some(s)
+    })
+    .await;
+    assert_eq!(
+        condition(&s, "Ready"),
+        Some(("False".into(), "OwnershipConflict".into()))
+    );
+    let svc: Service = get(&c, "web").await.expect("service");
+    assert_eq!(svc.spec.and_then(|s| s.ports).expect("ports")[0].port, 1234);
+    assert!(svc.metadata.owner_references.is_none());
+    // The transition is published as a Warning Event on the server.
+    let events = Api::<k8s_openapi::api::events::v1::Event>::namespaced(c.clone(), NS);
+    let event = eventually("a Warning event", || async {
+        let list = events.list(&Default::default()).await.ok()?;
+        list.items
+            .into_iter()
+            .find(|e| e.reason.as_deref() == Some("OwnershipConflict"))
+    })
+    .await;
+    assert_eq!(event.type_.as_deref(), Some("Warning"));
+    assert_eq!(event.regarding.and_then(|r| r.name).as_deref(), Some("web"));
+    assert_rbac_covers(&fake.calls());
+    op.stop().await;
+}
+
+#[tokio::test]
+async fn a_referenced_configmap_change_rolls_the_pods() {
+    let fake = FakeApi::with_mcp_runtime().await;
+    let op = Running::start(fake.clone()).await;
+    let c = op.client.clone();
+    let settings: ConfigMap = serde_json::from_value(json!({
+        "metadata": {"name": "settings", "namespace": NS},
+        "data": {"LEVEL": "info"},
+    }))
+    .expect("cm");
+    let cms = Api::<ConfigMap>::namespaced(c.clone(), NS);
+    cms.create(&PostParams::default(), &settings)
+        .await
+        .expect("settings");
+    create_server(
+        &c,
+        &server(
+            "web",
+            json!({"image": "x", "envFrom": [{"configMapRef": {"name": "settings"}}]}),
+        ),
+    )
+    .await;
+    let hash = |d: &Deployment| {
+        d.spec
+            .as_ref()
+            .and_then(|s| s.template.metadata.as_ref())
+            .and_then(|m| m.annotations.as_ref())
+            .and_then(|a| a.get(CONFIG_HASH_ANNOTATION).cloned())
+    };
+    let first = eventually("config hash", || async {
+        let d: Deployment = get(&c, "web").await?;
+        hash(&d)
+    })
+    .await;
+    cms.patch(
+        "settings",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"data": {"LEVEL": "debug"}})),
+    )
+    .await
+    .expect("change settings");
+    eventually("config hash changed", || async {
+        let d: Deployment = get(&c, "web").await?;
+        hash(&d).filter(|h| *h != first)
+    })
+    .await;
+    assert_rbac_covers(&fake.calls());
+    op.stop().await;
+}
+
+#[tokio::test]
+async fn an_invalid_spec_is_reported_not_retried() {
+    let fake = FakeApi::with_mcp_runtime().await;
+    let op = Running::start(fake.clone()).await;
+    let c = op.client.clone();
+    // The fake does not enforce the CEL rules; the operator validates as the API server would.
+    let mut bad = server(
+        "bad",
+        json!({"image": "x", "port": 8091, "gateway": {"enabled": true, "port": 8091}}),
+    );
+    bad.metadata.namespace = Some(NS.into());
+    create_server(&c, &bad).await;
+    let s = eventually("Error status", || async {
+        let s: MCPServer = get(&c, "bad").await?;
+        (s.status.as_ref()?.phase == Some(ServerPhase::Error)).then_some(s)
+    })
+    .await;
+    let (status, reason) = condition(&s, "Ready").expect("Ready");
+    assert_eq!(
+        (status.as_str(), reason.as_str()),
+        ("False", "ConfigurationInvalid")
+    );
+    assert!(
+        s.status
+            .and_then(|st| st.message)
+            .expect("message")
+            .contains("gateway.port")
+    );
+    assert!(get::<Deployment>(&c, "bad").await.is_none());
+    assert_rbac_covers(&fake.calls());
+    op.stop().await;
+}
