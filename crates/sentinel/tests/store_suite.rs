@@ -251,6 +251,11 @@ async fn bad_input_gets_documented_responses_and_only_valid_events_are_stored(st
     assert_eq!(reply.status, 413);
     assert_eq!(reply.body["error"], "payload_too_large");
 
+    // A chunked body (no content-length) is cut off as soon as it crosses the limit.
+    let reply = chunked_post(&url, "k-1", 1024 * 1024 + 10).await;
+    assert!(reply.starts_with("HTTP/1.1 413"), "{reply}");
+    assert!(reply.contains("payload_too_large"), "{reply}");
+
     // A mixed batch: the valid events are stored, the invalid one is named.
     let mut invalid = data[2].json.clone();
     invalid["event_type"] = json!(null);
@@ -297,6 +302,38 @@ async fn bad_input_gets_documented_responses_and_only_valid_events_are_stored(st
         metrics.contains("sentinel_ingest_requests_total{code=\"401\"} 3"),
         "{metrics}"
     );
+}
+
+/// POSTs `size` bytes with chunked transfer encoding over a raw connection; returns the response.
+async fn chunked_post(url: &str, key: &str, size: usize) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let rest = url.strip_prefix("http://").expect("http URL");
+    let (address, path) = rest.split_at(rest.find('/').expect("path"));
+    let mut stream = tokio::net::TcpStream::connect(address).await.expect("connect");
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nhost: {address}\r\nx-api-key: {key}\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n"
+    );
+    stream.write_all(head.as_bytes()).await.expect("head");
+    let chunk = vec![b' '; 64 * 1024];
+    let mut sent = 0;
+    while sent < size {
+        let n = chunk.len().min(size - sent);
+        let frame = format!("{n:x}\r\n");
+        if stream.write_all(frame.as_bytes()).await.is_err()
+            || stream.write_all(&chunk[..n]).await.is_err()
+            || stream.write_all(b"\r\n").await.is_err()
+        {
+            break; // the server stopped reading: its answer is waiting
+        }
+        sent += n;
+    }
+    let _ = stream.write_all(b"0\r\n\r\n").await;
+    let mut response = vec![0; 4096];
+    let n = tokio::time::timeout(Duration::from_secs(10), stream.read(&mut response))
+        .await
+        .expect("an answer")
+        .expect("read");
+    String::from_utf8_lossy(&response[..n]).into_owned()
 }
 
 async fn aggregates_match_the_dataset(store: TestStore) {
