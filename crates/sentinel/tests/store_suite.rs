@@ -309,7 +309,9 @@ async fn chunked_post(url: &str, key: &str, size: usize) -> String {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let rest = url.strip_prefix("http://").expect("http URL");
     let (address, path) = rest.split_at(rest.find('/').expect("path"));
-    let mut stream = tokio::net::TcpStream::connect(address).await.expect("connect");
+    let mut stream = tokio::net::TcpStream::connect(address)
+        .await
+        .expect("connect");
     let head = format!(
         "POST {path} HTTP/1.1\r\nhost: {address}\r\nx-api-key: {key}\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n"
     );
@@ -418,6 +420,27 @@ async fn aggregates_match_the_dataset(store: TestStore) {
         .sum();
     assert_eq!(timeline_total, 120);
     assert!(usage["bucket_seconds"].as_i64().expect("bucket") >= 60);
+    // Series: per server over time, each adding up to its total.
+    let usage = get(&format!(
+        "{base}/api/v1/analytics/usage?series=server&bucket=10m"
+    ))
+    .await
+    .body;
+    let series = usage["series"].as_array().expect("series");
+    assert_eq!(series.len(), 3);
+    for line in series {
+        let server = line["key"].as_str().expect("key");
+        let total: i64 = line["timeline"]
+            .as_array()
+            .expect("timeline")
+            .iter()
+            .map(|b| b["count"].as_i64().expect("count"))
+            .sum();
+        assert_eq!(total, count(&|s| s.server == server), "{server}");
+    }
+    let bad = get(&format!("{base}/api/v1/analytics/usage?series=planet")).await;
+    assert_eq!(bad.status, 400);
+    assert_eq!(bad.body["parameter"], "series");
     let usage = get(&format!(
         "{base}/api/v1/analytics/usage?agent_id=claude&bucket=1h"
     ))

@@ -415,6 +415,52 @@ pub async fn timeline(
         .collect())
 }
 
+/// Counts per (value of `dimension`, time bucket): the rows are (value, bucket), ordered by
+/// value then time (empty values skipped).
+pub async fn series(
+    store: &dyn Store,
+    dimension: Dimension,
+    filter: &EventFilter,
+    bucket_ns: i64,
+) -> Result<Vec<(String, Bucket)>, StoreError> {
+    let column = dimension.column();
+    let bucket_ns = bucket_ns.max(1);
+    let (mut where_sql, params) = where_clause(store.dialect(), filter, None);
+    if where_sql.is_empty() {
+        where_sql = format!(" WHERE {column} <> ''");
+    } else {
+        where_sql.push_str(&format!(" AND {column} <> ''"));
+    }
+    let sql = format!(
+        "SELECT {column}, (ts / {bucket_ns}) * {bucket_ns} AS b, COUNT(*), {DENIED} FROM events{where_sql} \
+         GROUP BY {column}, b ORDER BY {column}, b"
+    );
+    let rows = store
+        .fetch(SqlQuery {
+            sql,
+            params,
+            kinds: vec![Kind::Text, Kind::Int, Kind::Int, Kind::Int],
+        })
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| {
+            (
+                row.first().map(Cell::text).unwrap_or_default(),
+                Bucket {
+                    start: row
+                        .get(1)
+                        .and_then(Cell::opt_int)
+                        .and_then(rfc3339)
+                        .unwrap_or_default(),
+                    count: row.get(2).map(Cell::int).unwrap_or(0),
+                    denied: row.get(3).map(Cell::int).unwrap_or(0),
+                },
+            )
+        })
+        .collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
