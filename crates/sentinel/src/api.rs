@@ -531,6 +531,9 @@ async fn event_types(
     grouped(&inner, &params, Dimension::EventType, "event_types").await
 }
 
+/// Groups fetched whole by the usage endpoint (so their sizes are the distinct counts).
+const ALL_GROUPS: u32 = 10_000;
+
 /// Picks a bucket width giving at most ~60 buckets over `span_ns`.
 fn auto_bucket(span_ns: i64) -> i64 {
     const SECOND: i64 = 1_000_000_000;
@@ -591,7 +594,9 @@ async fn usage(
         ),
     };
     let store = inner.store.as_ref();
-    let summary = match queries::summary(store, &filter).await {
+    // One cheap totals scan; the distinct counts come from the groupings below (fetched whole,
+    // then cut to `top`), which saves the costly COUNT(DISTINCT …) pass over the range.
+    let mut summary = match queries::totals(store, &filter).await {
         Ok(s) => s,
         Err(e) => return Ok(store_failed(e)),
     };
@@ -609,14 +614,26 @@ async fn usage(
         ..filter.clone()
     };
     let (servers, tools, agents, humans, decisions, reasons, timeline) = tokio::join!(
-        queries::group(store, Dimension::Server, &filter, top),
-        queries::group(store, Dimension::Tool, &filter, top),
-        queries::group(store, Dimension::Agent, &filter, top),
-        queries::group(store, Dimension::Human, &filter, top),
+        queries::group(store, Dimension::Server, &filter, ALL_GROUPS),
+        queries::group(store, Dimension::Tool, &filter, ALL_GROUPS),
+        queries::group(store, Dimension::Agent, &filter, ALL_GROUPS),
+        queries::group(store, Dimension::Human, &filter, ALL_GROUPS),
         queries::group(store, Dimension::Decision, &filter, top),
         queries::group(store, Dimension::Reason, &deny_filter, top),
         queries::timeline(store, &filter, bucket_ns),
     );
+    let cut = |groups: Result<Vec<queries::GroupCount>, crate::store::StoreError>,
+               count: &mut i64| {
+        groups.map(|mut g| {
+            *count = i64::try_from(g.len()).unwrap_or(i64::MAX);
+            g.truncate(top as usize);
+            g
+        })
+    };
+    let servers = cut(servers, &mut summary.servers);
+    let tools = cut(tools, &mut summary.tools);
+    let agents = cut(agents, &mut summary.agents);
+    let humans = cut(humans, &mut summary.humans);
     // Per-value series over time for the top values of one dimension, when asked.
     let series = match series_dimension {
         None => None,

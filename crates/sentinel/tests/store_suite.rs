@@ -374,6 +374,25 @@ async fn aggregates_match_the_dataset(store: TestStore) {
     let usage = get(&format!("{base}/api/v1/analytics/usage?top=20"))
         .await
         .body;
+    for field in [
+        "total_events",
+        "denied",
+        "servers",
+        "agents",
+        "humans",
+        "tools",
+    ] {
+        assert_eq!(
+            usage["summary"][field], stats[field],
+            "usage summary {field}"
+        );
+    }
+    // `top` cuts the lists, not the distinct counts.
+    let small = get(&format!("{base}/api/v1/analytics/usage?top=2"))
+        .await
+        .body;
+    assert_eq!(small["by_tool"].as_array().expect("by_tool").len(), 2);
+    assert_eq!(small["summary"]["tools"], 5);
     let counts = |key: &str| -> Vec<(String, i64, i64)> {
         let mut v: Vec<(String, i64, i64)> = usage[key]
             .as_array()
