@@ -238,11 +238,11 @@ async fn run(store: StoreUrl, label: &str, total: usize) -> Figures {
         pages.push(get(&client, &format!("{base}/api/v1/events?{query}&limit=50")).await);
     }
     let mut usage = Vec::new();
-    for _ in 0..10 {
+    for _ in 0..5 {
         usage.push(get(&client, &format!("{base}/api/v1/analytics/usage")).await);
     }
     let mut usage_filtered = Vec::new();
-    for i in 0..20usize {
+    for i in 0..10usize {
         usage_filtered.push(
             get(
                 &client,

@@ -26,7 +26,7 @@ enum SentinelCommand {
     /// Show a running Sentinel's health and event totals.
     Status(StatusArgs),
     /// List events from a running Sentinel, newest first, with filters.
-    Events(EventsArgs),
+    Events(Box<EventsArgs>),
 }
 
 #[derive(Debug, clap::Args)]

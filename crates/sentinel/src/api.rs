@@ -175,7 +175,11 @@ async fn ingest_inner(inner: &Inner, headers: &HeaderMap, body: Body) -> Respons
             }
         }
     }
-    let parsed = match parse_body(&bytes) {
+    let trace_id = headers
+        .get("traceparent")
+        .and_then(|v| v.to_str().ok())
+        .and_then(crate::ingest::trace_id_from_traceparent);
+    let parsed = match parse_body(&bytes, trace_id.as_deref()) {
         Ok(parsed) => parsed,
         Err(e) => {
             let code = match e {
@@ -527,6 +531,9 @@ async fn event_types(
     grouped(&inner, &params, Dimension::EventType, "event_types").await
 }
 
+/// Groups fetched whole by the usage endpoint (so their sizes are the distinct counts).
+const ALL_GROUPS: u32 = 10_000;
+
 /// Picks a bucket width giving at most ~60 buckets over `span_ns`.
 fn auto_bucket(span_ns: i64) -> i64 {
     const SECOND: i64 = 1_000_000_000;
@@ -551,7 +558,24 @@ async fn usage(
     State(inner): State<Shared>,
     Query(params): Query<HashMap<String, String>>,
 ) -> Result<Response, BadParam> {
-    let filter = filter_from(&params, &["bucket", "top"])?;
+    let filter = filter_from(&params, &["bucket", "top", "series"])?;
+    let series_dimension = match params.get("series").map(String::as_str) {
+        None | Some("") => None,
+        Some("server") => Some(Dimension::Server),
+        Some("tool" | "tool_name") => Some(Dimension::Tool),
+        Some("agent" | "agent_id") => Some(Dimension::Agent),
+        Some("human" | "human_id") => Some(Dimension::Human),
+        Some("decision") => Some(Dimension::Decision),
+        Some("reason") => Some(Dimension::Reason),
+        Some(other) => {
+            return Err(BadParam(
+                "series".into(),
+                format!(
+                    "series must be server, tool, agent, human, decision or reason, got {other:?}"
+                ),
+            ));
+        }
+    };
     let top = match params.get("top").filter(|t| !t.is_empty()) {
         None => 10,
         Some(t) => t
@@ -570,7 +594,9 @@ async fn usage(
         ),
     };
     let store = inner.store.as_ref();
-    let summary = match queries::summary(store, &filter).await {
+    // One cheap totals scan; the distinct counts come from the groupings below (fetched whole,
+    // then cut to `top`), which saves the costly COUNT(DISTINCT …) pass over the range.
+    let mut summary = match queries::totals(store, &filter).await {
         Ok(s) => s,
         Err(e) => return Ok(store_failed(e)),
     };
@@ -588,16 +614,66 @@ async fn usage(
         ..filter.clone()
     };
     let (servers, tools, agents, humans, decisions, reasons, timeline) = tokio::join!(
-        queries::group(store, Dimension::Server, &filter, top),
-        queries::group(store, Dimension::Tool, &filter, top),
-        queries::group(store, Dimension::Agent, &filter, top),
-        queries::group(store, Dimension::Human, &filter, top),
+        queries::group(store, Dimension::Server, &filter, ALL_GROUPS),
+        queries::group(store, Dimension::Tool, &filter, ALL_GROUPS),
+        queries::group(store, Dimension::Agent, &filter, ALL_GROUPS),
+        queries::group(store, Dimension::Human, &filter, ALL_GROUPS),
         queries::group(store, Dimension::Decision, &filter, top),
         queries::group(store, Dimension::Reason, &deny_filter, top),
         queries::timeline(store, &filter, bucket_ns),
     );
+    let cut = |groups: Result<Vec<queries::GroupCount>, crate::store::StoreError>,
+               count: &mut i64| {
+        groups.map(|mut g| {
+            *count = i64::try_from(g.len()).unwrap_or(i64::MAX);
+            g.truncate(top as usize);
+            g
+        })
+    };
+    let servers = cut(servers, &mut summary.servers);
+    let tools = cut(tools, &mut summary.tools);
+    let agents = cut(agents, &mut summary.agents);
+    let humans = cut(humans, &mut summary.humans);
+    // Per-value series over time for the top values of one dimension, when asked.
+    let series = match series_dimension {
+        None => None,
+        Some(dimension) => {
+            let top_keys = match dimension {
+                Dimension::Server => servers.as_ref().ok(),
+                Dimension::Tool => tools.as_ref().ok(),
+                Dimension::Agent => agents.as_ref().ok(),
+                Dimension::Human => humans.as_ref().ok(),
+                Dimension::Decision => decisions.as_ref().ok(),
+                _ => reasons.as_ref().ok(),
+            }
+            .map(|groups| groups.iter().map(|g| g.key.clone()).collect::<Vec<_>>())
+            .unwrap_or_default();
+            let series_filter = if dimension == Dimension::Reason {
+                &deny_filter
+            } else {
+                &filter
+            };
+            match queries::series(store, dimension, series_filter, bucket_ns).await {
+                Ok(rows) => Some(
+                    top_keys
+                        .into_iter()
+                        .map(|key| {
+                            let buckets: Vec<&queries::Bucket> = rows
+                                .iter()
+                                .filter(|(k, _)| *k == key)
+                                .map(|(_, b)| b)
+                                .collect();
+                            json!({"key": key, "timeline": buckets})
+                        })
+                        .collect::<Vec<_>>(),
+                ),
+                Err(e) => return Ok(store_failed(e)),
+            }
+        }
+    };
     let result = (|| {
         Ok::<_, crate::store::StoreError>(json!({
+            "series": series,
             "summary": summary,
             "bucket_seconds": bucket_ns / 1_000_000_000,
             "by_server": servers?,

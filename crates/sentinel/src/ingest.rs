@@ -55,8 +55,20 @@ pub struct Parsed {
     pub rejected: Vec<Rejection>,
 }
 
-/// Parses and validates a request body.
-pub fn parse_body(body: &[u8]) -> Result<Parsed, BodyError> {
+/// The trace id of a W3C `traceparent` header (`00-<trace id>-<span id>-<flags>`).
+pub fn trace_id_from_traceparent(header: &str) -> Option<String> {
+    let mut parts = header.trim().split('-');
+    let _version = parts.next().filter(|v| v.len() == 2)?;
+    let trace = parts.next()?;
+    let valid = trace.len() == 32
+        && trace.bytes().all(|b| b.is_ascii_hexdigit())
+        && trace.bytes().any(|b| b != b'0');
+    valid.then(|| trace.to_ascii_lowercase())
+}
+
+/// Parses and validates a request body. Events without a `trace_id` get `trace_id` (from the
+/// request's `traceparent`, as MR's ingest does) when given.
+pub fn parse_body(body: &[u8], trace_id: Option<&str>) -> Result<Parsed, BodyError> {
     let value: Value =
         serde_json::from_slice(body).map_err(|e| BodyError::InvalidJson(e.to_string()))?;
     let items = match value {
@@ -74,7 +86,17 @@ pub fn parse_body(body: &[u8]) -> Result<Parsed, BodyError> {
         received: items.len(),
         ..Parsed::default()
     };
-    for (index, item) in items.into_iter().enumerate() {
+    for (index, mut item) in items.into_iter().enumerate() {
+        if let (Some(trace_id), Some(object)) = (trace_id, item.as_object_mut()) {
+            let missing = match object.get("trace_id") {
+                None | Some(Value::Null) => true,
+                Some(Value::String(t)) => t.is_empty(),
+                Some(_) => false,
+            };
+            if missing {
+                object.insert("trace_id".into(), Value::String(trace_id.to_owned()));
+            }
+        }
         let event_id = item
             .get("event_id")
             .and_then(Value::as_str)
@@ -313,7 +335,7 @@ mod tests {
         let mut bad = good("b");
         bad["timestamp"] = json!(1);
         let body = serde_json::to_vec(&json!([good("a"), bad, good("c")])).unwrap();
-        let parsed = parse_body(&body).unwrap();
+        let parsed = parse_body(&body, None).unwrap();
         assert_eq!(parsed.received, 3);
         let ids: Vec<&str> = parsed.records.iter().map(|r| r.event_id.as_str()).collect();
         assert_eq!(ids, ["a", "c"]);
@@ -322,10 +344,33 @@ mod tests {
         assert_eq!(parsed.rejected[0].field, "timestamp");
         assert_eq!(parsed.rejected[0].event_id.as_deref(), Some("b"));
         assert!(matches!(
-            parse_body(b"{nope"),
+            parse_body(b"{nope", None),
             Err(BodyError::InvalidJson(_))
         ));
-        assert_eq!(parse_body(b"[]").unwrap_err(), BodyError::EmptyBatch);
-        assert_eq!(parse_body(b"\"x\"").unwrap_err(), BodyError::NotAnEvent);
+        assert_eq!(parse_body(b"[]", None).unwrap_err(), BodyError::EmptyBatch);
+        assert_eq!(
+            parse_body(b"\"x\"", None).unwrap_err(),
+            BodyError::NotAnEvent
+        );
+    }
+
+    #[test]
+    fn traceparent_fills_missing_trace_ids() {
+        let header = "00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01";
+        let trace = trace_id_from_traceparent(header).unwrap();
+        assert_eq!(trace, "4bf92f3577b34da6a3ce929d0e0e4736");
+        assert_eq!(trace_id_from_traceparent("00-0000-1-01"), None);
+        assert_eq!(
+            trace_id_from_traceparent("00-00000000000000000000000000000000-00f067aa0ba902b7-01"),
+            None
+        );
+        let mut own = good("b");
+        own["trace_id"] = json!("mine");
+        let body = serde_json::to_vec(&json!([good("a"), own])).unwrap();
+        let parsed = parse_body(&body, Some(&trace)).unwrap();
+        assert_eq!(parsed.records[0].trace_id.as_deref(), Some(trace.as_str()));
+        assert_eq!(parsed.records[1].trace_id.as_deref(), Some("mine"));
+        let kept: Value = serde_json::from_str(&parsed.records[0].json).unwrap();
+        assert_eq!(kept["trace_id"], trace.as_str());
     }
 }

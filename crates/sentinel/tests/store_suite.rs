@@ -251,6 +251,11 @@ async fn bad_input_gets_documented_responses_and_only_valid_events_are_stored(st
     assert_eq!(reply.status, 413);
     assert_eq!(reply.body["error"], "payload_too_large");
 
+    // A chunked body (no content-length) is cut off as soon as it crosses the limit.
+    let reply = chunked_post(&url, "k-1", 1024 * 1024 + 10).await;
+    assert!(reply.starts_with("HTTP/1.1 413"), "{reply}");
+    assert!(reply.contains("payload_too_large"), "{reply}");
+
     // A mixed batch: the valid events are stored, the invalid one is named.
     let mut invalid = data[2].json.clone();
     invalid["event_type"] = json!(null);
@@ -299,6 +304,40 @@ async fn bad_input_gets_documented_responses_and_only_valid_events_are_stored(st
     );
 }
 
+/// POSTs `size` bytes with chunked transfer encoding over a raw connection; returns the response.
+async fn chunked_post(url: &str, key: &str, size: usize) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let rest = url.strip_prefix("http://").expect("http URL");
+    let (address, path) = rest.split_at(rest.find('/').expect("path"));
+    let mut stream = tokio::net::TcpStream::connect(address)
+        .await
+        .expect("connect");
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nhost: {address}\r\nx-api-key: {key}\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n"
+    );
+    stream.write_all(head.as_bytes()).await.expect("head");
+    let chunk = vec![b' '; 64 * 1024];
+    let mut sent = 0;
+    while sent < size {
+        let n = chunk.len().min(size - sent);
+        let frame = format!("{n:x}\r\n");
+        if stream.write_all(frame.as_bytes()).await.is_err()
+            || stream.write_all(&chunk[..n]).await.is_err()
+            || stream.write_all(b"\r\n").await.is_err()
+        {
+            break; // the server stopped reading: its answer is waiting
+        }
+        sent += n;
+    }
+    let _ = stream.write_all(b"0\r\n\r\n").await;
+    let mut response = vec![0; 4096];
+    let n = tokio::time::timeout(Duration::from_secs(10), stream.read(&mut response))
+        .await
+        .expect("an answer")
+        .expect("read");
+    String::from_utf8_lossy(&response[..n]).into_owned()
+}
+
 async fn aggregates_match_the_dataset(store: TestStore) {
     let server = start(SentinelConfig::new(store.url.clone())).await;
     let data = dataset(120);
@@ -335,6 +374,25 @@ async fn aggregates_match_the_dataset(store: TestStore) {
     let usage = get(&format!("{base}/api/v1/analytics/usage?top=20"))
         .await
         .body;
+    for field in [
+        "total_events",
+        "denied",
+        "servers",
+        "agents",
+        "humans",
+        "tools",
+    ] {
+        assert_eq!(
+            usage["summary"][field], stats[field],
+            "usage summary {field}"
+        );
+    }
+    // `top` cuts the lists, not the distinct counts.
+    let small = get(&format!("{base}/api/v1/analytics/usage?top=2"))
+        .await
+        .body;
+    assert_eq!(small["by_tool"].as_array().expect("by_tool").len(), 2);
+    assert_eq!(small["summary"]["tools"], 5);
     let counts = |key: &str| -> Vec<(String, i64, i64)> {
         let mut v: Vec<(String, i64, i64)> = usage[key]
             .as_array()
@@ -381,6 +439,27 @@ async fn aggregates_match_the_dataset(store: TestStore) {
         .sum();
     assert_eq!(timeline_total, 120);
     assert!(usage["bucket_seconds"].as_i64().expect("bucket") >= 60);
+    // Series: per server over time, each adding up to its total.
+    let usage = get(&format!(
+        "{base}/api/v1/analytics/usage?series=server&bucket=10m"
+    ))
+    .await
+    .body;
+    let series = usage["series"].as_array().expect("series");
+    assert_eq!(series.len(), 3);
+    for line in series {
+        let server = line["key"].as_str().expect("key");
+        let total: i64 = line["timeline"]
+            .as_array()
+            .expect("timeline")
+            .iter()
+            .map(|b| b["count"].as_i64().expect("count"))
+            .sum();
+        assert_eq!(total, count(&|s| s.server == server), "{server}");
+    }
+    let bad = get(&format!("{base}/api/v1/analytics/usage?series=planet")).await;
+    assert_eq!(bad.status, 400);
+    assert_eq!(bad.body["parameter"], "series");
     let usage = get(&format!(
         "{base}/api/v1/analytics/usage?agent_id=claude&bucket=1h"
     ))

@@ -194,10 +194,12 @@ pub struct Summary {
     pub humans: i64,
     /// Distinct tools.
     pub tools: i64,
-    /// Distinct sources.
-    pub sources: i64,
-    /// Distinct event types.
-    pub event_types: i64,
+    /// Distinct sources (not computed by the usage endpoint).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sources: Option<i64>,
+    /// Distinct event types (not computed by the usage endpoint).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub event_types: Option<i64>,
     /// Oldest event time (RFC 3339).
     pub first_event: Option<String>,
     /// Newest event time (RFC 3339).
@@ -333,10 +335,45 @@ pub async fn summary(store: &dyn Store, filter: &EventFilter) -> Result<Summary,
         agents: get(3),
         humans: get(4),
         tools: get(5),
-        sources: get(6),
-        event_types: get(7),
+        sources: Some(get(6)),
+        event_types: Some(get(7)),
         first_event: row.get(8).and_then(Cell::opt_int).and_then(rfc3339),
         last_event: row.get(9).and_then(Cell::opt_int).and_then(rfc3339),
+    })
+}
+
+/// Totals over a filter without the distinct counts (those are left at 0): one cheap scan,
+/// for callers that count distinct values from their own groupings.
+pub async fn totals(store: &dyn Store, filter: &EventFilter) -> Result<Summary, StoreError> {
+    let (where_sql, params) = where_clause(store.dialect(), filter, None);
+    let sql = format!("SELECT COUNT(*), {DENIED}, MIN(ts), MAX(ts) FROM events{where_sql}");
+    let rows = store
+        .fetch(SqlQuery {
+            sql,
+            params,
+            kinds: vec![Kind::Int; 4],
+        })
+        .await?;
+    let row = rows.into_iter().next().unwrap_or_default();
+    let total = row.first().map(Cell::int).unwrap_or(0);
+    let denied = row.get(1).map(Cell::int).unwrap_or(0);
+    Ok(Summary {
+        total_events: total,
+        allowed: total - denied,
+        denied,
+        deny_rate: if total > 0 {
+            denied as f64 / total as f64
+        } else {
+            0.0
+        },
+        servers: 0,
+        agents: 0,
+        humans: 0,
+        tools: 0,
+        sources: None,
+        event_types: None,
+        first_event: row.get(2).and_then(Cell::opt_int).and_then(rfc3339),
+        last_event: row.get(3).and_then(Cell::opt_int).and_then(rfc3339),
     })
 }
 
@@ -411,6 +448,52 @@ pub async fn timeline(
                 .unwrap_or_default(),
             count: row.get(1).map(Cell::int).unwrap_or(0),
             denied: row.get(2).map(Cell::int).unwrap_or(0),
+        })
+        .collect())
+}
+
+/// Counts per (value of `dimension`, time bucket): the rows are (value, bucket), ordered by
+/// value then time (empty values skipped).
+pub async fn series(
+    store: &dyn Store,
+    dimension: Dimension,
+    filter: &EventFilter,
+    bucket_ns: i64,
+) -> Result<Vec<(String, Bucket)>, StoreError> {
+    let column = dimension.column();
+    let bucket_ns = bucket_ns.max(1);
+    let (mut where_sql, params) = where_clause(store.dialect(), filter, None);
+    if where_sql.is_empty() {
+        where_sql = format!(" WHERE {column} <> ''");
+    } else {
+        where_sql.push_str(&format!(" AND {column} <> ''"));
+    }
+    let sql = format!(
+        "SELECT {column}, (ts / {bucket_ns}) * {bucket_ns} AS b, COUNT(*), {DENIED} FROM events{where_sql} \
+         GROUP BY {column}, b ORDER BY {column}, b"
+    );
+    let rows = store
+        .fetch(SqlQuery {
+            sql,
+            params,
+            kinds: vec![Kind::Text, Kind::Int, Kind::Int, Kind::Int],
+        })
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| {
+            (
+                row.first().map(Cell::text).unwrap_or_default(),
+                Bucket {
+                    start: row
+                        .get(1)
+                        .and_then(Cell::opt_int)
+                        .and_then(rfc3339)
+                        .unwrap_or_default(),
+                    count: row.get(2).map(Cell::int).unwrap_or(0),
+                    denied: row.get(3).map(Cell::int).unwrap_or(0),
+                },
+            )
         })
         .collect())
 }

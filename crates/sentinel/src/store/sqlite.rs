@@ -49,7 +49,7 @@ fn configure(conn: &Connection) -> Result<(), rusqlite::Error> {
 fn migrations() -> Vec<String> {
     let mut first = String::from(
         "CREATE TABLE IF NOT EXISTS events (
-            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            seq INTEGER PRIMARY KEY,
             event_id TEXT NOT NULL UNIQUE,
             ts INTEGER NOT NULL,
             trace_id TEXT,
@@ -119,6 +119,8 @@ impl SqliteStore {
             // WAL with NORMAL sync is durable across process crashes; a power loss can lose the
             // last transactions, not corrupt the database.
             conn.pragma_update(None, "synchronous", "NORMAL")?;
+            // The writer keeps the hot ends of the indexes in memory (64 MiB page cache).
+            conn.pragma_update(None, "cache_size", -65_536)?;
             migrate(&mut conn)?;
             Ok(conn)
         })
@@ -150,6 +152,8 @@ impl SqliteStore {
             OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )?;
         configure(&conn)?;
+        // Readers map the file (256 MiB) instead of copying pages into a private cache.
+        conn.pragma_update(None, "mmap_size", 268_435_456)?;
         Ok(conn)
     }
 
