@@ -44,7 +44,7 @@ enum Command {
     /// Run the Kubernetes operator (controllers for the three CRDs).
     Operator(operator_cmd::OperatorArgs),
     /// Run the MCP gateway (the policy-enforcing reverse proxy).
-    Gateway(gateway_cmd::GatewayArgs),
+    Gateway(Box<gateway_cmd::GatewayArgs>),
     /// Run Sentinel (audit ingest, storage, query API and UI).
     Sentinel(sentinel_cmd::SentinelArgs),
     /// Serve a stdio MCP server over streamable HTTP: `mcp-runtime bridge -- CMD [ARGS…]`.
