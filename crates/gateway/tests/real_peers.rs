@@ -8,7 +8,8 @@
 //! For every pair: `tools/list` shows only the granted tools, an allowed `tools/call` returns the
 //! upstream's result, a denied one returns the denial with its reason, and a progress-emitting
 //! tool streams its notifications through. A relay in front of each upstream records every byte
-//! the gateway sent it: the denied tool's name is never among them.
+//! the gateway sent it: the denied tool's name is never among them. A legacy session survives its
+//! GET stream, a disconnect resumed with `Last-Event-ID`, and ends with DELETE.
 //!
 //! Peers are installed by `bash .ci/run`; a missing one fails the test naming that step.
 
@@ -307,6 +308,14 @@ async fn rmcp_client(url: &str, case: &Case, modern: bool) {
             .await
             .unwrap_or_else(|e| panic!("{label}: progress call: {e}"));
         assert!(text_of(&result).contains(expected), "{label}: {result:?}");
+        // The rmcp client hands notifications to its handler on another task, so the last one
+        // may be delivered just after the result: wait for it, bounded.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while recorder.progress.lock().expect("lock").len() < *steps
+            && std::time::Instant::now() < deadline
+        {
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
         let progress = recorder.progress.lock().expect("lock").clone();
         assert_eq!(progress.len(), *steps, "{label}: progress {progress:?}");
     }
@@ -418,4 +427,309 @@ async fn rmcp_server_behind_the_gateway() {
         modern: true,
     };
     run_case(upstream, policy, &case).await;
+}
+
+// ---- Legacy sessions through the gateway: GET stream, resumption with Last-Event-ID, DELETE ----
+
+type HttpClient = hyper_util::client::legacy::Client<
+    hyper_util::client::legacy::connect::HttpConnector,
+    http_body_util::Full<bytes::Bytes>,
+>;
+
+fn http_client() -> HttpClient {
+    hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new()).build_http()
+}
+
+/// One server-sent event.
+#[derive(Debug, Default)]
+struct Event {
+    id: Option<String>,
+    data: String,
+}
+
+/// Reads the events of an SSE body.
+struct Events {
+    body: hyper::body::Incoming,
+    pending: Vec<u8>,
+}
+
+impl Events {
+    fn new(response: http::Response<hyper::body::Incoming>) -> Events {
+        Events {
+            body: response.into_body(),
+            pending: Vec::new(),
+        }
+    }
+
+    /// The next event; `None` when the stream ends.
+    async fn next(&mut self) -> Option<Event> {
+        use http_body_util::BodyExt;
+        loop {
+            let text = String::from_utf8_lossy(&self.pending).replace("\r\n", "\n");
+            if let Some(end) = text.find("\n\n") {
+                let mut event = Event::default();
+                for line in text[..end].lines() {
+                    if let Some(id) = line.strip_prefix("id:") {
+                        event.id = Some(id.trim().to_owned());
+                    } else if let Some(data) = line.strip_prefix("data:") {
+                        event.data.push_str(data.trim_start());
+                    }
+                }
+                self.pending = text[end + 2..].as_bytes().to_vec();
+                return Some(event);
+            }
+            match self.body.frame().await {
+                Some(Ok(frame)) => {
+                    if let Ok(data) = frame.into_data() {
+                        self.pending.extend_from_slice(&data);
+                    }
+                }
+                _ => return None,
+            }
+        }
+    }
+}
+
+fn mcp_request(
+    method: http::Method,
+    url: &str,
+    session: Option<&str>,
+    body: Option<Value>,
+) -> http::Request<http_body_util::Full<bytes::Bytes>> {
+    let mut builder = http::Request::builder()
+        .method(method)
+        .uri(url)
+        .header("x-mcp-agent-id", AGENT)
+        .header("accept", "application/json, text/event-stream");
+    if let Some(session) = session {
+        builder = builder
+            .header("mcp-session-id", session)
+            .header("mcp-protocol-version", "2025-11-25");
+    }
+    let bytes = match body {
+        Some(body) => {
+            builder = builder.header("content-type", "application/json");
+            bytes::Bytes::from(body.to_string())
+        }
+        None => bytes::Bytes::new(),
+    };
+    builder
+        .body(http_body_util::Full::new(bytes))
+        .expect("request")
+}
+
+fn is_sse(response: &http::Response<hyper::body::Incoming>) -> bool {
+    response
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/event-stream"))
+}
+
+/// Bounds every network wait of the session test.
+async fn within<T>(what: &str, future: impl std::future::Future<Output = T>) -> T {
+    tokio::time::timeout(std::time::Duration::from_secs(20), future)
+        .await
+        .unwrap_or_else(|_| panic!("timed out: {what}"))
+}
+
+async fn legacy_session(name: &str, url: &str, tool: &str, args: Value, steps: usize) {
+    let client = http_client();
+
+    // initialize: the session is assigned on the response.
+    let initialize = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-11-25", "capabilities": {},
+        "clientInfo": {"name": "gateway-session-test", "version": "1"}}});
+    let response = within(
+        "initialize",
+        client.request(mcp_request(http::Method::POST, url, None, Some(initialize))),
+    )
+    .await
+    .expect("initialize");
+    assert_eq!(response.status(), 200, "{name}: initialize");
+    let session = response
+        .headers()
+        .get("mcp-session-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_else(|| panic!("{name}: no Mcp-Session-Id through the gateway"))
+        .to_owned();
+    drop(response);
+    let session = Some(session.as_str());
+    let initialized = json!({"jsonrpc": "2.0", "method": "notifications/initialized"});
+    let response = within(
+        "initialized",
+        client.request(mcp_request(
+            http::Method::POST,
+            url,
+            session,
+            Some(initialized),
+        )),
+    )
+    .await
+    .expect("initialized");
+    assert_eq!(response.status(), 202, "{name}: notifications/initialized");
+
+    // The standalone GET stream opens through the gateway and stays open.
+    let get = within(
+        "GET stream",
+        client.request(mcp_request(http::Method::GET, url, session, None)),
+    )
+    .await
+    .expect("GET");
+    assert_eq!(get.status(), 200, "{name}: GET stream");
+    assert!(is_sse(&get), "{name}: GET answers text/event-stream");
+    let mut get_stream = Events::new(get);
+
+    // A progress-emitting call; the client goes away after the first progress notification.
+    let call = json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {
+        "name": tool, "arguments": args, "_meta": {"progressToken": "resume-me"}}});
+    let response = within(
+        "tools/call",
+        client.request(mcp_request(http::Method::POST, url, session, Some(call))),
+    )
+    .await
+    .expect("tools/call");
+    assert_eq!(response.status(), 200, "{name}: tools/call");
+    assert!(is_sse(&response), "{name}: the call streams");
+    let mut events = Events::new(response);
+    let mut last_id = None;
+    let first_progress = loop {
+        let event = within("first progress", events.next())
+            .await
+            .unwrap_or_else(|| panic!("{name}: the call stream ended before any progress"));
+        if event.id.is_some() {
+            last_id = event.id.clone();
+        }
+        if event.data.contains("notifications/progress") {
+            let value: Value = serde_json::from_str(&event.data).expect("progress JSON");
+            break value["params"]["progress"].to_string();
+        }
+    };
+    drop(events);
+    let mut last_id =
+        last_id.unwrap_or_else(|| panic!("{name}: SSE events carry no ids: cannot resume"));
+
+    // Resume with GET + Last-Event-ID, as a client polls after a disconnect, until the result
+    // arrives. Each attempt continues after the last event received.
+    let mut progress = std::collections::BTreeSet::from([first_progress]);
+    let mut result = None;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while result.is_none() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{name}: resumption never delivered the result"
+        );
+        let mut request = mcp_request(http::Method::GET, url, session, None);
+        request.headers_mut().insert(
+            "last-event-id",
+            http::HeaderValue::from_str(&last_id).expect("id"),
+        );
+        let response = within("resume", client.request(request))
+            .await
+            .expect("resume");
+        assert_eq!(response.status(), 200, "{name}: resume");
+        let mut resumed = Events::new(response);
+        // An attempt ends when the stream is idle: the server has nothing more to replay yet.
+        while let Ok(Some(event)) =
+            tokio::time::timeout(std::time::Duration::from_millis(500), resumed.next()).await
+        {
+            if let Some(id) = event.id {
+                last_id = id;
+            }
+            if event.data.contains("notifications/progress") {
+                let value: Value = serde_json::from_str(&event.data).expect("progress JSON");
+                progress.insert(value["params"]["progress"].to_string());
+            } else if event.data.contains("\"result\"") {
+                let value: Value = serde_json::from_str(&event.data).expect("result JSON");
+                result = Some(value);
+                break;
+            }
+        }
+    }
+    let result = result.unwrap_or_default();
+    assert_eq!(
+        result["id"], 2,
+        "{name}: the resumed result answers the call"
+    );
+    // Every step's notification arrives across the disconnect. (rmcp 3.9 also replays the event
+    // named by Last-Event-ID itself, directly as through the gateway, so steps are counted once.)
+    assert_eq!(
+        progress.len(),
+        steps,
+        "{name}: every progress notification arrives across the resumption: {progress:?}"
+    );
+
+    // The session still serves requests after the GET stream and the resumption.
+    let list = json!({"jsonrpc": "2.0", "id": 3, "method": "tools/list"});
+    let response = within(
+        "tools/list",
+        client.request(mcp_request(http::Method::POST, url, session, Some(list))),
+    )
+    .await
+    .expect("tools/list");
+    assert_eq!(response.status(), 200, "{name}: the session survives");
+    drop(response);
+
+    // DELETE ends the session upstream: its GET stream closes and the id is refused afterwards.
+    let response = within(
+        "DELETE",
+        client.request(mcp_request(http::Method::DELETE, url, session, None)),
+    )
+    .await
+    .expect("DELETE");
+    assert!(
+        response.status().is_success(),
+        "{name}: DELETE answered {}",
+        response.status()
+    );
+    while within("GET stream closes after DELETE", get_stream.next())
+        .await
+        .is_some()
+    {}
+    let list = json!({"jsonrpc": "2.0", "id": 4, "method": "tools/list"});
+    let response = within(
+        "tools/list after DELETE",
+        client.request(mcp_request(http::Method::POST, url, session, Some(list))),
+    )
+    .await
+    .expect("tools/list after DELETE");
+    assert!(
+        matches!(response.status().as_u16(), 400 | 404),
+        "{name}: a deleted session is refused, got {}",
+        response.status()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn legacy_sessions_survive_get_resume_and_delete_through_the_gateway() {
+    let everything_policy = policy(
+        "everything",
+        &[(
+            "trigger-long-running-operation",
+            SideEffect::Read,
+            Trust::Low,
+        )],
+    );
+    let (_everything, everything) = server_everything();
+    let gateway_everything = gateway(everything, everything_policy).await;
+    legacy_session(
+        "server-everything",
+        &format!("http://{gateway_everything}/mcp"),
+        "trigger-long-running-operation",
+        json!({"duration": 0.4, "steps": 4}),
+        4,
+    )
+    .await;
+
+    let rmcp_policy = policy("example", &[("countdown", SideEffect::Read, Trust::Low)]);
+    let (_rmcp, rmcp) = rmcp_server().await;
+    let gateway_rmcp = gateway(rmcp, rmcp_policy).await;
+    legacy_session(
+        "rmcp",
+        &format!("http://{gateway_rmcp}/mcp"),
+        "countdown",
+        json!({"steps": 4, "delay_ms": 100}),
+        4,
+    )
+    .await;
 }
