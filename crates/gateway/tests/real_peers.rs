@@ -53,9 +53,7 @@ fn policy(name: &str, tools: &[(&str, SideEffect, Trust)]) -> Arc<CompiledPolicy
     document.server.name = name.into();
     document.server.namespace = "default".into();
     for (tool, side_effect, trust) in tools {
-        document
-            .tools
-            .push(Tool::new(*tool, side_effect.clone(), trust.clone()));
+        document.tools.push(Tool::new(*tool, *side_effect, *trust));
     }
     let mut grant = Grant::new("default", "peer-agent-read-write");
     grant.agent_id = AGENT.into();
@@ -475,7 +473,7 @@ impl Events {
                         event.data.push_str(data.trim_start());
                     }
                 }
-                self.pending = text[end + 2..].as_bytes().to_vec();
+                self.pending = text.as_bytes()[end + 2..].to_vec();
                 return Some(event);
             }
             match self.body.frame().await {
