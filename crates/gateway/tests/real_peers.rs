@@ -8,7 +8,8 @@
 //! For every pair: `tools/list` shows only the granted tools, an allowed `tools/call` returns the
 //! upstream's result, a denied one returns the denial with its reason, and a progress-emitting
 //! tool streams its notifications through. A relay in front of each upstream records every byte
-//! the gateway sent it: the denied tool's name is never among them. A legacy session survives its
+//! the gateway sent it: the denied tool's name is never among them. Progress arrives as it is
+//! emitted, not held back until the result. A legacy session survives its
 //! GET stream, a disconnect resumed with `Last-Event-ID`, and ends with DELETE.
 //!
 //! Peers are installed by `bash .ci/run`; a missing one fails the test naming that step.
@@ -577,6 +578,37 @@ async fn legacy_session(name: &str, url: &str, tool: &str, args: Value, steps: u
     assert_eq!(get.status(), 200, "{name}: GET stream");
     assert!(is_sse(&get), "{name}: GET answers text/event-stream");
     let mut get_stream = Events::new(get);
+
+    // Progress streams through as it happens: the first notification arrives well before the
+    // result (the tool sleeps between steps), not buffered together with it.
+    let call = json!({"jsonrpc": "2.0", "id": 5, "method": "tools/call", "params": {
+        "name": tool, "arguments": args, "_meta": {"progressToken": "timing"}}});
+    let response = within(
+        "tools/call",
+        client.request(mcp_request(http::Method::POST, url, session, Some(call))),
+    )
+    .await
+    .expect("tools/call");
+    let mut events = Events::new(response);
+    let mut first_progress_at = None;
+    let result_at = loop {
+        let event = within("streamed call", events.next())
+            .await
+            .unwrap_or_else(|| panic!("{name}: the call stream ended without a result"));
+        if event.data.contains("notifications/progress") {
+            first_progress_at.get_or_insert_with(std::time::Instant::now);
+        } else if event.data.contains("\"result\"") {
+            break std::time::Instant::now();
+        }
+    };
+    let first_progress_at =
+        first_progress_at.unwrap_or_else(|| panic!("{name}: no progress before the result"));
+    assert!(
+        result_at - first_progress_at >= std::time::Duration::from_millis(150),
+        "{name}: progress was held back until the result ({:?} apart)",
+        result_at - first_progress_at
+    );
+    drop(events);
 
     // A progress-emitting call; the client goes away after the first progress notification.
     let call = json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {
