@@ -49,6 +49,9 @@ struct Args {
     /// Idle SSE streams held open through the gateway for the memory measurement.
     #[arg(long, default_value_t = 1000)]
     idle_streams: usize,
+    /// Diagnostic: run the gateway without audit delivery, to attribute the audit's cost.
+    #[arg(long)]
+    without_audit: bool,
 }
 
 /// A child process killed on drop.
@@ -210,6 +213,25 @@ async fn concurrent(address: SocketAddr, connections: usize, seconds: f64) -> Sa
         }
     }
     total
+}
+
+/// A plain TCP relay (no HTTP at all) in front of `upstream`: the floor cost of one more
+/// loopback hop on this machine, for comparison with the gateway's c=1 figures.
+async fn tcp_relay(upstream: SocketAddr) -> Result<SocketAddr> {
+    let listener = TcpListener::bind("127.0.0.1:0").await?;
+    let address = listener.local_addr()?;
+    tokio::spawn(async move {
+        while let Ok((mut downstream, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                if let Ok(mut upstream) = TcpStream::connect(upstream).await {
+                    let _ = downstream.set_nodelay(true);
+                    let _ = upstream.set_nodelay(true);
+                    let _ = tokio::io::copy_bidirectional(&mut downstream, &mut upstream).await;
+                }
+            });
+        }
+    });
+    Ok(address)
 }
 
 /// The audit ingest: answers 200 to every POST and counts the events in it.
@@ -437,15 +459,18 @@ async fn run(args: Args) -> Result<()> {
     let (ingest, audited) = ingest().await?;
     let (_upstream, upstream) = start_upstream(&args.bin)?;
     let gateway_port = free_port()?;
-    let gateway_child = Command::new(&args.bin)
-        .arg("gateway")
+    let mut gateway_command = Command::new(&args.bin);
+    gateway_command.arg("gateway");
+    if !args.without_audit {
+        gateway_command.args(["--analytics-ingest-url", &format!("http://{ingest}/events")]);
+    }
+    let gateway_child = gateway_command
         .args(["--address", "127.0.0.1", "--metrics-port", "0"])
         .args(["--port", &gateway_port.to_string()])
         .args(["--upstream-url", &format!("http://{upstream}")])
         .arg("--policy-file")
         .arg(&policy)
         .args(["--auth-mode", "header"])
-        .args(["--analytics-ingest-url", &format!("http://{ingest}/events")])
         .arg("--audit-spool-dir")
         .arg(scratch.path().join("spool"))
         .args(["--server-name", "bench"])
@@ -480,11 +505,17 @@ async fn run(args: Args) -> Result<()> {
         load_average()
     );
     println!(
-        "rounds: {}; c=1: {} requests per round and target; c={}: {} s per round and target",
-        args.rounds, args.c1_requests, args.concurrency, args.seconds
+        "rounds: {}; c=1: {} requests per round and target; c={}: {} s per round and target; audit {}",
+        args.rounds,
+        args.c1_requests,
+        args.concurrency,
+        args.seconds,
+        if args.without_audit { "OFF" } else { "on" }
     );
 
     let targets = [("direct", upstream), ("gateway", gateway)];
+    let relay = tcp_relay(upstream).await?;
+    let mut c1_relay = Sample::default();
     let mut c1 = [Sample::default(), Sample::default()];
     let mut cn = [Sample::default(), Sample::default()];
     let mut rps_rounds: [Vec<f64>; 2] = [Vec::new(), Vec::new()];
@@ -499,6 +530,8 @@ async fn run(args: Args) -> Result<()> {
             }
             c1[i].merge(sample);
         }
+        let _warm = closed_loop(relay, Some(200), None).await;
+        c1_relay.merge(closed_loop(relay, Some(args.c1_requests), None).await);
         for &i in &order {
             let sample = concurrent(targets[i].1, args.concurrency, args.seconds).await;
             rps_rounds[i].push(sample.rps());
@@ -572,6 +605,13 @@ async fn run(args: Args) -> Result<()> {
         "| c=1 p99 | {p99_d:.0} µs | {p99_g:.0} µs | +{:.0} µs | ≤ +500 µs: {} |",
         p99_g - p99_d,
         verdict(p99_g - p99_d <= 500.0)
+    );
+    println!(
+        "| c=1 p50 / p99 through a plain TCP relay (one more hop, no HTTP) | {:.0} / {:.0} µs | | +{:.0} / +{:.0} µs | – |",
+        c1_relay.percentile_us(50.0),
+        c1_relay.percentile_us(99.0),
+        c1_relay.percentile_us(50.0) - p50_d,
+        c1_relay.percentile_us(99.0) - p99_d
     );
     println!(
         "| c=1 errors | {} | {} | | 0 |",
