@@ -111,6 +111,8 @@ pub struct Proxy {
     config: Arc<ProxyConfig>,
     client: Client<HttpConnector, Full<Bytes>>,
     streaming_client: Client<HttpConnector, Incoming>,
+    /// Set by [`Proxy::serve`] on a loopback listener: only loopback `Host`s are accepted.
+    loopback_hosts_only: bool,
 }
 
 /// Headers that describe one hop, never forwarded (RFC 9110 §7.6.1).
@@ -136,11 +138,17 @@ impl Proxy {
             config: Arc::new(config),
             client,
             streaming_client,
+            loopback_hosts_only: false,
         }
     }
 
     /// Serves on `listener` until the task is dropped.
-    pub async fn serve(self, listener: TcpListener) -> std::io::Result<()> {
+    ///
+    /// On a loopback listener (local mode) a request whose `Host` is not a loopback name is
+    /// refused with 403 (DNS-rebinding protection: a rebound name carries a matching `Origin`,
+    /// so the Origin check alone cannot catch it, and the upstream never sees the caller's Host).
+    pub async fn serve(mut self, listener: TcpListener) -> std::io::Result<()> {
+        self.loopback_hosts_only = listener.local_addr()?.ip().is_loopback();
         loop {
             let (stream, _peer): (_, SocketAddr) = listener.accept().await?;
             let _ = stream.set_nodelay(true);
@@ -279,6 +287,16 @@ impl Proxy {
                 }
             }
             _ => {}
+        }
+        if self.loopback_hosts_only
+            && let Some(host) = request.headers().get(header::HOST)
+            && !is_loopback_host(host)
+        {
+            return jsonrpc_error(
+                StatusCode::FORBIDDEN,
+                crate::codes::INVALID_REQUEST,
+                "host not allowed: a gateway listening on loopback only answers loopback host names",
+            );
         }
         if let Some(origin) = request.headers().get(header::ORIGIN)
             && !origin_allowed(
@@ -519,6 +537,31 @@ fn origin_allowed(origin: &HeaderValue, host: Option<&HeaderValue>, allowed: &[S
         (Some(authority), Some(host)) => authority.eq_ignore_ascii_case(host.trim()),
         _ => false,
     }
+}
+
+/// Whether a `Host` value names a loopback host (`localhost`, `127.0.0.0/8`, `[::1]`), with or
+/// without a port.
+fn is_loopback_host(host: &HeaderValue) -> bool {
+    let Ok(host) = host.to_str() else {
+        return false;
+    };
+    let host = host.trim();
+    let name = if let Some(rest) = host.strip_prefix('[') {
+        match rest.split_once(']') {
+            Some((inside, port)) if port.is_empty() || port.starts_with(':') => inside,
+            _ => return false,
+        }
+    } else {
+        match host.rsplit_once(':') {
+            Some((name, port)) if port.bytes().all(|b| b.is_ascii_digit()) => name,
+            _ => host,
+        }
+    };
+    let name = name.strip_suffix('.').unwrap_or(name);
+    name.eq_ignore_ascii_case("localhost")
+        || name
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 /// What the pipeline learned about a request, for its audit event.

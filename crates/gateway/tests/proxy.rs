@@ -326,7 +326,7 @@ async fn raw(url: &str, request: Vec<u8>) -> u16 {
 
 fn request_bytes(headers: &[(&str, &str)], body: &[u8]) -> Vec<u8> {
     let mut out =
-        b"POST /mcp HTTP/1.1\r\nhost: gw\r\nconnection: close\r\nx-mcp-agent-id: claude\r\n"
+        b"POST /mcp HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\nx-mcp-agent-id: claude\r\n"
             .to_vec();
     let mut has_type = false;
     for (name, value) in headers {
@@ -538,4 +538,53 @@ async fn foreign_origins_are_refused_before_anything_is_forwarded() {
         200
     );
     assert_eq!(seen.lock().expect("lock").len(), 2);
+}
+
+/// DNS rebinding: the attacker's page and its requests carry the attacker's name as both `Host`
+/// and `Origin`, so the Origin check alone passes them. A gateway on a loopback listener refuses
+/// any non-loopback `Host` (found by the MCP conformance suite's `dns-rebinding-protection`).
+#[tokio::test]
+async fn rebound_host_names_are_refused_on_a_loopback_listener() {
+    let (upstream_url, seen) = upstream(false).await;
+    let url = gateway(&upstream_url, Some(policy())).await;
+    let port = url.rsplit(':').next().expect("port").to_owned();
+    for host in ["evil.example.com", "evil.example.com:80", "10.0.0.1"] {
+        let origin = format!("http://{host}");
+        let (status, body) = post(
+            &url,
+            &call("read_file"),
+            &[
+                ("host", host),
+                ("origin", &origin),
+                ("x-mcp-agent-id", "claude"),
+            ],
+        )
+        .await;
+        assert_eq!(status, 403, "{host}: {body}");
+        assert!(body.contains("host not allowed"), "{body}");
+    }
+    assert!(
+        seen.lock().expect("lock").is_empty(),
+        "a rebound request reached the upstream"
+    );
+    for host in [
+        format!("localhost:{port}"),
+        format!("127.0.0.1:{port}"),
+        format!("[::1]:{port}"),
+        "LOCALHOST".to_owned(),
+    ] {
+        let origin = format!("http://{host}");
+        let (status, body) = post(
+            &url,
+            &call("read_file"),
+            &[
+                ("host", &host),
+                ("origin", &origin),
+                ("x-mcp-agent-id", "claude"),
+            ],
+        )
+        .await;
+        assert_eq!(status, 200, "{host}: {body}");
+    }
+    assert_eq!(seen.lock().expect("lock").len(), 4);
 }
