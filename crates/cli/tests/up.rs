@@ -400,6 +400,18 @@ fn bad_manifests_are_reported_with_file_and_field_and_the_good_ones_run() {
         up.log()
     );
 
+    // On loopback, a rebound DNS name is refused for every path (DNS-rebinding protection).
+    for path in ["/_up/status", "/good/mcp", "/sentinel/ui/"] {
+        let (code, body) = http(
+            &up.address,
+            "GET",
+            path,
+            &[("host", "rebound.example:8080")],
+            "",
+        );
+        assert_eq!(code, 403, "{path}: {body}");
+    }
+
     // `mcp-runtime status` shows the same to a person, and exits 3 because of the problems.
     let output = Command::new(env!("CARGO_BIN_EXE_mcp-runtime"))
         .args(["status", "--url", &up.url("")])

@@ -541,7 +541,7 @@ fn origin_allowed(origin: &HeaderValue, host: Option<&HeaderValue>, allowed: &[S
 
 /// Whether a `Host` value names a loopback host (`localhost`, `127.0.0.0/8`, `[::1]`), with or
 /// without a port.
-fn is_loopback_host(host: &HeaderValue) -> bool {
+pub fn is_loopback_host(host: &HeaderValue) -> bool {
     let Ok(host) = host.to_str() else {
         return false;
     };

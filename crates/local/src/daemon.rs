@@ -14,7 +14,7 @@ use mcp_runtime_api::manifest::{LoadResult, load_dir};
 use mcp_runtime_api::server::MCPServer;
 use mcp_runtime_audit::{AuditSink, EVENT_TYPE_REQUEST};
 use mcp_runtime_gateway::policy_source::PolicyStore;
-use mcp_runtime_gateway::proxy::{Proxy, ProxyBody, ProxyConfig, ServerLabels};
+use mcp_runtime_gateway::proxy::{Proxy, ProxyBody, ProxyConfig, ServerLabels, is_loopback_host};
 use mcp_runtime_gateway::router::{Route, Router};
 use mcp_runtime_policy::CompiledPolicy;
 use notify::{RecursiveMode, Watcher};
@@ -87,6 +87,9 @@ type ServerStatusSource = Arc<dyn Fn() -> ServerStatus + Send + Sync>;
 
 struct Shared {
     config: UpConfig,
+    /// Listening on loopback: only loopback `Host` names are answered (DNS rebinding: a page on
+    /// a rebound name sends a matching `Origin`, so the Origin check alone cannot tell).
+    loopback_hosts_only: bool,
     router: Router,
     view: ArcSwap<View>,
     base_url: String,
@@ -103,6 +106,7 @@ pub async fn run(
     let base_url = format!("http://{address}");
     let shared = Arc::new(Shared {
         config: config.clone(),
+        loopback_hosts_only: address.ip().is_loopback(),
         router: Router::new(),
         view: ArcSwap::from_pointee(View::default()),
         base_url: base_url.clone(),
@@ -404,6 +408,16 @@ async fn serve(listener: TcpListener, shared: Arc<Shared>) {
 }
 
 async fn handle(shared: &Shared, mut request: Request<Incoming>) -> Response<ProxyBody> {
+    if shared.loopback_hosts_only
+        && let Some(host) = request.headers().get(header::HOST)
+        && !is_loopback_host(host)
+    {
+        let body = serde_json::json!({
+            "jsonrpc": "2.0", "id": null,
+            "error": {"code": -32600, "message": "host not allowed: mcp-runtime up on a loopback address only answers loopback host names"}
+        });
+        return json(StatusCode::FORBIDDEN, body.to_string().into_bytes());
+    }
     add_default_identity(shared, &mut request);
     let path = request.uri().path();
     if path == STATUS_PATH {

@@ -65,7 +65,13 @@ pub fn http(
     body: &str,
 ) -> (u16, String) {
     let mut stream = TcpStream::connect(address).expect("connect");
-    let mut request = format!("{method} {path} HTTP/1.1\r\nhost: {address}\r\n");
+    let mut request = format!("{method} {path} HTTP/1.1\r\n");
+    if !headers
+        .iter()
+        .any(|(name, _)| name.eq_ignore_ascii_case("host"))
+    {
+        request.push_str(&format!("host: {address}\r\n"));
+    }
     for (name, value) in headers {
         request.push_str(&format!("{name}: {value}\r\n"));
     }
