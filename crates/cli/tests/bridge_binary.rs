@@ -10,26 +10,14 @@ use serde_json::{Value, json};
 use std::collections::{BTreeSet, HashMap};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use mcp_runtime_peers::{python, workspace};
+
 const TIMEOUT: Duration = Duration::from_secs(30);
-
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn python() -> PathBuf {
-    let venv = workspace().join("target/peers/venv/bin/python");
-    assert!(
-        venv.exists(),
-        "the Python MCP SDK is missing at {}: run `bash .ci/run` (it creates target/peers/venv with mcp==2.3.0)",
-        venv.display()
-    );
-    venv
-}
 
 /// `node …/server-everything/dist/index.js stdio`.
 fn server_everything() -> Vec<String> {

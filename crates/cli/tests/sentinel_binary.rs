@@ -11,30 +11,15 @@ use mcp_runtime_policy::{Grant, PolicyDocument, SideEffect, Tool, Trust};
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use mcp_runtime_peers::{free_port, python, workspace};
+
 const BIN: &str = env!("CARGO_BIN_EXE_mcp-runtime");
 const KEY: &str = "ingest-key-1";
-
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn python() -> PathBuf {
-    if let Ok(python) = std::env::var("MCP_RUNTIME_TEST_PYTHON") {
-        return PathBuf::from(python);
-    }
-    let venv = workspace().join("target/peers/venv/bin/python");
-    assert!(
-        venv.exists(),
-        "the Python MCP SDK is missing: run .ci/run, or `python3 -m venv target/peers/venv && \
-         target/peers/venv/bin/pip install mcp==2.3.0`, or set MCP_RUNTIME_TEST_PYTHON"
-    );
-    venv
-}
 
 struct Process(Child);
 
@@ -43,14 +28,6 @@ impl Drop for Process {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port()
 }
 
 fn wait_for(what: &str, timeout: Duration, mut ready: impl FnMut() -> bool) {

@@ -9,27 +9,12 @@ use mcp_runtime_gateway::DenyEncoding;
 use mcp_runtime_gateway::inspect::Limits;
 use mcp_runtime_gateway::proxy::{IdentityMode, Proxy, ProxyConfig, ServerLabels};
 use mcp_runtime_policy::{CompiledPolicy, Grant, PolicyDocument, SideEffect, Tool, Trust};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn python() -> PathBuf {
-    if let Ok(python) = std::env::var("MCP_RUNTIME_TEST_PYTHON") {
-        return PathBuf::from(python);
-    }
-    let venv = workspace().join("target/peers/venv/bin/python");
-    assert!(
-        venv.exists(),
-        "the Python MCP SDK is missing: run .ci/run, or `python3 -m venv target/peers/venv && \
-         target/peers/venv/bin/pip install mcp==2.3.0`, or set MCP_RUNTIME_TEST_PYTHON"
-    );
-    venv
-}
+use mcp_runtime_peers::{free_port, python, workspace};
 
 struct Server(Child);
 
@@ -38,14 +23,6 @@ impl Drop for Server {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port()
 }
 
 fn start_server(marker: &Path) -> (Server, u16) {

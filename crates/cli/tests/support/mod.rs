@@ -1,32 +1,10 @@
 //! Helpers shared by the process-level tests: locating peers, raw HTTP, polling.
 #![allow(dead_code)] // each test binary uses a different subset
 
+pub use mcp_runtime_peers::{python, workspace};
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
-
-/// The workspace root.
-pub fn workspace() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .expect("workspace root")
-}
-
-/// The Python with `mcp==2.3.0` that `.ci/run` creates. Fails (never skips) when missing.
-pub fn python() -> PathBuf {
-    if let Ok(python) = std::env::var("MCP_RUNTIME_TEST_PYTHON") {
-        return PathBuf::from(python);
-    }
-    let venv = workspace().join("target/peers/venv/bin/python");
-    assert!(
-        venv.exists(),
-        "the Python MCP SDK is missing: run .ci/run, or `python3 -m venv target/peers/venv && \
-         target/peers/venv/bin/pip install mcp==2.3.0`, or set MCP_RUNTIME_TEST_PYTHON"
-    );
-    venv
-}
 
 /// Runs the Python SDK client script `examples/quickstart/mcp_call.py` once and parses its JSON.
 pub fn mcp_call(url: &str, mode: &str, headers: &[&str], action: &[&str]) -> serde_json::Value {

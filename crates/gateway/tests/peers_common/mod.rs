@@ -11,44 +11,14 @@ use mcp_runtime_gateway::inspect::Limits;
 use mcp_runtime_gateway::proxy::{IdentityMode, Proxy, ProxyConfig, ServerLabels};
 use mcp_runtime_policy::CompiledPolicy;
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+pub use mcp_runtime_peers::{free_port, node_modules, python, workspace};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-
-pub fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-/// The Python interpreter with `mcp==2.3.0`.
-pub fn python() -> PathBuf {
-    if let Ok(python) = std::env::var("MCP_RUNTIME_TEST_PYTHON") {
-        return PathBuf::from(python);
-    }
-    let venv = workspace().join("target/peers/venv/bin/python");
-    assert!(
-        venv.exists(),
-        "the Python MCP SDK (mcp==2.3.0) is missing from target/peers/venv: run `bash .ci/run` \
-         (or set MCP_RUNTIME_TEST_PYTHON)"
-    );
-    venv
-}
-
-/// `target/peers/node/node_modules`, with server-everything and the Inspector.
-pub fn node_modules() -> PathBuf {
-    let dir = workspace().join("target/peers/node/node_modules");
-    assert!(
-        dir.join("@modelcontextprotocol/server-everything/dist/index.js")
-            .exists()
-            && dir.join(".bin/mcp-inspector").exists(),
-        "the Node MCP peers are missing from target/peers/node: run `bash .ci/run` (it runs \
-         `npm install --prefix target/peers/node @modelcontextprotocol/server-everything@… \
-         @modelcontextprotocol/inspector@0.15.0`)"
-    );
-    dir
-}
 
 /// A child process killed when dropped.
 #[derive(Debug)]
@@ -59,14 +29,6 @@ impl Drop for Peer {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
-}
-
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port()
 }
 
 /// Polls until something accepts on `127.0.0.1:port`.

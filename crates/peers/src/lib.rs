@@ -1,0 +1,66 @@
+//! Where the real MCP peers live for the tests, and small process helpers.
+//!
+//! `.ci/run` installs the peers (pinned) under `target/peers`: the official Python SDK in
+//! `target/peers/venv`, the Node servers and clients in `target/peers/node`. A test that needs a
+//! peer that is missing fails with the install step; it never skips silently.
+
+use std::path::PathBuf;
+use std::process::Child;
+
+/// The workspace root.
+pub fn workspace() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// The Python interpreter with `mcp==2.3.0` (or `MCP_RUNTIME_TEST_PYTHON`).
+pub fn python() -> PathBuf {
+    if let Ok(python) = std::env::var("MCP_RUNTIME_TEST_PYTHON") {
+        return PathBuf::from(python);
+    }
+    let venv = workspace().join("target/peers/venv/bin/python");
+    assert!(
+        venv.exists(),
+        "the Python MCP SDK (mcp==2.3.0) is missing from target/peers/venv: run `bash .ci/run`, \
+         or `python3 -m venv target/peers/venv && target/peers/venv/bin/pip install mcp==2.3.0`, \
+         or set MCP_RUNTIME_TEST_PYTHON"
+    );
+    venv
+}
+
+/// `target/peers/node/node_modules`, with server-everything and the Inspector CLI.
+pub fn node_modules() -> PathBuf {
+    let dir = workspace().join("target/peers/node/node_modules");
+    assert!(
+        dir.join("@modelcontextprotocol/server-everything/dist/index.js")
+            .exists()
+            && dir.join(".bin/mcp-inspector").exists(),
+        "the Node MCP peers are missing from target/peers/node: run `bash .ci/run` (it runs \
+         `npm install --prefix target/peers/node @modelcontextprotocol/server-everything@… \
+         @modelcontextprotocol/inspector@0.15.0`)"
+    );
+    let node = std::process::Command::new("node").arg("--version").output();
+    assert!(
+        node.is_ok_and(|o| o.status.success()),
+        "node is missing: run `bash .ci/run` (it installs nodejs and the Node MCP peers)"
+    );
+    dir
+}
+
+/// A free port on 127.0.0.1 (bound and released; the caller binds it next).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .map(|address| address.port())
+        .expect("a free loopback port")
+}
+
+/// A child process killed (and reaped) when dropped, so a failing test leaves nothing behind.
+#[derive(Debug)]
+pub struct KillOnDrop(pub Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
