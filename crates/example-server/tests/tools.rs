@@ -14,6 +14,28 @@ use tokio_util::sync::CancellationToken;
 #[derive(Clone, Debug, Default)]
 struct Recorder {
     progress: Arc<Mutex<Vec<ProgressNotificationParam>>>,
+    arrived: Arc<tokio::sync::Notify>,
+}
+
+impl Recorder {
+    /// The `(progress, total)` pairs received so far, once at least `count` have arrived (or
+    /// whatever arrived within five seconds, so a missing notification fails the comparison).
+    async fn progress_steps(&self, count: usize) -> Vec<(f64, Option<f64>)> {
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
+        loop {
+            let notified = self.arrived.notified();
+            let steps: Vec<(f64, Option<f64>)> = self
+                .progress
+                .lock()
+                .expect("lock")
+                .iter()
+                .map(|p| (p.progress, p.total))
+                .collect();
+            if steps.len() >= count || tokio::time::timeout_at(deadline, notified).await.is_err() {
+                return steps;
+            }
+        }
+    }
 }
 
 impl ClientHandler for Recorder {
@@ -23,6 +45,7 @@ impl ClientHandler for Recorder {
         _context: NotificationContext<RoleClient>,
     ) {
         self.progress.lock().expect("lock").push(params);
+        self.arrived.notify_waiters();
     }
 }
 
@@ -135,12 +158,13 @@ async fn exercise(client: RunningService<RoleClient, Recorder>, label: &str) {
     )
     .await;
     assert_eq!((error, text.as_str()), (false, "liftoff after 3 steps"));
-    let progress = client.service().progress.lock().expect("lock").clone();
-    let steps: Vec<(f64, Option<f64>)> = progress.iter().map(|p| (p.progress, p.total)).collect();
+    // rmcp runs notification handlers on their own tasks, so the last progress notification can
+    // reach the handler just after the result reaches the caller: wait (bounded) for all three.
+    let steps = client.service().progress_steps(3).await;
     assert_eq!(
         steps,
         [(1.0, Some(3.0)), (2.0, Some(3.0)), (3.0, Some(3.0))],
-        "{label}: one progress notification per step, before the result"
+        "{label}: one progress notification per step"
     );
 
     let refused = client
