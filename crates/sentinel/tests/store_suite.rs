@@ -37,6 +37,7 @@ suite!(
     filters_time_range_and_pagination,
     bad_input_gets_documented_responses_and_only_valid_events_are_stored,
     aggregates_match_the_dataset,
+    usage_from_the_rollup_equals_usage_from_the_events,
     retention_deletes_old_events,
     reopening_the_store_keeps_events_and_dedupes,
     concurrent_batches_store_each_event_once,
@@ -470,6 +471,91 @@ async fn aggregates_match_the_dataset(store: TestStore) {
         count(&|s| s.agent == "claude")
     );
     assert_eq!(usage["bucket_seconds"], 3600);
+}
+
+/// Analytics over whole hours come from the hourly rollup, the partial hours at a range's
+/// edges from the events; a filter on `namespace` (which every event matches) makes Sentinel
+/// read only the events. Both must give the same answer, and the dataset's counts.
+async fn usage_from_the_rollup_equals_usage_from_the_events(store: TestStore) {
+    let server = start(SentinelConfig::new(store.url.clone())).await;
+    let data = dataset(1200); // one event every 30 s over ten hours
+    seed(&server.base, None, &data).await;
+    let base = &server.base;
+    let first = data[0].ts;
+    let last = data[data.len() - 1].ts;
+    let minutes = |m: i64| jiff::SignedDuration::from_mins(m);
+    let ranges = [
+        (None, None),
+        (Some(first + minutes(37)), Some(last - minutes(95))),
+        (Some(first + minutes(130)), None),
+        (None, Some(first + minutes(250))),
+        (Some(first + minutes(130)), Some(first + minutes(160))),
+    ];
+    for (from, to) in ranges {
+        for decision in [None, Some("deny")] {
+            let mut query = String::new();
+            if let Some(from) = from {
+                query.push_str(&format!("&from={from}"));
+            }
+            if let Some(to) = to {
+                query.push_str(&format!("&to={to}"));
+            }
+            if let Some(decision) = decision {
+                query.push_str(&format!("&decision={decision}"));
+            }
+            let case = format!("range {from:?}..{to:?}, decision {decision:?}");
+            let usage = |extra: &'static str| {
+                let url = format!(
+                    "{base}/api/v1/analytics/usage?bucket=1h&series=tool&top=50{query}{extra}"
+                );
+                async move {
+                    let reply = get(&url).await;
+                    assert_eq!(reply.status, 200, "{url}: {}", reply.text);
+                    reply.body
+                }
+            };
+            let rolled_up = usage("").await;
+            let scanned = usage("&namespace=mcp-servers").await;
+            assert_eq!(rolled_up, scanned, "{case}");
+            let stats = |extra: &'static str| {
+                let url = format!("{base}/api/v1/stats?x=1{query}{extra}");
+                async move { get(&url).await.body }
+            };
+            assert_eq!(
+                stats("").await,
+                stats("&namespace=mcp-servers").await,
+                "{case}"
+            );
+
+            let matching: Vec<&Seed> = data
+                .iter()
+                .filter(|s| from.is_none_or(|f| s.ts >= f) && to.is_none_or(|t| s.ts < t))
+                .filter(|s| decision.is_none_or(|d| s.decision == d))
+                .collect();
+            assert_eq!(
+                rolled_up["summary"]["total_events"],
+                matching.len(),
+                "{case}"
+            );
+            for agent in common::AGENTS {
+                let want = matching.iter().filter(|s| s.agent == agent).count();
+                let got = rolled_up["by_agent"]
+                    .as_array()
+                    .expect("by_agent")
+                    .iter()
+                    .find(|g| g["key"] == agent)
+                    .map_or(0, |g| g["count"].as_u64().expect("count"));
+                assert_eq!(got, want as u64, "{case}: agent {agent}");
+            }
+            let hours: u64 = rolled_up["timeline"]
+                .as_array()
+                .expect("timeline")
+                .iter()
+                .map(|b| b["count"].as_u64().expect("count"))
+                .sum();
+            assert_eq!(hours, matching.len() as u64, "{case}: hourly timeline");
+        }
+    }
 }
 
 async fn retention_deletes_old_events(store: TestStore) {

@@ -3,6 +3,7 @@
 
 mod postgres;
 pub(crate) mod queries;
+mod rollup;
 mod sqlite;
 
 use std::fmt;
@@ -245,7 +246,8 @@ pub trait Store: Send + Sync + fmt::Debug + 'static {
     fn insert(&self, records: Vec<EventRecord>) -> BoxFuture<'static, Result<u64, StoreError>>;
     /// Runs a read query.
     fn fetch(&self, query: SqlQuery) -> BoxFuture<'static, Result<Vec<Vec<Cell>>, StoreError>>;
-    /// Deletes the events older than `ts_ns`; resolves to the number deleted.
+    /// Deletes the events of the whole hours before the hour holding `ts_ns` (retention works
+    /// in whole hours, as the usage rollup does); resolves to the number deleted.
     fn delete_before(&self, ts_ns: i64) -> BoxFuture<'static, Result<u64, StoreError>>;
     /// Checks that the store answers.
     fn ping(&self) -> BoxFuture<'static, Result<(), StoreError>>;

@@ -11,6 +11,7 @@ use tokio_postgres::types::ToSql;
 
 use super::{
     COLUMNS, Cell, Dialect, EventRecord, INDEXES, Kind, SqlQuery, SqlValue, Store, StoreError,
+    rollup,
 };
 
 /// Any constant: the advisory lock that serializes migrations between Sentinel replicas.
@@ -58,7 +59,7 @@ fn migrations() -> Vec<String> {
             "CREATE INDEX IF NOT EXISTS {name} ON events ({columns});\n"
         ));
     }
-    vec![first]
+    vec![first, rollup::migration()]
 }
 
 fn pool_error(e: impl std::fmt::Display) -> StoreError {
@@ -134,46 +135,63 @@ fn insert_sql() -> String {
         .map(|(i, t)| format!("${}::{t}[]", i + 1))
         .collect();
     format!(
-        "INSERT INTO events ({}) SELECT * FROM UNNEST({}) ON CONFLICT (event_id) DO NOTHING",
+        "INSERT INTO events ({}) SELECT * FROM UNNEST({}) ON CONFLICT (event_id) DO NOTHING \
+         RETURNING event_id",
         COLUMNS.join(", "),
         arrays.join(", ")
     )
 }
 
+fn upsert_rollup_sql() -> String {
+    // Rows in key order, so concurrent batches lock rollup rows in the same order.
+    format!(
+        "INSERT INTO {table} (dimension, dim_value, decision, hour_ts, events, latency_ms, \
+         first_ts, last_ts) \
+         SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::int8[], $5::int8[], \
+         $6::int8[], $7::int8[], $8::int8[]) \
+         AS u(dimension, dim_value, decision, hour_ts, events, latency_ms, first_ts, last_ts) \
+         ORDER BY dimension, dim_value, decision, hour_ts {conflict}",
+        table = rollup::TABLE,
+        conflict = rollup::on_conflict(Dialect::Postgres)
+    )
+}
+
 async fn insert(pool: Pool, records: Vec<EventRecord>) -> Result<u64, StoreError> {
-    // Keep the first of any duplicates within the batch.
+    // Keep the first of any duplicates within the batch, and insert in `event_id` order so that
+    // concurrent overlapping batches wait on each other instead of deadlocking.
     let mut seen = HashSet::with_capacity(records.len());
-    let records: Vec<EventRecord> = records
+    let mut records: Vec<EventRecord> = records
         .into_iter()
         .filter(|r| seen.insert(r.event_id.clone()))
         .collect();
     if records.is_empty() {
         return Ok(0);
     }
+    records.sort_unstable_by(|a, b| a.event_id.cmp(&b.event_id));
     macro_rules! column {
-        ($field:ident) => {
-            records.iter().map(|r| r.$field.clone()).collect::<Vec<_>>()
+        ($rows:expr, $field:ident) => {
+            $rows.iter().map(|r| r.$field.clone()).collect::<Vec<_>>()
         };
     }
-    let event_id = column!(event_id);
-    let ts = column!(ts_ns);
-    let trace_id = column!(trace_id);
-    let source = column!(source);
-    let event_type = column!(event_type);
-    let server = column!(server);
-    let namespace = column!(namespace);
-    let cluster = column!(cluster);
-    let team_id = column!(team_id);
-    let human_id = column!(human_id);
-    let agent_id = column!(agent_id);
-    let session_id = column!(session_id);
-    let decision = column!(decision);
-    let reason = column!(reason);
-    let tool_name = column!(tool_name);
-    let rpc_method = column!(rpc_method);
-    let status = column!(status);
-    let latency_ms = column!(latency_ms);
-    let json = column!(json);
+    let event_id = column!(records, event_id);
+    let ts = column!(records, ts_ns);
+    let trace_id = column!(records, trace_id);
+    let source = column!(records, source);
+    let event_type = column!(records, event_type);
+    let server = column!(records, server);
+    let namespace = column!(records, namespace);
+    let cluster = column!(records, cluster);
+    let team_id = column!(records, team_id);
+    let human_id = column!(records, human_id);
+    let agent_id = column!(records, agent_id);
+    let session_id = column!(records, session_id);
+    let decision = column!(records, decision);
+    let reason = column!(records, reason);
+    let tool_name = column!(records, tool_name);
+    let rpc_method = column!(records, rpc_method);
+    let status = column!(records, status);
+    let latency_ms = column!(records, latency_ms);
+    let json = column!(records, json);
     let params: [&(dyn ToSql + Sync); 19] = [
         &event_id,
         &ts,
@@ -195,9 +213,43 @@ async fn insert(pool: Pool, records: Vec<EventRecord>) -> Result<u64, StoreError
         &latency_ms,
         &json,
     ];
-    let client = pool.get().await.map_err(pool_error)?;
-    let statement = client.prepare_cached(&insert_sql()).await?;
-    Ok(client.execute(&statement, &params).await?)
+    let mut client = pool.get().await.map_err(pool_error)?;
+    let tx = client.transaction().await?;
+    let statement = tx.prepare_cached(&insert_sql()).await?;
+    let inserted: HashSet<String> = tx
+        .query(&statement, &params)
+        .await?
+        .iter()
+        .map(|row| row.try_get::<_, String>(0))
+        .collect::<Result<_, _>>()?;
+    let rows = rollup::increments(records.iter().filter(|r| inserted.contains(&r.event_id)));
+    if !rows.is_empty() {
+        let dimension: Vec<&str> = rows.iter().map(|r| r.dimension).collect();
+        let value = column!(rows, value);
+        let decision = column!(rows, decision);
+        let hour_ts = column!(rows, hour_ts);
+        let events = column!(rows, events);
+        let latency_ms = column!(rows, latency_ms);
+        let first_ts = column!(rows, first_ts);
+        let last_ts = column!(rows, last_ts);
+        let upsert = tx.prepare_cached(&upsert_rollup_sql()).await?;
+        tx.execute(
+            &upsert,
+            &[
+                &dimension,
+                &value,
+                &decision,
+                &hour_ts,
+                &events,
+                &latency_ms,
+                &first_ts,
+                &last_ts,
+            ],
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(u64::try_from(inserted.len()).unwrap_or(u64::MAX))
 }
 
 async fn fetch(pool: Pool, query: SqlQuery) -> Result<Vec<Vec<Cell>>, StoreError> {
@@ -233,20 +285,29 @@ async fn fetch(pool: Pool, query: SqlQuery) -> Result<Vec<Vec<Cell>>, StoreError
 }
 
 async fn delete_before(pool: Pool, ts_ns: i64) -> Result<u64, StoreError> {
+    // Whole hours only, so the rollup keeps matching the events.
+    let cutoff = rollup::hour_of(ts_ns);
     let client = pool.get().await.map_err(pool_error)?;
     let mut total = 0;
     loop {
         let n = client
             .execute(
                 "DELETE FROM events WHERE seq IN (SELECT seq FROM events WHERE ts < $1 LIMIT 10000)",
-                &[&ts_ns],
+                &[&cutoff],
             )
             .await?;
         total += n;
         if n < 10_000 {
-            return Ok(total);
+            break;
         }
     }
+    client
+        .execute(
+            &format!("DELETE FROM {} WHERE hour_ts < $1", rollup::TABLE),
+            &[&cutoff],
+        )
+        .await?;
+    Ok(total)
 }
 
 impl Store for PostgresStore {

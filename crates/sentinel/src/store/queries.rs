@@ -1,8 +1,10 @@
 //! The typed read queries, written once as SQL both stores run.
 
+use std::collections::BTreeMap;
+
 use serde::Serialize;
 
-use super::{Cell, Dialect, Kind, SqlQuery, SqlValue, Store, StoreError};
+use super::{Cell, Dialect, Kind, SqlQuery, SqlValue, Store, StoreError, rollup};
 
 /// Equality filters of `/api/v1/events` and the analytics endpoints, with the time range.
 /// Empty fields do not filter.
@@ -303,8 +305,282 @@ pub async fn event(
         .and_then(|c| serde_json::from_str(&c.text()).ok()))
 }
 
-/// Totals over a filter.
+/// What one (value, time bucket) of an aggregation holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Tally {
+    events: i64,
+    denied: i64,
+    latency_ms: i64,
+    first_ts: i64,
+    last_ts: i64,
+}
+
+impl Tally {
+    fn merge(&mut self, other: Tally) {
+        self.events += other.events;
+        self.denied += other.denied;
+        self.latency_ms += other.latency_ms;
+        self.first_ts = self.first_ts.min(other.first_ts);
+        self.last_ts = self.last_ts.max(other.last_ts);
+    }
+}
+
+/// Tallies keyed by (dimension value, bucket start); the value is empty when not grouping by a
+/// dimension, the bucket 0 when not bucketing.
+type Tallies = BTreeMap<(String, i64), Tally>;
+
+fn merge_into(into: &mut Tallies, from: Tallies) {
+    for (key, tally) in from {
+        match into.get_mut(&key) {
+            Some(existing) => existing.merge(tally),
+            None => {
+                into.insert(key, tally);
+            }
+        }
+    }
+}
+
+impl Dimension {
+    /// Whether the usage rollup counts this dimension.
+    fn rolled_up(self) -> bool {
+        rollup::DIMENSIONS.contains(&self.column())
+    }
+}
+
+/// The parts of `filter`'s range the rollup answers, when it can answer this aggregation at
+/// all: no equality filter but `decision`, a rolled-up dimension, buckets of whole hours.
+fn rollup_split(
+    filter: &EventFilter,
+    dimension: Option<Dimension>,
+    bucket_ns: Option<i64>,
+) -> Option<rollup::Split> {
+    let only_decision = filter.equalities().iter().all(|(c, _)| *c == "decision");
+    let dimension_ok = dimension.is_none_or(Dimension::rolled_up);
+    let bucket_ok = bucket_ns.is_none_or(|b| b % rollup::HOUR_NS == 0);
+    if only_decision && dimension_ok && bucket_ok {
+        rollup::split(filter.from_ns, filter.to_ns)
+    } else {
+        None
+    }
+}
+
+fn tallies_from(rows: Vec<Vec<Cell>>) -> Tallies {
+    rows.into_iter()
+        .filter_map(|row| {
+            let int = |i: usize| row.get(i).map(Cell::int).unwrap_or(0);
+            let tally = Tally {
+                events: int(2),
+                denied: int(3),
+                latency_ms: int(4),
+                first_ts: int(5),
+                last_ts: int(6),
+            };
+            // An aggregate without GROUP BY answers one row even over no events.
+            (tally.events > 0).then(|| {
+                (
+                    (row.first().map(Cell::text).unwrap_or_default(), int(1)),
+                    tally,
+                )
+            })
+        })
+        .collect()
+}
+
+const TALLY_KINDS: [Kind; 7] = [
+    Kind::Text,
+    Kind::Int,
+    Kind::Int,
+    Kind::Int,
+    Kind::Int,
+    Kind::Int,
+    Kind::Int,
+];
+
+/// `SELECT value, bucket` expressions and the `GROUP BY` clause for them.
+fn grouping(value: Option<&str>, time: &str, bucket_ns: Option<i64>) -> (String, String) {
+    let bucket = bucket_ns.map(|b| format!("({time} / {b}) * {b}"));
+    let group_by: Vec<&str> = value.into_iter().chain(bucket.as_deref()).collect();
+    let select = format!(
+        "{}, {}",
+        value.unwrap_or("''"),
+        bucket.as_deref().unwrap_or("CAST(0 AS BIGINT)")
+    );
+    let group_by = if group_by.is_empty() {
+        String::new()
+    } else {
+        format!(" GROUP BY {}", group_by.join(", "))
+    };
+    (select, group_by)
+}
+
+/// Aggregates straight from the events.
+async fn tally_events(
+    store: &dyn Store,
+    dimension: Option<Dimension>,
+    filter: &EventFilter,
+    bucket_ns: Option<i64>,
+) -> Result<Tallies, StoreError> {
+    let column = dimension.map(Dimension::column);
+    let (mut where_sql, params) = where_clause(store.dialect(), filter, None);
+    if let Some(column) = column {
+        where_sql.push_str(if where_sql.is_empty() {
+            " WHERE "
+        } else {
+            " AND "
+        });
+        where_sql.push_str(&format!("{column} <> ''"));
+    }
+    let (select, group_by) = grouping(column, "ts", bucket_ns);
+    let sql = format!(
+        "SELECT {select}, COUNT(*), {DENIED}, CAST(SUM(latency_ms) AS BIGINT), MIN(ts), MAX(ts) \
+         FROM events{where_sql}{group_by}"
+    );
+    let rows = store
+        .fetch(SqlQuery {
+            sql,
+            params,
+            kinds: TALLY_KINDS.to_vec(),
+        })
+        .await?;
+    Ok(tallies_from(rows))
+}
+
+/// Aggregates from the rollup over whole hours `[from, to)`.
+async fn tally_rollup(
+    store: &dyn Store,
+    dimension: Option<Dimension>,
+    decision: Option<&str>,
+    (from, to): (Option<i64>, Option<i64>),
+    bucket_ns: Option<i64>,
+) -> Result<Tallies, StoreError> {
+    let dialect = store.dialect();
+    let mut params = vec![SqlValue::Text(
+        dimension.map_or(rollup::ALL, Dimension::column).to_owned(),
+    )];
+    let mut where_sql = format!(" WHERE dimension = {}", dialect.placeholder(1));
+    let conditions = [
+        (
+            "decision = ",
+            decision.map(|d| SqlValue::Text(d.to_owned())),
+        ),
+        ("hour_ts >= ", from.map(SqlValue::Int)),
+        ("hour_ts < ", to.map(SqlValue::Int)),
+    ];
+    for (condition, value) in conditions {
+        if let Some(value) = value {
+            params.push(value);
+            where_sql.push_str(&format!(
+                " AND {condition}{}",
+                dialect.placeholder(params.len())
+            ));
+        }
+    }
+    let (select, group_by) = grouping(dimension.map(|_| "dim_value"), "hour_ts", bucket_ns);
+    let sql = format!(
+        "SELECT {select}, CAST(SUM(events) AS BIGINT), \
+         CAST(SUM(CASE WHEN decision = 'deny' THEN events ELSE 0 END) AS BIGINT), \
+         CAST(SUM(latency_ms) AS BIGINT), MIN(first_ts), MAX(last_ts) \
+         FROM {}{where_sql}{group_by}",
+        rollup::TABLE
+    );
+    let rows = store
+        .fetch(SqlQuery {
+            sql,
+            params,
+            kinds: TALLY_KINDS.to_vec(),
+        })
+        .await?;
+    Ok(tallies_from(rows))
+}
+
+/// Aggregates events matching `filter`, per value of `dimension` and per time bucket when
+/// given: from the rollup for the whole hours when it can answer (plus the events of the
+/// partial hours at the range's edges), else from the events. Both paths give the same answer.
+async fn tally(
+    store: &dyn Store,
+    dimension: Option<Dimension>,
+    filter: &EventFilter,
+    bucket_ns: Option<i64>,
+) -> Result<Tallies, StoreError> {
+    let Some(split) = rollup_split(filter, dimension, bucket_ns) else {
+        return tally_events(store, dimension, filter, bucket_ns).await;
+    };
+    let mut out = Tallies::new();
+    if let Some(hours) = split.hours {
+        let decision = filter.decision.as_deref().filter(|d| !d.is_empty());
+        merge_into(
+            &mut out,
+            tally_rollup(store, dimension, decision, hours, bucket_ns).await?,
+        );
+    }
+    for (from, to) in split.edges {
+        let edge = EventFilter {
+            from_ns: Some(from),
+            to_ns: Some(to),
+            ..filter.clone()
+        };
+        merge_into(
+            &mut out,
+            tally_events(store, dimension, &edge, bucket_ns).await?,
+        );
+    }
+    Ok(out)
+}
+
+fn summary_of(tallies: &Tallies) -> Summary {
+    let mut total: Option<Tally> = None;
+    for tally in tallies.values() {
+        match total.as_mut() {
+            Some(t) => t.merge(*tally),
+            None => total = Some(*tally),
+        }
+    }
+    let total = total.unwrap_or(Tally {
+        events: 0,
+        denied: 0,
+        latency_ms: 0,
+        first_ts: 0,
+        last_ts: 0,
+    });
+    let empty = total.events == 0;
+    Summary {
+        total_events: total.events,
+        allowed: total.events - total.denied,
+        denied: total.denied,
+        deny_rate: if empty {
+            0.0
+        } else {
+            total.denied as f64 / total.events as f64
+        },
+        servers: 0,
+        agents: 0,
+        humans: 0,
+        tools: 0,
+        sources: None,
+        event_types: None,
+        first_event: (!empty).then_some(total.first_ts).and_then(rfc3339),
+        last_event: (!empty).then_some(total.last_ts).and_then(rfc3339),
+    }
+}
+
+/// Totals over a filter, with the distinct counts.
 pub async fn summary(store: &dyn Store, filter: &EventFilter) -> Result<Summary, StoreError> {
+    if rollup_split(filter, Some(Dimension::Server), None).is_some() {
+        // The rollup holds every rolled-up dimension's values: count them there.
+        let mut summary = totals(store, filter).await?;
+        let distinct = async |dimension| {
+            tally(store, Some(dimension), filter, None)
+                .await
+                .map(|t| i64::try_from(t.len()).unwrap_or(i64::MAX))
+        };
+        summary.servers = distinct(Dimension::Server).await?;
+        summary.agents = distinct(Dimension::Agent).await?;
+        summary.humans = distinct(Dimension::Human).await?;
+        summary.tools = distinct(Dimension::Tool).await?;
+        summary.sources = Some(distinct(Dimension::Source).await?);
+        summary.event_types = Some(distinct(Dimension::EventType).await?);
+        return Ok(summary);
+    }
     let (where_sql, params) = where_clause(store.dialect(), filter, None);
     let sql = format!(
         "SELECT COUNT(*), {DENIED}, COUNT(DISTINCT server), COUNT(DISTINCT agent_id), \
@@ -342,39 +618,10 @@ pub async fn summary(store: &dyn Store, filter: &EventFilter) -> Result<Summary,
     })
 }
 
-/// Totals over a filter without the distinct counts (those are left at 0): one cheap scan,
-/// for callers that count distinct values from their own groupings.
+/// Totals over a filter without the distinct counts (those are left at 0), for callers that
+/// count distinct values from their own groupings.
 pub async fn totals(store: &dyn Store, filter: &EventFilter) -> Result<Summary, StoreError> {
-    let (where_sql, params) = where_clause(store.dialect(), filter, None);
-    let sql = format!("SELECT COUNT(*), {DENIED}, MIN(ts), MAX(ts) FROM events{where_sql}");
-    let rows = store
-        .fetch(SqlQuery {
-            sql,
-            params,
-            kinds: vec![Kind::Int; 4],
-        })
-        .await?;
-    let row = rows.into_iter().next().unwrap_or_default();
-    let total = row.first().map(Cell::int).unwrap_or(0);
-    let denied = row.get(1).map(Cell::int).unwrap_or(0);
-    Ok(Summary {
-        total_events: total,
-        allowed: total - denied,
-        denied,
-        deny_rate: if total > 0 {
-            denied as f64 / total as f64
-        } else {
-            0.0
-        },
-        servers: 0,
-        agents: 0,
-        humans: 0,
-        tools: 0,
-        sources: None,
-        event_types: None,
-        first_event: row.get(2).and_then(Cell::opt_int).and_then(rfc3339),
-        last_event: row.get(3).and_then(Cell::opt_int).and_then(rfc3339),
-    })
+    Ok(summary_of(&tally(store, None, filter, None).await?))
 }
 
 /// Counts per value of `dimension`, most frequent first (empty values skipped).
@@ -384,39 +631,32 @@ pub async fn group(
     filter: &EventFilter,
     limit: u32,
 ) -> Result<Vec<GroupCount>, StoreError> {
-    let column = dimension.column();
-    let (mut where_sql, params) = where_clause(store.dialect(), filter, None);
-    if where_sql.is_empty() {
-        where_sql = format!(" WHERE {column} <> ''");
-    } else {
-        where_sql.push_str(&format!(" AND {column} <> ''"));
-    }
-    let sql = format!(
-        "SELECT {column}, COUNT(*), {DENIED}, CAST(SUM(latency_ms) AS BIGINT), MAX(ts) FROM events{where_sql} \
-         GROUP BY {column} ORDER BY COUNT(*) DESC, {column} LIMIT {}",
-        limit.clamp(1, 10_000)
-    );
-    let rows = store
-        .fetch(SqlQuery {
-            sql,
-            params,
-            kinds: vec![Kind::Text, Kind::Int, Kind::Int, Kind::Int, Kind::Int],
-        })
-        .await?;
-    Ok(rows
+    let mut groups: Vec<GroupCount> = tally(store, Some(dimension), filter, None)
+        .await?
         .into_iter()
-        .map(|row| {
-            let count = row.get(1).map(Cell::int).unwrap_or(0);
-            let latency = row.get(3).map(Cell::int).unwrap_or(0);
-            GroupCount {
-                key: row.first().map(Cell::text).unwrap_or_default(),
-                count,
-                denied: row.get(2).map(Cell::int).unwrap_or(0),
-                avg_latency_ms: if count > 0 { latency / count } else { 0 },
-                last_seen: row.get(4).and_then(Cell::opt_int).and_then(rfc3339),
-            }
+        .map(|((key, _), t)| GroupCount {
+            key,
+            count: t.events,
+            denied: t.denied,
+            avg_latency_ms: if t.events > 0 {
+                t.latency_ms / t.events
+            } else {
+                0
+            },
+            last_seen: rfc3339(t.last_ts),
         })
-        .collect())
+        .collect();
+    groups.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.key.cmp(&b.key)));
+    groups.truncate(limit.clamp(1, 10_000) as usize);
+    Ok(groups)
+}
+
+fn bucket_of(start: i64, t: Tally) -> Bucket {
+    Bucket {
+        start: rfc3339(start).unwrap_or_default(),
+        count: t.events,
+        denied: t.denied,
+    }
 }
 
 /// Counts per time bucket of `bucket_ns`, oldest first (empty buckets omitted).
@@ -425,30 +665,10 @@ pub async fn timeline(
     filter: &EventFilter,
     bucket_ns: i64,
 ) -> Result<Vec<Bucket>, StoreError> {
-    let bucket_ns = bucket_ns.max(1);
-    let (where_sql, params) = where_clause(store.dialect(), filter, None);
-    let sql = format!(
-        "SELECT (ts / {bucket_ns}) * {bucket_ns} AS b, COUNT(*), {DENIED} FROM events{where_sql} \
-         GROUP BY b ORDER BY b"
-    );
-    let rows = store
-        .fetch(SqlQuery {
-            sql,
-            params,
-            kinds: vec![Kind::Int, Kind::Int, Kind::Int],
-        })
-        .await?;
-    Ok(rows
+    Ok(tally(store, None, filter, Some(bucket_ns.max(1)))
+        .await?
         .into_iter()
-        .map(|row| Bucket {
-            start: row
-                .first()
-                .and_then(Cell::opt_int)
-                .and_then(rfc3339)
-                .unwrap_or_default(),
-            count: row.get(1).map(Cell::int).unwrap_or(0),
-            denied: row.get(2).map(Cell::int).unwrap_or(0),
-        })
+        .map(|((_, start), t)| bucket_of(start, t))
         .collect())
 }
 
@@ -460,42 +680,13 @@ pub async fn series(
     filter: &EventFilter,
     bucket_ns: i64,
 ) -> Result<Vec<(String, Bucket)>, StoreError> {
-    let column = dimension.column();
-    let bucket_ns = bucket_ns.max(1);
-    let (mut where_sql, params) = where_clause(store.dialect(), filter, None);
-    if where_sql.is_empty() {
-        where_sql = format!(" WHERE {column} <> ''");
-    } else {
-        where_sql.push_str(&format!(" AND {column} <> ''"));
-    }
-    let sql = format!(
-        "SELECT {column}, (ts / {bucket_ns}) * {bucket_ns} AS b, COUNT(*), {DENIED} FROM events{where_sql} \
-         GROUP BY {column}, b ORDER BY {column}, b"
-    );
-    let rows = store
-        .fetch(SqlQuery {
-            sql,
-            params,
-            kinds: vec![Kind::Text, Kind::Int, Kind::Int, Kind::Int],
-        })
-        .await?;
-    Ok(rows
-        .into_iter()
-        .map(|row| {
-            (
-                row.first().map(Cell::text).unwrap_or_default(),
-                Bucket {
-                    start: row
-                        .get(1)
-                        .and_then(Cell::opt_int)
-                        .and_then(rfc3339)
-                        .unwrap_or_default(),
-                    count: row.get(2).map(Cell::int).unwrap_or(0),
-                    denied: row.get(3).map(Cell::int).unwrap_or(0),
-                },
-            )
-        })
-        .collect())
+    Ok(
+        tally(store, Some(dimension), filter, Some(bucket_ns.max(1)))
+            .await?
+            .into_iter()
+            .map(|((key, start), t)| (key, bucket_of(start, t)))
+            .collect(),
+    )
 }
 
 #[cfg(test)]

@@ -11,6 +11,7 @@ use tokio::sync::oneshot;
 
 use super::{
     COLUMNS, Cell, Dialect, EventRecord, INDEXES, Kind, SqlQuery, SqlValue, Store, StoreError,
+    rollup,
 };
 
 /// Largest number of events committed in one transaction.
@@ -76,7 +77,7 @@ fn migrations() -> Vec<String> {
             "CREATE INDEX IF NOT EXISTS {name} ON events ({columns});\n"
         ));
     }
-    vec![first]
+    vec![first, rollup::migration()]
 }
 
 fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
@@ -180,18 +181,30 @@ fn insert_sql() -> String {
     )
 }
 
+fn upsert_rollup_sql() -> String {
+    format!(
+        "INSERT INTO {} (dimension, dim_value, decision, hour_ts, events, latency_ms, first_ts, \
+         last_ts) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) {}",
+        rollup::TABLE,
+        rollup::on_conflict(Dialect::Sqlite)
+    )
+}
+
+/// Inserts every job's events in one transaction, with the rollup rows of those newly stored;
+/// returns each job's count of newly stored events.
 fn insert_batch(
     conn: &mut Connection,
     jobs: &[Vec<EventRecord>],
 ) -> Result<Vec<u64>, rusqlite::Error> {
     let tx = conn.transaction()?;
     let mut counts = Vec::with_capacity(jobs.len());
+    let mut stored: Vec<&EventRecord> = Vec::new();
     {
         let mut stmt = tx.prepare_cached(&insert_sql())?;
         for records in jobs {
             let mut inserted = 0u64;
             for r in records {
-                inserted += stmt.execute(rusqlite::params![
+                let new = stmt.execute(rusqlite::params![
                     r.event_id,
                     r.ts_ns,
                     r.trace_id,
@@ -211,9 +224,26 @@ fn insert_batch(
                     r.status,
                     r.latency_ms,
                     r.json,
-                ])? as u64;
+                ])? > 0;
+                if new {
+                    inserted += 1;
+                    stored.push(r);
+                }
             }
             counts.push(inserted);
+        }
+        let mut upsert = tx.prepare_cached(&upsert_rollup_sql())?;
+        for row in rollup::increments(stored) {
+            upsert.execute(rusqlite::params![
+                row.dimension,
+                row.value,
+                row.decision,
+                row.hour_ts,
+                row.events,
+                row.latency_ms,
+                row.first_ts,
+                row.last_ts,
+            ])?;
         }
     }
     tx.commit()?;
@@ -221,18 +251,25 @@ fn insert_batch(
 }
 
 fn delete_before(conn: &Connection, ts_ns: i64) -> Result<u64, rusqlite::Error> {
+    // Whole hours only, so the rollup keeps matching the events.
+    let cutoff = rollup::hour_of(ts_ns);
     // In chunks, so the writer never holds one huge transaction.
     let mut total = 0u64;
     loop {
         let n = conn.execute(
             "DELETE FROM events WHERE seq IN (SELECT seq FROM events WHERE ts < ?1 LIMIT 10000)",
-            [ts_ns],
+            [cutoff],
         )?;
         total += n as u64;
         if n < 10_000 {
-            return Ok(total);
+            break;
         }
     }
+    conn.execute(
+        &format!("DELETE FROM {} WHERE hour_ts < ?1", rollup::TABLE),
+        [cutoff],
+    )?;
+    Ok(total)
 }
 
 /// The writer thread: takes every job queued at the moment, commits all inserts in one
@@ -374,5 +411,77 @@ impl Store for SqliteStore {
         };
         let fetch = self.fetch(query);
         Box::pin(async move { fetch.await.map(drop) })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::queries::{self, Dimension, EventFilter};
+    use crate::store::rollup::tests::record;
+
+    #[tokio::test]
+    async fn upgrading_a_store_backfills_the_rollup_from_its_events() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("sentinel.db");
+        {
+            // A store as the first schema version left it, holding events.
+            let conn = Connection::open(&path).expect("open");
+            conn.execute_batch(&migrations()[0]).expect("schema v1");
+            conn.pragma_update(None, "user_version", 1)
+                .expect("version");
+            let mut insert = conn.prepare(&insert_sql()).expect("prepare");
+            for r in [
+                record(10, "allow", "read", 4),
+                record(rollup::HOUR_NS + 10, "deny", "write", 6),
+                record(rollup::HOUR_NS + 20, "allow", "read", 8),
+            ] {
+                insert
+                    .execute(rusqlite::params![
+                        r.event_id,
+                        r.ts_ns,
+                        r.trace_id,
+                        r.source,
+                        r.event_type,
+                        r.server,
+                        r.namespace,
+                        r.cluster,
+                        r.team_id,
+                        r.human_id,
+                        r.agent_id,
+                        r.session_id,
+                        r.decision,
+                        r.reason,
+                        r.tool_name,
+                        r.rpc_method,
+                        r.status,
+                        r.latency_ms,
+                        r.json,
+                    ])
+                    .expect("insert");
+            }
+        }
+        let store = SqliteStore::open(&path).await.expect("upgrade");
+        let all = EventFilter::default();
+        let totals = queries::totals(&store, &all).await.expect("totals");
+        assert_eq!((totals.total_events, totals.denied), (3, 1));
+        let tools = queries::group(&store, Dimension::Tool, &all, 10)
+            .await
+            .expect("tools");
+        let counts: Vec<(&str, i64, i64, i64)> = tools
+            .iter()
+            .map(|g| (g.key.as_str(), g.count, g.denied, g.avg_latency_ms))
+            .collect();
+        assert_eq!(counts, [("read", 2, 0, 6), ("write", 1, 1, 6)]);
+        let rolled: i64 = store
+            .reader()
+            .expect("reader")
+            .query_row(
+                "SELECT SUM(events) FROM usage_rollup WHERE dimension = '*'",
+                [],
+                |r| r.get(0),
+            )
+            .expect("rollup");
+        assert_eq!(rolled, 3, "the rollup was backfilled");
     }
 }
