@@ -5,6 +5,7 @@
 use mcp_runtime_audit::{AuditEvent, ValidationError};
 use serde::Serialize;
 use serde_json::Value;
+use serde_json::value::RawValue;
 
 use crate::store::EventRecord;
 
@@ -68,13 +69,20 @@ pub fn trace_id_from_traceparent(header: &str) -> Option<String> {
 
 /// Parses and validates a request body. Events without a `trace_id` get `trace_id` (from the
 /// request's `traceparent`, as MR's ingest does) when given.
+///
+/// Each event is read straight into its typed form, and its text is stored as received; only an
+/// event that this fast path refuses, or that needs a field added, is read again as a generic
+/// JSON value, which names the offending field or adds the missing one.
 pub fn parse_body(body: &[u8], trace_id: Option<&str>) -> Result<Parsed, BodyError> {
-    let value: Value =
-        serde_json::from_slice(body).map_err(|e| BodyError::InvalidJson(e.to_string()))?;
-    let items = match value {
-        Value::Array(items) => items,
-        object @ Value::Object(_) => vec![object],
-        _ => return Err(BodyError::NotAnEvent),
+    let invalid_json = |e: serde_json::Error| BodyError::InvalidJson(e.to_string());
+    let first = body.iter().find(|b| !b.is_ascii_whitespace());
+    let items: Vec<&RawValue> = match first {
+        Some(b'[') => serde_json::from_slice(body).map_err(invalid_json)?,
+        Some(b'{') => vec![serde_json::from_slice(body).map_err(invalid_json)?],
+        _ => {
+            serde_json::from_slice::<serde::de::IgnoredAny>(body).map_err(invalid_json)?;
+            return Err(BodyError::NotAnEvent);
+        }
     };
     if items.is_empty() {
         return Err(BodyError::EmptyBatch);
@@ -86,7 +94,23 @@ pub fn parse_body(body: &[u8], trace_id: Option<&str>) -> Result<Parsed, BodyErr
         received: items.len(),
         ..Parsed::default()
     };
-    for (index, mut item) in items.into_iter().enumerate() {
+    for (index, raw) in items.into_iter().enumerate() {
+        if let Some(record) = record_from_raw(raw, trace_id) {
+            parsed.records.push(record);
+            continue;
+        }
+        let mut item: Value = match serde_json::from_str(raw.get()) {
+            Ok(item) => item,
+            Err(e) => {
+                parsed.rejected.push(Rejection {
+                    index,
+                    event_id: None,
+                    field: "(event)".into(),
+                    error: e.to_string(),
+                });
+                continue;
+            }
+        };
         if let (Some(trace_id), Some(object)) = (trace_id, item.as_object_mut()) {
             let missing = match object.get("trace_id") {
                 None | Some(Value::Null) => true,
@@ -112,6 +136,34 @@ pub fn parse_body(body: &[u8], trace_id: Option<&str>) -> Result<Parsed, BodyErr
         }
     }
     Ok(parsed)
+}
+
+/// The fast path: an event that reads as an [`AuditEvent`], passes every check and needs no
+/// field added becomes a record holding its text as received. `None` sends it down the slow
+/// path ([`record_from_value`]), which gives the authoritative answer.
+fn record_from_raw(raw: &RawValue, trace_id: Option<&str>) -> Option<EventRecord> {
+    let event: AuditEvent = serde_json::from_str(raw.get()).ok()?;
+    let needs_trace_id = trace_id.is_some() && event.trace_id.as_deref().is_none_or(str::is_empty);
+    if needs_trace_id || check_event_id(&event.event_id).is_err() || event.validate().is_err() {
+        return None;
+    }
+    record_of(event, raw.get().to_owned()).ok()
+}
+
+fn check_event_id(id: &str) -> Result<(), (String, String)> {
+    if id.trim().is_empty() {
+        return Err(invalid("event_id", "event_id must not be empty"));
+    }
+    if id.len() > MAX_EVENT_ID_LEN {
+        return Err(invalid(
+            "event_id",
+            format!("event_id is longer than {MAX_EVENT_ID_LEN} bytes"),
+        ));
+    }
+    if id.chars().any(char::is_control) {
+        return Err(invalid("event_id", "event_id contains control characters"));
+    }
+    Ok(())
 }
 
 fn invalid(field: &str, error: impl Into<String>) -> (String, String) {
@@ -146,20 +198,7 @@ pub fn record_from_value(mut value: Value) -> Result<EventRecord, (String, Strin
                 Value::String(uuid::Uuid::now_v7().to_string()),
             );
         }
-        Some(Value::String(id)) => {
-            if id.trim().is_empty() {
-                return Err(invalid("event_id", "event_id must not be empty"));
-            }
-            if id.len() > MAX_EVENT_ID_LEN {
-                return Err(invalid(
-                    "event_id",
-                    format!("event_id is longer than {MAX_EVENT_ID_LEN} bytes"),
-                ));
-            }
-            if id.chars().any(char::is_control) {
-                return Err(invalid("event_id", "event_id contains control characters"));
-            }
-        }
+        Some(Value::String(id)) => check_event_id(id)?,
         Some(_) => return Err(invalid("event_id", "event_id must be a string")),
     }
     let timestamp = required_string(object, "timestamp")?;
@@ -200,10 +239,15 @@ pub fn record_from_value(mut value: Value) -> Result<EventRecord, (String, Strin
         };
         invalid(field, e.to_string())
     })?;
+    let json = serde_json::to_string(&value).map_err(|e| invalid("(event)", e.to_string()))?;
+    record_of(event, json)
+}
+
+/// The record of a valid event; `json` is its text.
+fn record_of(event: AuditEvent, json: String) -> Result<EventRecord, (String, String)> {
     let ts_ns = i64::try_from(event.timestamp.as_nanosecond())
         .map_err(|_| invalid("timestamp", "timestamp is out of range"))?;
     let payload = event.payload.unwrap_or_default();
-    let json = serde_json::to_string(&value).map_err(|e| invalid("(event)", e.to_string()))?;
     Ok(EventRecord {
         event_id: event.event_id,
         ts_ns,
@@ -232,6 +276,11 @@ pub fn record_from_value(mut value: Value) -> Result<EventRecord, (String, Strin
 
 /// Turns an [`AuditEvent`] handed over in process into a record (it is validated the same way).
 pub fn record_from_event(event: &AuditEvent) -> Result<EventRecord, (String, String)> {
+    if check_event_id(&event.event_id).is_ok() && event.validate().is_ok() {
+        let json = serde_json::to_string(event).map_err(|e| invalid("(event)", e.to_string()))?;
+        return record_of(event.clone(), json);
+    }
+    // Events without an id get one, and invalid ones get the named error, on the slow path.
     let value = serde_json::to_value(event).map_err(|e| invalid("(event)", e.to_string()))?;
     record_from_value(value)
 }
@@ -372,5 +421,43 @@ mod tests {
         assert_eq!(parsed.records[1].trace_id.as_deref(), Some("mine"));
         let kept: Value = serde_json::from_str(&parsed.records[0].json).unwrap();
         assert_eq!(kept["trace_id"], trace.as_str());
+    }
+
+    #[test]
+    fn the_fast_path_agrees_with_the_slow_one_and_keeps_the_text() {
+        // Odd spacing shows which path ran: the fast path stores the text as received.
+        let spaced = format!("[ {} ]", serde_json::to_string_pretty(&good("a")).unwrap());
+        let parsed = parse_body(spaced.as_bytes(), None).unwrap();
+        assert_eq!(parsed.records.len(), 1);
+        let fast = &parsed.records[0];
+        assert!(fast.json.contains('\n'), "kept as received: {}", fast.json);
+        let slow = record_from_value(good("a")).unwrap();
+        assert_eq!(
+            serde_json::from_str::<Value>(&fast.json).unwrap(),
+            serde_json::from_str::<Value>(&slow.json).unwrap()
+        );
+        assert_eq!(
+            EventRecord {
+                json: String::new(),
+                ..fast.clone()
+            },
+            EventRecord {
+                json: String::new(),
+                ..slow
+            }
+        );
+        // Events the fast path cannot take whole still come through, by the slow path.
+        let mut no_id = good("x");
+        no_id.as_object_mut().unwrap().remove("event_id");
+        let blank_source = {
+            let mut e = good("y");
+            e["source"] = json!("  ");
+            e
+        };
+        let body = serde_json::to_vec(&json!([no_id, blank_source])).unwrap();
+        let parsed = parse_body(&body, None).unwrap();
+        assert_eq!(parsed.records.len(), 1);
+        assert!(!parsed.records[0].event_id.is_empty());
+        assert_eq!(parsed.rejected[0].field, "source");
     }
 }
