@@ -16,6 +16,8 @@ use super::{
 
 /// Largest number of events committed in one transaction.
 const MAX_TRANSACTION_EVENTS: usize = 20_000;
+/// Database page size for new files.
+const PAGE_SIZE: i64 = 8192;
 /// Read connections kept open for reuse.
 const MAX_IDLE_READERS: usize = 8;
 
@@ -107,8 +109,16 @@ impl SqliteStore {
                     StoreError::Config(format!("creating {}: {e}", parent.display()))
                 })?;
             }
-            let mut conn = Connection::open(&opened)?;
+            // The connection never leaves the writer thread: SQLite's own locking is not needed.
+            let mut conn = Connection::open_with_flags(
+                &opened,
+                OpenFlags::SQLITE_OPEN_READ_WRITE
+                    | OpenFlags::SQLITE_OPEN_CREATE
+                    | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            )?;
             configure(&conn)?;
+            // Takes effect only when the file is created (before the switch to WAL).
+            conn.pragma_update(None, "page_size", PAGE_SIZE)?;
             let mode: String =
                 conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))?;
             if !mode.eq_ignore_ascii_case("wal") {
@@ -122,15 +132,28 @@ impl SqliteStore {
             conn.pragma_update(None, "synchronous", "NORMAL")?;
             // The writer keeps the hot ends of the indexes in memory (64 MiB page cache).
             conn.pragma_update(None, "cache_size", -65_536)?;
+            // Checkpoints (copying the WAL into the database file) run on their own thread, so
+            // the writer only appends to the WAL.
+            conn.pragma_update(None, "wal_autocheckpoint", 0)?;
             migrate(&mut conn)?;
             Ok(conn)
         })
         .await
         .map_err(|e| StoreError::Task(e.to_string()))??;
+        let checkpointer = Connection::open_with_flags(
+            &path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        configure(&checkpointer)?;
+        let (committed, commits) = std::sync::mpsc::sync_channel::<()>(1);
+        std::thread::Builder::new()
+            .name("sentinel-sqlite-checkpoint".into())
+            .spawn(move || checkpoint(checkpointer, commits))
+            .map_err(|e| StoreError::Task(format!("starting the checkpoint thread: {e}")))?;
         let (tx, rx) = std::sync::mpsc::sync_channel::<Job>(1024);
         std::thread::Builder::new()
             .name("sentinel-sqlite-writer".into())
-            .spawn(move || writer(conn, rx))
+            .spawn(move || writer(conn, rx, committed))
             .map_err(|e| StoreError::Task(format!("starting the writer thread: {e}")))?;
         Ok(Self {
             path,
@@ -272,9 +295,35 @@ fn delete_before(conn: &Connection, ts_ns: i64) -> Result<u64, rusqlite::Error> 
     Ok(total)
 }
 
+/// WAL frames after which the checkpoint thread also truncates the WAL file, so that a burst
+/// does not leave a large file behind (SQLite's default checkpoint threshold is 1,000).
+const WAL_TRUNCATE_FRAMES: i64 = 100_000;
+
+/// The checkpoint thread: after each commit the writer signals, copies the WAL into the
+/// database file without blocking the writer or readers (`PASSIVE`). Ends with the writer.
+fn checkpoint(conn: Connection, commits: std::sync::mpsc::Receiver<()>) {
+    while commits.recv().is_ok() {
+        let frames = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get::<_, i64>(1));
+        match frames {
+            Ok(frames) if frames > WAL_TRUNCATE_FRAMES => {
+                // Waits for readers to leave the WAL; the writer keeps going meanwhile.
+                if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(())) {
+                    tracing::debug!(error = %e, "sentinel: WAL truncation postponed");
+                }
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "sentinel: SQLite checkpoint failed"),
+        }
+    }
+}
+
 /// The writer thread: takes every job queued at the moment, commits all inserts in one
 /// transaction and acknowledges each job after the commit.
-fn writer(mut conn: Connection, rx: std::sync::mpsc::Receiver<Job>) {
+fn writer(
+    mut conn: Connection,
+    rx: std::sync::mpsc::Receiver<Job>,
+    committed: std::sync::mpsc::SyncSender<()>,
+) {
     let mut pending: Option<Job> = None;
     loop {
         let first = match pending.take() {
@@ -308,6 +357,8 @@ fn writer(mut conn: Connection, rx: std::sync::mpsc::Receiver<Job>) {
                 }
                 match insert_batch(&mut conn, &batch) {
                     Ok(counts) => {
+                        // Wake the checkpoint thread (a wake-up already pending is enough).
+                        let _ = committed.try_send(());
                         for (ack, n) in acks.into_iter().zip(counts) {
                             let _ = ack.send(Ok(n));
                         }
@@ -483,5 +534,37 @@ mod tests {
             )
             .expect("rollup");
         assert_eq!(rolled, 3, "the rollup was backfilled");
+    }
+
+    #[tokio::test]
+    async fn the_checkpoint_thread_copies_commits_into_the_database_file() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("sentinel.db");
+        let store = SqliteStore::open(&path).await.expect("open");
+        let empty = std::fs::metadata(&path).expect("db file").len();
+        for batch in 0..20i64 {
+            let records: Vec<EventRecord> = (0..100)
+                .map(|i| {
+                    let mut r = record(batch * 1_000 + i, "allow", "read", 1);
+                    r.json = "x".repeat(1_000);
+                    r
+                })
+                .collect();
+            assert_eq!(store.insert(records).await.expect("insert"), 100);
+        }
+        // The writer never checkpoints itself: the data reaches the main file only through the
+        // checkpoint thread.
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let size = std::fs::metadata(&path).expect("db file").len();
+            if size > empty + 2_000_000 {
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the database file stayed at {size} bytes (empty: {empty})"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
     }
 }
