@@ -26,7 +26,7 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use mcp_runtime_audit::{AuditEvent, AuditSink, RequestPayload};
 use mcp_runtime_policy::{
-    CompiledPolicy, Decision, Identity, PolicyMode, Reason, Request as PolicyRequest,
+    CompiledPolicy, Decision, Identity, PolicyMode, Reason, Request as PolicyRequest, Vocabulary,
 };
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -219,39 +219,29 @@ impl Proxy {
         decision: &Decision,
     ) -> AuditEvent {
         let labels = &self.config.labels;
-        // The decision serializes in the payload's shape (decision, reason, trust numbers, matched
-        // grant and session); the request-level fields are laid over it.
-        let mut payload = serde_json::to_value(decision).unwrap_or_default();
-        if let serde_json::Value::Object(fields) = &mut payload {
-            let caller = &record.caller;
-            let text =
-                |v: &Option<String>| serde_json::Value::String(v.clone().unwrap_or_default());
-            for (key, value) in [
-                ("method", serde_json::json!(context.method)),
-                ("path", serde_json::json!(context.path)),
-                ("status", serde_json::json!(context.status)),
-                ("latency_ms", serde_json::json!(context.latency_ms)),
-                ("bytes_in", serde_json::json!(context.bytes_in)),
-                ("bytes_out", serde_json::json!(context.bytes_out)),
-                ("server", serde_json::json!(labels.server)),
-                ("namespace", serde_json::json!(labels.namespace)),
-                ("team_id", serde_json::json!(labels.team_id)),
-                ("cluster", serde_json::json!(labels.cluster)),
-                ("human_id", text(&caller.human)),
-                ("agent_id", text(&caller.agent)),
-                ("subject_team_id", text(&caller.team)),
-                ("session_id", text(&caller.session)),
-            ] {
-                fields.insert(key.to_owned(), value);
-            }
-            if let Some(rpc_method) = &record.rpc_method {
-                fields.insert("rpc_method".into(), serde_json::json!(rpc_method));
-            }
-            if let Some(tool) = &record.tool_name {
-                fields.insert("tool_name".into(), serde_json::json!(tool));
-            }
-        }
-        let payload: RequestPayload = serde_json::from_value(payload).unwrap_or_default();
+        let caller = &record.caller;
+        let text = |v: &Option<String>| v.clone().unwrap_or_default();
+        // Built field by field (not through a JSON value): this runs for every request.
+        let mut payload = RequestPayload {
+            method: context.method.clone(),
+            path: context.path.clone(),
+            latency_ms: context.latency_ms,
+            bytes_in: context.bytes_in,
+            bytes_out: context.bytes_out,
+            server: labels.server.clone(),
+            namespace: labels.namespace.clone(),
+            team_id: labels.team_id.clone(),
+            cluster: labels.cluster.clone(),
+            human_id: text(&caller.human),
+            agent_id: text(&caller.agent),
+            subject_team_id: text(&caller.team),
+            session_id: text(&caller.session),
+            rpc_method: record.rpc_method.clone(),
+            tool_name: record.tool_name.clone(),
+            ..RequestPayload::default()
+        };
+        decision_into_payload(decision, &mut payload);
+        payload.status = context.status;
         AuditEvent::new(labels.source.clone(), labels.event_type.clone(), payload)
     }
 
@@ -575,6 +565,34 @@ struct AuditRecord {
     decision: Option<Decision>,
 }
 
+/// Writes a decision's audit fields (decision, reason, status, policy version, trust numbers,
+/// matched grant and session) into a payload: the fields `Decision` serializes.
+fn decision_into_payload(decision: &Decision, payload: &mut RequestPayload) {
+    let name = |v: Option<&'static str>| v.map(str::to_owned);
+    let object = |r: Option<&mcp_runtime_policy::ObjectRef>| {
+        r.map(|r| (r.name.to_string(), r.namespace.to_string()))
+            .unzip()
+    };
+    payload.decision = if decision.allowed {
+        mcp_runtime_audit::Decision::Allow
+    } else {
+        mcp_runtime_audit::Decision::Deny
+    };
+    payload.reason = decision.reason.as_str().to_owned();
+    payload.status = decision.http_status;
+    payload.policy_version = decision.policy_version.as_deref().unwrap_or("").to_owned();
+    (payload.matched_grant, payload.matched_grant_namespace) =
+        object(decision.matched_grant.as_ref());
+    (payload.matched_session, payload.matched_session_namespace) =
+        object(decision.matched_session.as_ref());
+    payload.required_trust = name(decision.required_trust.map(Vocabulary::as_str));
+    payload.required_side_effect = name(decision.required_side_effect.map(Vocabulary::as_str));
+    payload.risk_level = name(decision.risk_level.map(Vocabulary::as_str));
+    payload.admin_trust = name(decision.admin_trust.map(Vocabulary::as_str));
+    payload.consented_trust = name(decision.consented_trust.map(Vocabulary::as_str));
+    payload.effective_trust = name(decision.effective_trust.map(Vocabulary::as_str));
+}
+
 struct AuditContext {
     method: String,
     path: String,
@@ -885,4 +903,46 @@ fn upstream_error() -> Response<ProxyBody> {
         StatusCode::BAD_GATEWAY,
         br#"{"error":"upstream_error"}"#.to_vec(),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mcp_runtime_policy::{ObjectRef, RiskLevel, SideEffect, Trust};
+
+    #[test]
+    fn the_audit_payload_carries_every_field_the_decision_serializes() {
+        let decision = Decision {
+            allowed: false,
+            reason: Reason::TrustTooLow,
+            http_status: 403,
+            policy_version: Some("rev-7".into()),
+            required_trust: Some(Trust::High),
+            required_side_effect: Some(SideEffect::Write),
+            risk_level: Some(RiskLevel::Medium),
+            admin_trust: Some(Trust::High),
+            consented_trust: Some(Trust::Medium),
+            effective_trust: Some(Trust::Medium),
+            matched_grant: Some(ObjectRef {
+                name: "claude".into(),
+                namespace: "team-a".into(),
+            }),
+            matched_session: Some(ObjectRef {
+                name: "sess-1".into(),
+                namespace: "team-a".into(),
+            }),
+            trace: None,
+        };
+        let mut payload = RequestPayload::default();
+        decision_into_payload(&decision, &mut payload);
+        let payload = serde_json::to_value(&payload).expect("payload");
+        let serde_json::Value::Object(fields) = serde_json::to_value(&decision).expect("decision")
+        else {
+            panic!("a decision serializes as an object");
+        };
+        assert!(fields.len() >= 14, "{fields:?}");
+        for (key, value) in fields {
+            assert_eq!(payload[&key], value, "{key}");
+        }
+    }
 }
