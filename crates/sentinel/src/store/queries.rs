@@ -364,6 +364,23 @@ fn rollup_split(
     }
 }
 
+/// Runs a tally query: its columns are value, bucket, events, denied, latency sum, first and
+/// last time.
+async fn fetch_tallies(
+    store: &dyn Store,
+    sql: String,
+    params: Vec<SqlValue>,
+) -> Result<Tallies, StoreError> {
+    let rows = store
+        .fetch(SqlQuery {
+            sql,
+            params,
+            kinds: TALLY_KINDS.to_vec(),
+        })
+        .await?;
+    Ok(tallies_from(rows))
+}
+
 fn tallies_from(rows: Vec<Vec<Cell>>) -> Tallies {
     rows.into_iter()
         .filter_map(|row| {
@@ -435,14 +452,7 @@ async fn tally_events(
         "SELECT {select}, COUNT(*), {DENIED}, CAST(SUM(latency_ms) AS BIGINT), MIN(ts), MAX(ts) \
          FROM events{where_sql}{group_by}"
     );
-    let rows = store
-        .fetch(SqlQuery {
-            sql,
-            params,
-            kinds: TALLY_KINDS.to_vec(),
-        })
-        .await?;
-    Ok(tallies_from(rows))
+    fetch_tallies(store, sql, params).await
 }
 
 /// Aggregates from the rollup over whole hours `[from, to)`.
@@ -483,14 +493,7 @@ async fn tally_rollup(
          FROM {}{where_sql}{group_by}",
         rollup::TABLE
     );
-    let rows = store
-        .fetch(SqlQuery {
-            sql,
-            params,
-            kinds: TALLY_KINDS.to_vec(),
-        })
-        .await?;
-    Ok(tallies_from(rows))
+    fetch_tallies(store, sql, params).await
 }
 
 /// Aggregates events matching `filter`, per value of `dimension` and per time bucket when

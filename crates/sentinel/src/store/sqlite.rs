@@ -204,6 +204,31 @@ fn insert_sql() -> String {
     )
 }
 
+/// Runs the prepared [`insert_sql`] for one record; 1 when it was stored, 0 for a duplicate.
+fn insert_record(stmt: &mut rusqlite::Statement<'_>, r: &EventRecord) -> rusqlite::Result<usize> {
+    stmt.execute(rusqlite::params![
+        r.event_id,
+        r.ts_ns,
+        r.trace_id,
+        r.source,
+        r.event_type,
+        r.server,
+        r.namespace,
+        r.cluster,
+        r.team_id,
+        r.human_id,
+        r.agent_id,
+        r.session_id,
+        r.decision,
+        r.reason,
+        r.tool_name,
+        r.rpc_method,
+        r.status,
+        r.latency_ms,
+        r.json,
+    ])
+}
+
 fn upsert_rollup_sql() -> String {
     format!(
         "INSERT INTO {} (dimension, dim_value, decision, hour_ts, events, latency_ms, first_ts, \
@@ -227,27 +252,7 @@ fn insert_batch(
         for records in jobs {
             let mut inserted = 0u64;
             for r in records {
-                let new = stmt.execute(rusqlite::params![
-                    r.event_id,
-                    r.ts_ns,
-                    r.trace_id,
-                    r.source,
-                    r.event_type,
-                    r.server,
-                    r.namespace,
-                    r.cluster,
-                    r.team_id,
-                    r.human_id,
-                    r.agent_id,
-                    r.session_id,
-                    r.decision,
-                    r.reason,
-                    r.tool_name,
-                    r.rpc_method,
-                    r.status,
-                    r.latency_ms,
-                    r.json,
-                ])? > 0;
+                let new = insert_record(&mut stmt, r)? > 0;
                 if new {
                     inserted += 1;
                     stored.push(r);
@@ -487,29 +492,7 @@ mod tests {
                 record(rollup::HOUR_NS + 10, "deny", "write", 6),
                 record(rollup::HOUR_NS + 20, "allow", "read", 8),
             ] {
-                insert
-                    .execute(rusqlite::params![
-                        r.event_id,
-                        r.ts_ns,
-                        r.trace_id,
-                        r.source,
-                        r.event_type,
-                        r.server,
-                        r.namespace,
-                        r.cluster,
-                        r.team_id,
-                        r.human_id,
-                        r.agent_id,
-                        r.session_id,
-                        r.decision,
-                        r.reason,
-                        r.tool_name,
-                        r.rpc_method,
-                        r.status,
-                        r.latency_ms,
-                        r.json,
-                    ])
-                    .expect("insert");
+                insert_record(&mut insert, &r).expect("insert");
             }
         }
         let store = SqliteStore::open(&path).await.expect("upgrade");
