@@ -207,7 +207,7 @@ pub fn run(args: &GatewayArgs) -> Result<ExitCode> {
         }
         tokio::select! {
             served = proxy.serve(listener) => served.context("serving")?,
-            _ = tokio::signal::ctrl_c() => eprintln!("shutting down"),
+            () = crate::signals::shutdown_signal() => eprintln!("shutting down"),
         }
         // Queued audit events go to the ingest or, failing that, to the spool: none is lost.
         if let Some(sink) = http_sink {

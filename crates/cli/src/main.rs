@@ -10,6 +10,7 @@ mod operator_cmd;
 mod policy_cmd;
 mod sentinel_cmd;
 mod server_cmd;
+mod signals;
 mod status_cmd;
 mod up_cmd;
 mod validate;
@@ -87,8 +88,21 @@ enum Command {
     },
 }
 
+/// Warnings and errors from every role go to stderr; `MCP_RUNTIME_LOG` (a tracing filter such
+/// as `info` or `mcp_runtime_gateway=debug`) shows more.
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("MCP_RUNTIME_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .try_init();
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    init_logging();
     match run(cli) {
         Ok(code) => code,
         Err(error) => {

@@ -213,24 +213,7 @@ async fn serve(args: &ServeArgs) -> Result<ExitCode> {
         "mcp-runtime sentinel listening on {local} (store {store}; UI at http://{local}/ui/)"
     );
     let shutdown = async {
-        #[cfg(unix)]
-        {
-            let mut term =
-                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {},
-                _ = async {
-                    match term.as_mut() {
-                        Some(term) => { term.recv().await; }
-                        None => std::future::pending::<()>().await,
-                    }
-                } => {},
-            }
-        }
-        #[cfg(not(unix))]
-        {
-            let _ = tokio::signal::ctrl_c().await;
-        }
+        crate::signals::shutdown_signal().await;
         eprintln!("shutting down");
     };
     axum::serve(listener, sentinel.router())

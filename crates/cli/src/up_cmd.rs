@@ -83,26 +83,10 @@ pub fn run_up(args: &UpArgs) -> Result<ExitCode> {
                 None => None,
             },
         };
-        let served = run(config, listener, shutdown_signal()).await;
+        let served = run(config, listener, crate::signals::shutdown_signal()).await;
         // Events of the last calls are still queued for the store: write them before exiting.
         embedded.sink.flush(std::time::Duration::from_secs(5)).await;
         served
     })?;
     Ok(ExitCode::SUCCESS)
-}
-
-/// Ctrl-C or SIGTERM.
-async fn shutdown_signal() {
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        () = terminate => {}
-    }
 }

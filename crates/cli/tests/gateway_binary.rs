@@ -248,11 +248,7 @@ fn audit_events_survive_an_ingest_outage_and_arrive_once_after_dedup() {
             ("MCP_SERVER_NAME", "files".to_owned()),
         ],
     );
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while http(&gateway.address, "GET", "/ready", "").0 != 200 {
-        assert!(Instant::now() < deadline, "the gateway never became ready");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_ready(&gateway);
     let calls = 40;
     for _ in 0..calls {
         assert_eq!(http(&gateway.address, "POST", "/mcp", CALL).0, 200);
@@ -273,6 +269,19 @@ fn audit_events_survive_an_ingest_outage_and_arrive_once_after_dedup() {
         TcpListener::bind(ingest_address).expect("rebind the ingest port"),
         ids.clone(),
     );
+    wait_for_events(&ids, calls);
+}
+
+fn wait_ready(gateway: &Gateway) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while http(&gateway.address, "GET", "/ready", "").0 != 200 {
+        assert!(Instant::now() < deadline, "the gateway never became ready");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Waits until the ingest has received exactly `calls` distinct events.
+fn wait_for_events(ids: &std::sync::Mutex<Vec<String>>, calls: usize) {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let unique: std::collections::BTreeSet<String> =
@@ -288,4 +297,55 @@ fn audit_events_survive_an_ingest_outage_and_arrive_once_after_dedup() {
         );
         std::thread::sleep(Duration::from_millis(50));
     }
+}
+
+#[test]
+fn sigterm_keeps_queued_audit_events_for_the_next_gateway() {
+    let (upstream_url, _) = upstream();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let policy = dir.path().join("policy.json");
+    write_policy(&policy, false);
+    let ingest_address = TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr");
+    let env = [
+        (
+            "ANALYTICS_INGEST_URL",
+            format!("http://{ingest_address}/events"),
+        ),
+        (
+            "AUDIT_SPOOL_DIR",
+            dir.path().join("spool").display().to_string(),
+        ),
+    ];
+    let mut gateway = start_gateway_with(&upstream_url, &policy, &env);
+    wait_ready(&gateway);
+    let calls = 25;
+    for _ in 0..calls {
+        assert_eq!(http(&gateway.address, "POST", "/mcp", CALL).0, 200);
+    }
+    // SIGTERM (what Kubernetes sends) right away, while events may still be queued in memory.
+    let pid = nix::unistd::Pid::from_raw(i32::try_from(gateway.child.id()).expect("pid"));
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).expect("SIGTERM");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        if let Some(status) = gateway.child.try_wait().expect("wait") {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "the gateway ignored SIGTERM");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(
+        status.success(),
+        "the gateway shuts down cleanly on SIGTERM: {status}"
+    );
+    // The next gateway on the same spool delivers every event once the ingest is up.
+    let ids = Arc::new(std::sync::Mutex::new(Vec::new()));
+    ingest(
+        TcpListener::bind(ingest_address).expect("bind the ingest port"),
+        ids.clone(),
+    );
+    let _next = start_gateway_with(&upstream_url, &policy, &env);
+    wait_for_events(&ids, calls);
 }

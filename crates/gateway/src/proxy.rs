@@ -315,8 +315,11 @@ impl Proxy {
 
         if parts.method != Method::POST {
             caller.write_headers(&mut parts.headers, &names);
+            // A GET stream can carry a tools/list result too (a resumed stream replays it), so
+            // its events are filtered like a POST's reply.
+            let filter_tools = parts.method == Method::GET && !observe_mode(&policy);
             return self
-                .forward_streaming(parts, body, false, caller, policy)
+                .forward_streaming(parts, body, filter_tools, caller, policy)
                 .await;
         }
 
@@ -326,6 +329,9 @@ impl Proxy {
         {
             Ok(collected) => collected.to_bytes(),
             Err(_) => {
+                // Refused before it could be read: audited like any other refused message.
+                record.bytes_in = self.config.limits.max_body_bytes as u64;
+                record.decision = Some(Decision::denied_by_stage(Reason::RpcInspectionFailed));
                 return jsonrpc_error(
                     StatusCode::PAYLOAD_TOO_LARGE,
                     crate::codes::INVALID_REQUEST,

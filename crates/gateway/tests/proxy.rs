@@ -42,8 +42,11 @@ async fn upstream(sse: bool) -> (String, Seen) {
                                 .map(|c| c.to_bytes())
                                 .unwrap_or_default();
                             let text = String::from_utf8_lossy(&body).to_string();
+                            // A resumed stream (GET with Last-Event-ID) replays a tools/list
+                            // result, as a server does when the client lost it mid-stream.
+                            let resumed = parts.headers.contains_key("last-event-id");
                             record.lock().expect("lock").push((parts, body));
-                            let reply = if text.contains("tools/list") {
+                            let reply = if text.contains("tools/list") || resumed {
                                 TOOLS.to_owned()
                             } else {
                                 r#"{"jsonrpc":"2.0","id":2,"result":{"content":[{"type":"text","text":"done"}]}}"#.to_owned()
@@ -157,9 +160,20 @@ async fn gateway_with_audit(
 }
 
 async fn post(url: &str, body: &str, headers: &[(&str, &str)]) -> (u16, String) {
+    send(http::Method::POST, url, body, headers).await
+}
+
+async fn send(
+    method: http::Method,
+    url: &str,
+    body: &str,
+    headers: &[(&str, &str)],
+) -> (u16, String) {
     let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
         .build(hyper_util::client::legacy::connect::HttpConnector::new());
-    let mut request = http::Request::post(format!("{url}/mcp"))
+    let mut request = http::Request::builder()
+        .method(method)
+        .uri(format!("{url}/mcp"))
         .header("content-type", "application/json")
         .header("accept", "application/json, text/event-stream");
     for (name, value) in headers {
@@ -295,6 +309,28 @@ async fn tools_list_is_filtered_in_json_and_sse_replies() {
             assert!(body.ends_with("\n\n"));
         }
     }
+}
+
+#[tokio::test]
+async fn tools_list_is_filtered_in_a_resumed_get_stream() {
+    let (upstream_url, seen) = upstream(true).await;
+    let url = gateway(&upstream_url, Some(policy())).await;
+    let resume = [CLAUDE, &[("last-event-id", "6"), ("mcp-session-id", "s1")]].concat();
+    let (status, body) = send(http::Method::GET, &url, "", &resume).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        body.contains("read_file"),
+        "the replayed tools/list result is relayed: {body}"
+    );
+    assert!(
+        !body.contains("rm_rf"),
+        "a denied tool must not be listed on a resumed stream either: {body}"
+    );
+    assert_eq!(
+        seen.lock().expect("lock")[0].0.method,
+        http::Method::GET,
+        "the GET reached the upstream"
+    );
 }
 
 #[tokio::test]

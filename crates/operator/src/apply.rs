@@ -1,6 +1,12 @@
 //! Apply: server-side apply of desired objects with one field manager, skipped when the live
 //! object already holds every desired field (so a steady-state reconcile writes nothing), and the
 //! ownership rule that refuses to take over objects someone else controls.
+//!
+//! "Holds every desired field" alone cannot see a field that the desired object no longer has
+//! (a removed argument, label or annotation): the live object would still hold it. So each
+//! applied object carries [`APPLIED_HASH_ANNOTATION`], a digest of what was applied; a new
+//! desired object has a new digest, is not a subset of the live one, and is applied, and server-side
+//! apply then removes the fields this field manager no longer sets.
 
 use k8s_openapi::NamespaceResourceScope;
 use kube::api::{Api, DeleteParams, Patch, PatchParams};
@@ -12,6 +18,9 @@ use std::fmt::Debug;
 
 /// The one field manager the operator applies with.
 pub const FIELD_MANAGER: &str = "mcp-runtime-operator";
+
+/// Annotation on every applied object: the SHA-256 of the desired object as last applied.
+pub const APPLIED_HASH_ANNOTATION: &str = "mcpruntime.org/applied-hash";
 
 /// True when every field of `desired` is present in `live` with the same value. Objects compare
 /// key by key (extra live keys, such as API-server defaults, are fine); arrays must have the same
@@ -80,7 +89,8 @@ where
     K: Resource<Scope = NamespaceResourceScope> + Clone + Serialize + DeserializeOwned + Debug,
     K::DynamicType: Default,
 {
-    let desired_value = serde_json::to_value(desired).map_err(kube::Error::SerdeError)?;
+    let mut desired_value = serde_json::to_value(desired).map_err(kube::Error::SerdeError)?;
+    stamp_applied_hash(&mut desired_value);
     if let Some(live) = live {
         let live_value = serde_json::to_value(live).map_err(kube::Error::SerdeError)?;
         if is_subset(&strip_meta(&desired_value), &live_value) {
@@ -100,6 +110,23 @@ where
         )
         .await?;
     Ok(Some(written))
+}
+
+/// Adds [`APPLIED_HASH_ANNOTATION`] to a desired object: the digest of its content (without
+/// server-owned metadata), so the annotation changes whenever the desired object does.
+fn stamp_applied_hash(desired: &mut Value) {
+    use sha2::Digest;
+    let content = strip_meta(desired);
+    let digest = sha2::Sha256::digest(content.to_string().as_bytes());
+    let hex: String = digest.iter().take(16).map(|b| format!("{b:02x}")).collect();
+    if let Some(meta) = desired.get_mut("metadata").and_then(Value::as_object_mut) {
+        let annotations = meta
+            .entry("annotations")
+            .or_insert_with(|| Value::Object(serde_json::Map::new()));
+        if let Some(annotations) = annotations.as_object_mut() {
+            annotations.insert(APPLIED_HASH_ANNOTATION.into(), Value::String(hex));
+        }
+    }
 }
 
 /// The desired value without the metadata fields the API server owns.

@@ -71,11 +71,23 @@ async fn initialize(url: &str) -> Result<ServerInfo, String> {
     if !status.is_success() {
         return Err(format!("initialize answered HTTP {status}"));
     }
+    let session = response.headers().get("mcp-session-id").cloned();
     let bytes = Limited::new(response.into_body(), 1 << 20)
         .collect()
         .await
         .map_err(|e| format!("reading the initialize answer: {e}"))?
         .to_bytes();
+    if let Some(session) = session {
+        // End the session at once: behind `mcp-runtime bridge` each session is a process,
+        // which would otherwise live until the bridge's idle timeout. Best effort.
+        if let Ok(request) = http::Request::delete(url)
+            .header("mcp-session-id", session)
+            .header("mcp-protocol-version", PROTOCOL_VERSION)
+            .body(Full::new(Bytes::new()))
+        {
+            let _ = client.request(request).await;
+        }
+    }
     parse_initialize(&bytes)
 }
 
@@ -117,6 +129,68 @@ pub fn parse_initialize(body: &[u8]) -> Result<ServerInfo, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A legacy-era MCP endpoint that opens a session on `initialize` and records the methods
+    /// and session ids of the requests it gets.
+    async fn session_server() -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let url = format!("http://{}/mcp", listener.local_addr().expect("addr"));
+        let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let record = seen.clone();
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let record = record.clone();
+                tokio::spawn(async move {
+                    let service = hyper::service::service_fn(
+                        move |request: http::Request<hyper::body::Incoming>| {
+                            let record = record.clone();
+                            async move {
+                                let session = request
+                                    .headers()
+                                    .get("mcp-session-id")
+                                    .and_then(|v| v.to_str().ok())
+                                    .unwrap_or("-")
+                                    .to_owned();
+                                record
+                                    .lock()
+                                    .expect("lock")
+                                    .push(format!("{} {session}", request.method()));
+                                let body = r#"{"jsonrpc":"2.0","id":1,"result":{"protocolVersion":"2025-06-18","capabilities":{"tools":{}},"serverInfo":{"name":"notes","version":"1.0"}}}"#;
+                                Ok::<_, std::convert::Infallible>(
+                                    http::Response::builder()
+                                        .header("content-type", "application/json")
+                                        .header("mcp-session-id", "s-1")
+                                        .body(Full::new(Bytes::from(body)))
+                                        .expect("response"),
+                                )
+                            }
+                        },
+                    );
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                        .await;
+                });
+            }
+        });
+        (url, seen)
+    }
+
+    #[tokio::test]
+    async fn the_handshake_ends_the_session_it_opened() {
+        let (url, seen) = session_server().await;
+        let info = HttpHandshake::default()
+            .initialize(&url)
+            .await
+            .expect("handshake");
+        assert_eq!(info.name.as_deref(), Some("notes"));
+        assert_eq!(
+            *seen.lock().expect("lock"),
+            ["POST -", "DELETE s-1"],
+            "initialize, then DELETE of the session it opened"
+        );
+    }
 
     #[test]
     fn parses_json_and_sse() {

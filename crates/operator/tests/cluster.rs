@@ -230,7 +230,10 @@ async fn t6_create_builds_children_and_status_then_writes_nothing() {
 )]
 async fn t6_drift_is_repaired_and_switched_off_features_are_pruned() {
     let k = Cluster::start("drift").await;
-    k.create_server("web", gateway_spec()).await;
+    let mut spec = gateway_spec();
+    spec["args"] = json!(["--verbose"]);
+    spec["extraAnnotations"] = json!({"team.example.com/owner": "search"});
+    k.create_server("web", spec).await;
     eventually("children", || async {
         k.get::<Deployment>("web-canary").await?;
         k.get::<ConfigMap>("web-gateway-policy").await
@@ -259,6 +262,8 @@ async fn t6_drift_is_repaired_and_switched_off_features_are_pruned() {
                 "rollout": {"strategy": "RollingUpdate", "canaryReplicas": null},
                 "gateway": {"enabled": false},
                 "networkPolicy": null,
+                "args": null,
+                "extraAnnotations": null,
             }})),
         )
         .await
@@ -271,10 +276,17 @@ async fn t6_drift_is_repaired_and_switched_off_features_are_pruned() {
     })
     .await;
     // Real SSA: the gateway sidecar the operator no longer applies is removed from the pod.
-    eventually("sidecar removed", || async {
+    // Fields removed from the spec (arguments, annotations) are removed from the Deployment.
+    eventually("sidecar, args and annotation removed", || async {
         let d: Deployment = k.get("web").await?;
+        let annotated = d
+            .metadata
+            .annotations
+            .as_ref()
+            .is_some_and(|a| a.contains_key("team.example.com/owner"));
         let containers = d.spec?.template.spec?.containers;
-        (containers.len() == 1).then_some(())
+        let no_args = containers.first()?.args.as_ref().is_none_or(Vec::is_empty);
+        (containers.len() == 1 && no_args && !annotated).then_some(())
     })
     .await;
     k.finish().await;

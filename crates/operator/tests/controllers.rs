@@ -10,6 +10,7 @@ use k8s_openapi::api::networking::v1::{Ingress, NetworkPolicy};
 use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
 use mcp_runtime_api::server::ServerPhase;
 use mcp_runtime_api::{MCPAccessGrant, MCPAgentSession, MCPServer};
+use mcp_runtime_operator::apply::APPLIED_HASH_ANNOTATION;
 use mcp_runtime_operator::build::CONFIG_HASH_ANNOTATION;
 use mcp_runtime_testkit::{FakeApi, Fault};
 use serde_json::json;
@@ -255,6 +256,65 @@ async fn drift_on_a_child_is_repaired() {
         let cm: ConfigMap = get(&c, "web-gateway-policy").await?;
         let json = cm.data?.get("policy.json")?.clone();
         json.contains(&revision).then_some(())
+    })
+    .await;
+    assert_rbac_covers(&fake.calls());
+    op.stop().await;
+}
+
+#[tokio::test]
+async fn fields_removed_from_the_spec_are_removed_from_the_children() {
+    let fake = FakeApi::with_mcp_runtime().await;
+    let op = Running::start(fake.clone()).await;
+    let c = op.client.clone();
+    let mut spec = gateway_spec();
+    spec["args"] = json!(["--verbose"]);
+    spec["extraAnnotations"] = json!({"team.example.com/owner": "search"});
+    create_server(&c, &server("web", spec)).await;
+    let annotated = |d: &Deployment| {
+        d.metadata
+            .annotations
+            .as_ref()
+            .is_some_and(|a| a.contains_key("team.example.com/owner"))
+    };
+    let args = |d: &Deployment| {
+        d.spec
+            .as_ref()
+            .and_then(|s| s.template.spec.as_ref())
+            .and_then(|p| p.containers.iter().find(|c| c.name != "mcp-gateway"))
+            .and_then(|c| c.args.clone())
+            .unwrap_or_default()
+    };
+    eventually("args and annotation applied", || async {
+        let d: Deployment = get(&c, "web").await?;
+        (annotated(&d) && args(&d) == ["--verbose"]).then_some(())
+    })
+    .await;
+    let applied_hash = |d: &Deployment| {
+        d.metadata
+            .annotations
+            .as_ref()
+            .and_then(|a| a.get(APPLIED_HASH_ANNOTATION).cloned())
+    };
+    let before = applied_hash(&get::<Deployment>(&c, "web").await.expect("deployment"))
+        .expect("the applied-hash annotation");
+    // Both are removed from the spec. A subset check alone would still find the live object
+    // holding every desired field and never apply; the applied hash changes, so the operator
+    // applies, and server-side apply drops the fields its manager no longer sets. (The fake's
+    // apply merges instead of dropping them, so this test checks that the apply is sent; the
+    // real-cluster test checks that the fields are gone.)
+    Api::<MCPServer>::namespaced(c.clone(), NS)
+        .patch(
+            "web",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"args": null, "extraAnnotations": null}})),
+        )
+        .await
+        .expect("edit the server");
+    eventually("the new desired Deployment applied", || async {
+        let d: Deployment = get(&c, "web").await?;
+        let after = applied_hash(&d)?;
+        (after != before).then_some(())
     })
     .await;
     assert_rbac_covers(&fake.calls());
