@@ -143,17 +143,23 @@ pub fn run(args: &GatewayArgs) -> Result<ExitCode> {
         }
         let (audit, http_sink) = audit_sink(args)?;
         let reload_store = store.clone();
-        let metrics = Arc::new(GatewayMetrics::new(
-            ServerLabelSet {
-                namespace: args.server_namespace.clone(),
-                server: args.server_name.clone(),
-                cluster: args.cluster_name.clone(),
-                team_id: args.team_id.clone(),
-            },
-            Some(Box::new(move || {
-                reload_store.reload_counts().by_result().to_vec()
-            })),
-        ));
+        let metrics = Arc::new(
+            GatewayMetrics::new(
+                ServerLabelSet {
+                    namespace: args.server_namespace.clone(),
+                    server: args.server_name.clone(),
+                    cluster: args.cluster_name.clone(),
+                    team_id: args.team_id.clone(),
+                },
+                Some(Box::new(move || {
+                    reload_store.reload_counts().by_result().to_vec()
+                })),
+            )
+            .with_audit_dropped({
+                let sink = http_sink.clone();
+                Box::new(move || sink.as_ref().map_or(0, |s| s.dropped_total()))
+            }),
+        );
         let policy_store = store.clone();
         let status_store = store.clone();
         let proxy = Proxy::new(ProxyConfig {

@@ -270,6 +270,11 @@ fn audit_events_survive_an_ingest_outage_and_arrive_once_after_dedup() {
         ids.clone(),
     );
     wait_for_events(&ids, calls);
+    let (_, metrics) = http(&gateway.address, "GET", "/metrics", "");
+    assert!(
+        metrics.contains("mcp_gateway_audit_dropped_events_total 0"),
+        "nothing was dropped, and the metric says so: {metrics}"
+    );
 }
 
 fn wait_ready(gateway: &Gateway) {

@@ -84,7 +84,11 @@ pub struct GatewayMetrics {
     decisions: Family<DecisionLabels, Counter>,
     inflight: Family<ServerLabelSet, Gauge>,
     reloads: Option<ReloadCounter>,
+    audit_dropped: Option<DroppedCounter>,
 }
+
+/// Reads how many audit events were dropped (spool full or unwritable).
+pub type DroppedCounter = Box<dyn Fn() -> u64 + Send + Sync>;
 
 impl std::fmt::Debug for GatewayMetrics {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -167,7 +171,16 @@ impl GatewayMetrics {
             decisions,
             inflight,
             reloads,
+            audit_dropped: None,
         }
+    }
+
+    /// Also exposes `mcp_gateway_audit_dropped_events_total`, read from `dropped` at each
+    /// scrape, so that an audit event lost to a full spool is never silent.
+    #[must_use]
+    pub fn with_audit_dropped(mut self, dropped: DroppedCounter) -> Self {
+        self.audit_dropped = Some(dropped);
+        self
     }
 
     /// Marks a request as started; the guard marks it finished when dropped.
@@ -222,10 +235,11 @@ impl GatewayMetrics {
         if prometheus_client::encoding::text::encode(&mut out, &self.registry).is_err() {
             return String::new();
         }
+        // Counters read from elsewhere at scrape time, appended before the OpenMetrics
+        // terminator in the same text format.
+        let mut tail = String::new();
         if let Some(reloads) = &self.reloads {
-            // Appended before the OpenMetrics terminator, in the same text format.
-            let body = out.strip_suffix("# EOF\n").unwrap_or(&out).to_owned();
-            let mut tail = String::from(
+            tail.push_str(
                 "# HELP mcp_gateway_policy_reload Policy reloads by result.\n# TYPE mcp_gateway_policy_reload counter\n",
             );
             for (result, count) in reloads() {
@@ -234,6 +248,18 @@ impl GatewayMetrics {
                     "mcp_gateway_policy_reload_total{{result=\"{result}\"}} {count}"
                 );
             }
+        }
+        if let Some(dropped) = &self.audit_dropped {
+            let _ = write!(
+                tail,
+                "# HELP mcp_gateway_audit_dropped_events Audit events dropped because the spool was full or unwritable.\n\
+                 # TYPE mcp_gateway_audit_dropped_events counter\n\
+                 mcp_gateway_audit_dropped_events_total {}\n",
+                dropped()
+            );
+        }
+        if !tail.is_empty() {
+            let body = out.strip_suffix("# EOF\n").unwrap_or(&out).to_owned();
             out = format!("{body}{tail}# EOF\n");
         }
         out
@@ -253,6 +279,27 @@ impl Drop for InflightGuard<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dropped_audit_events_are_exposed_before_the_terminator() {
+        let metrics = GatewayMetrics::new(
+            ServerLabelSet {
+                namespace: "ns".into(),
+                server: "files".into(),
+                cluster: "c".into(),
+                team_id: "t".into(),
+            },
+            None,
+        )
+        .with_audit_dropped(Box::new(|| 3));
+        let text = metrics.encode();
+        assert!(
+            text.contains("# TYPE mcp_gateway_audit_dropped_events counter\nmcp_gateway_audit_dropped_events_total 3\n"),
+            "{text}"
+        );
+        assert!(text.ends_with("mcp_gateway_audit_dropped_events_total 3\n# EOF\n"));
+        assert_eq!(text.matches("# EOF").count(), 1);
+    }
 
     #[test]
     fn rpc_method_labels_are_bounded() {
