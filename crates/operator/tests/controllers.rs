@@ -434,6 +434,20 @@ async fn a_grant_change_re_renders_only_its_server() {
         })
         .collect();
     assert!(beta_writes.is_empty(), "{beta_writes:#?}");
+    // Servers find their grants and sessions in the indexed reflector stores: no reconcile
+    // lists them from the API (the watches' own LISTs ran before the calls were cleared).
+    let lists: Vec<_> = fake
+        .calls()
+        .into_iter()
+        .filter(|call| {
+            call.verb == "list"
+                && (call.resource == "mcpaccessgrants" || call.resource == "mcpagentsessions")
+        })
+        .collect();
+    assert!(
+        lists.is_empty(),
+        "reconciles listed grants or sessions: {lists:#?}"
+    );
     // Deleting the grant re-renders alpha back.
     grants
         .delete("alice-alpha", &DeleteParams::default())
