@@ -110,6 +110,13 @@ for name in "${UPSTREAMS[@]}"; do
   run_suite "http://127.0.0.1:$gateway_port/mcp" "$OUT/$name-gateway.txt"
   summary "$OUT/$name-direct.txt" >"$SCRATCH/direct"
   summary "$OUT/$name-gateway.txt" >"$SCRATCH/gateway"
+  # A summary this script cannot read (a changed output format) must not pass as "no failures".
+  for side in direct gateway; do
+    [[ -s $SCRATCH/$side ]] || {
+      echo "conformance: no scenario results parsed from $OUT/$name-$side.txt" >&2
+      exit 1
+    }
+  done
 
   # A new failure: a scenario with more failed checks through the gateway, or missing there.
   new=$(awk 'NR == FNR { failed[$1] = $3; next }

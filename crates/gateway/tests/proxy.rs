@@ -127,12 +127,21 @@ async fn gateway_with_audit(
     policy: Option<Arc<CompiledPolicy>>,
     audit: Arc<Collected>,
 ) -> String {
+    gateway_with(upstream, policy, audit, IdentityMode::Header).await
+}
+
+async fn gateway_with(
+    upstream: &str,
+    policy: Option<Arc<CompiledPolicy>>,
+    audit: Arc<Collected>,
+    identity: IdentityMode,
+) -> String {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let address = listener.local_addr().expect("addr");
     let proxy = Proxy::new(ProxyConfig {
         upstream: upstream.parse().expect("uri"),
         strip_prefix: None,
-        identity: IdentityMode::Header,
+        identity,
         deny_encoding: DenyEncoding::JsonRpc,
         limits: Limits::default(),
         policy: Arc::new(move || policy.clone()),
@@ -330,6 +339,87 @@ async fn tools_list_is_filtered_in_a_resumed_get_stream() {
         seen.lock().expect("lock")[0].0.method,
         http::Method::GET,
         "the GET reached the upstream"
+    );
+}
+
+/// The test policy in `observe` mode.
+fn observe_policy() -> Arc<CompiledPolicy> {
+    let mut document = policy().document().clone();
+    document.policy.mode = mcp_runtime_policy::PolicyMode::Observe.into();
+    document.finalize(jiff::Timestamp::now()).expect("finalize");
+    Arc::new(CompiledPolicy::new(document).expect("valid"))
+}
+
+#[tokio::test]
+async fn observe_mode_forwards_every_call_lists_every_tool_and_audits() {
+    let (upstream_url, seen) = upstream(false).await;
+    let audit: Arc<Collected> = Arc::default();
+    let url = gateway_with_audit(&upstream_url, Some(observe_policy()), audit.clone()).await;
+    // rm_rf is denied by claude's grant: observe mode lets it through.
+    let (status, body) = post(&url, &call("rm_rf"), CLAUDE).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("done"), "the upstream's result: {body}");
+    assert!(
+        seen.lock()
+            .expect("lock")
+            .iter()
+            .any(|(_, body)| String::from_utf8_lossy(body).contains("rm_rf")),
+        "the call reached the upstream"
+    );
+    let (_, listed) = post(
+        &url,
+        r#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#,
+        CLAUDE,
+    )
+    .await;
+    assert!(
+        listed.contains("rm_rf"),
+        "observe mode filters nothing: {listed}"
+    );
+    let events = audit.0.lock().expect("lock");
+    let payload = serde_json::to_value(events[0].payload.as_ref().expect("payload")).expect("json");
+    assert_eq!(payload["tool_name"], "rm_rf");
+    assert_eq!(payload["decision"], "allow");
+}
+
+#[tokio::test]
+async fn identity_mode_none_ignores_identity_headers() {
+    let (upstream_url, seen) = upstream(false).await;
+    let url = gateway_with(
+        &upstream_url,
+        Some(policy()),
+        Arc::default(),
+        IdentityMode::None,
+    )
+    .await;
+    // claude's header is not trusted: the call has no identity and the grant does not match.
+    let (status, body) = post(&url, &call("read_file"), CLAUDE).await;
+    assert_eq!(status, 401, "{body}");
+    assert!(
+        body.contains("missing_identity"),
+        "denied for want of an identity: {body}"
+    );
+    assert!(
+        seen.lock().expect("lock").is_empty(),
+        "nothing reached the upstream"
+    );
+    // With an observe policy the call passes, still without any identity header upstream.
+    let (upstream_url, seen) = upstream(false).await;
+    let url = gateway_with(
+        &upstream_url,
+        Some(observe_policy()),
+        Arc::default(),
+        IdentityMode::None,
+    )
+    .await;
+    assert_eq!(post(&url, &call("read_file"), CLAUDE).await.0, 200);
+    let seen = seen.lock().expect("lock");
+    let (parts, _) = seen.first().expect("forwarded");
+    assert!(
+        parts.headers.get("x-mcp-agent-id").is_none()
+            && parts.headers.get("authorization").is_none(),
+        "neither the caller's identity header nor its token is forwarded: {:?}",
+        parts.headers
     );
 }
 
