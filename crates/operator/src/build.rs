@@ -62,7 +62,8 @@ pub struct Desired {
     pub canary: Option<Deployment>,
     /// `<name>`: selects both tracks.
     pub service: Service,
-    /// `<name>`; absent in mTLS mode (its Traefik objects are built elsewhere).
+    /// `<name>`; absent in mTLS mode, which has no Ingress (its Traefik TLS routing objects are
+    /// not built yet: mTLS arrives with the OAuth and mTLS identity work).
     pub ingress: Option<Ingress>,
     /// `<name>`, when `spec.networkPolicy` is set.
     pub network_policy: Option<NetworkPolicy>,
@@ -1148,5 +1149,93 @@ mod tests {
         s.spec.public_path_prefix = None;
         s.spec.ingress_path = Some("/custom".into());
         assert_eq!(Route::of(&s, &config).url(), "http://h.example/custom");
+    }
+
+    fn built(spec: serde_json::Value, config: &OperatorConfig) -> Desired {
+        let spec: MCPServerSpec = serde_json::from_value(spec).expect("spec");
+        let mut server = MCPServer::new("srv", spec);
+        server.metadata.namespace = Some("ns".into());
+        build(&server, None, config, None).expect("build")
+    }
+
+    fn ingress_annotations(class: &str, config: &OperatorConfig) -> BTreeMap<String, String> {
+        let desired = built(
+            serde_json::json!({"image": "x", "ingressHost": "h.example", "ingressClass": class}),
+            config,
+        );
+        desired
+            .ingress
+            .expect("ingress")
+            .metadata
+            .annotations
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn each_ingress_class_gets_its_annotations() {
+        let plain = OperatorConfig::default();
+        let traefik = ingress_annotations("traefik", &plain);
+        assert!(traefik.contains_key("traefik.ingress.kubernetes.io/router.entrypoints"));
+        assert!(!traefik.contains_key("traefik.ingress.kubernetes.io/router.tls"));
+        let tls = OperatorConfig::from_lookup(|k| {
+            (k == "MCP_DEFAULT_INGRESS_TLS").then(|| "true".into())
+        });
+        assert_eq!(
+            ingress_annotations("traefik", &tls)
+                .get("traefik.ingress.kubernetes.io/router.tls")
+                .map(String::as_str),
+            Some("true")
+        );
+        assert_eq!(
+            ingress_annotations("nginx", &plain)
+                .get("nginx.ingress.kubernetes.io/ssl-redirect")
+                .map(String::as_str),
+            Some("false")
+        );
+        assert_eq!(
+            ingress_annotations("istio", &plain)
+                .get("kubernetes.io/ingress.class")
+                .map(String::as_str),
+            Some("istio")
+        );
+        assert_eq!(
+            ingress_annotations("contour", &plain)
+                .get("ingress.kubernetes.io/rewrite-target")
+                .map(String::as_str),
+            Some("/")
+        );
+    }
+
+    #[test]
+    fn rollout_strategies_set_the_deployment_strategy() {
+        let config = OperatorConfig::default();
+        let strategy = |rollout: serde_json::Value| {
+            built(
+                serde_json::json!({"image": "x", "rollout": rollout}),
+                &config,
+            )
+            .deployment
+            .spec
+            .and_then(|s| s.strategy)
+            .and_then(|s| s.type_)
+        };
+        assert_eq!(
+            strategy(serde_json::json!({"strategy": "Recreate"})).as_deref(),
+            Some("Recreate")
+        );
+        assert_eq!(
+            strategy(serde_json::json!({"strategy": "RollingUpdate"})).as_deref(),
+            Some("RollingUpdate")
+        );
+        let canary = built(
+            serde_json::json!({"image": "x", "replicas": 4,
+                "rollout": {"strategy": "Canary", "canaryReplicas": 1}}),
+            &config,
+        );
+        assert_eq!(canary.deployment.spec.and_then(|s| s.replicas), Some(3));
+        assert_eq!(
+            canary.canary.and_then(|c| c.spec).and_then(|s| s.replicas),
+            Some(1)
+        );
     }
 }
