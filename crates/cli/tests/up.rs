@@ -196,6 +196,14 @@ fn a_grant_edit_applies_within_two_seconds_and_a_new_server_file_gets_a_route() 
     );
     assert_eq!(called["text"], serde_json::json!(["42"]), "{}", up.log());
     assert!(!marker.exists());
+
+    // Removing the file stops the server and takes its route away; the other keeps serving.
+    std::fs::remove_file(dir.path().join("two.yaml")).expect("remove two.yaml");
+    wait_for("two to be removed", Duration::from_secs(10), || {
+        let (code, _) = http(&up.address, "POST", "/two/mcp", &[], "{}");
+        (code == 404 && up.server("two").is_none()).then_some(())
+    });
+    assert_eq!(denial_of_add(&up, "/one/mcp"), Some("tool_denied".into()));
 }
 
 /// Every live (non-zombie) process as (pid, parent pid), read from /proc.
