@@ -331,7 +331,12 @@ impl Proxy {
             Err(_) => {
                 // Refused before it could be read: audited like any other refused message.
                 record.bytes_in = self.config.limits.max_body_bytes as u64;
-                record.decision = Some(Decision::denied_by_stage(Reason::RpcInspectionFailed));
+                let decision = Decision::denied_by_stage(Reason::RpcInspectionFailed);
+                record.decision = Some(decision.clone());
+                if self.config.deny_encoding == DenyEncoding::Http {
+                    // MR's answer to any inspection failure: 403 `rpc_inspection_failed`.
+                    return self.deny(&decision, None, Some(&policy));
+                }
                 return jsonrpc_error(
                     StatusCode::PAYLOAD_TOO_LARGE,
                     crate::codes::INVALID_REQUEST,
@@ -350,7 +355,11 @@ impl Proxy {
             Ok(inspected) => inspected,
             Err(error) => {
                 record.bytes_in = bytes.len() as u64;
-                record.decision = Some(Decision::denied_by_stage(Reason::RpcInspectionFailed));
+                let decision = Decision::denied_by_stage(Reason::RpcInspectionFailed);
+                record.decision = Some(decision.clone());
+                if self.config.deny_encoding == DenyEncoding::Http {
+                    return self.deny(&decision, None, Some(&policy));
+                }
                 let status =
                     StatusCode::from_u16(error.http_status).unwrap_or(StatusCode::BAD_REQUEST);
                 return bytes_response(status, "application/json", error.to_jsonrpc_body());

@@ -127,7 +127,14 @@ async fn gateway_with_audit(
     policy: Option<Arc<CompiledPolicy>>,
     audit: Arc<Collected>,
 ) -> String {
-    gateway_with(upstream, policy, audit, IdentityMode::Header).await
+    gateway_with(
+        upstream,
+        policy,
+        audit,
+        IdentityMode::Header,
+        DenyEncoding::JsonRpc,
+    )
+    .await
 }
 
 async fn gateway_with(
@@ -135,6 +142,7 @@ async fn gateway_with(
     policy: Option<Arc<CompiledPolicy>>,
     audit: Arc<Collected>,
     identity: IdentityMode,
+    deny_encoding: DenyEncoding,
 ) -> String {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let address = listener.local_addr().expect("addr");
@@ -142,7 +150,7 @@ async fn gateway_with(
         upstream: upstream.parse().expect("uri"),
         strip_prefix: None,
         identity,
-        deny_encoding: DenyEncoding::JsonRpc,
+        deny_encoding,
         limits: Limits::default(),
         policy: Arc::new(move || policy.clone()),
         config_status: None,
@@ -390,6 +398,7 @@ async fn identity_mode_none_ignores_identity_headers() {
         Some(policy()),
         Arc::default(),
         IdentityMode::None,
+        DenyEncoding::JsonRpc,
     )
     .await;
     // claude's header is not trusted: the call has no identity and the grant does not match.
@@ -410,6 +419,7 @@ async fn identity_mode_none_ignores_identity_headers() {
         Some(observe_policy()),
         Arc::default(),
         IdentityMode::None,
+        DenyEncoding::JsonRpc,
     )
     .await;
     assert_eq!(post(&url, &call("read_file"), CLAUDE).await.0, 200);
@@ -420,6 +430,39 @@ async fn identity_mode_none_ignores_identity_headers() {
             && parts.headers.get("authorization").is_none(),
         "neither the caller's identity header nor its token is forwarded: {:?}",
         parts.headers
+    );
+}
+
+#[tokio::test]
+async fn the_http_deny_encoding_answers_with_mr_bodies_through_the_proxy() {
+    let (upstream_url, seen) = upstream(false).await;
+    let url = gateway_with(
+        &upstream_url,
+        Some(policy()),
+        Arc::default(),
+        IdentityMode::Header,
+        DenyEncoding::Http,
+    )
+    .await;
+    // A policy denial, a missing identity and an inspection failure (a batch), as MR answers
+    // them (Go's JSON encoder ends the body with a newline).
+    assert_eq!(
+        post(&url, &call("rm_rf"), CLAUDE).await,
+        (403, "{\"error\":\"tool_denied\"}\n".to_owned())
+    );
+    let (status, body) = post(&url, &call("read_file"), &[]).await;
+    assert_eq!(status, 401, "{body}");
+    let body: serde_json::Value = serde_json::from_str(&body).expect("JSON body");
+    assert_eq!(body["error"], "missing_identity");
+    assert_eq!(body["adapter_required"], true);
+    let batch = format!("[{}]", call("read_file"));
+    assert_eq!(
+        post(&url, &batch, CLAUDE).await,
+        (403, "{\"error\":\"rpc_inspection_failed\"}\n".to_owned())
+    );
+    assert!(
+        seen.lock().expect("lock").is_empty(),
+        "nothing was forwarded"
     );
 }
 
