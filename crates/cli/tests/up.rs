@@ -206,6 +206,65 @@ fn a_grant_edit_applies_within_two_seconds_and_a_new_server_file_gets_a_route() 
     assert_eq!(denial_of_add(&up, "/one/mcp"), Some("tool_denied".into()));
 }
 
+#[test]
+fn a_server_that_already_runs_is_routed_by_its_upstream_url() {
+    // An MCP server up does not start: the official Python SDK's, on a port of its own.
+    let dir = tempfile::tempdir().expect("dir");
+    let state = tempfile::tempdir().expect("state");
+    let marker = dir.path().join("marker");
+    let port = mcp_runtime_peers::free_port();
+    let _server = mcp_runtime_peers::KillOnDrop(
+        Command::new(python())
+            .arg(workspace().join("tests/peers/python/server.py"))
+            .arg(port.to_string())
+            .arg(&marker)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start the Python server"),
+    );
+    wait_for(
+        "the Python server to listen",
+        Duration::from_secs(20),
+        || std::net::TcpStream::connect(("127.0.0.1", port)).ok(),
+    );
+    write(
+        &dir.path().join("ext.yaml"),
+        &format!(
+            "apiVersion: mcpruntime.org/v1alpha1
+kind: MCPServer
+metadata:
+  name: ext
+spec:
+  image: runs-elsewhere:unused-locally
+  gateway: {{enabled: true, upstreamURL: 'http://127.0.0.1:{port}'}}
+  tools:
+    - {{name: add, requiredTrust: low, sideEffect: read}}
+    - {{name: secret_admin, requiredTrust: high, sideEffect: destructive}}
+  policy: {{mode: allow-list, defaultDecision: deny}}
+"
+        ),
+    );
+    write(&dir.path().join("grant.yaml"), &grant("ext", "[]"));
+    let up = Up::start(dir.path(), state.path());
+    up.wait_ready("ext");
+    let called = mcp_call(
+        &up.url("/ext/mcp"),
+        "auto",
+        &["X-MCP-Human-ID: dev"],
+        &["call", "add", r#"{"a": 40, "b": 2}"#],
+    );
+    assert_eq!(called["text"], serde_json::json!(["42"]), "{}", up.log());
+    // The policy applies to it like to any other: secret_admin is not granted.
+    let listed = mcp_call(
+        &up.url("/ext/mcp"),
+        "legacy",
+        &["X-MCP-Human-ID: dev"],
+        &["list"],
+    );
+    assert_eq!(listed["tools"], serde_json::json!(["add"]), "{}", up.log());
+}
+
 /// Every live (non-zombie) process as (pid, parent pid), read from /proc.
 fn processes() -> Vec<(u32, u32)> {
     let mut found = Vec::new();
