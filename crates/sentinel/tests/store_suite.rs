@@ -42,6 +42,7 @@ suite!(
     reopening_the_store_keeps_events_and_dedupes,
     concurrent_batches_store_each_event_once,
     in_process_sink_stores_events,
+    health_endpoints_report_the_store,
 );
 
 fn ids(events: &Value) -> Vec<String> {
@@ -129,6 +130,8 @@ async fn filters_time_range_and_pagination(store: TestStore) {
             expected(&data, |_| true),
         ),
         ("cluster=prod".into(), BTreeSet::new()),
+        ("namespace=other".into(), BTreeSet::new()),
+        ("event_type=mcp.other".into(), BTreeSet::new()),
         (
             "agent_id=claude&decision=deny&server=files".into(),
             expected(&data, |s| {
@@ -556,6 +559,28 @@ async fn usage_from_the_rollup_equals_usage_from_the_events(store: TestStore) {
             assert_eq!(hours, matching.len() as u64, "{case}: hourly timeline");
         }
     }
+}
+
+async fn health_endpoints_report_the_store(store: TestStore) {
+    let backend = match &store.url {
+        mcp_runtime_sentinel::StoreUrl::Sqlite(_) => "sqlite",
+        mcp_runtime_sentinel::StoreUrl::Postgres(_) => "postgres",
+    };
+    let server = start(SentinelConfig::new(store.url.clone())).await;
+    let base = &server.base;
+    let live = get(&format!("{base}/live")).await;
+    assert_eq!((live.status, &live.body["status"]), (200, &json!("live")));
+    let ready = get(&format!("{base}/ready")).await;
+    assert_eq!(ready.status, 200, "{}", ready.text);
+    assert_eq!(ready.body["status"], "ready");
+    assert_eq!(ready.body["store"], backend);
+    let health = get(&format!("{base}/health")).await;
+    assert_eq!(health.status, 200, "{}", health.text);
+    assert!(
+        health.text.contains(backend),
+        "/health names the store backend: {}",
+        health.text
+    );
 }
 
 async fn retention_deletes_old_events(store: TestStore) {

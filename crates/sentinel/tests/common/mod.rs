@@ -171,8 +171,7 @@ pub const AGENTS: [&str; 3] = ["claude", "cursor", "copilot"];
 pub const HUMANS: [&str; 2] = ["alice@example.com", "bob@example.com"];
 
 /// `n` events over the last `n * 30` seconds: three servers, three agents, two humans; every
-/// 5th call denied (every 10th for `trust_too_low`, the others `tool_not_granted`), every 7th
-/// by `copilot` on `github` denied with `session_expired`.
+/// 5th call denied (every 10th for `trust_too_low`, the others `tool_not_granted`).
 pub fn dataset(n: usize) -> Vec<Seed> {
     let now = jiff::Timestamp::now();
     (0..n)
