@@ -382,6 +382,17 @@ async fn the_ui_shows_the_dataset_filters_activity_and_links_deny_reasons() {
         .await;
     driver.screenshot("agent").await;
 
+    // Per-server page.
+    driver.goto(&format!("{base}/ui/#/server/github")).await;
+    driver
+        .wait_for(
+            "the server page",
+            "const e = document.querySelector('[data-stat=calls] .stat-value'); return e && e.textContent",
+            json!(data.iter().filter(|s| s.server == "github").count().to_string()),
+        )
+        .await;
+    driver.screenshot("server").await;
+
     driver.call("DELETE", "", Value::Null).await;
     server.abort();
 }
