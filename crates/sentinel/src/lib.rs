@@ -207,11 +207,8 @@ impl Sentinel {
 
     /// Runs over an already opened store (`config.store` is only informational).
     pub fn with_store(config: SentinelConfig, store: Arc<dyn Store>) -> Self {
-        if config.api_keys.is_empty() {
-            tracing::warn!(
-                "sentinel: no ingest API key configured: anyone who can reach POST /events can write audit events"
-            );
-        }
+        // No warning here about a missing ingest key: `mcp-runtime sentinel` prints one with the
+        // setting to fix, and an embedder (such as `mcp-runtime up` on loopback) decides itself.
         let metrics = Arc::new(Metrics::new());
         let mut tasks = Vec::new();
         if let Some(retention) = config.retention.filter(|r| !r.is_zero()) {
