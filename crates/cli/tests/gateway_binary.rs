@@ -222,8 +222,17 @@ fn ingest(listener: TcpListener, ids: Arc<std::sync::Mutex<Vec<String>>>) {
     });
 }
 
-#[test]
-fn audit_events_survive_an_ingest_outage_and_arrive_once_after_dedup() {
+/// A gateway's audit set-up with the ingest down: the policy, a reserved (closed) ingest
+/// address and the gateway's environment pointing at it, with a spool in `dir`.
+struct AuditSetup {
+    upstream_url: String,
+    dir: tempfile::TempDir,
+    policy: std::path::PathBuf,
+    ingest_address: std::net::SocketAddr,
+    env: Vec<(&'static str, String)>,
+}
+
+fn audit_setup() -> AuditSetup {
     let (upstream_url, _) = upstream();
     let dir = tempfile::tempdir().expect("tempdir");
     let policy = dir.path().join("policy.json");
@@ -233,21 +242,36 @@ fn audit_events_survive_an_ingest_outage_and_arrive_once_after_dedup() {
         .expect("bind")
         .local_addr()
         .expect("addr");
-    let gateway = start_gateway_with(
-        &upstream_url,
-        &policy,
-        &[
-            (
-                "ANALYTICS_INGEST_URL",
-                format!("http://{ingest_address}/events"),
-            ),
-            (
-                "AUDIT_SPOOL_DIR",
-                dir.path().join("spool").display().to_string(),
-            ),
-            ("MCP_SERVER_NAME", "files".to_owned()),
-        ],
-    );
+    let env = vec![
+        (
+            "ANALYTICS_INGEST_URL",
+            format!("http://{ingest_address}/events"),
+        ),
+        (
+            "AUDIT_SPOOL_DIR",
+            dir.path().join("spool").display().to_string(),
+        ),
+        ("MCP_SERVER_NAME", "files".to_owned()),
+    ];
+    AuditSetup {
+        upstream_url,
+        dir,
+        policy,
+        ingest_address,
+        env,
+    }
+}
+
+#[test]
+fn audit_events_survive_an_ingest_outage_and_arrive_once_after_dedup() {
+    let AuditSetup {
+        upstream_url,
+        dir,
+        policy,
+        ingest_address,
+        env,
+    } = audit_setup();
+    let gateway = start_gateway_with(&upstream_url, &policy, &env);
     wait_ready(&gateway);
     let calls = 40;
     for _ in 0..calls {
@@ -306,24 +330,13 @@ fn wait_for_events(ids: &std::sync::Mutex<Vec<String>>, calls: usize) {
 
 #[test]
 fn sigterm_keeps_queued_audit_events_for_the_next_gateway() {
-    let (upstream_url, _) = upstream();
-    let dir = tempfile::tempdir().expect("tempdir");
-    let policy = dir.path().join("policy.json");
-    write_policy(&policy, false);
-    let ingest_address = TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr");
-    let env = [
-        (
-            "ANALYTICS_INGEST_URL",
-            format!("http://{ingest_address}/events"),
-        ),
-        (
-            "AUDIT_SPOOL_DIR",
-            dir.path().join("spool").display().to_string(),
-        ),
-    ];
+    let AuditSetup {
+        upstream_url,
+        dir: _dir,
+        policy,
+        ingest_address,
+        env,
+    } = audit_setup();
     let mut gateway = start_gateway_with(&upstream_url, &policy, &env);
     wait_ready(&gateway);
     let calls = 25;
