@@ -381,16 +381,22 @@ async fn python_sdk_server_behind_the_gateway() {
         "peer-python",
         &[
             ("add", SideEffect::Read, Trust::Low),
+            ("countdown", SideEffect::Read, Trust::Low),
             ("secret_admin", SideEffect::Destructive, Trust::High),
         ],
     );
     let case = Case {
         name: "python",
-        listed: &["add"],
+        listed: &["add", "countdown"],
         allowed: ("add", json!({"a": 1, "b": 2}), "3"),
         allowed_inspector: &["a=1", "b=2"],
         denied: ("secret_admin", json!({}), "side_effect_not_allowed"),
-        progress: None,
+        progress: Some((
+            "countdown",
+            json!({"steps": 3}),
+            3,
+            "liftoff after 3 steps",
+        )),
         modern: true,
     };
     run_case(upstream, policy, &case).await;

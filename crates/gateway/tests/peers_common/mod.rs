@@ -66,7 +66,7 @@ pub fn server_everything() -> (Peer, SocketAddr) {
     (Peer(child), SocketAddr::from(([127, 0, 0, 1], port)))
 }
 
-/// The Python SDK's server from `tests/peers/python/server.py` (tools `add`, `secret_admin`).
+/// The Python SDK's server from `tests/peers/python/server.py` (tools `add`, `countdown`, `secret_admin`).
 pub fn python_server(marker: &Path) -> (Peer, SocketAddr) {
     let port = free_port();
     let mut child = Command::new(python())
