@@ -391,12 +391,7 @@ async fn python_sdk_server_behind_the_gateway() {
         allowed: ("add", json!({"a": 1, "b": 2}), "3"),
         allowed_inspector: &["a=1", "b=2"],
         denied: ("secret_admin", json!({}), "side_effect_not_allowed"),
-        progress: Some((
-            "countdown",
-            json!({"steps": 3}),
-            3,
-            "liftoff after 3 steps",
-        )),
+        progress: Some(("countdown", json!({"steps": 3}), 3, "liftoff after 3 steps")),
         modern: true,
     };
     run_case(upstream, policy, &case).await;
