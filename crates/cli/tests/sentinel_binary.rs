@@ -160,20 +160,7 @@ fn stored_ids(sentinel: &str) -> Vec<String> {
 fn gateway_events_reach_sentinel_exactly_once_across_a_30_second_outage() {
     let dir = tempfile::tempdir().expect("tempdir");
     let marker = dir.path().join("secret_admin_was_called");
-    let upstream_port = free_port();
-    let _upstream = Process(
-        Command::new(python())
-            .arg(workspace().join("tests/peers/python/server.py"))
-            .arg(upstream_port.to_string())
-            .arg(&marker)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start the Python MCP server"),
-    );
-    wait_for("the Python MCP server", Duration::from_secs(30), || {
-        TcpStream::connect(("127.0.0.1", upstream_port)).is_ok()
-    });
+    let (_upstream, upstream_port) = mcp_runtime_peers::python_server(&marker);
 
     let sentinel_port = free_port();
     let sentinel = format!("127.0.0.1:{sentinel_port}");

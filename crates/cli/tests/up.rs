@@ -212,22 +212,7 @@ fn a_server_that_already_runs_is_routed_by_its_upstream_url() {
     let dir = tempfile::tempdir().expect("dir");
     let state = tempfile::tempdir().expect("state");
     let marker = dir.path().join("marker");
-    let port = mcp_runtime_peers::free_port();
-    let _server = mcp_runtime_peers::KillOnDrop(
-        Command::new(python())
-            .arg(workspace().join("tests/peers/python/server.py"))
-            .arg(port.to_string())
-            .arg(&marker)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start the Python server"),
-    );
-    wait_for(
-        "the Python server to listen",
-        Duration::from_secs(20),
-        || std::net::TcpStream::connect(("127.0.0.1", port)).ok(),
-    );
+    let (_server, port) = mcp_runtime_peers::python_server(&marker);
     write(
         &dir.path().join("ext.yaml"),
         &format!(

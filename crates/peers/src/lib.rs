@@ -4,8 +4,9 @@
 //! `target/peers/venv`, the Node servers and clients in `target/peers/node`. A test that needs a
 //! peer that is missing fails with the install step; it never skips silently.
 
-use std::path::PathBuf;
-use std::process::Child;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
 
 /// The workspace root.
 pub fn workspace() -> PathBuf {
@@ -63,4 +64,38 @@ impl Drop for KillOnDrop {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
+}
+
+/// Polls until something accepts on `127.0.0.1:port`; panics if `child` exits first or nothing
+/// listens within 30 s.
+pub fn wait_listening(port: u16, what: &str, child: &mut Child) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!("{what} exited before listening: {status}");
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{what} did not start listening on 127.0.0.1:{port}"
+        );
+        std::thread::sleep(Duration::from_millis(25));
+    }
+}
+
+/// The official Python SDK's server from `tests/peers/python/server.py` (tools `add`,
+/// `countdown` and `secret_admin`, which writes `marker` when it runs), listening on the
+/// returned loopback port.
+pub fn python_server(marker: &Path) -> (KillOnDrop, u16) {
+    let port = free_port();
+    let mut child = Command::new(python())
+        .arg(workspace().join("tests/peers/python/server.py"))
+        .arg(port.to_string())
+        .arg(marker)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start the Python MCP server");
+    wait_listening(port, "the Python MCP server", &mut child);
+    (KillOnDrop(child), port)
 }

@@ -12,39 +12,16 @@ use mcp_runtime_gateway::proxy::{IdentityMode, Proxy, ProxyConfig, ServerLabels}
 use mcp_runtime_policy::CompiledPolicy;
 use std::net::SocketAddr;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
 
 pub use mcp_runtime_peers::{free_port, node_modules, python, workspace};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
 /// A child process killed when dropped.
-#[derive(Debug)]
-pub struct Peer(pub Child);
-
-impl Drop for Peer {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// Polls until something accepts on `127.0.0.1:port`.
-pub fn wait_listening(port: u16, what: &str, child: &mut Child) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        if let Ok(Some(status)) = child.try_wait() {
-            panic!("{what} exited before listening: {status}");
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{what} did not start listening on 127.0.0.1:{port}"
-        );
-        std::thread::sleep(Duration::from_millis(25));
-    }
-}
+pub use mcp_runtime_peers::KillOnDrop as Peer;
+pub use mcp_runtime_peers::wait_listening;
 
 /// server-everything in streamable-HTTP mode (legacy era, sessions, resumable SSE), kept on
 /// loopback by the `tests/peers/node/loopback.cjs` preload.
@@ -66,20 +43,11 @@ pub fn server_everything() -> (Peer, SocketAddr) {
     (Peer(child), SocketAddr::from(([127, 0, 0, 1], port)))
 }
 
-/// The Python SDK's server from `tests/peers/python/server.py` (tools `add`, `countdown`, `secret_admin`).
+/// The Python SDK's server from `tests/peers/python/server.py` (tools `add`, `countdown`,
+/// `secret_admin`).
 pub fn python_server(marker: &Path) -> (Peer, SocketAddr) {
-    let port = free_port();
-    let mut child = Command::new(python())
-        .arg(workspace().join("tests/peers/python/server.py"))
-        .arg(port.to_string())
-        .arg(marker)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start the Python MCP server");
-    wait_listening(port, "the Python MCP server", &mut child);
-    (Peer(child), SocketAddr::from(([127, 0, 0, 1], port)))
+    let (peer, port) = mcp_runtime_peers::python_server(marker);
+    (peer, SocketAddr::from(([127, 0, 0, 1], port)))
 }
 
 /// The rmcp example server, in process; stops when the token is dropped.
