@@ -709,6 +709,13 @@ pub struct MCPServerStatus {
     /// The in-cluster address of the MCP endpoint.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub address: Option<ServerAddress>,
+    /// Name of the Deployment that runs the server (the lifecycle operator's
+    /// `status.deploymentName`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deployment_name: Option<String>,
+    /// Name of the Service in front of it (the lifecycle operator's `status.serviceName`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_name: Option<String>,
     /// What the server reported in its MCP `initialize` handshake.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub server_info: Option<ServerInfo>,

@@ -345,6 +345,8 @@ pub fn server_status(
         conditions,
         url: observed.url.clone(),
         address: observed.address.clone().map(|url| ServerAddress { url }),
+        deployment_name: observed.deployment.and_then(|d| d.metadata.name.clone()),
+        service_name: observed.service.and_then(|s| s.metadata.name.clone()),
         server_info: observed.server_info.clone(),
         replicas: observed.deployment.map(|_| replicas),
         ready_replicas: observed.deployment.map(|_| ready_replicas),
