@@ -179,7 +179,7 @@ pub fn validate_object(kind: Kind, object: &Value) -> Result<Value, Vec<FieldErr
     {
         for error in cel_errors.iter() {
             errors.push(FieldError::new(
-                error.field_path.clone(),
+                cel_error_field(&error.field_path, &error.message),
                 error.message.clone(),
             ));
         }
@@ -189,6 +189,31 @@ pub fn validate_object(kind: Kind, object: &Value) -> Result<Value, Vec<FieldErr
         Ok(defaulted)
     } else {
         Err(errors)
+    }
+}
+
+/// The field a CEL rule's error is about. Rules carry no `fieldPath` (Kubernetes 1.26 refuses it),
+/// so an error is reported at the node holding the rule (`spec`), as the API server does. Where
+/// the rule's message starts with a deeper field path under that node
+/// (`spec.rollout.canaryReplicas: ...`, `spec.gateway.port must ...`), that field is the one meant.
+fn cel_error_field(rule_path: &str, message: &str) -> String {
+    let named = message
+        .split([' ', ':'])
+        .next()
+        .unwrap_or_default()
+        .trim_end_matches(['.', ',']);
+    let is_field_path = !named.is_empty()
+        && named
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._[]".contains(&b));
+    let under_rule_path = rule_path.is_empty()
+        || named
+            .strip_prefix(rule_path)
+            .is_some_and(|rest| rest.starts_with('.') || rest.starts_with('['));
+    if is_field_path && under_rule_path {
+        named.to_owned()
+    } else {
+        rule_path.to_owned()
     }
 }
 
@@ -450,6 +475,42 @@ mod tests {
         assert_eq!(
             pointer_to_field("/metadata/annotations/a~1b"),
             "metadata.annotations.a/b"
+        );
+    }
+
+    #[test]
+    fn cel_errors_name_the_field_their_message_starts_with() {
+        let field = |path, message| cel_error_field(path, message);
+        assert_eq!(
+            field("spec", "spec.rollout.canaryReplicas: needs replicas"),
+            "spec.rollout.canaryReplicas"
+        );
+        assert_eq!(
+            field("spec", "spec.gateway.port must differ from spec.port"),
+            "spec.gateway.port"
+        );
+        assert_eq!(
+            field("spec.auth", "spec.auth.issuerURL is required"),
+            "spec.auth.issuerURL"
+        );
+        // A message naming the rule's own node, or another part of the object, keeps the rule's path.
+        assert_eq!(
+            field(
+                "spec.command",
+                "spec.command must not contain empty strings"
+            ),
+            "spec.command"
+        );
+        assert_eq!(
+            field("spec.auth", "spec.gateway.enabled must be true"),
+            "spec.auth"
+        );
+        assert_eq!(
+            field(
+                "spec.volumes[0]",
+                "exactly one of configMap, secret or emptyDir"
+            ),
+            "spec.volumes[0]"
         );
     }
 
