@@ -100,8 +100,39 @@ fn init_logging() {
         .try_init();
 }
 
+impl Command {
+    /// Verbs that print a result and exit, as opposed to the roles that serve.
+    ///
+    /// Rust ignores SIGPIPE, so `println!` into a closed pipe (`mcp-runtime crd | head -5`)
+    /// panics. These verbs get the default action back and end quietly, with the shell's usual
+    /// SIGPIPE status, as `cat` does. The serving roles keep ignoring it: a peer that closes a
+    /// socket or a stdio child that exits must surface as an error, never kill the process.
+    fn only_prints(&self) -> bool {
+        match self {
+            Command::Crd(_)
+            | Command::Validate(_)
+            | Command::Import(_)
+            | Command::Policy { .. }
+            | Command::Server { .. }
+            | Command::Access { .. }
+            | Command::Status(_)
+            | Command::Completion { .. } => true,
+            Command::Sentinel(args) => args.only_prints(),
+            Command::Up(_)
+            | Command::Operator(_)
+            | Command::Gateway(_)
+            | Command::ExampleServer(_)
+            | Command::Bridge(_)
+            | Command::Install(_) => false,
+        }
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if cli.command.only_prints() {
+        sigpipe::reset();
+    }
     init_logging();
     match run(cli) {
         Ok(code) => code,
