@@ -577,9 +577,17 @@ fn the_quickstart_lists_only_granted_tools_allows_and_denies_with_reasons() {
         Some(1),
         "{allowed}"
     );
-    // The UI is served under the same prefix.
+    // The UI is served under the same prefix, and the Sentinel URL that the banner, `status`
+    // and the docs print (`/sentinel/`) leads there, as does `/sentinel`.
     let (code, page) = http(&up.address, "GET", "/sentinel/ui/", &[], "");
     assert_eq!(code, 200);
+    for printed in ["/sentinel/", "/sentinel"] {
+        assert_eq!(
+            support::get_following_redirects(&up.address, printed),
+            (200, "/sentinel/ui/".to_owned()),
+            "{printed}"
+        );
+    }
     assert!(page.contains("<html") || page.contains("<!doctype") || page.contains("<!DOCTYPE"));
 
     // `mcp-runtime status` shows the server, its tools and the recent denial.
