@@ -592,7 +592,12 @@ fn the_quickstart_lists_only_granted_tools_allows_and_denies_with_reasons() {
 
     // `mcp-runtime status` shows the server, its tools and the recent denial.
     let output = Command::new(env!("CARGO_BIN_EXE_mcp-runtime"))
-        .args(["status", "--url", &up.url("")])
+        .arg("status")
+        // Found by the port `up` was given, through the variable both read.
+        .env(
+            "MCP_RUNTIME_UP_PORT",
+            up.address.rsplit_once(':').expect("port").1,
+        )
         .output()
         .expect("status");
     let table = String::from_utf8_lossy(&output.stdout);
