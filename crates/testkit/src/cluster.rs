@@ -234,3 +234,98 @@ pub async fn install_operator_rbac(
     .await;
     user
 }
+
+/// A plain-HTTP proxy on 127.0.0.1 in front of a [`RecordingApi`]: an operator *process* pointed
+/// at it (see [`RecordingProxy::kubeconfig`]) talks to the real API server with the proxy's
+/// credentials (impersonating its ServiceAccount), and every call it makes is recorded, so a test
+/// can tell which process wrote what. Responses, watch streams included, are streamed through.
+#[derive(Debug)]
+pub struct RecordingProxy {
+    pub recording: crate::RecordingApi,
+    pub address: std::net::SocketAddr,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl RecordingProxy {
+    /// Listens on an ephemeral loopback port and forwards to `upstream`.
+    pub async fn start(upstream: kube::Client) -> RecordingProxy {
+        let recording = crate::RecordingApi::new(upstream);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind the proxy");
+        let address = listener.local_addr().expect("proxy address");
+        let client = recording.client();
+        let task = tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let client = client.clone();
+                tokio::spawn(async move {
+                    let service =
+                        hyper::service::service_fn(move |request| forward(client.clone(), request));
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                        .await;
+                });
+            }
+        });
+        RecordingProxy {
+            recording,
+            address,
+            task,
+        }
+    }
+
+    /// Writes a kubeconfig pointing at this proxy (no credentials: the proxy holds them).
+    pub fn kubeconfig(&self, path: &std::path::Path) {
+        // JSON is YAML: a kubeconfig in JSON needs no templating.
+        let kubeconfig = json!({
+            "apiVersion": "v1",
+            "kind": "Config",
+            "clusters": [{"name": "proxy", "cluster": {"server": format!("http://{}", self.address)}}],
+            "users": [{"name": "proxy", "user": {}}],
+            "contexts": [{"name": "proxy", "context": {"cluster": "proxy", "user": "proxy"}}],
+            "current-context": "proxy",
+        });
+        let text = kubeconfig.to_string();
+        std::fs::write(path, text).expect("write the proxy kubeconfig");
+    }
+}
+
+impl Drop for RecordingProxy {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Forwards one request (method, path and query, headers, body) and streams the answer back.
+async fn forward(
+    client: kube::Client,
+    request: http::Request<hyper::body::Incoming>,
+) -> Result<http::Response<kube::client::Body>, std::convert::Infallible> {
+    use http_body_util::BodyExt;
+    let (parts, body) = request.into_parts();
+    let body = body
+        .collect()
+        .await
+        .map(|b| b.to_bytes())
+        .unwrap_or_default();
+    let path = parts
+        .uri
+        .path_and_query()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_else(|| "/".into());
+    let mut forwarded = http::Request::builder().method(parts.method).uri(path);
+    for (name, value) in &parts.headers {
+        if !matches!(name.as_str(), "host" | "connection" | "content-length") {
+            forwarded = forwarded.header(name, value);
+        }
+    }
+    let answer = match forwarded.body(kube::client::Body::from(body.to_vec())) {
+        Ok(request) => client.send(request).await.map_err(|e| e.to_string()),
+        Err(e) => Err(e.to_string()),
+    };
+    Ok(answer.unwrap_or_else(|error| {
+        let mut response = http::Response::new(kube::client::Body::from(error.into_bytes()));
+        *response.status_mut() = http::StatusCode::BAD_GATEWAY;
+        response
+    }))
+}
