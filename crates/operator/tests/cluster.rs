@@ -19,14 +19,14 @@
 mod support;
 
 use k8s_openapi::api::apps::v1::Deployment;
-use k8s_openapi::api::core::v1::{ConfigMap, Service};
+use k8s_openapi::api::core::v1::{ConfigMap, Node, Pod, Service};
 use k8s_openapi::api::events::v1::Event;
 use k8s_openapi::api::networking::v1::{Ingress, NetworkPolicy};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
 use mcp_runtime_api::{MCPAccessGrant, MCPAgentSession, MCPServer};
 use mcp_runtime_operator::controller::{self, Context, ControllerLabels, Timing};
-use mcp_runtime_operator::handshake::HttpHandshake;
+use mcp_runtime_operator::handshake::{Handshake, HttpHandshake};
 use mcp_runtime_testkit::cluster::{self as t6, TestNamespace};
 use mcp_runtime_testkit::{Fault, RecordingApi};
 use serde_json::json;
@@ -61,6 +61,12 @@ where
 
 impl Cluster {
     async fn start(test: &str) -> Cluster {
+        Cluster::start_with(test, Arc::new(HttpHandshake::default())).await
+    }
+
+    /// With `handshake` answering the MCP `initialize` (the Service's DNS name does not resolve
+    /// outside the cluster network).
+    async fn start_with(test: &str, handshake: Arc<dyn Handshake>) -> Cluster {
         let kubeconfig = t6::kubeconfig_path();
         let admin_config = t6::config_from(&kubeconfig).await;
         let admin = t6::client(admin_config.clone());
@@ -71,18 +77,14 @@ impl Cluster {
         let recording = RecordingApi::new(operator);
         let ns = namespace.name.clone();
         let context = Arc::new(
-            Context::new(
-                recording.client(),
-                config(),
-                Arc::new(HttpHandshake::default()),
-            )
-            .with_namespace(Some(ns.clone()))
-            .with_timing(Timing {
-                error_backoff: Duration::from_millis(200),
-                max_backoff: Duration::from_secs(5),
-                not_ready_requeue: NOT_READY_REQUEUE,
-                resync: Duration::from_secs(60),
-            }),
+            Context::new(recording.client(), config(), handshake)
+                .with_namespace(Some(ns.clone()))
+                .with_timing(Timing {
+                    error_backoff: Duration::from_millis(200),
+                    max_backoff: Duration::from_secs(5),
+                    not_ready_requeue: NOT_READY_REQUEUE,
+                    resync: Duration::from_secs(60),
+                }),
         );
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let task = tokio::spawn(controller::run(context.clone(), async move {
@@ -687,4 +689,134 @@ async fn t6_faults_are_retried_and_garbage_collection_removes_the_children() {
         "garbage collection, not the operator, deletes: {deletes:#?}"
     );
     k.finish().await;
+}
+
+/// Does what the scheduler and the kubelet would (the control plane has neither): binds the
+/// server's pods to `node` and reports them Running and Ready. The cluster's own ReplicaSet and
+/// Deployment controllers then count them as ready replicas.
+async fn run_pods(k: &Cluster, server: &str, node: &str) {
+    let pods: Api<Pod> = k.api();
+    let selector = ListParams::default().labels(&format!("app={server}"));
+    for pod in pods.list(&selector).await.expect("pods").items {
+        let name = pod.metadata.name.clone().expect("pod name");
+        let spec = pod.spec.clone().unwrap_or_default();
+        if spec.node_name.is_none() {
+            let binding = json!({
+                "apiVersion": "v1",
+                "kind": "Binding",
+                "metadata": {"name": name},
+                "target": {"apiVersion": "v1", "kind": "Node", "name": node},
+            });
+            let bound: Result<serde_json::Value, _> = pods
+                .create_subresource("binding", &name, &PostParams::default(), &binding)
+                .await;
+            // A pod deleted or bound meanwhile is fine: the next round sees the current ones.
+            if bound.is_err() {
+                continue;
+            }
+        }
+        let ready = pod
+            .status
+            .as_ref()
+            .and_then(|s| s.conditions.as_ref())
+            .is_some_and(|c| c.iter().any(|c| c.type_ == "Ready" && c.status == "True"));
+        if !ready {
+            let now = jiff::Timestamp::now().to_string();
+            let condition =
+                |type_: &str| json!({"type": type_, "status": "True", "lastTransitionTime": now});
+            let _ = pods
+                .patch_status(
+                    &name,
+                    &PatchParams::default(),
+                    &Patch::Merge(json!({"status": {
+                        "phase": "Running",
+                        "conditions": [
+                            condition("PodScheduled"),
+                            condition("Initialized"),
+                            condition("ContainersReady"),
+                            condition("Ready"),
+                        ],
+                    }})),
+                )
+                .await;
+        }
+    }
+}
+
+#[tokio::test]
+#[cfg_attr(
+    not(mcp_cluster),
+    ignore = "SKIPPED (no cluster): set MCP_RUNTIME_TEST_KUBECONFIG to a kubeconfig and rebuild"
+)]
+async fn t6_ready_pods_verified_address_next_to_deployment_and_service_names() {
+    let handshake = Arc::new(support::StubHandshake::default());
+    let k = Cluster::start_with("address", handshake.clone()).await;
+    // A Node for the pods. Without a kubelet, pods bound to a node are never confirmed deleted,
+    // which would hold the namespace in Terminating: the guard deletes the Node (the pod garbage
+    // collector then removes its orphaned pods), and the test force-deletes its pods at the end.
+    let node_name = format!("{}-node", k.ns);
+    let _node_guard = NodeGuard(node_name.clone());
+    let node: Node = serde_json::from_value(json!({
+        "metadata": {
+            "name": node_name,
+            "ownerReferences": [k._namespace.owner_reference()],
+        },
+    }))
+    .expect("node");
+    Api::<Node>::all(k.admin.clone())
+        .create(&PostParams::default(), &node)
+        .await
+        .expect("create node");
+    k.create_server(
+        "web",
+        json!({"image": "ghcr.io/example/web-tools", "imageTag": "1.0", "replicas": 2}),
+    )
+    .await;
+    let status = eventually("a verified address", || async {
+        run_pods(&k, "web", &node_name).await;
+        let s: MCPServer = k.get("web").await?;
+        let status = s.status?;
+        status.address.is_some().then_some(status)
+    })
+    .await;
+    let address = status.address.expect("address").url;
+    assert_eq!(
+        address,
+        format!("http://web.{}.svc.cluster.local:80/mcp", k.ns)
+    );
+    assert_eq!(status.deployment_name.as_deref(), Some("web"));
+    assert_eq!(status.service_name.as_deref(), Some("web"));
+    assert!(status.deployment_ready);
+    assert_eq!(status.ready_replicas, Some(2));
+    assert!(
+        status.conditions.iter().any(|c| c.type_ == "Verified"
+            && c.status == "True"
+            && c.reason == "HandshakeSucceeded"),
+        "{:?}",
+        status.conditions
+    );
+    assert!(handshake.calls.load(std::sync::atomic::Ordering::SeqCst) >= 1);
+    // Pods bound to the Node would wait forever for a kubelet to confirm their deletion.
+    k.api::<Pod>()
+        .delete_collection(
+            &DeleteParams::default().grace_period(0),
+            &ListParams::default().labels("app=web"),
+        )
+        .await
+        .expect("force-delete the pods");
+    k.finish().await;
+}
+
+/// Deletes a test's Node when dropped (also on panic).
+struct NodeGuard(String);
+
+impl Drop for NodeGuard {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("kubectl")
+            .arg(format!("--kubeconfig={}", t6::kubeconfig_path()))
+            .args(["delete", "node", &self.0, "--wait=false"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status();
+    }
 }
