@@ -10,7 +10,9 @@
 //!   process made which call, so "only the leader writes" is checked on the wire.
 //! - The API server restart needs a control plane of its own (restarting the shared one would
 //!   break every test running beside it): `../shared/k8s/control-plane` with a private state
-//!   directory and free ports, stopped at the end even when the test fails.
+//!   directory and free ports, stopped at the end even when the test fails. That cluster being
+//!   the test's alone, the operator watches every namespace there, as deployed, impersonating its
+//!   ServiceAccount through the kubeconfig: the shipped RBAC judges its cluster-wide calls too.
 
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::coordination::v1::Lease;
@@ -386,14 +388,17 @@ async fn t6_api_server_restart_the_running_operator_resumes_its_watches_and_conv
     let namespace = TestNamespace::create(&admin, &plane.kubeconfig, "restart").await;
     let ns = namespace.name.clone();
     let dir = tempfile::tempdir().expect("temp dir");
-    // Straight to the API server (no proxy: its connections must really break), with leader
-    // election on as deployed; a lease long enough to outlast the restart.
+    // The control plane is this test's alone, so the operator can watch every namespace, as
+    // deployed: its cluster-wide calls are judged by the shipped RBAC too (impersonation in the
+    // kubeconfig). Straight to the API server (no proxy: its connections must really break), with
+    // leader election on; a lease long enough to outlast the restart.
+    let user = t6::install_operator_rbac(&admin_config, &namespace).await;
+    let kubeconfig = dir.path().join("operator.kubeconfig");
+    impersonating_kubeconfig(Path::new(&plane.kubeconfig), &user, &kubeconfig);
     let mut operator = Operator::spawn(
-        Path::new(&plane.kubeconfig),
+        &kubeconfig,
         dir.path().join("operator.log"),
         &[
-            "--namespace",
-            &ns,
             "--lease-namespace",
             &ns,
             "--lease-duration-seconds",
@@ -408,6 +413,15 @@ async fn t6_api_server_restart_the_running_operator_resumes_its_watches_and_conv
         .await
         .expect("server before");
     reconciled(&admin, &ns, "before", WAIT, &operator).await;
+
+    // RBAC refusals read "... is forbidden: User ... cannot ..." (a bare "403" could be a
+    // resourceVersion).
+    let refused = |log: &str| log.to_lowercase().contains("forbidden");
+    let log = operator.log();
+    assert!(
+        !refused(&log),
+        "the API server refused calls of the operator's ServiceAccount:\n{log}"
+    );
 
     let restart = Instant::now();
     plane.kill_api_server();
@@ -436,7 +450,30 @@ async fn t6_api_server_restart_the_running_operator_resumes_its_watches_and_conv
         resumed.elapsed()
     );
     operator.assert_running();
+    // A restarted kube-apiserver answers 403 for a moment, until its RBAC cache has synced: the
+    // operator retries like any error. Once it converged, its calls are granted again.
+    let converged_log = operator.log().len();
+    servers
+        .create(&PostParams::default(), &server(&ns, "last"))
+        .await
+        .expect("server last");
+    reconciled(&admin, &ns, "last", WAIT, &operator).await;
+    let log = operator.log();
+    assert!(
+        !refused(&log[converged_log..]),
+        "the API server refused calls of the operator's ServiceAccount:\n{log}"
+    );
     drop(operator);
     drop(namespace);
     drop(plane);
+}
+
+/// A copy of the kubeconfig at `admin` whose user acts as `user` (kubeconfig `as:`).
+fn impersonating_kubeconfig(admin: &Path, user: &str, to: &Path) {
+    let text = std::fs::read_to_string(admin).expect("admin kubeconfig");
+    let mut config: serde_json::Value = serde_norway::from_str(&text).expect("kubeconfig yaml");
+    for entry in config["users"].as_array_mut().expect("kubeconfig users") {
+        entry["user"]["as"] = json!(user);
+    }
+    std::fs::write(to, config.to_string()).expect("write kubeconfig");
 }
