@@ -600,7 +600,8 @@ pub enum VolumePermissions {
     #[default]
     ReadOnly,
     ReadWrite,
-    /// Read-only, including every submount (`recursiveReadOnly: Enabled`).
+    /// Read-only, including every submount (`recursiveReadOnly: Enabled`). Needs Kubernetes 1.31 or
+    /// later: older API servers do not know the Pod field and refuse the Deployment.
     RecursiveReadOnly,
 }
 
@@ -612,7 +613,7 @@ pub struct VolumeMount {
     /// Absolute mount path, without `:`.
     #[schemars(length(min = 1, max = 4096), regex(pattern = r"^/[^:]*$"))]
     pub path: String,
-    /// `ReadOnly` (default), `ReadWrite` or `RecursiveReadOnly`.
+    /// `ReadOnly` (default), `ReadWrite` or `RecursiveReadOnly` (Kubernetes 1.31 or later).
     #[serde(default)]
     pub permissions: VolumePermissions,
     /// Mount a ConfigMap.
