@@ -402,7 +402,7 @@ async fn t6_api_server_restart_the_running_operator_resumes_its_watches_and_conv
             "--lease-namespace",
             &ns,
             "--lease-duration-seconds",
-            "60",
+            "120",
             "--identity",
             "restart-test",
         ],
