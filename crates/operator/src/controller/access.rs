@@ -123,7 +123,8 @@ async fn access_controller<K: AccessObject>(
     let wc = watcher::Config::default();
     let (servers, server_writer) = reflector::store::<MCPServer>();
     let servers_synced = Arc::new(AtomicBool::new(false));
-    let controller = Controller::new(ctx.scoped_api::<K>(), wc.clone());
+    let controller = Controller::new(ctx.scoped_api::<K>(), wc.clone())
+        .trigger_backoff(super::TriggerBackoff::default());
     let objects = controller.store();
     // Only a server's appearance or disappearance matters here.
     let known = Arc::new(Mutex::new(HashSet::<ObjectRef<MCPServer>>::new()));

@@ -227,6 +227,7 @@ pub async fn controller(
     });
 
     Controller::new(ctx.scoped_api::<MCPServer>(), wc.clone())
+        .trigger_backoff(super::TriggerBackoff::default())
         .owns(ctx.scoped_api::<Deployment>(), wc.clone())
         .owns(ctx.scoped_api::<Service>(), wc.clone())
         .owns(ctx.scoped_api::<Ingress>(), wc.clone())
