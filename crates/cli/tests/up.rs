@@ -395,8 +395,25 @@ fn bad_manifests_are_reported_with_file_and_field_and_the_good_ones_run() {
         &dir.path().join("missing.yaml"),
         "apiVersion: mcpruntime.org/v1alpha1\nkind: MCPServer\nmetadata: {name: missing}\nspec:\n  image: x\n  command: [mcp-server-that-is-not-installed]\n",
     );
+    write(
+        &dir.path().join("missing-stdio.yaml"),
+        "apiVersion: mcpruntime.org/v1alpha1\nkind: MCPServer\nmetadata: {name: missing-stdio}\nspec:\n  image: x\n  transport: stdio\n  command: [mcp-runtimee, example-server]\n",
+    );
     let up = Up::start(dir.path(), state.path());
     up.wait_ready("good");
+    // A misspelled stdio command is Failed with the reason, like an HTTP one, not Starting
+    // behind a bridge that keeps trying; it is said once, not on every check.
+    let missing_stdio = wait_for("the misspelled stdio command to be reported", START, || {
+        up.server("missing-stdio")
+            .filter(|s| s["phase"] == "Failed")
+    });
+    assert!(
+        missing_stdio["last_error"]
+            .as_str()
+            .is_some_and(|e| e.contains("\"mcp-runtimee\" was not found on PATH")),
+        "{missing_stdio}"
+    );
+    assert_eq!(missing_stdio["restarts"], 0, "{missing_stdio}");
     // A valid manifest whose command is not installed runs as far as it can and says why.
     let missing = wait_for("the missing command to be reported", START, || {
         up.server("missing").filter(|s| s["phase"] == "Failed")
@@ -447,7 +464,7 @@ fn bad_manifests_are_reported_with_file_and_field_and_the_good_ones_run() {
     assert_eq!(problems.len(), 4, "{problems:#?}");
     assert_eq!(
         status["servers"].as_array().map(Vec::len),
-        Some(2),
+        Some(3),
         "{}",
         up.log()
     );
@@ -477,6 +494,14 @@ fn bad_manifests_are_reported_with_file_and_field_and_the_good_ones_run() {
         "{table}"
     );
     assert!(table.contains("cel.yaml"), "{table}");
+    // No retry storm: the missing stdio program was reported in one line, and nothing tried to
+    // start it (the bridge never ran for it).
+    let log = up.log();
+    let mentions = log
+        .lines()
+        .filter(|line| line.starts_with("missing-stdio |"))
+        .count();
+    assert_eq!(mentions, 1, "{log}");
 }
 
 #[test]

@@ -138,6 +138,27 @@ impl Running {
     }
 }
 
+/// Whether `program` can be started: a path (anything with a `/`, relative to `dir`) must be an
+/// executable file; a bare name must be one in a directory of `PATH` (the server's own `PATH`
+/// when its environment sets one, as `exec` would search it).
+pub(crate) fn program_exists(program: &Path, env: &[(String, String)], dir: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    let executable = |path: &Path| {
+        std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    };
+    if program.components().count() > 1 || program.is_absolute() {
+        return executable(&dir.join(program));
+    }
+    let path = env
+        .iter()
+        .rev()
+        .find(|(name, _)| name == "PATH")
+        .map(|(_, value)| std::ffi::OsString::from(value))
+        .or_else(|| std::env::var_os("PATH"))
+        .unwrap_or_default();
+    std::env::split_paths(&path).any(|directory| executable(&dir.join(directory).join(program)))
+}
+
 async fn relay(name: String, stream: impl AsyncRead + Unpin, output: RecentOutput) {
     let mut lines = BufReader::new(stream).lines();
     while let Ok(Some(line)) = lines.next_line().await {
@@ -146,7 +167,7 @@ async fn relay(name: String, stream: impl AsyncRead + Unpin, output: RecentOutpu
     }
 }
 
-fn spawn_error(program: &Path, error: &io::Error) -> String {
+pub(crate) fn spawn_error(program: &Path, error: &io::Error) -> String {
     if error.kind() != io::ErrorKind::NotFound {
         return format!("starting {}: {error}", program.display());
     }
