@@ -81,6 +81,16 @@ enum Command {
     },
     /// Run the built-in example MCP server (stdio, or streamable HTTP with --http ADDR).
     ExampleServer(example_server_cmd::ExampleServerArgs),
+    /// Run a command that dies with its parent (used by `up` for every server it starts).
+    #[command(name = "guard-child", hide = true)]
+    GuardChild {
+        /// The pid of the parent to outlive no longer than.
+        #[arg(long)]
+        parent: u32,
+        /// The program and its arguments.
+        #[arg(last = true, required = true)]
+        command: Vec<std::ffi::OsString>,
+    },
     /// Print a shell completion script.
     Completion {
         /// Shell to generate for.
@@ -123,7 +133,8 @@ impl Command {
             | Command::Gateway(_)
             | Command::ExampleServer(_)
             | Command::Bridge(_)
-            | Command::Install(_) => false,
+            | Command::Install(_)
+            | Command::GuardChild { .. } => false,
         }
     }
 }
@@ -168,5 +179,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Sentinel(args) => sentinel_cmd::run(&args),
         Command::Bridge(args) => bridge_cmd::run(&args),
         Command::Install(args) => install_cmd::run(&args),
+        Command::GuardChild { parent, command } => {
+            Ok(mcp_runtime_local::guard::run(parent, &command))
+        }
     }
 }

@@ -637,3 +637,52 @@ fn the_quickstart_lists_only_granted_tools_allows_and_denies_with_reasons() {
         "{table}"
     );
 }
+
+#[test]
+fn up_killed_with_sigkill_leaves_no_server_process_behind() {
+    use nix::sys::signal::killpg;
+    use nix::unistd::Pid;
+    let dir = tempfile::tempdir().expect("dir");
+    let state = tempfile::tempdir().expect("state");
+    let marker = dir.path().join("marker");
+    write(
+        &dir.path().join("http.yaml"),
+        &python_server("http", &marker),
+    );
+    // A shell that keeps the Python server as its child: the server is a grandchild of the
+    // guard, as an `npx` or wrapper script's server would be.
+    let wrapped = python_server("wrapped", &marker).replace(
+        &format!("command: [{}, ", python().display()),
+        &format!(
+            "command: [sh, -c, '\"$0\" \"$@\"; true', {}, ",
+            python().display()
+        ),
+    );
+    assert!(wrapped.contains("sh, -c"), "{wrapped}");
+    write(&dir.path().join("wrapped.yaml"), &wrapped);
+    write(
+        &dir.path().join("stdio.yaml"),
+        "apiVersion: mcpruntime.org/v1alpha1\nkind: MCPServer\nmetadata: {name: notes}\nspec:\n  image: x\n  transport: stdio\n  command: [mcp-runtime, example-server]\n",
+    );
+    let mut up = Up::start(dir.path(), state.path());
+    let groups: Vec<i32> = ["http", "wrapped", "notes"]
+        .iter()
+        .map(|name| {
+            let server = up.wait_ready(name);
+            i32::try_from(server["pid"].as_u64().expect("pid")).expect("pid fits")
+        })
+        .collect();
+    up.child.kill().expect("SIGKILL up");
+    let _ = up.child.wait();
+    // Every process of every server's group is gone, soon.
+    wait_for(
+        "every server process to end with up",
+        Duration::from_secs(10),
+        || {
+            groups
+                .iter()
+                .all(|&group| killpg(Pid::from_raw(group), None).is_err())
+                .then_some(())
+        },
+    );
+}

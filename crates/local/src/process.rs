@@ -45,6 +45,9 @@ pub struct Spec<'a> {
     pub env: &'a [(String, String)],
     /// Working directory.
     pub dir: &'a Path,
+    /// This executable, to start the program under [`crate::guard`] so it dies with this
+    /// process; `None` starts it directly.
+    pub guard: Option<&'a Path>,
 }
 
 /// A running process group.
@@ -60,9 +63,23 @@ pub struct Running {
 /// Starts `spec` in a new process group. A program that is not installed gets an error that
 /// says what to install, when the program is a well-known runtime.
 pub fn start(spec: &Spec<'_>, output: &RecentOutput) -> Result<Running, String> {
-    let mut command = Command::new(spec.program);
+    let mut command = match spec.guard {
+        Some(this_exe) => {
+            let mut command = Command::new(this_exe);
+            command.args(crate::guard::guarded_args(
+                std::process::id(),
+                spec.program,
+                spec.args,
+            ));
+            command
+        }
+        None => {
+            let mut command = Command::new(spec.program);
+            command.args(spec.args);
+            command
+        }
+    };
     command
-        .args(spec.args)
         .envs(spec.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
         .current_dir(spec.dir)
         .stdin(Stdio::piped())
@@ -205,6 +222,7 @@ mod tests {
             args: &[],
             env: &[],
             dir: Path::new("."),
+            guard: None,
         };
         let error = start(&spec, &output).expect_err("no such program");
         assert!(error.contains("was not found on PATH"), "{error}");
@@ -226,6 +244,7 @@ mod tests {
             args: &args,
             env: &[],
             dir: Path::new("."),
+            guard: None,
         };
         let running = start(&spec, &output).expect("sh starts");
         let grandchild = wait_for(|| output.lines().get(1).cloned()).await;

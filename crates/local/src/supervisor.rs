@@ -73,6 +73,7 @@ impl Supervisor {
         let output = RecentOutput::default();
         let work = Work {
             name: plan.key.name.clone(),
+            self_exe: context.self_exe.clone(),
             command: command_for(&plan.launch, port, context),
             upstream: upstream.clone(),
             work_dir: context.work_dir.clone(),
@@ -194,6 +195,8 @@ fn lock(status: &Mutex<ServerStatus>) -> std::sync::MutexGuard<'_, ServerStatus>
 
 struct Work {
     name: String,
+    /// This executable: every server runs under its `guard-child` (see [`crate::guard`]).
+    self_exe: PathBuf,
     command: Option<Command>,
     upstream: String,
     work_dir: PathBuf,
@@ -225,6 +228,7 @@ impl Work {
                 args: &command.args,
                 env: &command.env,
                 dir: &self.work_dir,
+                guard: Some(&self.self_exe),
             };
             let running = start(&spec, &self.output);
             let outcome = match running {
