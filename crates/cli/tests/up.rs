@@ -636,6 +636,10 @@ fn the_quickstart_lists_only_granted_tools_allows_and_denies_with_reasons() {
         table.contains("delete_note  note-taker  side_effect_not_allowed"),
         "{table}"
     );
+    // A clean quickstart logs no error: the start-up race of the readiness probe is not one.
+    let log = up.log();
+    let errors: Vec<&str> = log.lines().filter(|line| line.contains("ERROR")).collect();
+    assert!(errors.is_empty(), "{errors:#?}");
 }
 
 #[test]
