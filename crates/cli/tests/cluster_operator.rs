@@ -28,6 +28,8 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 const WAIT: Duration = Duration::from_secs(60);
+/// How long the operator may take to converge after an API server restart.
+const AFTER_RESTART: Duration = Duration::from_secs(180);
 
 /// An `mcp-runtime operator` process; its stderr goes to a log file, printed when a check fails.
 struct Operator {
@@ -443,8 +445,11 @@ async fn t6_api_server_restart_the_running_operator_resumes_its_watches_and_conv
         .await
         .expect("scale server before");
     let resumed = Instant::now();
-    reconciled(&admin, &ns, "after", WAIT, &operator).await;
-    reconciled(&admin, &ns, "before", WAIT, &operator).await;
+    // A restarted kube-apiserver refuses (403) until its RBAC cache has synced again, which
+    // takes seconds on an idle machine and much longer on a loaded one: the bound is generous,
+    // the convergence itself is what is judged.
+    reconciled(&admin, &ns, "after", AFTER_RESTART, &operator).await;
+    reconciled(&admin, &ns, "before", AFTER_RESTART, &operator).await;
     eprintln!(
         "converged {:?} after the API server was back",
         resumed.elapsed()
