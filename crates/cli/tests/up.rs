@@ -690,3 +690,43 @@ fn up_killed_with_sigkill_leaves_no_server_process_behind() {
         },
     );
 }
+
+#[test]
+fn an_oauth_server_fails_closed_in_up_as_its_sidecar_would() {
+    let dir = tempfile::tempdir().expect("dir");
+    let state = tempfile::tempdir().expect("state");
+    let marker = dir.path().join("marker");
+    let server = python_server("crm", &marker).replace(
+        "  policy: {mode: allow-list, defaultDecision: deny}\n",
+        "  policy: {mode: allow-list, defaultDecision: deny}\n  auth: {mode: oauth, issuerURL: 'https://issuer.example', audience: crm}\n",
+    );
+    assert!(server.contains("mode: oauth"), "{server}");
+    write(&dir.path().join("crm.yaml"), &server);
+    write(&dir.path().join("grant.yaml"), &grant("crm", "[]"));
+    let up = Up::start(dir.path(), state.path());
+    let status = up.wait_ready("crm");
+    assert!(
+        status["warnings"]
+            .as_array()
+            .is_some_and(|w| w.iter().any(|w| w
+                .as_str()
+                .is_some_and(|w| w.contains("auth_mode_unavailable")))),
+        "up says so: {status}"
+    );
+    // Forged identity headers and no token: refused, and the tool never ran.
+    let call = r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"secret_admin","arguments":{}}}"#;
+    let (code, body) = http(
+        &up.address,
+        "POST",
+        "/crm/mcp",
+        &[
+            ("content-type", "application/json"),
+            ("accept", "application/json, text/event-stream"),
+            ("x-mcp-human-id", "dev"),
+        ],
+        call,
+    );
+    assert_eq!(code, 503, "{body}");
+    assert!(body.contains("auth_mode_unavailable"), "{body}");
+    assert!(!marker.exists(), "the tool never ran");
+}
