@@ -309,6 +309,25 @@ impl Default for Timing {
     }
 }
 
+/// Default of [`Context::max_concurrent_reconciles`].
+pub const DEFAULT_MAX_CONCURRENT_RECONCILES: u16 = 16;
+
+/// Default of [`Context::secret_recheck`].
+pub const DEFAULT_SECRET_RECHECK: Duration = Duration::from_secs(60);
+
+/// Drops what no reconciler reads from an object before it is cached: the managed fields (on
+/// objects written with server-side apply they are often as large as the object itself) and
+/// kubectl's last-applied copy of the whole object.
+pub fn trim_metadata(metadata: &mut kube::core::ObjectMeta) {
+    metadata.managed_fields = None;
+    if let Some(annotations) = metadata.annotations.as_mut() {
+        annotations.remove("kubectl.kubernetes.io/last-applied-configuration");
+        if annotations.is_empty() {
+            metadata.annotations = None;
+        }
+    }
+}
+
 /// Everything the reconcilers share.
 pub struct Context {
     pub client: kube::Client,
@@ -320,6 +339,13 @@ pub struct Context {
     pub timing: Timing,
     /// Namespace scope; `None` watches every namespace.
     pub namespace: Option<String>,
+    /// Reconciles of one controller running at once. Unbounded, a cold start with a thousand
+    /// servers runs a thousand reconciles side by side: their requests overload the API server
+    /// and their live objects pile up in memory.
+    pub max_concurrent_reconciles: u16,
+    /// How often a server referencing Secrets re-reads them (Secrets are read with GET, never
+    /// listed or watched, so this bounds how long a Secret change takes to roll the pods).
+    pub secret_recheck: Duration,
     /// Consecutive failures per object, for the error backoff.
     failures: Mutex<HashMap<String, u32>>,
 }
@@ -355,6 +381,8 @@ impl Context {
             handshake,
             timing: Timing::default(),
             namespace: None,
+            max_concurrent_reconciles: DEFAULT_MAX_CONCURRENT_RECONCILES,
+            secret_recheck: DEFAULT_SECRET_RECHECK,
             failures: Mutex::default(),
         }
     }
@@ -371,6 +399,16 @@ impl Context {
 
     pub fn with_namespace(mut self, namespace: Option<String>) -> Self {
         self.namespace = namespace;
+        self
+    }
+
+    pub fn with_max_concurrent_reconciles(mut self, max: u16) -> Self {
+        self.max_concurrent_reconciles = max.max(1);
+        self
+    }
+
+    pub fn with_secret_recheck(mut self, every: Duration) -> Self {
+        self.secret_recheck = every;
         self
     }
 

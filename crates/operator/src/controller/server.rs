@@ -10,8 +10,9 @@ use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{ConfigMap, Pod, Secret, Service, ServiceAccount};
 use k8s_openapi::api::networking::v1::{Ingress, NetworkPolicy};
 use kube::api::{Api, ListParams, Patch, PatchParams};
+use kube::core::PartialObjectMeta;
 use kube::runtime::WatchStreamExt;
-use kube::runtime::controller::{Action, Controller};
+use kube::runtime::controller::{Action, Config as ControllerConfig, Controller};
 use kube::runtime::events::{Event as KubeEvent, EventType};
 use kube::runtime::reflector::{self, ObjectRef, Store, reflector};
 use kube::runtime::watcher::{self, Event as WatchEvent, watcher};
@@ -155,7 +156,13 @@ pub async fn controller(
         let synced = grants_synced.clone();
         reflector(
             grant_writer,
-            watcher(ctx.scoped_api::<MCPAccessGrant>(), wc.clone()).default_backoff(),
+            watcher(ctx.scoped_api::<MCPAccessGrant>(), wc.clone())
+                .default_backoff()
+                // The policy reads a grant's name, namespace and spec only.
+                .modify(|grant: &mut MCPAccessGrant| {
+                    super::trim_metadata(&mut grant.metadata);
+                    grant.status = None;
+                }),
         )
         .filter_map(move |event| {
             let refs = match event {
@@ -186,7 +193,12 @@ pub async fn controller(
         let synced = sessions_synced.clone();
         reflector(
             session_writer,
-            watcher(ctx.scoped_api::<MCPAgentSession>(), wc.clone()).default_backoff(),
+            watcher(ctx.scoped_api::<MCPAgentSession>(), wc.clone())
+                .default_backoff()
+                .modify(|session: &mut MCPAgentSession| {
+                    super::trim_metadata(&mut session.metadata);
+                    session.status = None;
+                }),
         )
         .filter_map(move |event| {
             let refs = match event {
@@ -215,7 +227,6 @@ pub async fn controller(
 
     let config_refs = Arc::new(ConfigRefIndex::default());
     let cm_refs = config_refs.clone();
-    let secret_refs = config_refs.clone();
     let server_context = Arc::new(ServerContext {
         ctx: ctx.clone(),
         grants,
@@ -226,22 +237,36 @@ pub async fn controller(
         sessions_synced,
     });
 
-    Controller::new(ctx.scoped_api::<MCPServer>(), wc.clone())
-        .owns(ctx.scoped_api::<Deployment>(), wc.clone())
-        .owns(ctx.scoped_api::<Service>(), wc.clone())
-        .owns(ctx.scoped_api::<Ingress>(), wc.clone())
-        .owns(ctx.scoped_api::<NetworkPolicy>(), wc.clone())
+    // The servers themselves: the only full objects this controller caches, without their
+    // managed fields.
+    let (servers, server_writer) = reflector::store::<MCPServer>();
+    let server_events = watcher(ctx.scoped_api::<MCPServer>(), wc.clone())
+        .default_backoff()
+        .modify(|server: &mut MCPServer| super::trim_metadata(&mut server.metadata))
+        .reflect(server_writer)
+        .applied_objects();
+
+    // Children and ConfigMaps only trigger reconciles (the reconciler reads the live children
+    // itself), so they are watched metadata-only: no spec, no data, no rendered policy goes
+    // through the operator's memory.
+    Controller::for_stream(server_events, servers)
+        .with_config(ControllerConfig::default().concurrency(ctx.max_concurrent_reconciles))
+        .owns_stream(owned_metadata::<Deployment>(&ctx, &wc))
+        .owns_stream(owned_metadata::<Service>(&ctx, &wc))
+        .owns_stream(owned_metadata::<Ingress>(&ctx, &wc))
+        .owns_stream(owned_metadata::<NetworkPolicy>(&ctx, &wc))
         // ConfigMaps: the policy ConfigMap (owned) and those the pods reference (config hash).
-        .watches(ctx.scoped_api::<ConfigMap>(), wc.clone(), move |cm| {
-            let ns = cm.namespace().unwrap_or_default();
-            let mut refs = cm_refs.servers(&ns, ConfigRef::ConfigMap(cm.name_any()));
-            refs.extend(owner_server(&cm));
-            refs
-        })
-        .watches(ctx.scoped_api::<Secret>(), wc, move |secret| {
-            let ns = secret.namespace().unwrap_or_default();
-            secret_refs.servers(&ns, ConfigRef::Secret(secret.name_any()))
-        })
+        // Referenced Secrets are not watched (the operator may not list Secrets): the reconciler
+        // reads them with GET and requeues their servers every `secret_recheck`.
+        .watches_stream(
+            owned_metadata::<ConfigMap>(&ctx, &wc),
+            move |cm: PartialObjectMeta<ConfigMap>| {
+                let ns = cm.namespace().unwrap_or_default();
+                let mut refs = cm_refs.servers(&ns, ConfigRef::ConfigMap(cm.name_any()));
+                refs.extend(owner_server(&cm));
+                refs
+            },
+        )
         .reconcile_on(grant_triggers)
         .reconcile_on(session_triggers)
         .graceful_shutdown_on(shutdown)
@@ -254,6 +279,26 @@ pub async fn controller(
         })
         .boxed()
         .await;
+}
+
+/// A metadata-only watch (`PartialObjectMeta`) of `K` in the operator's scope, trimmed.
+fn owned_metadata<K>(
+    ctx: &Context,
+    wc: &watcher::Config,
+) -> impl futures::Stream<Item = Result<PartialObjectMeta<K>, watcher::Error>> + Send + 'static
+where
+    K: Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
+        + Clone
+        + std::fmt::Debug
+        + serde::de::DeserializeOwned
+        + Send
+        + Sync
+        + 'static,
+{
+    watcher(ctx.scoped_api::<PartialObjectMeta<K>>(), wc.clone())
+        .default_backoff()
+        .modify(|object: &mut PartialObjectMeta<K>| super::trim_metadata(&mut object.metadata))
+        .touched_objects()
 }
 
 fn owner_server<K: Resource>(object: &K) -> Option<ObjectRef<MCPServer>> {
@@ -569,10 +614,32 @@ async fn reconcile_server(server: &MCPServer, cx: &ServerContext) -> Result<Acti
     let status = status::server_status(&observed, previous, now);
     let phase = status.phase.unwrap_or_default();
     write_status(server, cx, status).await?;
-    Ok(match phase {
-        ServerPhase::Ready => Action::requeue(ctx.timing.resync),
-        _ => Action::requeue(ctx.timing.not_ready_requeue),
-    })
+    Ok(Action::requeue(requeue_after(
+        phase,
+        &refs,
+        &ctx.timing,
+        ctx.secret_recheck,
+    )))
+}
+
+/// When to look at a reconciled server again: at the resync when Ready, soon when not, and no
+/// later than `secret_recheck` when its pods reference Secrets (they are not watched, so
+/// re-reading them is how a change reaches the config hash).
+fn requeue_after(
+    phase: ServerPhase,
+    refs: &[ConfigRef],
+    timing: &super::Timing,
+    secret_recheck: Duration,
+) -> Duration {
+    let requeue = match phase {
+        ServerPhase::Ready => timing.resync,
+        _ => timing.not_ready_requeue,
+    };
+    if refs.iter().any(|r| matches!(r, ConfigRef::Secret(_))) {
+        requeue.min(secret_recheck)
+    } else {
+        requeue
+    }
 }
 
 /// The policy ConfigMap is rewritten only when the policy revision (or its metadata) changed:
@@ -802,4 +869,33 @@ async fn write_status(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn servers_referencing_secrets_are_rechecked_within_the_secret_recheck() {
+        let timing = super::super::Timing::default();
+        let recheck = Duration::from_secs(60);
+        let configmap = [ConfigRef::ConfigMap("settings".into())];
+        let secret = [
+            ConfigRef::ConfigMap("settings".into()),
+            ConfigRef::Secret("token".into()),
+        ];
+        assert_eq!(
+            requeue_after(ServerPhase::Ready, &configmap, &timing, recheck),
+            timing.resync
+        );
+        assert_eq!(
+            requeue_after(ServerPhase::Ready, &secret, &timing, recheck),
+            recheck
+        );
+        // A sooner requeue (not ready) is kept.
+        assert_eq!(
+            requeue_after(ServerPhase::Pending, &secret, &timing, recheck),
+            timing.not_ready_requeue
+        );
+    }
 }
