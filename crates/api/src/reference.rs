@@ -35,7 +35,13 @@ pub fn markdown() -> String {
          a test fails when this file is out of date. Defaults shown here are in the OpenAPI schema, so the \
          API server stores them and `kubectl get -o yaml` shows them. Defaults that depend on the object's \
          name or on operator settings are listed in the description and applied at reconcile time.\n\n\
-         All three kinds are namespaced and have a status subresource written by the operator.\n",
+         All three kinds are namespaced and have a status subresource written by the operator.\n\n\
+         `mcp-runtime validate` (and `mcp-runtime up`) judge a manifest as the API server judges \
+         `kubectl apply`: `metadata.name`, labels and annotations, the schema with its defaults, list \
+         uniqueness and the CEL rules, with strict field validation, so an unknown field is refused \
+         (naming it) rather than silently dropped as a non-strict request would have it. A real-cluster \
+         test checks that both give the same verdict, naming the same field, on a corpus of valid and \
+         invalid manifests (`crates/api/tests/fixtures/corpus/`). The CRDs need Kubernetes 1.26 or later.\n",
     );
     for kind in Kind::ALL {
         let definition = crd::crd_of(kind);

@@ -40,12 +40,12 @@ use std::collections::BTreeMap;
     printcolumn = r#"{"name":"Age","type":"date","jsonPath":".metadata.creationTimestamp"}"#
 )]
 #[x_kube(
-    validation = Rule::new("!has(self.rollout) || !has(self.rollout.strategy) || self.rollout.strategy != 'Canary' || (has(self.replicas) && has(self.rollout.canaryReplicas) && self.rollout.canaryReplicas > 0 && self.rollout.canaryReplicas < self.replicas)").message("spec.rollout.canaryReplicas: the Canary strategy needs spec.replicas and 0 < canaryReplicas < replicas").field_path(".rollout.canaryReplicas"),
-    validation = Rule::new("!has(self.gateway) || !has(self.gateway.port) || !has(self.port) || self.gateway.port != self.port").message("spec.gateway.port must differ from spec.port (the gateway sidecar and the server share the pod)").field_path(".gateway.port"),
-    validation = Rule::new("!has(self.auth) || !has(self.auth.mode) || self.auth.mode != 'mtls' || (has(self.gateway) && has(self.gateway.enabled) && self.gateway.enabled)").message("spec.gateway.enabled must be true when spec.auth.mode is mtls").field_path(".gateway.enabled"),
-    validation = Rule::new("!has(self.auth) || !has(self.auth.mode) || self.auth.mode != 'mtls' || !has(self.ingressClass) || self.ingressClass == 'traefik'").message("spec.ingressClass must be traefik when spec.auth.mode is mtls").field_path(".ingressClass"),
-    validation = Rule::new("!has(self.analytics) || (has(self.analytics.disabled) && self.analytics.disabled) || !(has(self.analytics.ingestURL) || has(self.analytics.source) || has(self.analytics.eventType) || has(self.analytics.apiKeySecretRef)) || (has(self.gateway) && has(self.gateway.enabled) && self.gateway.enabled)").message("spec.analytics needs spec.gateway.enabled: true (or set spec.analytics.disabled: true)").field_path(".analytics"),
-    validation = Rule::new("!has(self.transport) || self.transport != 'stdio' || (has(self.command) && size(self.command) > 0)").message("spec.command is required when spec.transport is stdio (the bridge must know what to start)").field_path(".command")
+    validation = Rule::new("!has(self.rollout) || !has(self.rollout.strategy) || self.rollout.strategy != 'Canary' || (has(self.replicas) && has(self.rollout.canaryReplicas) && self.rollout.canaryReplicas > 0 && self.rollout.canaryReplicas < self.replicas)").message("spec.rollout.canaryReplicas: the Canary strategy needs spec.replicas and 0 < canaryReplicas < replicas"),
+    validation = Rule::new("!has(self.gateway) || !has(self.gateway.port) || !has(self.port) || self.gateway.port != self.port").message("spec.gateway.port must differ from spec.port (the gateway sidecar and the server share the pod)"),
+    validation = Rule::new("!has(self.auth) || !has(self.auth.mode) || self.auth.mode != 'mtls' || (has(self.gateway) && has(self.gateway.enabled) && self.gateway.enabled)").message("spec.gateway.enabled must be true when spec.auth.mode is mtls"),
+    validation = Rule::new("!has(self.auth) || !has(self.auth.mode) || self.auth.mode != 'mtls' || !has(self.ingressClass) || self.ingressClass == 'traefik'").message("spec.ingressClass must be traefik when spec.auth.mode is mtls"),
+    validation = Rule::new("!has(self.analytics) || (has(self.analytics.disabled) && self.analytics.disabled) || !(has(self.analytics.ingestURL) || has(self.analytics.source) || has(self.analytics.eventType) || has(self.analytics.apiKeySecretRef)) || (has(self.gateway) && has(self.gateway.enabled) && self.gateway.enabled)").message("spec.analytics needs spec.gateway.enabled: true (or set spec.analytics.disabled: true)"),
+    validation = Rule::new("!has(self.transport) || self.transport != 'stdio' || (has(self.command) && size(self.command) > 0)").message("spec.command is required when spec.transport is stdio (the bridge must know what to start)")
 )]
 #[serde(rename_all = "camelCase")]
 pub struct MCPServerSpec {
@@ -371,8 +371,8 @@ impl AuthMode {
 /// How the gateway extracts human, agent, team and session identity.
 #[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
 #[x_kube(
-    validation = Rule::new("!has(self.mode) || self.mode != 'oauth' || (has(self.issuerURL) && self.issuerURL != '')").message("spec.auth.issuerURL is required when spec.auth.mode is oauth").field_path(".issuerURL"),
-    validation = Rule::new("!has(self.mode) || self.mode != 'mtls' || (has(self.trustDomain) && self.trustDomain != '')").message("spec.auth.trustDomain is required when spec.auth.mode is mtls").field_path(".trustDomain")
+    validation = Rule::new("!has(self.mode) || self.mode != 'oauth' || (has(self.issuerURL) && self.issuerURL != '')").message("spec.auth.issuerURL is required when spec.auth.mode is oauth"),
+    validation = Rule::new("!has(self.mode) || self.mode != 'mtls' || (has(self.trustDomain) && self.trustDomain != '')").message("spec.auth.trustDomain is required when spec.auth.mode is mtls")
 )]
 #[serde(rename_all = "camelCase")]
 pub struct AuthConfig {
@@ -568,8 +568,14 @@ pub enum RolloutStrategy {
     Canary,
 }
 
+/// The string form of `maxSurge` and `maxUnavailable`. These are int-or-string fields, checked with
+/// `pattern` (strings only) and `minimum` (integers only) rather than a CEL rule: CEL sees an
+/// int-or-string as an unbounded value, and any string function on it exceeds the API server's
+/// cost budget.
+const NON_NEGATIVE_INT_OR_PERCENT: &str = "^[0-9]+%?$";
+
 /// How new versions roll out.
-#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[derive(JsonSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct RolloutConfig {
     /// `RollingUpdate`, `Recreate` or `Canary`.
@@ -577,11 +583,11 @@ pub struct RolloutConfig {
     pub strategy: RolloutStrategy,
     /// Maximum unavailable pods during a rolling update: a non-negative number or a percentage.
     #[serde(default = "defaults::max_unavailable")]
-    #[x_kube(validation = Rule::new("string(self).matches('^[0-9]+%?$')").message("spec.rollout.maxUnavailable must be a non-negative integer or a percentage such as 25%"))]
+    #[schemars(extend("pattern" = NON_NEGATIVE_INT_OR_PERCENT, "minimum" = 0))]
     pub max_unavailable: IntOrString,
     /// Maximum extra pods during a rolling update: a non-negative number or a percentage.
     #[serde(default = "defaults::max_surge")]
-    #[x_kube(validation = Rule::new("string(self).matches('^[0-9]+%?$')").message("spec.rollout.maxSurge must be a non-negative integer or a percentage such as 25%"))]
+    #[schemars(extend("pattern" = NON_NEGATIVE_INT_OR_PERCENT, "minimum" = 0))]
     pub max_surge: IntOrString,
     /// Canary pods (Canary strategy): `0 < canaryReplicas < replicas`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -594,7 +600,8 @@ pub enum VolumePermissions {
     #[default]
     ReadOnly,
     ReadWrite,
-    /// Read-only, including every submount (`recursiveReadOnly: Enabled`).
+    /// Read-only, including every submount (`recursiveReadOnly: Enabled`). Needs Kubernetes 1.31 or
+    /// later: older API servers do not know the Pod field and refuse the Deployment.
     RecursiveReadOnly,
 }
 
@@ -606,7 +613,7 @@ pub struct VolumeMount {
     /// Absolute mount path, without `:`.
     #[schemars(length(min = 1, max = 4096), regex(pattern = r"^/[^:]*$"))]
     pub path: String,
-    /// `ReadOnly` (default), `ReadWrite` or `RecursiveReadOnly`.
+    /// `ReadOnly` (default), `ReadWrite` or `RecursiveReadOnly` (Kubernetes 1.31 or later).
     #[serde(default)]
     pub permissions: VolumePermissions,
     /// Mount a ConfigMap.

@@ -30,7 +30,7 @@ use serde::{Deserialize, Serialize};
     printcolumn = r#"{"name":"Phase","type":"string","jsonPath":".status.phase","priority":1}"#,
     printcolumn = r#"{"name":"Age","type":"date","jsonPath":".metadata.creationTimestamp"}"#
 )]
-#[x_kube(validation = Rule::new("(has(self.subject.humanID) && self.subject.humanID != '') || (has(self.subject.agentID) && self.subject.agentID != '') || (has(self.subject.teamID) && self.subject.teamID != '')").message("spec.subject needs at least one of humanID, agentID or teamID").field_path(".subject"))]
+#[x_kube(validation = Rule::new("(has(self.subject.humanID) && self.subject.humanID != '') || (has(self.subject.agentID) && self.subject.agentID != '') || (has(self.subject.teamID) && self.subject.teamID != '')").message("spec.subject needs at least one of humanID, agentID or teamID"))]
 #[serde(rename_all = "camelCase")]
 pub struct MCPAgentSessionSpec {
     /// The MCPServer this session is for.

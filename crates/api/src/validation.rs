@@ -169,7 +169,7 @@ pub fn validate_object(kind: Kind, object: &Value) -> Result<Value, Vec<FieldErr
     let defaulted = apply_defaults(&compiled.schema, object);
 
     for error in compiled.structural.iter_errors(&defaulted) {
-        errors.push(describe_schema_error(&error));
+        errors.extend(describe_schema_error(&error));
     }
     check_list_uniqueness(&compiled.schema, &defaulted, "", &mut errors);
 
@@ -179,7 +179,7 @@ pub fn validate_object(kind: Kind, object: &Value) -> Result<Value, Vec<FieldErr
     {
         for error in cel_errors.iter() {
             errors.push(FieldError::new(
-                error.field_path.clone(),
+                cel_error_field(&error.field_path, &error.message),
                 error.message.clone(),
             ));
         }
@@ -189,6 +189,31 @@ pub fn validate_object(kind: Kind, object: &Value) -> Result<Value, Vec<FieldErr
         Ok(defaulted)
     } else {
         Err(errors)
+    }
+}
+
+/// The field a CEL rule's error is about. Rules carry no `fieldPath` (Kubernetes 1.26 refuses it),
+/// so an error is reported at the node holding the rule (`spec`), as the API server does. Where
+/// the rule's message starts with a deeper field path under that node
+/// (`spec.rollout.canaryReplicas: ...`, `spec.gateway.port must ...`), that field is the one meant.
+fn cel_error_field(rule_path: &str, message: &str) -> String {
+    let named = message
+        .split([' ', ':'])
+        .next()
+        .unwrap_or_default()
+        .trim_end_matches(['.', ',']);
+    let is_field_path = !named.is_empty()
+        && named
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._[]".contains(&b));
+    let under_rule_path = rule_path.is_empty()
+        || named
+            .strip_prefix(rule_path)
+            .is_some_and(|rest| rest.starts_with('.') || rest.starts_with('['));
+    if is_field_path && under_rule_path {
+        named.to_owned()
+    } else {
+        rule_path.to_owned()
     }
 }
 
@@ -206,6 +231,31 @@ fn validate_metadata(object: &Value, errors: &mut Vec<FieldError>) {
             }
         }
         Some(_) => errors.push(FieldError::new("metadata.name", "must be a string")),
+    }
+    for (field, check_value) in [("labels", true), ("annotations", false)] {
+        match metadata.and_then(|m| m.get(field)) {
+            None | Some(Value::Null) => {}
+            Some(Value::Object(entries)) => {
+                for (key, value) in entries {
+                    let problem = qualified_name_problem(key)
+                        .map(|p| format!("key {key:?}: {p}"))
+                        .or_else(|| match value {
+                            Value::String(v) if check_value => {
+                                label_value_problem(v).map(|p| format!("value {v:?}: {p}"))
+                            }
+                            Value::String(_) => None,
+                            _ => Some(format!("value of {key:?} must be a string")),
+                        });
+                    if let Some(problem) = problem {
+                        errors.push(FieldError::new(format!("metadata.{field}"), problem));
+                    }
+                }
+            }
+            Some(_) => errors.push(FieldError::new(
+                format!("metadata.{field}"),
+                "must be a map of strings",
+            )),
+        }
     }
     if let Some(namespace) = metadata.and_then(|m| m.get("namespace")) {
         match namespace.as_str() {
@@ -233,6 +283,48 @@ pub fn dns_subdomain_problem(name: &str) -> Option<String> {
         ));
     }
     None
+}
+
+/// Why `name` is not a valid label or annotation key (`[prefix/]name`: a DNS subdomain prefix and a
+/// name of at most 63 alphanumerics, `-`, `_` or `.`, starting and ending alphanumeric), if it is not.
+pub fn qualified_name_problem(name: &str) -> Option<String> {
+    let (prefix, short) = match name.split_once('/') {
+        Some((prefix, short)) => (Some(prefix), short),
+        None => (None, name),
+    };
+    if let Some(problem) = prefix.and_then(dns_subdomain_problem) {
+        return Some(format!("prefix {problem}"));
+    }
+    if short.is_empty() || label_value_problem(short).is_some() {
+        return Some(
+            "must be an optional DNS subdomain prefix and '/', and a name of at most 63 alphanumeric characters, '-', '_' or '.', starting and ending with an alphanumeric character".to_owned(),
+        );
+    }
+    None
+}
+
+/// Why `value` is not a valid label value (empty, or at most 63 alphanumerics, `-`, `_` or `.`,
+/// starting and ending alphanumeric), if it is not.
+pub fn label_value_problem(value: &str) -> Option<String> {
+    let valid_chars = value
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b));
+    let valid_ends = value.is_empty()
+        || (value
+            .bytes()
+            .next()
+            .is_some_and(|b| b.is_ascii_alphanumeric())
+            && value
+                .bytes()
+                .last()
+                .is_some_and(|b| b.is_ascii_alphanumeric()));
+    if value.len() > 63 || !valid_chars || !valid_ends {
+        Some(
+            "must be at most 63 alphanumeric characters, '-', '_' or '.', starting and ending with an alphanumeric character".to_owned(),
+        )
+    } else {
+        None
+    }
 }
 
 /// Why `label` is not a valid RFC 1123 label, if it is not.
@@ -391,35 +483,29 @@ pub fn pointer_to_field(pointer: &str) -> String {
     field
 }
 
-fn describe_schema_error(error: &jsonschema::ValidationError<'_>) -> FieldError {
+fn describe_schema_error(error: &jsonschema::ValidationError<'_>) -> Vec<FieldError> {
     use jsonschema::error::ValidationErrorKind as K;
     let field = pointer_to_field(&error.instance_path().to_string());
     match error.kind() {
-        K::Required { property } => FieldError::new(
+        K::Required { property } => vec![FieldError::new(
             join_field(&field, property.as_str().unwrap_or_default()),
             "required field is missing",
-        ),
-        K::AdditionalProperties { unexpected } => FieldError::new(
-            field.clone(),
-            format!(
-                "unknown field{} {}",
-                if unexpected.len() == 1 { "" } else { "s" },
-                unexpected
-                    .iter()
-                    .map(|u| format!("{u:?}"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-        ),
-        K::Enum { options } => FieldError::new(
+        )],
+        // One error per unknown field, each with its full path, as the API server's strict field
+        // validation reports them (`unknown field "spec.imagePulPolicy"`).
+        K::AdditionalProperties { unexpected } => unexpected
+            .iter()
+            .map(|name| FieldError::new(join_field(&field, name), "unknown field"))
+            .collect(),
+        K::Enum { options } => vec![FieldError::new(
             field,
             format!(
                 "unsupported value {}; supported values: {}",
                 error.instance(),
                 list_options(options)
             ),
-        ),
-        _ => FieldError::new(field, error.to_string()),
+        )],
+        _ => vec![FieldError::new(field, error.to_string())],
     }
 }
 
@@ -451,6 +537,56 @@ mod tests {
             pointer_to_field("/metadata/annotations/a~1b"),
             "metadata.annotations.a/b"
         );
+    }
+
+    #[test]
+    fn cel_errors_name_the_field_their_message_starts_with() {
+        let field = |path, message| cel_error_field(path, message);
+        assert_eq!(
+            field("spec", "spec.rollout.canaryReplicas: needs replicas"),
+            "spec.rollout.canaryReplicas"
+        );
+        assert_eq!(
+            field("spec", "spec.gateway.port must differ from spec.port"),
+            "spec.gateway.port"
+        );
+        assert_eq!(
+            field("spec.auth", "spec.auth.issuerURL is required"),
+            "spec.auth.issuerURL"
+        );
+        // A message naming the rule's own node, or another part of the object, keeps the rule's path.
+        assert_eq!(
+            field(
+                "spec.command",
+                "spec.command must not contain empty strings"
+            ),
+            "spec.command"
+        );
+        assert_eq!(
+            field("spec.auth", "spec.gateway.enabled must be true"),
+            "spec.auth"
+        );
+        assert_eq!(
+            field(
+                "spec.volumes[0]",
+                "exactly one of configMap, secret or emptyDir"
+            ),
+            "spec.volumes[0]"
+        );
+    }
+
+    #[test]
+    fn label_keys_and_values() {
+        assert!(qualified_name_problem("app.kubernetes.io/name").is_none());
+        assert!(qualified_name_problem("cost-center").is_none());
+        assert!(qualified_name_problem("Example.com/x").is_some());
+        assert!(qualified_name_problem("a/b/c").is_some());
+        assert!(qualified_name_problem("example.com/").is_some());
+        assert!(label_value_problem("").is_none());
+        assert!(label_value_problem("v1.2_rc-3").is_none());
+        assert!(label_value_problem("b c").is_some());
+        assert!(label_value_problem("-x").is_some());
+        assert!(label_value_problem(&"x".repeat(64)).is_some());
     }
 
     #[test]

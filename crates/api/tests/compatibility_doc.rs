@@ -37,7 +37,8 @@ fn every_go_field_is_listed_in_the_compatibility_table() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let doc = std::fs::read_to_string(root.join("../../docs/compatibility.md")).expect("doc");
     let fixture =
-        std::fs::read_to_string(root.join("tests/fixtures/mr-all-fields.yaml")).expect("fixture");
+        std::fs::read_to_string(root.join("tests/fixtures/corpus/valid/mr-all-fields.yaml"))
+            .expect("fixture");
     let mut unlisted = Vec::new();
     for document in serde_norway::Deserializer::from_str(&fixture) {
         let object: Value = serde::Deserialize::deserialize(document).expect("yaml");

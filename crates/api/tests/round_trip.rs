@@ -36,7 +36,8 @@ fn to_value(manifest: &Manifest) -> Value {
 
 #[test]
 fn a_manifest_with_every_go_field_set_round_trips_without_loss() {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/mr-all-fields.yaml");
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/corpus/valid/mr-all-fields.yaml");
     let text = std::fs::read_to_string(&path).expect("fixture");
     let result = parse_manifests(&text, Some(&path));
     assert!(result.errors.is_empty(), "refused: {:#?}", result.errors);
