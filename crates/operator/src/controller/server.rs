@@ -438,13 +438,23 @@ async fn reconcile_server(server: &MCPServer, cx: &ServerContext) -> Result<Acti
     let config_maps: Api<ConfigMap> = Api::namespaced(client.clone(), &ns);
     let policy_name = format!("{name}-gateway-policy");
     let canary_name = format!("{name}-canary");
+    // Side by side: a reconcile's latency is its chain of round trips, and with a bounded
+    // number of reconciles in flight that latency is what limits a cold start.
+    let (deployment, canary, service, ingress, network_policy, policy_cm) = tokio::try_join!(
+        deployments.get_opt(&name),
+        deployments.get_opt(&canary_name),
+        services.get_opt(&name),
+        ingresses.get_opt(&name),
+        network_policies.get_opt(&name),
+        config_maps.get_opt(&policy_name),
+    )?;
     let live = Live {
-        deployment: deployments.get_opt(&name).await?,
-        canary: deployments.get_opt(&canary_name).await?,
-        service: services.get_opt(&name).await?,
-        ingress: ingresses.get_opt(&name).await?,
-        network_policy: network_policies.get_opt(&name).await?,
-        policy: config_maps.get_opt(&policy_name).await?,
+        deployment,
+        canary,
+        service,
+        ingress,
+        network_policy,
+        policy: policy_cm,
     };
 
     // 6. Never take over children someone else controls.
@@ -507,38 +517,63 @@ async fn reconcile_server(server: &MCPServer, cx: &ServerContext) -> Result<Acti
         return Ok(Action::requeue(ctx.timing.not_ready_requeue));
     }
 
-    // 7. Apply what differs.
-    apply_shared(server, ctx, &ns).await?;
-    let policy_cm = match &desired.policy_config_map {
-        Some(cm) if !policy_up_to_date(cm, live.policy.as_ref(), policy.as_ref()) => {
-            apply_if_changed(&config_maps, cm, None)
+    // 7. Apply what differs (the children are independent of each other: side by side).
+    let apply_policy = async {
+        Ok::<_, Error>(match &desired.policy_config_map {
+            Some(cm) if !policy_up_to_date(cm, live.policy.as_ref(), policy.as_ref()) => {
+                apply_if_changed(&config_maps, cm, None)
+                    .await?
+                    .or(live.policy.clone())
+            }
+            Some(_) => live.policy.clone(),
+            None => None,
+        })
+    };
+    let apply_deployment = async {
+        Ok::<_, Error>(
+            apply_if_changed(&deployments, &desired.deployment, live.deployment.as_ref())
                 .await?
-                .or(live.policy.clone())
+                .or(live.deployment.clone()),
+        )
+    };
+    let apply_canary = async {
+        Ok::<_, Error>(match &desired.canary {
+            Some(c) => apply_if_changed(&deployments, c, live.canary.as_ref())
+                .await?
+                .or(live.canary.clone()),
+            None => None,
+        })
+    };
+    let apply_service = async {
+        Ok::<_, Error>(
+            apply_if_changed(&services, &desired.service, live.service.as_ref())
+                .await?
+                .or(live.service.clone()),
+        )
+    };
+    let apply_ingress = async {
+        Ok::<_, Error>(match &desired.ingress {
+            Some(i) => apply_if_changed(&ingresses, i, live.ingress.as_ref())
+                .await?
+                .or(live.ingress.clone()),
+            None => None,
+        })
+    };
+    let apply_network_policy = async {
+        if let Some(np) = &desired.network_policy {
+            apply_if_changed(&network_policies, np, live.network_policy.as_ref()).await?;
         }
-        Some(_) => live.policy.clone(),
-        None => None,
+        Ok::<_, Error>(())
     };
-    let deployment = apply_if_changed(&deployments, &desired.deployment, live.deployment.as_ref())
-        .await?
-        .or(live.deployment.clone());
-    let canary = match &desired.canary {
-        Some(c) => apply_if_changed(&deployments, c, live.canary.as_ref())
-            .await?
-            .or(live.canary.clone()),
-        None => None,
-    };
-    let service = apply_if_changed(&services, &desired.service, live.service.as_ref())
-        .await?
-        .or(live.service.clone());
-    let ingress = match &desired.ingress {
-        Some(i) => apply_if_changed(&ingresses, i, live.ingress.as_ref())
-            .await?
-            .or(live.ingress.clone()),
-        None => None,
-    };
-    if let Some(np) = &desired.network_policy {
-        apply_if_changed(&network_policies, np, live.network_policy.as_ref()).await?;
-    }
+    let ((), policy_cm, deployment, canary, service, ingress, ()) = tokio::try_join!(
+        apply_shared(server, ctx, &ns),
+        apply_policy,
+        apply_deployment,
+        apply_canary,
+        apply_service,
+        apply_ingress,
+        apply_network_policy,
+    )?;
 
     // 8. Prune the children of features switched off.
     if desired.canary.is_none() {
@@ -565,9 +600,16 @@ async fn reconcile_server(server: &MCPServer, cx: &ServerContext) -> Result<Acti
         status::deployment_check(deployment.as_ref(), desired_replicas, &[]).ready;
     let pods: Vec<Pod> = if deployment.is_some() && !deployment_ready {
         let pods: Api<Pod> = Api::namespaced(client.clone(), &ns);
-        pods.list(&ListParams::default().labels(&format!("{APP_LABEL}={name}")))
-            .await?
-            .items
+        // From the API server's watch cache (`resourceVersion=0`), not a quorum read of every
+        // pod in the namespace from etcd: these pods only explain why the Deployment is not
+        // ready, and a reconcile runs again on the next Deployment change.
+        pods.list(
+            &ListParams::default()
+                .labels(&format!("{APP_LABEL}={name}"))
+                .match_any(),
+        )
+        .await?
+        .items
     } else {
         Vec::new()
     };
