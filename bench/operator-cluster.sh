@@ -45,6 +45,7 @@ CONTROL_PLANE=$ROOT/../shared/k8s/control-plane
 NS=mcp-bench-$(date +%s)
 WORK=$(mktemp -d /tmp/mcp-bench-operator.XXXXXX)
 OPERATOR_PID=
+WATCH_PIDS=()
 PRIVATE_PLANE=
 
 die() { echo "operator-cluster: $*" >&2; exit 2; }
@@ -53,6 +54,7 @@ log() { echo "[$(date -u +%H:%M:%S)] $*" >&2; }
 [ -x "$BIN" ] || die "no binary at $BIN (cargo build --release -p mcp-runtime, or set MCP_BENCH_BINARY)"
 
 cleanup() {
+  for pid in "${WATCH_PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
   if [ -n "$OPERATOR_PID" ] && kill -0 "$OPERATOR_PID" 2>/dev/null; then
     kill -TERM "$OPERATOR_PID" 2>/dev/null || true
     wait "$OPERATOR_PID" 2>/dev/null || true
@@ -113,11 +115,31 @@ kubectl create namespace "$NS" >/dev/null
 log "creating $SERVERS MCPServers and $GRANTS MCPAccessGrants in namespace $NS"
 kubectl create -f "$WORK/workload.yaml" >/dev/null
 
-# Counts objects whose status.observedGeneration equals metadata.generation.
-converged() {
-  kubectl get "$1" -n "$NS" --no-headers \
-    -o custom-columns=G:.metadata.generation,O:.status.observedGeneration \
-    | awk '$1 == $2 { n++ } END { print n + 0 }'
+# Watches `kind` (one LIST, then watch events: polling 1,000 full objects every half second would
+# load the API server more than the operator does) and writes the time at which every one of
+# `count` objects has status.observedGeneration == metadata.generation to `out`.
+watch_converged() {
+  local kind=$1 count=$2 out=$3
+  mkfifo "$out.fifo"
+  kubectl get "$kind" -n "$NS" --watch --no-headers \
+    -o custom-columns=N:.metadata.name,G:.metadata.generation,O:.status.observedGeneration >"$out.fifo" 2>/dev/null &
+  WATCH_PIDS+=($!)
+  # A bash loop, not awk: mawk reads a pipe in blocks and would see the last lines late.
+  (
+    declare -A ok
+    converged=0
+    ((count > 0)) || { date +%s.%N >"$out"; exit 0; }
+    while read -r name generation observed; do
+      now=0
+      [ "$generation" = "$observed" ] && now=1
+      if [ "$now" != "${ok[$name]:-0}" ]; then
+        ((converged += now ? 1 : -1))
+        ok[$name]=$now
+      fi
+      if ((converged == count)); then date +%s.%N >"$out"; exit 0; fi
+    done <"$out.fifo"
+  ) &
+  WATCH_PIDS+=($!)
 }
 
 # The API server's write requests so far, one "verb group resource subresource count" per line.
@@ -155,6 +177,9 @@ versions() {
 field() { awk -v f="$1:" '$1 == f { print $2 }' "/proc/$OPERATOR_PID/status"; }
 mib() { awk -v kb="$1" 'BEGIN { printf "%.1f", kb / 1024 }'; }
 
+watch_converged mcpservers "$SERVERS" "$WORK/servers.done"
+watch_converged mcpaccessgrants "$GRANTS" "$WORK/grants.done"
+watch_started=$SECONDS
 log "starting the operator: $BIN operator --leader-elect=false"
 writes_before_start=$(write_requests | operator_writes)
 MCP_GATEWAY_PROXY_IMAGE=ghcr.io/mcp-runtime/mcp-runtime:0.1.0 \
@@ -167,15 +192,13 @@ started=$(date +%s.%N)
 
 while :; do
   kill -0 "$OPERATOR_PID" 2>/dev/null || { tail -20 "$WORK/operator.log" >&2; die "the operator exited"; }
-  done_servers=$(converged mcpservers)
-  done_grants=$(converged mcpaccessgrants)
-  now=$(date +%s.%N)
-  elapsed=$(awk -v a="$started" -v b="$now" 'BEGIN { printf "%.1f", b - a }')
-  if [ "$done_servers" -eq "$SERVERS" ] && [ "$done_grants" -eq "$GRANTS" ]; then break; fi
-  awk -v e="$elapsed" -v t="$CONVERGE_TIMEOUT" 'BEGIN { exit !(e > t) }' \
-    && die "not converged after ${CONVERGE_TIMEOUT}s: $done_servers/$SERVERS servers, $done_grants/$GRANTS grants"
-  sleep 0.5
+  if [ -s "$WORK/servers.done" ] && [ -s "$WORK/grants.done" ]; then break; fi
+  (( SECONDS - watch_started > CONVERGE_TIMEOUT )) \
+    && die "not converged after ${CONVERGE_TIMEOUT}s (peak RSS $(mib "$(field VmHWM)") MiB)"
+  sleep 0.2
 done
+elapsed=$(sort -n "$WORK/servers.done" "$WORK/grants.done" | tail -1 | awk -v a="$started" '{ printf "%.1f", $1 - a }')
+for pid in "${WATCH_PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
 converge_seconds=$elapsed
 hwm_converged=$(field VmHWM)
 writes_converge=$(( $(write_requests | operator_writes) - writes_before_start ))
