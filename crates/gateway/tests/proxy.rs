@@ -177,11 +177,21 @@ async fn send(
     body: &str,
     headers: &[(&str, &str)],
 ) -> (u16, String) {
+    exchange(method, &format!("{url}/mcp"), body, headers).await
+}
+
+/// One request to `uri` as an MCP client sends it; returns (status, body).
+async fn exchange(
+    method: http::Method,
+    uri: &str,
+    body: &str,
+    headers: &[(&str, &str)],
+) -> (u16, String) {
     let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
         .build(hyper_util::client::legacy::connect::HttpConnector::new());
     let mut request = http::Request::builder()
         .method(method)
-        .uri(format!("{url}/mcp"))
+        .uri(uri)
         .header("content-type", "application/json")
         .header("accept", "application/json, text/event-stream");
     for (name, value) in headers {
@@ -791,24 +801,7 @@ const FORGED: &[(&str, &str)] = &[
 
 /// A plain GET of `path` (not the MCP endpoint), e.g. `/ready`.
 async fn get_path(url: &str, path: &str) -> (u16, String) {
-    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
-        .build(hyper_util::client::legacy::connect::HttpConnector::new());
-    let response = client
-        .request(
-            http::Request::get(format!("{url}{path}"))
-                .body(Full::new(Bytes::new()))
-                .expect("request"),
-        )
-        .await
-        .expect("response");
-    let status = response.status().as_u16();
-    let body = response
-        .into_body()
-        .collect()
-        .await
-        .expect("body")
-        .to_bytes();
-    (status, String::from_utf8_lossy(&body).to_string())
+    exchange(http::Method::GET, &format!("{url}{path}"), "", &[]).await
 }
 
 #[tokio::test]
