@@ -169,7 +169,7 @@ pub fn validate_object(kind: Kind, object: &Value) -> Result<Value, Vec<FieldErr
     let defaulted = apply_defaults(&compiled.schema, object);
 
     for error in compiled.structural.iter_errors(&defaulted) {
-        errors.extend(describe_schema_error(&error));
+        errors.extend(describe_schema_error(&compiled.schema, &error));
     }
     check_list_uniqueness(&compiled.schema, &defaulted, "", &mut errors);
 
@@ -483,30 +483,114 @@ pub fn pointer_to_field(pointer: &str) -> String {
     field
 }
 
-fn describe_schema_error(error: &jsonschema::ValidationError<'_>) -> Vec<FieldError> {
+fn describe_schema_error(
+    schema: &Value,
+    error: &jsonschema::ValidationError<'_>,
+) -> Vec<FieldError> {
     use jsonschema::error::ValidationErrorKind as K;
-    let field = pointer_to_field(&error.instance_path().to_string());
+    let pointer = error.instance_path().to_string();
+    let field = pointer_to_field(&pointer);
     match error.kind() {
         K::Required { property } => vec![FieldError::new(
             join_field(&field, property.as_str().unwrap_or_default()),
             "required field is missing",
         )],
         // One error per unknown field, each with its full path, as the API server's strict field
-        // validation reports them (`unknown field "spec.imagePulPolicy"`).
-        K::AdditionalProperties { unexpected } => unexpected
-            .iter()
-            .map(|name| FieldError::new(join_field(&field, name), "unknown field"))
-            .collect(),
-        K::Enum { options } => vec![FieldError::new(
+        // validation reports them (`unknown field "spec.imagePulPolicy"`), plus the likely typo.
+        K::AdditionalProperties { unexpected } => {
+            let known = known_fields(schema, &pointer);
+            unexpected
+                .iter()
+                .map(|name| {
+                    let hint = did_you_mean(name, known.iter().map(String::as_str))
+                        .map(|close| format!(" (did you mean {close}?)"))
+                        .unwrap_or_default();
+                    FieldError::new(join_field(&field, name), format!("unknown field{hint}"))
+                })
+                .collect()
+        }
+        K::Enum { options } => {
+            let offered = error.instance();
+            let hint = offered
+                .as_str()
+                .and_then(|offered| {
+                    let values = options.as_array()?;
+                    did_you_mean(offered, values.iter().filter_map(Value::as_str))
+                })
+                .map(|close| format!("; did you mean {close:?}?"))
+                .unwrap_or_default();
+            vec![FieldError::new(
+                field,
+                format!(
+                    "unsupported value {offered}; supported values: {}{hint}",
+                    list_options(options)
+                ),
+            )]
+        }
+        // The generated schema writes integral bounds as floats (65535.0); say them as written.
+        K::Maximum { limit } | K::ExclusiveMaximum { limit } => vec![FieldError::new(
             field,
             format!(
-                "unsupported value {}; supported values: {}",
+                "{} is greater than the maximum of {}",
                 error.instance(),
-                list_options(options)
+                number(limit)
+            ),
+        )],
+        K::Minimum { limit } | K::ExclusiveMinimum { limit } => vec![FieldError::new(
+            field,
+            format!(
+                "{} is less than the minimum of {}",
+                error.instance(),
+                number(limit)
             ),
         )],
         _ => vec![FieldError::new(field, error.to_string())],
     }
+}
+
+/// A JSON number as a person writes it: `65535`, not `65535.0`.
+fn number(value: &Value) -> String {
+    match value.as_f64() {
+        Some(float) if float.fract() == 0.0 && float.abs() < 1e15 => format!("{}", float as i64),
+        _ => value.to_string(),
+    }
+}
+
+/// The closest of `candidates` to `typed`, when it is a likely typo (edit distance 1 or 2, and
+/// shorter than the word itself, so `a` does not suggest `b`).
+pub fn did_you_mean<'a>(typed: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
+    candidates
+        .filter(|candidate| *candidate != typed)
+        .map(|candidate| (strsim::levenshtein(typed, candidate), candidate))
+        .filter(|(distance, candidate)| *distance <= 2 && *distance < candidate.len())
+        .min_by_key(|(distance, _)| *distance)
+        .map(|(_, candidate)| candidate)
+}
+
+/// The property names the schema allows at the object `pointer` names (an instance pointer such
+/// as `/spec/tools/0`): what an unknown field there may have been meant to be.
+fn known_fields(schema: &Value, pointer: &str) -> Vec<String> {
+    let mut node = schema;
+    for segment in pointer.split('/').skip(1) {
+        let next = if segment.bytes().all(|b| b.is_ascii_digit()) {
+            node.get("items")
+        } else {
+            node.get("properties").and_then(|p| p.get(segment))
+        };
+        match next {
+            Some(next) => node = next,
+            None => return Vec::new(),
+        }
+    }
+    let mut names: Vec<String> = node
+        .get("properties")
+        .and_then(Value::as_object)
+        .map(|properties| properties.keys().cloned().collect())
+        .unwrap_or_default();
+    if pointer.is_empty() {
+        names.extend(["apiVersion", "kind", "metadata"].map(String::from));
+    }
+    names
 }
 
 fn list_options(options: &Value) -> String {
@@ -525,6 +609,32 @@ fn list_options(options: &Value) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn typos_get_a_suggestion_and_bounds_read_as_written() {
+        let server = serde_json::json!({
+            "apiVersion": "mcpruntime.org/v1alpha1", "kind": "MCPServer",
+            "metadata": {"name": "a"},
+            "spec": {"image": "x", "port": 70000, "imagePulPolicy": "Always", "transport": "stdoi",
+                     "tools": [{"name": "t", "sideEfect": "read"}]},
+        });
+        let errors = validate_object(Kind::Server, &server).expect_err("invalid");
+        let text: Vec<String> = errors.iter().map(ToString::to_string).collect();
+        for expected in [
+            "spec.port: 70000 is greater than the maximum of 65535",
+            "spec.imagePulPolicy: unknown field (did you mean imagePullPolicy?)",
+            "spec.tools[0].sideEfect: unknown field (did you mean sideEffect?)",
+            "; did you mean \"stdio\"?",
+        ] {
+            assert!(
+                text.iter().any(|line| line.contains(expected)),
+                "{expected:?} in {text:#?}"
+            );
+        }
+        // Far from every known name: no guess.
+        assert_eq!(did_you_mean("zzz", ["image", "port"].into_iter()), None);
+        assert_eq!(did_you_mean("a", ["b"].into_iter()), None);
+    }
 
     #[test]
     fn pointers_become_field_paths() {

@@ -1,13 +1,15 @@
 //! `mcp-runtime gateway`: the policy-enforcing MCP proxy, configured by flags or by the Go
 //! mcp-runtime sidecar's environment variables (so the operator renders MR-compatible pods).
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use mcp_runtime_audit::{AuditEvent, AuditSink, HttpSink, HttpSinkConfig, StdoutSink};
 use mcp_runtime_gateway::DenyEncoding;
 use mcp_runtime_gateway::inspect::Limits;
 use mcp_runtime_gateway::metrics::{GatewayMetrics, ServerLabelSet};
-use mcp_runtime_gateway::policy_source::{DocumentDefaults, PolicyStore, watch_file};
-use mcp_runtime_gateway::proxy::{IdentityMode, Proxy, ProxyConfig, ServerLabels};
+use mcp_runtime_gateway::policy_source::{
+    DocumentDefaults, PolicyStore, parse_auth_mode, startup_check, watch_file,
+};
+use mcp_runtime_gateway::proxy::{Proxy, ProxyConfig, ServerLabels};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -34,10 +36,13 @@ pub struct GatewayArgs {
     /// Path prefix removed before forwarding.
     #[arg(long, env = "STRIP_PREFIX")]
     strip_prefix: Option<String>,
-    /// Caller identification: `header` (governance headers from a trusted adapter or ingress) or
-    /// `none`.
-    #[arg(long, env = "AUTH_MODE", default_value = "header")]
-    auth_mode: String,
+    /// Caller identification. The policy document's `auth.mode` decides; this may only repeat
+    /// it (a different value is refused) or fill it when the document has none (default then:
+    /// `header`). `none`, `header`, `oauth` or `mtls`; with `oauth` and `mtls`, which this
+    /// version cannot provide yet, the gateway refuses every MCP request with 503
+    /// `auth_mode_unavailable` (fail closed).
+    #[arg(long, env = "AUTH_MODE")]
+    auth_mode: Option<String>,
     /// Fallbacks from MR's sidecar environment for fields the policy document leaves unset; the
     /// document (rendered from the same spec) wins whenever it sets them.
     #[command(flatten)]
@@ -99,16 +104,11 @@ pub struct GatewayArgs {
 }
 
 pub fn run(args: &GatewayArgs) -> Result<ExitCode> {
-    let identity = match args.auth_mode.trim() {
-        "" | "header" => IdentityMode::Header,
-        "none" => IdentityMode::None,
-        other @ ("oauth" | "mtls") => {
-            bail!(
-                "AUTH_MODE={other} is not supported by this version of the gateway yet; use header or none"
-            )
-        }
-        other => bail!("unknown AUTH_MODE {other:?}: expected none, header, oauth or mtls"),
-    };
+    let mut defaults: DocumentDefaults = args.document_defaults.clone().into();
+    defaults.auth_mode = parse_auth_mode(args.auth_mode.as_deref().unwrap_or_default())
+        .map_err(anyhow::Error::msg)?;
+    startup_check(&args.policy_file, &defaults)
+        .with_context(|| format!("policy file {}", args.policy_file.display()))?;
     let upstream = args
         .upstream_url
         .parse::<http::Uri>()
@@ -132,9 +132,7 @@ pub fn run(args: &GatewayArgs) -> Result<ExitCode> {
     }
     .context("starting the async runtime")?;
     runtime.block_on(async {
-        let store = Arc::new(PolicyStore::with_defaults(
-            args.document_defaults.clone().into(),
-        ));
+        let store = Arc::new(PolicyStore::with_defaults(defaults));
         let _watch = watch_file(store.clone(), args.policy_file.clone())
             .await
             .with_context(|| format!("watching {}", args.policy_file.display()))?;
@@ -165,7 +163,6 @@ pub fn run(args: &GatewayArgs) -> Result<ExitCode> {
         let proxy = Proxy::new(ProxyConfig {
             upstream,
             strip_prefix: args.strip_prefix.clone().filter(|p| !p.is_empty()),
-            identity,
             deny_encoding: args.deny_encoding,
             limits: Limits {
                 max_body_bytes: args.max_body_bytes,
@@ -252,6 +249,7 @@ struct DocumentDefaultArgs {
 impl From<DocumentDefaultArgs> for DocumentDefaults {
     fn from(args: DocumentDefaultArgs) -> Self {
         DocumentDefaults {
+            auth_mode: None,
             policy_mode: args.policy_mode,
             default_decision: args.policy_default_decision,
             policy_version: args.policy_version,

@@ -81,6 +81,16 @@ enum Command {
     },
     /// Run the built-in example MCP server (stdio, or streamable HTTP with --http ADDR).
     ExampleServer(example_server_cmd::ExampleServerArgs),
+    /// Run a command that dies with its parent (used by `up` for every server it starts).
+    #[command(name = "guard-child", hide = true)]
+    GuardChild {
+        /// The pid of the parent to outlive no longer than.
+        #[arg(long)]
+        parent: u32,
+        /// The program and its arguments.
+        #[arg(last = true, required = true)]
+        command: Vec<std::ffi::OsString>,
+    },
     /// Print a shell completion script.
     Completion {
         /// Shell to generate for.
@@ -100,8 +110,40 @@ fn init_logging() {
         .try_init();
 }
 
+impl Command {
+    /// Verbs that print a result and exit, as opposed to the roles that serve.
+    ///
+    /// Rust ignores SIGPIPE, so `println!` into a closed pipe (`mcp-runtime crd | head -5`)
+    /// panics. These verbs get the default action back and end quietly, with the shell's usual
+    /// SIGPIPE status, as `cat` does. The serving roles keep ignoring it: a peer that closes a
+    /// socket or a stdio child that exits must surface as an error, never kill the process.
+    fn only_prints(&self) -> bool {
+        match self {
+            Command::Crd(_)
+            | Command::Validate(_)
+            | Command::Import(_)
+            | Command::Policy { .. }
+            | Command::Server { .. }
+            | Command::Access { .. }
+            | Command::Status(_)
+            | Command::Completion { .. } => true,
+            Command::Sentinel(args) => args.only_prints(),
+            Command::Up(_)
+            | Command::Operator(_)
+            | Command::Gateway(_)
+            | Command::ExampleServer(_)
+            | Command::Bridge(_)
+            | Command::Install(_)
+            | Command::GuardChild { .. } => false,
+        }
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if cli.command.only_prints() {
+        sigpipe::reset();
+    }
     init_logging();
     match run(cli) {
         Ok(code) => code,
@@ -137,5 +179,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Sentinel(args) => sentinel_cmd::run(&args),
         Command::Bridge(args) => bridge_cmd::run(&args),
         Command::Install(args) => install_cmd::run(&args),
+        Command::GuardChild { parent, command } => {
+            Ok(mcp_runtime_local::guard::run(parent, &command))
+        }
     }
 }

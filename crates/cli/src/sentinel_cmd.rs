@@ -19,6 +19,16 @@ pub struct SentinelArgs {
     serve: ServeArgs,
 }
 
+impl SentinelArgs {
+    /// `sentinel status` and `sentinel events` print and exit; the server runs.
+    pub fn only_prints(&self) -> bool {
+        matches!(
+            self.command,
+            Some(SentinelCommand::Status(_) | SentinelCommand::Events(_))
+        )
+    }
+}
+
 #[derive(Debug, clap::Subcommand)]
 enum SentinelCommand {
     /// Run the Sentinel server (the default when no subcommand is given).

@@ -12,9 +12,13 @@ use std::time::Duration;
 /// Show the servers of a running `mcp-runtime up`: phase, URL, tools, restarts and problems.
 #[derive(Debug, clap::Args)]
 pub struct StatusArgs {
-    /// Base URL of the running `mcp-runtime up`.
-    #[arg(long, env = "MCP_RUNTIME_URL", default_value = "http://127.0.0.1:8080")]
-    url: String,
+    /// Base URL of the running `mcp-runtime up` (default: http://127.0.0.1:PORT).
+    #[arg(long, env = "MCP_RUNTIME_URL")]
+    url: Option<String>,
+    /// Port of the running `mcp-runtime up` on this machine, as given to `up --port` (the same
+    /// variable, so one export serves both); `--url` wins when both are set.
+    #[arg(long, env = "MCP_RUNTIME_UP_PORT", default_value_t = 8080)]
+    port: u16,
     /// Output format.
     #[arg(short, long, value_enum, default_value_t = Format::Table)]
     output: Format,
@@ -27,11 +31,15 @@ enum Format {
 }
 
 pub fn run(args: &StatusArgs) -> Result<ExitCode> {
-    let url = format!("{}{STATUS_PATH}", args.url.trim_end_matches('/'));
+    let base = args
+        .url
+        .clone()
+        .unwrap_or_else(|| format!("http://127.0.0.1:{}", args.port));
+    let url = format!("{}{STATUS_PATH}", base.trim_end_matches('/'));
     let body = get(&url).with_context(|| {
         format!(
             "reading {url}: is `mcp-runtime up` running there? (start it with `mcp-runtime up -f \
-             DIR`, or pass --url)"
+             DIR`, or pass --port or --url)"
         )
     })?;
     let status: UpStatus =

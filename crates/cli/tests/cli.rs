@@ -258,3 +258,57 @@ fn server_render_prints_the_objects_the_operator_would_apply() {
     assert!(stdout.contains("name: github-tools-gateway-policy"));
     assert!(stdout.contains("name: mcp-gateway"));
 }
+
+/// `mcp-runtime VERB … | head -1`: the reader goes away before the output is written.
+fn with_closed_stdout(args: &[&str]) -> std::process::Output {
+    use std::process::Stdio;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_mcp-runtime"))
+        .args(args)
+        .env("MCP_SENTINEL_INGEST_URL", "http://sentinel/events")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("runs");
+    drop(child.stdout.take());
+    child.wait_with_output().expect("waits")
+}
+
+#[test]
+fn printing_verbs_end_quietly_when_their_reader_goes_away() {
+    use std::os::unix::process::ExitStatusExt;
+    let verbs: &[&[&str]] = &[
+        &["crd"],
+        &["crd", "--reference"],
+        &["completion", "bash"],
+        &["validate", "-f", EXAMPLES],
+        &[
+            "policy",
+            "render",
+            "-f",
+            EXAMPLES,
+            "--server",
+            "github-tools",
+        ],
+        &[
+            "server",
+            "render",
+            "-f",
+            EXAMPLES,
+            "--server",
+            "github-tools",
+        ],
+    ];
+    for args in verbs {
+        let output = with_closed_stdout(args);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            !stderr.contains("panicked") && !stderr.contains("Broken pipe"),
+            "{args:?}: {stderr}"
+        );
+        assert!(
+            output.status.success() || output.status.signal() == Some(13),
+            "{args:?} ends with success or SIGPIPE, not {:?}: {stderr}",
+            output.status
+        );
+    }
+}

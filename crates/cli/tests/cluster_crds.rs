@@ -11,7 +11,7 @@ mod cluster;
 
 use cluster::{
     TestGroupCrds, TestNamespace, kubectl, kubectl_ok, object_versions, resource_versions,
-    workspace,
+    wait_crd_established, workspace,
 };
 
 /// An MCPServer whose canary split breaks a CEL rule: a CRD whose rules do not compile or run
@@ -163,15 +163,7 @@ fn kustomize_deploy_applies_server_side_and_a_reapply_changes_nothing() {
     };
     apply();
     for plural in ["mcpservers", "mcpaccessgrants", "mcpagentsessions"] {
-        kubectl_ok(
-            &[
-                "wait",
-                "--for=condition=Established",
-                "--timeout=60s",
-                &format!("crd/{plural}.{}", cluster::GROUP),
-            ],
-            None,
-        );
+        wait_crd_established(&format!("{plural}.{}", cluster::GROUP));
     }
     let before = object_versions(&manifests);
     assert_eq!(

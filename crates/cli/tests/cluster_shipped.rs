@@ -10,7 +10,9 @@
 
 mod cluster;
 
-use cluster::{GROUP, TestGroupCrds, TestNamespace, kubectl, kubectl_ok, workspace};
+use cluster::{
+    GROUP, TestGroupCrds, TestNamespace, four_at_a_time, kubectl, kubectl_ok, workspace,
+};
 use mcp_runtime_api::manifest::load_dir;
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
@@ -79,46 +81,32 @@ fn retargeted(object: &Value, group: &str, namespace: &str) -> Value {
 /// Sends each object to the API server in a dry-run create (four at a time), each in `namespace`
 /// and the mcpruntime.org kinds under `group`; returns one line per object the server refused.
 fn refused_by_the_server(objects: &[(String, Value)], group: &str, namespace: &str) -> Vec<String> {
-    let chunk = objects.len().div_ceil(4).max(1);
-    std::thread::scope(|scope| {
-        let workers: Vec<_> = objects
-            .chunks(chunk)
-            .map(|part| {
-                scope.spawn(move || {
-                    part.iter()
-                        .filter_map(|(source, object)| {
-                            let body = serde_json::to_vec(&retargeted(object, group, namespace))
-                                .expect("JSON");
-                            let output = kubectl(
-                                &[
-                                    "create",
-                                    "--dry-run=server",
-                                    "--validate=strict",
-                                    "-o",
-                                    "name",
-                                    "-f",
-                                    "-",
-                                ],
-                                Some(&body),
-                            );
-                            (!output.status.success()).then(|| {
-                                format!(
-                                    "{source} ({} {}): {}",
-                                    object["kind"].as_str().unwrap_or_default(),
-                                    object["metadata"]["name"].as_str().unwrap_or_default(),
-                                    String::from_utf8_lossy(&output.stderr).trim()
-                                )
-                            })
-                        })
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        workers
-            .into_iter()
-            .flat_map(|worker| worker.join().expect("kubectl thread"))
-            .collect()
+    four_at_a_time(objects, |(source, object)| {
+        let body = serde_json::to_vec(&retargeted(object, group, namespace)).expect("JSON");
+        let output = kubectl(
+            &[
+                "create",
+                "--dry-run=server",
+                "--validate=strict",
+                "-o",
+                "name",
+                "-f",
+                "-",
+            ],
+            Some(&body),
+        );
+        (!output.status.success()).then(|| {
+            format!(
+                "{source} ({} {}): {}",
+                object["kind"].as_str().unwrap_or_default(),
+                object["metadata"]["name"].as_str().unwrap_or_default(),
+                String::from_utf8_lossy(&output.stderr).trim()
+            )
+        })
     })
+    .into_iter()
+    .flatten()
+    .collect()
 }
 
 fn assert_all_apply(what: &str, objects: &[(String, Value)]) {

@@ -15,7 +15,7 @@ mod cluster;
 #[path = "../../api/tests/corpus/mod.rs"]
 mod corpus;
 
-use cluster::{TestGroupCrds, TestNamespace, kubectl, kubectl_ok};
+use cluster::{TestGroupCrds, TestNamespace, four_at_a_time, kubectl, kubectl_ok};
 use mcp_runtime_api::validation::{FieldError, Kind, validate_object};
 use serde_json::Value;
 
@@ -67,29 +67,13 @@ fn in_namespace(object: &Value, namespace: &str) -> Value {
 
 /// Judges every `(source, object)` with both, four kubectl processes at a time.
 fn judge_all(objects: &[(String, Value)], group: &str, namespace: &str) -> Vec<Verdicts> {
-    let chunk = objects.len().div_ceil(4).max(1);
-    std::thread::scope(|scope| {
-        let workers: Vec<_> = objects
-            .chunks(chunk)
-            .map(|part| {
-                scope.spawn(move || {
-                    part.iter()
-                        .map(|(source, object)| {
-                            let object = in_namespace(object, namespace);
-                            Verdicts {
-                                source: source.clone(),
-                                validate: judge_with_validate(&object),
-                                server: judge_with_server(&object, group, namespace),
-                            }
-                        })
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        workers
-            .into_iter()
-            .flat_map(|worker| worker.join().expect("judge thread"))
-            .collect()
+    four_at_a_time(objects, |(source, object)| {
+        let object = in_namespace(object, namespace);
+        Verdicts {
+            source: source.clone(),
+            validate: judge_with_validate(&object),
+            server: judge_with_server(&object, group, namespace),
+        }
     })
 }
 

@@ -3,7 +3,7 @@
 
 mod support;
 
-use mcp_runtime_policy::{Grant, PolicyDocument, SideEffect, Tool, Trust};
+use mcp_runtime_policy::{AuthMode, Grant, PolicyDocument, SideEffect, Tool, Trust};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::Path;
@@ -54,7 +54,20 @@ fn upstream() -> (String, Arc<AtomicUsize>) {
 }
 
 fn write_policy(path: &Path, grant_disabled: bool) {
+    write_policy_with_auth(path, grant_disabled, AuthMode::Header);
+}
+
+/// The test policy with `auth.mode` set to `mode` (and what that mode requires to be valid).
+fn write_policy_with_auth(path: &Path, grant_disabled: bool, mode: AuthMode) {
     let mut document = PolicyDocument::default();
+    document.auth.mode = mode.into();
+    if mode == AuthMode::Oauth {
+        document.auth.issuer_url = "https://issuer.example".into();
+        document.auth.audience = "files".into();
+    }
+    if mode == AuthMode::Mtls {
+        document.auth.trust_domain = "example.org".into();
+    }
     document.server.name = "files".into();
     document.server.namespace = "default".into();
     document
@@ -198,6 +211,131 @@ fn the_gateway_enforces_the_policy_file_and_reloads_it_within_a_second() {
         after_revocation,
         "denied calls never reach the upstream"
     );
+}
+
+/// A caller who reaches the port with forged governance headers and no token.
+fn forged_call(address: &str) -> (u16, String) {
+    support::http(
+        address,
+        "POST",
+        "/mcp",
+        &[
+            ("content-type", "application/json"),
+            ("x-mcp-human-id", "admin@example.com"),
+            ("x-mcp-agent-id", "claude"),
+        ],
+        CALL,
+    )
+}
+
+/// Polls `check` until it holds, for at most `within` (the reload time being tested).
+fn within(what: &str, within: Duration, mut check: impl FnMut() -> Option<String>) {
+    let started = Instant::now();
+    loop {
+        let Some(last) = check() else { return };
+        assert!(
+            started.elapsed() < within,
+            "{what} not within {within:?}: {last}"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+#[test]
+fn oauth_and_mtls_policies_fail_closed_without_auth_mode() {
+    for mode in [AuthMode::Oauth, AuthMode::Mtls] {
+        let (upstream_url, forwarded) = upstream();
+        let dir = tempfile::tempdir().expect("tempdir");
+        let policy = dir.path().join("policy.json");
+        write_policy_with_auth(&policy, false, mode);
+        // No AUTH_MODE: the policy decides, as for the Go sidecar.
+        let gateway = start_gateway(&upstream_url, &policy);
+        within(
+            "/ready 503 auth_mode_unavailable",
+            Duration::from_secs(10),
+            || {
+                let (status, body) = http(&gateway.address, "GET", "/ready", "");
+                (status != 503 || !body.contains("auth_mode_unavailable"))
+                    .then(|| format!("{status} {body}"))
+            },
+        );
+        let (status, body) = forged_call(&gateway.address);
+        assert_eq!(status, 503, "{mode:?}: {body}");
+        assert!(body.contains("auth_mode_unavailable"), "{mode:?}: {body}");
+        assert_eq!(
+            forwarded.load(Ordering::SeqCst),
+            0,
+            "{mode:?}: nothing forwarded"
+        );
+    }
+}
+
+#[test]
+fn a_reload_that_changes_the_auth_mode_flips_enforcement_both_ways() {
+    let (upstream_url, forwarded) = upstream();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let policy = dir.path().join("policy.json");
+    write_policy_with_auth(&policy, false, AuthMode::Header);
+    let gateway = start_gateway(&upstream_url, &policy);
+    wait_ready(&gateway);
+    assert_eq!(http(&gateway.address, "POST", "/mcp", CALL).0, 200);
+    assert_eq!(forwarded.load(Ordering::SeqCst), 1);
+
+    write_policy_with_auth(&policy, false, AuthMode::Oauth);
+    within("header -> oauth", Duration::from_secs(1), || {
+        let (status, body) = http(&gateway.address, "POST", "/mcp", CALL);
+        (status != 503).then(|| format!("{status} {body}"))
+    });
+    // Calls made before the reload landed were forwarded; none after it.
+    let before = forwarded.load(Ordering::SeqCst);
+    let (status, body) = http(&gateway.address, "POST", "/mcp", CALL);
+    assert_eq!(status, 503, "{body}");
+    assert!(body.contains("auth_mode_unavailable"), "{body}");
+    assert_eq!(
+        forwarded.load(Ordering::SeqCst),
+        before,
+        "nothing forwarded in oauth mode"
+    );
+    assert_eq!(http(&gateway.address, "GET", "/ready", "").0, 503);
+
+    write_policy_with_auth(&policy, false, AuthMode::Header);
+    within("oauth -> header", Duration::from_secs(1), || {
+        let (status, body) = http(&gateway.address, "POST", "/mcp", CALL);
+        (status != 200).then(|| format!("{status} {body}"))
+    });
+    assert_eq!(http(&gateway.address, "GET", "/ready", "").0, 200);
+}
+
+#[test]
+fn auth_mode_that_disagrees_with_the_policy_is_a_startup_error() {
+    let (upstream_url, forwarded) = upstream();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let policy = dir.path().join("policy.json");
+    write_policy_with_auth(&policy, false, AuthMode::Oauth);
+    let output = Command::new(env!("CARGO_BIN_EXE_mcp-runtime"))
+        .arg("gateway")
+        .env("AUTH_MODE", "header")
+        .env("PORT", "0")
+        .env("METRICS_PORT", "0")
+        .env("LISTEN_ADDRESS", "127.0.0.1")
+        .env("UPSTREAM_URL", &upstream_url)
+        .env("POLICY_FILE", &policy)
+        .output()
+        .expect("run the gateway");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "refused to start: {stderr}");
+    assert!(
+        stderr.contains("\"oauth\"")
+            && stderr.contains("\"header\"")
+            && stderr.contains("AUTH_MODE"),
+        "names both values: {stderr}"
+    );
+    assert_eq!(forwarded.load(Ordering::SeqCst), 0);
+
+    // Agreeing is fine: the gateway starts, and fails closed.
+    let gateway = start_gateway_with(&upstream_url, &policy, &[("AUTH_MODE", "oauth".into())]);
+    assert_eq!(forged_call(&gateway.address).0, 503);
+    assert_eq!(forwarded.load(Ordering::SeqCst), 0);
 }
 
 /// An audit ingest on a fixed port that collects the `event_id`s of every POSTed batch.

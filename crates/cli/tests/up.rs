@@ -395,8 +395,25 @@ fn bad_manifests_are_reported_with_file_and_field_and_the_good_ones_run() {
         &dir.path().join("missing.yaml"),
         "apiVersion: mcpruntime.org/v1alpha1\nkind: MCPServer\nmetadata: {name: missing}\nspec:\n  image: x\n  command: [mcp-server-that-is-not-installed]\n",
     );
+    write(
+        &dir.path().join("missing-stdio.yaml"),
+        "apiVersion: mcpruntime.org/v1alpha1\nkind: MCPServer\nmetadata: {name: missing-stdio}\nspec:\n  image: x\n  transport: stdio\n  command: [mcp-runtimee, example-server]\n",
+    );
     let up = Up::start(dir.path(), state.path());
     up.wait_ready("good");
+    // A misspelled stdio command is Failed with the reason, like an HTTP one, not Starting
+    // behind a bridge that keeps trying; it is said once, not on every check.
+    let missing_stdio = wait_for("the misspelled stdio command to be reported", START, || {
+        up.server("missing-stdio")
+            .filter(|s| s["phase"] == "Failed")
+    });
+    assert!(
+        missing_stdio["last_error"]
+            .as_str()
+            .is_some_and(|e| e.contains("\"mcp-runtimee\" was not found on PATH")),
+        "{missing_stdio}"
+    );
+    assert_eq!(missing_stdio["restarts"], 0, "{missing_stdio}");
     // A valid manifest whose command is not installed runs as far as it can and says why.
     let missing = wait_for("the missing command to be reported", START, || {
         up.server("missing").filter(|s| s["phase"] == "Failed")
@@ -447,7 +464,7 @@ fn bad_manifests_are_reported_with_file_and_field_and_the_good_ones_run() {
     assert_eq!(problems.len(), 4, "{problems:#?}");
     assert_eq!(
         status["servers"].as_array().map(Vec::len),
-        Some(2),
+        Some(3),
         "{}",
         up.log()
     );
@@ -477,6 +494,14 @@ fn bad_manifests_are_reported_with_file_and_field_and_the_good_ones_run() {
         "{table}"
     );
     assert!(table.contains("cel.yaml"), "{table}");
+    // No retry storm: the missing stdio program was reported in one line, and nothing tried to
+    // start it (the bridge never ran for it).
+    let log = up.log();
+    let mentions = log
+        .lines()
+        .filter(|line| line.starts_with("missing-stdio |"))
+        .count();
+    assert_eq!(mentions, 1, "{log}");
 }
 
 #[test]
@@ -577,14 +602,27 @@ fn the_quickstart_lists_only_granted_tools_allows_and_denies_with_reasons() {
         Some(1),
         "{allowed}"
     );
-    // The UI is served under the same prefix.
+    // The UI is served under the same prefix, and the Sentinel URL that the banner, `status`
+    // and the docs print (`/sentinel/`) leads there, as does `/sentinel`.
     let (code, page) = http(&up.address, "GET", "/sentinel/ui/", &[], "");
     assert_eq!(code, 200);
+    for printed in ["/sentinel/", "/sentinel"] {
+        assert_eq!(
+            support::get_following_redirects(&up.address, printed),
+            (200, "/sentinel/ui/".to_owned()),
+            "{printed}"
+        );
+    }
     assert!(page.contains("<html") || page.contains("<!doctype") || page.contains("<!DOCTYPE"));
 
     // `mcp-runtime status` shows the server, its tools and the recent denial.
     let output = Command::new(env!("CARGO_BIN_EXE_mcp-runtime"))
-        .args(["status", "--url", &up.url("")])
+        .arg("status")
+        // Found by the port `up` was given, through the variable both read.
+        .env(
+            "MCP_RUNTIME_UP_PORT",
+            up.address.rsplit_once(':').expect("port").1,
+        )
         .output()
         .expect("status");
     let table = String::from_utf8_lossy(&output.stdout);
@@ -598,4 +636,97 @@ fn the_quickstart_lists_only_granted_tools_allows_and_denies_with_reasons() {
         table.contains("delete_note  note-taker  side_effect_not_allowed"),
         "{table}"
     );
+    // A clean quickstart logs no error: the start-up race of the readiness probe is not one.
+    let log = up.log();
+    let errors: Vec<&str> = log.lines().filter(|line| line.contains("ERROR")).collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+}
+
+#[test]
+fn up_killed_with_sigkill_leaves_no_server_process_behind() {
+    use nix::sys::signal::killpg;
+    use nix::unistd::Pid;
+    let dir = tempfile::tempdir().expect("dir");
+    let state = tempfile::tempdir().expect("state");
+    let marker = dir.path().join("marker");
+    write(
+        &dir.path().join("http.yaml"),
+        &python_server("http", &marker),
+    );
+    // A shell that keeps the Python server as its child: the server is a grandchild of the
+    // guard, as an `npx` or wrapper script's server would be.
+    let wrapped = python_server("wrapped", &marker).replace(
+        &format!("command: [{}, ", python().display()),
+        &format!(
+            "command: [sh, -c, '\"$0\" \"$@\"; true', {}, ",
+            python().display()
+        ),
+    );
+    assert!(wrapped.contains("sh, -c"), "{wrapped}");
+    write(&dir.path().join("wrapped.yaml"), &wrapped);
+    write(
+        &dir.path().join("stdio.yaml"),
+        "apiVersion: mcpruntime.org/v1alpha1\nkind: MCPServer\nmetadata: {name: notes}\nspec:\n  image: x\n  transport: stdio\n  command: [mcp-runtime, example-server]\n",
+    );
+    let mut up = Up::start(dir.path(), state.path());
+    let groups: Vec<i32> = ["http", "wrapped", "notes"]
+        .iter()
+        .map(|name| {
+            let server = up.wait_ready(name);
+            i32::try_from(server["pid"].as_u64().expect("pid")).expect("pid fits")
+        })
+        .collect();
+    up.child.kill().expect("SIGKILL up");
+    let _ = up.child.wait();
+    // Every process of every server's group is gone, soon.
+    wait_for(
+        "every server process to end with up",
+        Duration::from_secs(10),
+        || {
+            groups
+                .iter()
+                .all(|&group| killpg(Pid::from_raw(group), None).is_err())
+                .then_some(())
+        },
+    );
+}
+
+#[test]
+fn an_oauth_server_fails_closed_in_up_as_its_sidecar_would() {
+    let dir = tempfile::tempdir().expect("dir");
+    let state = tempfile::tempdir().expect("state");
+    let marker = dir.path().join("marker");
+    let server = python_server("crm", &marker).replace(
+        "  policy: {mode: allow-list, defaultDecision: deny}\n",
+        "  policy: {mode: allow-list, defaultDecision: deny}\n  auth: {mode: oauth, issuerURL: 'https://issuer.example', audience: crm}\n",
+    );
+    assert!(server.contains("mode: oauth"), "{server}");
+    write(&dir.path().join("crm.yaml"), &server);
+    write(&dir.path().join("grant.yaml"), &grant("crm", "[]"));
+    let up = Up::start(dir.path(), state.path());
+    let status = up.wait_ready("crm");
+    assert!(
+        status["warnings"]
+            .as_array()
+            .is_some_and(|w| w.iter().any(|w| w
+                .as_str()
+                .is_some_and(|w| w.contains("auth_mode_unavailable")))),
+        "up says so: {status}"
+    );
+    // Forged identity headers and no token: refused, and the tool never ran.
+    let call = r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"secret_admin","arguments":{}}}"#;
+    let (code, body) = http(
+        &up.address,
+        "POST",
+        "/crm/mcp",
+        &[
+            ("content-type", "application/json"),
+            ("accept", "application/json, text/event-stream"),
+            ("x-mcp-human-id", "dev"),
+        ],
+        call,
+    );
+    assert_eq!(code, 503, "{body}");
+    assert!(body.contains("auth_mode_unavailable"), "{body}");
+    assert!(!marker.exists(), "the tool never ran");
 }

@@ -27,7 +27,7 @@ use std::time::Duration;
 
 use arc_swap::ArcSwapOption;
 use jiff::Timestamp;
-use mcp_runtime_policy::CompiledPolicy;
+use mcp_runtime_policy::{AuthMode, CompiledPolicy, Vocabulary};
 use notify::event::{AccessKind, AccessMode};
 use notify::{EventKind, RecommendedWatcher, RecursiveMode, Watcher};
 use serde::Serialize;
@@ -209,7 +209,11 @@ impl PolicyStore {
     /// (which names the file) and it is returned. A document with the active revision swaps
     /// nothing but still clears a stale error. Blocking: call it off the async runtime.
     pub fn load_file(&self, path: &Path) -> Result<(), String> {
-        let policy = read_policy(path).map(|policy| self.defaults.apply(policy));
+        let policy = read_policy(path).and_then(|policy| {
+            self.defaults
+                .apply(policy)
+                .map_err(|conflict| format!("policy file {}: {conflict}", path.display()))
+        });
         self.install(&path.display().to_string(), policy)
     }
 
@@ -273,7 +277,7 @@ fn now() -> Timestamp {
     Timestamp::from_second(Timestamp::now().as_second()).unwrap_or(Timestamp::UNIX_EPOCH)
 }
 
-/// Values from MR's sidecar environment (`POLICY_MODE`, `POLICY_DEFAULT_DECISION`,
+/// Values from MR's sidecar environment (`AUTH_MODE`, `POLICY_MODE`, `POLICY_DEFAULT_DECISION`,
 /// `POLICY_VERSION`, `HUMAN_ID_HEADER`, `AGENT_ID_HEADER`, `TEAM_ID_HEADER`,
 /// `SESSION_ID_HEADER`).
 ///
@@ -281,8 +285,14 @@ fn now() -> Timestamp {
 /// variables, so it stays the authority: a variable only fills a field the document leaves
 /// unset (for example a hand-written or older document). It can never loosen a field the
 /// document sets, such as turning `allow-list` into `observe`.
+///
+/// `AUTH_MODE` is stricter still: how callers are identified is the security boundary, so a
+/// document whose `auth.mode` differs from it is refused ([`AuthModeConflict`]) rather than
+/// either value silently winning.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct DocumentDefaults {
+    /// `none`, `header`, `oauth` or `mtls`; checked with [`parse_auth_mode`] at startup.
+    pub auth_mode: Option<AuthMode>,
     pub policy_mode: Option<String>,
     pub default_decision: Option<String>,
     pub policy_version: Option<String>,
@@ -294,12 +304,19 @@ pub struct DocumentDefaults {
 
 impl DocumentDefaults {
     /// Fills the unset fields of `policy`'s document. The revision stays the document's own:
-    /// it names what the operator rendered.
-    pub fn apply(&self, policy: CompiledPolicy) -> CompiledPolicy {
+    /// it names what the operator rendered. Fails when the document's `auth.mode` disagrees
+    /// with `AUTH_MODE`.
+    pub fn apply(&self, policy: CompiledPolicy) -> Result<CompiledPolicy, AuthModeConflict> {
+        self.check_auth_mode(&policy)?;
         if *self == DocumentDefaults::default() {
-            return policy;
+            return Ok(policy);
         }
         let mut document = policy.document().clone();
+        if document.auth.mode.is_unset()
+            && let Some(mode) = self.auth_mode
+        {
+            document.auth.mode = mode.into();
+        }
         let fill = |field: &mut String, value: &Option<String>| {
             if field.is_empty()
                 && let Some(value) = value.as_ref().filter(|v| !v.is_empty())
@@ -325,7 +342,62 @@ impl DocumentDefaults {
         {
             document.policy.default_decision = decision;
         }
-        CompiledPolicy::new_unvalidated(document)
+        Ok(CompiledPolicy::new_unvalidated(document))
+    }
+
+    /// `AUTH_MODE` may only repeat what the document says (or fill it when unset).
+    pub fn check_auth_mode(&self, policy: &CompiledPolicy) -> Result<(), AuthModeConflict> {
+        let document_mode = &policy.document().auth.mode;
+        match self.auth_mode {
+            Some(variable)
+                if !document_mode.is_unset() && document_mode.known() != Some(variable) =>
+            {
+                Err(AuthModeConflict {
+                    document: document_mode.as_str().to_owned(),
+                    variable: variable.as_str(),
+                })
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+/// The document's `auth.mode` and `AUTH_MODE` disagree.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "auth.mode is {document:?} but AUTH_MODE is {variable:?}; AUTH_MODE may only repeat the \
+     policy's mode (unset it and the policy decides)"
+)]
+pub struct AuthModeConflict {
+    /// The document's `auth.mode`.
+    pub document: String,
+    /// The `AUTH_MODE` value.
+    pub variable: &'static str,
+}
+
+/// Parses an `AUTH_MODE` value; empty means unset.
+pub fn parse_auth_mode(raw: &str) -> Result<Option<AuthMode>, String> {
+    match raw.trim() {
+        "" => Ok(None),
+        other => AuthMode::ALL
+            .iter()
+            .copied()
+            .find(|mode| mode.as_str() == other)
+            .map(Some)
+            .ok_or_else(|| {
+                format!("unknown AUTH_MODE {other:?}: expected none, header, oauth or mtls")
+            }),
+    }
+}
+
+/// Checks the policy file as the gateway starts: a readable, valid document whose `auth.mode`
+/// disagrees with `AUTH_MODE` is a configuration error worth refusing to start for. A missing
+/// or invalid file is not (the gateway answers 503 until a valid one appears, as a ConfigMap
+/// volume may lag behind the container).
+pub fn startup_check(path: &Path, defaults: &DocumentDefaults) -> Result<(), AuthModeConflict> {
+    match read_policy(path) {
+        Ok(policy) => defaults.check_auth_mode(&policy),
+        Err(_) => Ok(()),
     }
 }
 

@@ -4,9 +4,11 @@
 //! - `POST` bodies are read up to the limit and inspected strictly ([`crate::inspect`]); the exact
 //!   bytes that were inspected are the bytes forwarded, so the upstream never reads something the
 //!   policy did not see.
-//! - Identity (header mode) is taken from the governance headers; every governance header and the
+//! - Identity follows the active policy's `auth.mode` ([`IdentityMode::of`]). In header mode it
+//!   is taken from the governance headers; every governance header, token header and the
 //!   caller's `Authorization` are removed before forwarding, and the authenticated identity is
-//!   written back. The caller's token never reaches the upstream.
+//!   written back. The caller's token never reaches the upstream. A mode this version cannot
+//!   provide (`oauth`, `mtls`) refuses every request with 503 `auth_mode_unavailable`.
 //! - Every `tools/call` (in a batch: every element) is decided by the policy; one denied element
 //!   refuses the whole request, which is then never forwarded. No policy loaded → 503, fail closed.
 //! - `tools/list` results are filtered to the tools the caller may call, in JSON and in SSE
@@ -26,7 +28,8 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use mcp_runtime_audit::{AuditEvent, AuditSink, RequestPayload};
 use mcp_runtime_policy::{
-    CompiledPolicy, Decision, Identity, PolicyMode, Reason, Request as PolicyRequest, Vocabulary,
+    AuthMode, CompiledPolicy, Decision, Identity, Lenient, PolicyMode, Reason,
+    Request as PolicyRequest, Vocabulary,
 };
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -43,13 +46,33 @@ pub type PolicyProvider = Arc<dyn Fn() -> Option<Arc<CompiledPolicy>> + Send + S
 /// Supplies the JSON body of `/config/status`.
 pub type StatusProvider = Arc<dyn Fn() -> serde_json::Value + Send + Sync>;
 
-/// How callers are identified.
+/// How callers are identified: always the active policy's `auth.mode`, read with the policy
+/// itself, so a reload that changes the mode changes it atomically with everything else.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum IdentityMode {
     /// No identity; only meaningful with an `observe` policy.
     None,
     /// Governance headers set by a trusted adapter or ingress (see docs: trust boundary).
     Header,
+    /// A mode this gateway cannot provide yet (`oauth`, `mtls`): every MCP request is refused
+    /// with 503 `auth_mode_unavailable` and nothing is forwarded (fail closed). Trusting
+    /// headers instead would let anyone who can reach the port name themselves.
+    Unavailable,
+}
+
+impl IdentityMode {
+    /// The identity mode `policy` asks for. An unset `auth.mode` is `header` (MR's default; the
+    /// gateway's `AUTH_MODE` fills it before the policy is activated). An unknown one never
+    /// passes validation, and would fail closed if it did.
+    pub fn of(policy: &CompiledPolicy) -> IdentityMode {
+        match &policy.document().auth.mode {
+            Lenient::Unset | Lenient::Known(AuthMode::Header) => IdentityMode::Header,
+            Lenient::Known(AuthMode::None) => IdentityMode::None,
+            Lenient::Known(AuthMode::Oauth | AuthMode::Mtls) | Lenient::Unknown(_) => {
+                IdentityMode::Unavailable
+            }
+        }
+    }
 }
 
 /// Gateway settings for one upstream.
@@ -59,8 +82,6 @@ pub struct ProxyConfig {
     pub upstream: Uri,
     /// Path prefix removed before forwarding (MR's `STRIP_PREFIX`).
     pub strip_prefix: Option<String>,
-    /// Identity mode.
-    pub identity: IdentityMode,
     /// How denials are encoded.
     pub deny_encoding: DenyEncoding,
     /// Body limit and batch policy.
@@ -99,7 +120,6 @@ impl std::fmt::Debug for ProxyConfig {
         f.debug_struct("ProxyConfig")
             .field("upstream", &self.upstream)
             .field("strip_prefix", &self.strip_prefix)
-            .field("identity", &self.identity)
             .field("deny_encoding", &self.deny_encoding)
             .finish_non_exhaustive()
     }
@@ -252,16 +272,7 @@ impl Proxy {
     ) -> Response<ProxyBody> {
         match request.uri().path() {
             "/health" => return json_response(StatusCode::OK, br#"{"status":"ok"}"#.to_vec()),
-            "/ready" => {
-                return if (self.config.policy)().is_some() {
-                    json_response(StatusCode::OK, br#"{"status":"ready"}"#.to_vec())
-                } else {
-                    json_response(
-                        StatusCode::SERVICE_UNAVAILABLE,
-                        br#"{"status":"not_ready","reason":"policy_not_loaded"}"#.to_vec(),
-                    )
-                };
-            }
+            "/ready" => return self.readiness(),
             "/metrics" => {
                 if let Some(metrics) = &self.config.metrics {
                     return bytes_response(
@@ -307,9 +318,16 @@ impl Proxy {
             }
             return self.deny(&Decision::policy_unavailable(), None, None);
         };
+        let identity = IdentityMode::of(&policy);
+        if identity == IdentityMode::Unavailable {
+            // Every MCP request, whatever its method: none is forwarded, and each is audited.
+            let decision = Decision::auth_mode_unavailable();
+            record.decision = Some(decision.clone());
+            return self.deny(&decision, None, Some(&policy));
+        }
         let (mut parts, body) = request.into_parts();
         let names = governance_names(&policy);
-        let caller = Caller::from_headers(&parts.headers, &names, self.config.identity);
+        let caller = Caller::from_headers(&parts.headers, &names, identity);
         record.caller = caller.clone();
         scrub_headers(&mut parts.headers, &names, &policy);
 
@@ -399,6 +417,33 @@ impl Proxy {
         let filter_tools = lists_tools && !observe_mode(&policy);
         self.forward_buffered(parts, bytes, filter_tools, caller, policy)
             .await
+    }
+
+    /// `/ready`: 200 only when a policy is active and its identity mode is available.
+    fn readiness(&self) -> Response<ProxyBody> {
+        let not_ready = |body: serde_json::Value| {
+            json_response(
+                StatusCode::SERVICE_UNAVAILABLE,
+                body.to_string().into_bytes(),
+            )
+        };
+        match (self.config.policy)() {
+            None => not_ready(serde_json::json!({
+                "status": "not_ready",
+                "reason": "policy_not_loaded",
+            })),
+            Some(policy) if IdentityMode::of(&policy) == IdentityMode::Unavailable => {
+                not_ready(serde_json::json!({
+                    "status": "not_ready",
+                    "reason": Reason::AuthModeUnavailable.as_str(),
+                    "message": format!(
+                        "the policy's auth.mode {:?} is not available in this gateway; every MCP request is refused",
+                        policy.document().auth.mode.as_str()
+                    ),
+                }))
+            }
+            Some(_) => json_response(StatusCode::OK, br#"{"status":"ready"}"#.to_vec()),
+        }
     }
 
     fn deny(
@@ -642,7 +687,7 @@ fn governance_names(policy: &CompiledPolicy) -> GovernanceNames {
 
 impl Caller {
     fn from_headers(headers: &HeaderMap, names: &GovernanceNames, mode: IdentityMode) -> Caller {
-        if mode == IdentityMode::None {
+        if mode != IdentityMode::Header {
             return Caller::default();
         }
         let [human, agent, team, session] = names;
@@ -695,19 +740,22 @@ impl Caller {
     }
 }
 
-/// Removes every governance header and the caller's credentials.
+/// Removes every governance header and the caller's credentials: the token header, and the
+/// header a gateway writes an upstream token into (`session.upstream_token_header`), which an
+/// upstream may trust as coming from the gateway, so a caller must never be able to set it.
 fn scrub_headers(headers: &mut HeaderMap, names: &GovernanceNames, policy: &CompiledPolicy) {
     for name in names.iter().flatten() {
         headers.remove(name);
     }
-    let token_header = policy
-        .document()
-        .auth
-        .token_header
-        .trim()
-        .to_ascii_lowercase();
-    if !token_header.is_empty() {
-        headers.remove(token_header.as_str());
+    let document = policy.document();
+    for token_header in [
+        &document.auth.token_header,
+        &document.session.upstream_token_header,
+    ] {
+        let token_header = token_header.trim().to_ascii_lowercase();
+        if !token_header.is_empty() {
+            headers.remove(token_header.as_str());
+        }
     }
     headers.remove(header::AUTHORIZATION);
     headers.remove(header::COOKIE);

@@ -88,6 +88,7 @@ fn http_policy_and_other_reasons_carry_only_the_error() {
         (Reason::RpcInspectionFailed, 403),
         (Reason::SessionExpired, 401),
         (Reason::PolicyUnavailable, 503),
+        (Reason::AuthModeUnavailable, 503),
         (Reason::OauthNotEnabled, 404),
         (Reason::UpstreamTimeout, 504),
     ] {

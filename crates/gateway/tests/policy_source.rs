@@ -392,3 +392,46 @@ fn environment_defaults_fill_only_what_the_document_leaves_unset() {
         Value::String("allow-list".into())
     );
 }
+
+#[test]
+fn auth_mode_only_fills_or_repeats_the_documents_mode() {
+    use mcp_runtime_gateway::policy_source::parse_auth_mode;
+    use mcp_runtime_policy::AuthMode;
+    let dir = tempfile::tempdir().expect("dir");
+    let path = dir.path().join("policy.json");
+    let store = PolicyStore::with_defaults(DocumentDefaults {
+        auth_mode: parse_auth_mode("none").expect("known mode"),
+        ..DocumentDefaults::default()
+    });
+    // Unset in the document: AUTH_MODE fills it.
+    write(&path, &json(&document(false)));
+    store.load_file(&path).expect("valid policy");
+    assert_eq!(
+        store
+            .current()
+            .expect("loaded")
+            .document()
+            .auth
+            .mode
+            .known(),
+        Some(AuthMode::None)
+    );
+    let good = store.status().revision;
+
+    // A document that says otherwise is refused, naming both; the last good policy stays.
+    let mut header = document(true);
+    header.auth.mode = AuthMode::Header.into();
+    header
+        .finalize(jiff::Timestamp::UNIX_EPOCH)
+        .expect("finalize");
+    write(&path, &json(&header));
+    let error = store.load_file(&path).expect_err("conflicting mode");
+    assert!(
+        error.contains("\"header\"") && error.contains("\"none\"") && error.contains("AUTH_MODE"),
+        "{error}"
+    );
+    assert_eq!(store.status().revision, good);
+
+    assert!(parse_auth_mode("kerberos").is_err());
+    assert_eq!(parse_auth_mode(" ").expect("empty"), None);
+}

@@ -7,9 +7,9 @@ use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
 use mcp_runtime_gateway::DenyEncoding;
 use mcp_runtime_gateway::inspect::Limits;
-use mcp_runtime_gateway::proxy::{IdentityMode, Proxy, ProxyConfig};
+use mcp_runtime_gateway::proxy::{Proxy, ProxyConfig};
 use mcp_runtime_policy::{
-    CompiledPolicy, Grant, PolicyDocument, SideEffect, Tool, ToolRule, Trust,
+    AuthMode, CompiledPolicy, Grant, PolicyDocument, SideEffect, Tool, ToolRule, Trust,
 };
 use std::sync::{Arc, Mutex};
 use tokio::net::TcpListener;
@@ -127,21 +127,13 @@ async fn gateway_with_audit(
     policy: Option<Arc<CompiledPolicy>>,
     audit: Arc<Collected>,
 ) -> String {
-    gateway_with(
-        upstream,
-        policy,
-        audit,
-        IdentityMode::Header,
-        DenyEncoding::JsonRpc,
-    )
-    .await
+    gateway_with(upstream, policy, audit, DenyEncoding::JsonRpc).await
 }
 
 async fn gateway_with(
     upstream: &str,
     policy: Option<Arc<CompiledPolicy>>,
     audit: Arc<Collected>,
-    identity: IdentityMode,
     deny_encoding: DenyEncoding,
 ) -> String {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
@@ -149,7 +141,6 @@ async fn gateway_with(
     let proxy = Proxy::new(ProxyConfig {
         upstream: upstream.parse().expect("uri"),
         strip_prefix: None,
-        identity,
         deny_encoding,
         limits: Limits::default(),
         policy: Arc::new(move || policy.clone()),
@@ -186,11 +177,21 @@ async fn send(
     body: &str,
     headers: &[(&str, &str)],
 ) -> (u16, String) {
+    exchange(method, &format!("{url}/mcp"), body, headers).await
+}
+
+/// One request to `uri` as an MCP client sends it; returns (status, body).
+async fn exchange(
+    method: http::Method,
+    uri: &str,
+    body: &str,
+    headers: &[(&str, &str)],
+) -> (u16, String) {
     let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
         .build(hyper_util::client::legacy::connect::HttpConnector::new());
     let mut request = http::Request::builder()
         .method(method)
-        .uri(format!("{url}/mcp"))
+        .uri(uri)
         .header("content-type", "application/json")
         .header("accept", "application/json, text/event-stream");
     for (name, value) in headers {
@@ -285,6 +286,28 @@ async fn allowed_calls_pass_and_denied_calls_never_reach_the_upstream() {
 }
 
 #[tokio::test]
+async fn a_caller_cannot_set_the_token_headers_the_upstream_may_trust() {
+    let mut document = policy().document().clone();
+    document.auth.token_header = "X-Caller-Token".into();
+    document.session.upstream_token_header = "X-Upstream-Token".into();
+    document.finalize(jiff::Timestamp::now()).expect("finalize");
+    let policy = Arc::new(CompiledPolicy::new(document).expect("valid"));
+    let (upstream_url, seen) = upstream(false).await;
+    let url = gateway(&upstream_url, Some(policy)).await;
+    let headers = [
+        ("x-mcp-agent-id", "claude"),
+        ("x-caller-token", "caller-secret"),
+        ("x-upstream-token", "forged-upstream-token"),
+    ];
+    assert_eq!(post(&url, &call("read_file"), &headers).await.0, 200);
+    let seen = seen.lock().expect("lock");
+    let (parts, _) = seen.first().expect("forwarded");
+    for name in ["x-caller-token", "x-upstream-token", "authorization"] {
+        assert!(parts.headers.get(name).is_none(), "{name} was forwarded");
+    }
+}
+
+#[tokio::test]
 async fn spoofed_duplicate_identity_headers_are_not_trusted() {
     let (upstream_url, seen) = upstream(false).await;
     let url = gateway(&upstream_url, Some(policy())).await;
@@ -350,6 +373,17 @@ async fn tools_list_is_filtered_in_a_resumed_get_stream() {
     );
 }
 
+/// `policy` with another `auth.mode` (and what that mode requires to be valid).
+fn with_auth_mode(policy: &CompiledPolicy, mode: AuthMode) -> Arc<CompiledPolicy> {
+    let mut document = policy.document().clone();
+    document.auth.mode = mode.into();
+    document.auth.issuer_url = "https://issuer.example".into();
+    document.auth.audience = "files".into();
+    document.auth.trust_domain = "example.org".into();
+    document.finalize(jiff::Timestamp::now()).expect("finalize");
+    Arc::new(CompiledPolicy::new(document).expect("valid"))
+}
+
 /// The test policy in `observe` mode.
 fn observe_policy() -> Arc<CompiledPolicy> {
     let mut document = policy().document().clone();
@@ -393,12 +427,9 @@ async fn observe_mode_forwards_every_call_lists_every_tool_and_audits() {
 #[tokio::test]
 async fn identity_mode_none_ignores_identity_headers() {
     let (upstream_url, seen) = upstream(false).await;
-    let url = gateway_with(
+    let url = gateway(
         &upstream_url,
-        Some(policy()),
-        Arc::default(),
-        IdentityMode::None,
-        DenyEncoding::JsonRpc,
+        Some(with_auth_mode(&policy(), AuthMode::None)),
     )
     .await;
     // claude's header is not trusted: the call has no identity and the grant does not match.
@@ -414,12 +445,9 @@ async fn identity_mode_none_ignores_identity_headers() {
     );
     // With an observe policy the call passes, still without any identity header upstream.
     let (upstream_url, seen) = upstream(false).await;
-    let url = gateway_with(
+    let url = gateway(
         &upstream_url,
-        Some(observe_policy()),
-        Arc::default(),
-        IdentityMode::None,
-        DenyEncoding::JsonRpc,
+        Some(with_auth_mode(&observe_policy(), AuthMode::None)),
     )
     .await;
     assert_eq!(post(&url, &call("read_file"), CLAUDE).await.0, 200);
@@ -440,7 +468,6 @@ async fn the_http_deny_encoding_answers_with_mr_bodies_through_the_proxy() {
         &upstream_url,
         Some(policy()),
         Arc::default(),
-        IdentityMode::Header,
         DenyEncoding::Http,
     )
     .await;
@@ -483,7 +510,8 @@ async fn raw(url: &str, request: Vec<u8>) -> u16 {
     let mut stream = tokio::net::TcpStream::connect(address)
         .await
         .expect("connect");
-    stream.write_all(&request).await.expect("send");
+    // A gateway may answer and close before reading a large body; the answer still counts.
+    let _ = stream.write_all(&request).await;
     let mut response = Vec::new();
     let _ = stream.read_to_end(&mut response).await;
     String::from_utf8_lossy(&response)
@@ -516,10 +544,9 @@ fn request_bytes(headers: &[(&str, &str)], body: &[u8]) -> Vec<u8> {
     out
 }
 
-#[tokio::test]
-async fn bypass_attempts_never_reach_the_upstream() {
-    let (upstream_url, seen) = upstream(false).await;
-    let url = gateway(&upstream_url, Some(policy())).await;
+/// Requests that try to get a denied `tools/call` (`rm_rf`) past the inspection: batches,
+/// duplicate and letter-case keys, escapes, encodings, framing, header tricks.
+fn bypass_corpus() -> Vec<(&'static str, Vec<u8>)> {
     let denied = call("rm_rf");
     let gzip_magic = [0x1f_u8, 0x8b, 0x08, 0x00];
     let chunked = {
@@ -536,7 +563,7 @@ async fn bypass_attempts_never_reach_the_upstream() {
         r#"{{"jsonrpc":"2.0","id":9,"method":"tools/call","params":{{"name":"rm_rf","arguments":{{"pad":"{}"}}}}}}"#,
         "x".repeat(5 * 1024 * 1024)
     );
-    let cases: Vec<(&str, Vec<u8>)> = vec![
+    let cases: Vec<(&'static str, Vec<u8>)> = vec![
         ("batch hiding a denied call", request_bytes(&[], format!("[{},{}]", call("read_file"), denied).as_bytes())),
         ("duplicate method key", request_bytes(&[], br#"{"jsonrpc":"2.0","id":1,"method":"tools/list","method":"tools/call","params":{"name":"rm_rf"}}"#)),
         ("duplicate name key", request_bytes(&[], br#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"read_file","name":"rm_rf"}}"#)),
@@ -554,7 +581,14 @@ async fn bypass_attempts_never_reach_the_upstream() {
         ("letter-case method", request_bytes(&[], br#"{"jsonrpc":"2.0","id":1,"method":"Tools/Call","params":{"name":"rm_rf"}}"#)),
         ("letter-case key", request_bytes(&[], br#"{"jsonrpc":"2.0","id":1,"method":"tools/list","Method":"tools/call","params":{"name":"rm_rf"}}"#)),
     ];
-    for (name, bytes) in cases {
+    cases
+}
+
+#[tokio::test]
+async fn bypass_attempts_never_reach_the_upstream() {
+    let (upstream_url, seen) = upstream(false).await;
+    let url = gateway(&upstream_url, Some(policy())).await;
+    for (name, bytes) in bypass_corpus() {
         let status = raw(&url, bytes).await;
         assert!(status != 0, "{name}: no response");
         let reached = seen.lock().expect("lock").len();
@@ -756,4 +790,88 @@ async fn rebound_host_names_are_refused_on_a_loopback_listener() {
         assert_eq!(status, 200, "{host}: {body}");
     }
     assert_eq!(seen.lock().expect("lock").len(), 4);
+}
+
+/// Forged governance headers and no token: what an attacker who reaches the port sends.
+const FORGED: &[(&str, &str)] = &[
+    ("x-mcp-human-id", "admin@example.com"),
+    ("x-mcp-agent-id", "claude"),
+    ("x-mcp-team-id", "platform"),
+];
+
+/// A plain GET of `path` (not the MCP endpoint), e.g. `/ready`.
+async fn get_path(url: &str, path: &str) -> (u16, String) {
+    exchange(http::Method::GET, &format!("{url}{path}"), "", &[]).await
+}
+
+#[tokio::test]
+async fn oauth_and_mtls_policies_fail_closed_on_every_request() {
+    for mode in [AuthMode::Oauth, AuthMode::Mtls] {
+        for encoding in [DenyEncoding::JsonRpc, DenyEncoding::Http] {
+            let (upstream_url, seen) = upstream(false).await;
+            let audit: Arc<Collected> = Arc::default();
+            let policy = with_auth_mode(&policy(), mode);
+            let url = gateway_with(&upstream_url, Some(policy), audit.clone(), encoding).await;
+            let context = format!("{mode:?} with the {encoding:?} encoding");
+
+            let (status, body) = get_path(&url, "/ready").await;
+            assert_eq!(status, 503, "{context}: /ready {body}");
+            assert!(body.contains("auth_mode_unavailable"), "{context}: {body}");
+
+            // An allowed tool, a tools/list, a GET stream and a session DELETE: all refused.
+            for (method, body) in [
+                (http::Method::POST, call("read_file")),
+                (
+                    http::Method::POST,
+                    r#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#.to_owned(),
+                ),
+                (http::Method::GET, String::new()),
+                (http::Method::DELETE, String::new()),
+            ] {
+                let (status, reply) = send(method.clone(), &url, &body, FORGED).await;
+                assert_eq!(status, 503, "{context}: {method} {body} -> {reply}");
+                assert!(
+                    reply.contains("auth_mode_unavailable"),
+                    "{context}: {method} names the reason: {reply}"
+                );
+            }
+            assert!(
+                seen.lock().expect("lock").is_empty(),
+                "{context}: nothing reached the upstream"
+            );
+            let events = audit.0.lock().expect("lock");
+            assert_eq!(events.len(), 4, "{context}: every request is audited");
+            for event in events.iter() {
+                let payload = serde_json::to_value(&event.payload).expect("payload");
+                assert_eq!(payload["decision"], "deny", "{context}");
+                assert_eq!(payload["reason"], "auth_mode_unavailable", "{context}");
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_bypass_corpus_reaches_nothing_behind_an_oauth_policy() {
+    let (upstream_url, seen) = upstream(false).await;
+    let url = gateway(
+        &upstream_url,
+        Some(with_auth_mode(&policy(), AuthMode::Oauth)),
+    )
+    .await;
+    let allowed = call("read_file");
+    let mut corpus = bypass_corpus();
+    // Behind an unavailable identity mode even an allowed call must not pass.
+    corpus.push((
+        "allowed call with forged headers",
+        request_bytes(&[], allowed.as_bytes()),
+    ));
+    for (name, bytes) in corpus {
+        let status = raw(&url, bytes).await;
+        assert!(status != 0, "{name}: no response");
+        assert_eq!(
+            seen.lock().expect("lock").len(),
+            0,
+            "{name}: reached the upstream (status {status})"
+        );
+    }
 }

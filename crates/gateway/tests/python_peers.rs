@@ -7,7 +7,7 @@
 
 use mcp_runtime_gateway::DenyEncoding;
 use mcp_runtime_gateway::inspect::Limits;
-use mcp_runtime_gateway::proxy::{IdentityMode, Proxy, ProxyConfig, ServerLabels};
+use mcp_runtime_gateway::proxy::{Proxy, ProxyConfig, ServerLabels};
 use mcp_runtime_policy::{CompiledPolicy, Grant, PolicyDocument, SideEffect, Tool, Trust};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -82,7 +82,6 @@ async fn python_sdk_client_and_server_through_the_gateway_in_both_eras() {
     let proxy = Proxy::new(ProxyConfig {
         upstream: format!("http://127.0.0.1:{port}").parse().expect("uri"),
         strip_prefix: None,
-        identity: IdentityMode::Header,
         deny_encoding: DenyEncoding::JsonRpc,
         limits: Limits::default(),
         policy: Arc::new(move || Some(policy.clone())),

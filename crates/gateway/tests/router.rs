@@ -4,7 +4,7 @@
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper_util::rt::TokioIo;
-use mcp_runtime_gateway::proxy::{IdentityMode, Proxy, ProxyConfig, ServerLabels};
+use mcp_runtime_gateway::proxy::{Proxy, ProxyConfig, ServerLabels};
 use mcp_runtime_gateway::router::{Route, Router};
 use mcp_runtime_policy::{CompiledPolicy, Grant, PolicyDocument, SideEffect, Tool, Trust};
 use std::sync::Arc;
@@ -60,7 +60,6 @@ fn route(path: &str, upstream: &str, policy: Arc<CompiledPolicy>) -> Route {
         proxy: Proxy::new(ProxyConfig {
             upstream: upstream.parse().expect("uri"),
             strip_prefix: Some(path.into()),
-            identity: IdentityMode::Header,
             deny_encoding: Default::default(),
             limits: Default::default(),
             policy: Arc::new(move || Some(policy.clone())),

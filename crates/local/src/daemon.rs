@@ -299,7 +299,6 @@ fn route_for(shared: &Shared, entry: &Entry) -> Route {
     let proxy = Proxy::new(ProxyConfig {
         upstream,
         strip_prefix: Some(plan.route.clone()),
-        identity: plan.identity,
         deny_encoding: Default::default(),
         limits: Default::default(),
         policy: Arc::new(move || policy.current()),

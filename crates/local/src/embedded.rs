@@ -37,7 +37,14 @@ pub async fn open(state_dir: &Path, retention: Option<Duration>) -> anyhow::Resu
     let sink = Arc::new(sentinel.sink());
     // Nesting (rather than stripping the prefix by hand) keeps the original URI visible to the
     // router, so its redirects and the UI's relative links resolve under the prefix.
-    let app = axum::Router::new().nest(SENTINEL_PATH, sentinel.router());
+    // `/sentinel/` (what the banner, `status` and the docs print) is not matched by the nest,
+    // whose catch-all needs a non-empty rest: send it to the UI too.
+    let app = axum::Router::new()
+        .route(
+            &format!("{SENTINEL_PATH}/"),
+            axum::routing::get(|| async { axum::response::Redirect::to("ui/") }),
+        )
+        .nest(SENTINEL_PATH, sentinel.router());
     let handler: MountedHandler = Arc::new(move |request| {
         let app = app.clone();
         Box::pin(async move {

@@ -7,10 +7,12 @@
 //!   backoff, stop with its whole process group;
 //! * [`daemon`]: the directory watch, reconcile, policy rendering, and the one port that routes
 //!   `/{name}/mcp` through the gateway;
-//! * [`status`]: the document `mcp-runtime status` reads.
+//! * [`status`]: the document `mcp-runtime status` reads;
+//! * [`guard`]: the wrapper that makes every server die with `up`, even on SIGKILL.
 
 pub mod daemon;
 pub mod embedded;
+pub mod guard;
 pub mod plan;
 pub mod probe;
 pub mod process;

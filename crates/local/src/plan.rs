@@ -13,7 +13,6 @@
 
 use mcp_runtime_api::manifest::LoadResult;
 use mcp_runtime_api::server::{AuthMode, MCPServer, Transport};
-use mcp_runtime_gateway::proxy::IdentityMode;
 use mcp_runtime_operator::build::Route;
 use mcp_runtime_operator::config::OperatorConfig;
 use serde::Serialize;
@@ -78,8 +77,6 @@ pub struct ServerPlan {
     /// Changes exactly when the process must be restarted (launch settings), not when only
     /// policy inputs change: those are re-rendered in place.
     pub fingerprint: String,
-    #[serde(skip)]
-    pub identity: IdentityMode,
     /// The request headers that carry the caller's human, agent and team IDs.
     pub identity_headers: [String; 3],
     pub team_id: String,
@@ -179,16 +176,16 @@ fn plan_server(
 ) -> Result<ServerPlan, String> {
     let spec = &server.spec;
     let mut warnings = Vec::new();
-    let identity = match spec.auth.as_ref().map(|auth| auth.mode).unwrap_or_default() {
-        AuthMode::Header => IdentityMode::Header,
-        AuthMode::None => IdentityMode::None,
-        other => {
-            return Err(format!(
-                "spec.auth.mode: {:?} is not available in the local mode yet; use header or none",
-                other.as_str()
-            ));
-        }
-    };
+    // The gateway takes the identity mode from the rendered policy, as in a cluster: a mode it
+    // cannot provide yet fails closed there (503 `auth_mode_unavailable` on every request).
+    if let mode @ (AuthMode::Oauth | AuthMode::Mtls) =
+        spec.auth.as_ref().map(|auth| auth.mode).unwrap_or_default()
+    {
+        warnings.push(format!(
+            "spec.auth.mode: {:?} is not available in this version; the gateway refuses every call to this server with 503 auth_mode_unavailable",
+            mode.as_str()
+        ));
+    }
     let external = spec
         .gateway
         .as_ref()
@@ -232,7 +229,6 @@ fn plan_server(
         route,
         launch,
         fingerprint,
-        identity,
         identity_headers: {
             let auth = spec.auth.clone().unwrap_or_default();
             [

@@ -19,6 +19,25 @@ pub struct ServerFacts {
 
 /// Connects to `url` as an MCP client, lists the tools and disconnects.
 pub async fn handshake(url: &str) -> Result<ServerFacts, String> {
+    // A server that is still starting refuses connections. Find that out with a plain connect:
+    // the MCP client would report it as a fatal transport error in the log on every attempt,
+    // which reads as a failure while it is only the normal start-up race.
+    if let Some(address) = url.parse::<http::Uri>().ok().and_then(|uri| {
+        let default_port = if uri.scheme_str() == Some("https") {
+            443
+        } else {
+            80
+        };
+        Some(format!(
+            "{}:{}",
+            uri.host()?,
+            uri.port_u16().unwrap_or(default_port)
+        ))
+    }) {
+        tokio::net::TcpStream::connect(&address)
+            .await
+            .map_err(|error| format!("not accepting connections yet at {address}: {error}"))?;
+    }
     let transport = StreamableHttpClientTransport::from_uri(url.to_owned());
     let client = ().serve(transport).await.map_err(|error| format!("initialize: {error}"))?;
     let info = client.peer_info();

@@ -45,6 +45,9 @@ pub struct Spec<'a> {
     pub env: &'a [(String, String)],
     /// Working directory.
     pub dir: &'a Path,
+    /// This executable, to start the program under [`crate::guard`] so it dies with this
+    /// process; `None` starts it directly.
+    pub guard: Option<&'a Path>,
 }
 
 /// A running process group.
@@ -60,9 +63,23 @@ pub struct Running {
 /// Starts `spec` in a new process group. A program that is not installed gets an error that
 /// says what to install, when the program is a well-known runtime.
 pub fn start(spec: &Spec<'_>, output: &RecentOutput) -> Result<Running, String> {
-    let mut command = Command::new(spec.program);
+    let mut command = match spec.guard {
+        Some(this_exe) => {
+            let mut command = Command::new(this_exe);
+            command.args(crate::guard::guarded_args(
+                std::process::id(),
+                spec.program,
+                spec.args,
+            ));
+            command
+        }
+        None => {
+            let mut command = Command::new(spec.program);
+            command.args(spec.args);
+            command
+        }
+    };
     command
-        .args(spec.args)
         .envs(spec.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
         .current_dir(spec.dir)
         .stdin(Stdio::piped())
@@ -138,6 +155,27 @@ impl Running {
     }
 }
 
+/// Whether `program` can be started: a path (anything with a `/`, relative to `dir`) must be an
+/// executable file; a bare name must be one in a directory of `PATH` (the server's own `PATH`
+/// when its environment sets one, as `exec` would search it).
+pub(crate) fn program_exists(program: &Path, env: &[(String, String)], dir: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    let executable = |path: &Path| {
+        std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    };
+    if program.components().count() > 1 || program.is_absolute() {
+        return executable(&dir.join(program));
+    }
+    let path = env
+        .iter()
+        .rev()
+        .find(|(name, _)| name == "PATH")
+        .map(|(_, value)| std::ffi::OsString::from(value))
+        .or_else(|| std::env::var_os("PATH"))
+        .unwrap_or_default();
+    std::env::split_paths(&path).any(|directory| executable(&dir.join(directory).join(program)))
+}
+
 async fn relay(name: String, stream: impl AsyncRead + Unpin, output: RecentOutput) {
     let mut lines = BufReader::new(stream).lines();
     while let Ok(Some(line)) = lines.next_line().await {
@@ -146,7 +184,7 @@ async fn relay(name: String, stream: impl AsyncRead + Unpin, output: RecentOutpu
     }
 }
 
-fn spawn_error(program: &Path, error: &io::Error) -> String {
+pub(crate) fn spawn_error(program: &Path, error: &io::Error) -> String {
     if error.kind() != io::ErrorKind::NotFound {
         return format!("starting {}: {error}", program.display());
     }
@@ -184,6 +222,7 @@ mod tests {
             args: &[],
             env: &[],
             dir: Path::new("."),
+            guard: None,
         };
         let error = start(&spec, &output).expect_err("no such program");
         assert!(error.contains("was not found on PATH"), "{error}");
@@ -205,6 +244,7 @@ mod tests {
             args: &args,
             env: &[],
             dir: Path::new("."),
+            guard: None,
         };
         let running = start(&spec, &output).expect("sh starts");
         let grandchild = wait_for(|| output.lines().get(1).cloned()).await;

@@ -3,7 +3,7 @@
 
 use crate::plan::{Launch, SELF_COMMAND, ServerPlan, expand};
 use crate::probe::{ServerFacts, handshake};
-use crate::process::{RecentOutput, Running, Spec, start};
+use crate::process::{RecentOutput, Running, Spec, program_exists, spawn_error, start};
 use crate::status::{Phase, ServerStatus};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener};
 use std::path::PathBuf;
@@ -73,6 +73,7 @@ impl Supervisor {
         let output = RecentOutput::default();
         let work = Work {
             name: plan.key.name.clone(),
+            self_exe: context.self_exe.clone(),
             command: command_for(&plan.launch, port, context),
             upstream: upstream.clone(),
             work_dir: context.work_dir.clone(),
@@ -127,6 +128,9 @@ struct Command {
     env: Vec<(String, String)>,
     /// The bridge exits cleanly when its stdin closes; other commands get SIGTERM at once.
     exits_on_eof: bool,
+    /// The server's own program (behind the bridge for stdio servers), checked before each
+    /// start so a missing one is reported as such instead of failing inside the bridge.
+    requires: PathBuf,
 }
 
 fn command_for(launch: &Launch, port: u16, context: &LaunchContext) -> Option<Command> {
@@ -155,6 +159,7 @@ fn command_for(launch: &Launch, port: u16, context: &LaunchContext) -> Option<Co
                 args: bridge_args,
                 env: env.clone(),
                 exits_on_eof: true,
+                requires: resolve(program),
             })
         }
         Launch::Http {
@@ -168,6 +173,7 @@ fn command_for(launch: &Launch, port: u16, context: &LaunchContext) -> Option<Co
                 args: args.iter().map(|a| expand(a, &env)).collect(),
                 env,
                 exits_on_eof: false,
+                requires: resolve(program),
             })
         }
         Launch::External { .. } => None,
@@ -189,6 +195,8 @@ fn lock(status: &Mutex<ServerStatus>) -> std::sync::MutexGuard<'_, ServerStatus>
 
 struct Work {
     name: String,
+    /// This executable: every server runs under its `guard-child` (see [`crate::guard`]).
+    self_exe: PathBuf,
     command: Option<Command>,
     upstream: String,
     work_dir: PathBuf,
@@ -208,6 +216,10 @@ impl Work {
 
     async fn supervise_process(&self, command: Command, mut stop: watch::Receiver<bool>) {
         let mut backoff = Duration::from_millis(250);
+        if !self.until_program_exists(&command, &mut stop).await {
+            self.update(|s| s.phase = Phase::Stopped);
+            return;
+        }
         loop {
             let started = Instant::now();
             let spec = Spec {
@@ -216,6 +228,7 @@ impl Work {
                 args: &command.args,
                 env: &command.env,
                 dir: &self.work_dir,
+                guard: Some(&self.self_exe),
             };
             let running = start(&spec, &self.output);
             let outcome = match running {
@@ -272,6 +285,51 @@ impl Work {
                 }
             }
         }
+    }
+
+    /// Waits, quietly, until the server's program exists: `Failed` with what to install, checked
+    /// again with a growing interval (1 s doubling to 30 s) and said once, not on every check.
+    /// False when stopped first.
+    async fn until_program_exists(
+        &self,
+        command: &Command,
+        stop: &mut watch::Receiver<bool>,
+    ) -> bool {
+        let mut interval = Duration::from_secs(1);
+        let mut checks = 0_u32;
+        while !program_exists(&command.requires, &command.env, &self.work_dir) {
+            checks += 1;
+            let error = spawn_error(
+                &command.requires,
+                &std::io::Error::from(std::io::ErrorKind::NotFound),
+            );
+            if checks == 1 {
+                eprintln!(
+                    "{} | {error}; checking again with a growing interval",
+                    self.name
+                );
+            }
+            self.update(|s| {
+                s.phase = Phase::Failed;
+                s.pid = None;
+                s.last_error = Some(format!(
+                    "{error} (checked {checks} time(s); next check in {} s)",
+                    interval.as_secs()
+                ));
+            });
+            if stopped_within(stop, interval).await {
+                return false;
+            }
+            interval = (interval * 2).min(MAX_BACKOFF);
+        }
+        if checks > 0 {
+            eprintln!(
+                "{} | {} is there now; starting",
+                self.name,
+                command.requires.display()
+            );
+        }
+        true
     }
 
     /// One process life: wait for readiness, then for exit or stop.

@@ -40,9 +40,13 @@ pub fn is_subset(desired: &Value, live: &Value) -> bool {
     }
 }
 
+/// Values the API server stores as absent. Go's `omitempty` drops empty strings (an `env` entry
+/// with `value: ""` comes back without `value`), so a desired `""` must not count as drift, or
+/// every reconcile would re-apply.
 fn is_empty(value: &Value) -> bool {
     match value {
         Value::Null => true,
+        Value::String(s) => s.is_empty(),
         Value::Object(o) => o.is_empty(),
         Value::Array(a) => a.is_empty(),
         _ => false,
@@ -185,6 +189,15 @@ mod tests {
         let extra_container = json!({"spec": {"replicas": 1, "template": {"spec": {"containers": [{"name": "a", "image": "x"}, {"name": "b"}]}}}});
         assert!(!is_subset(&desired, &extra_container));
         assert!(is_subset(&json!({"a": null, "b": {}}), &json!({})));
+        // As a real API server stores `env: [{name, value: ""}]`: without the empty value.
+        assert!(is_subset(
+            &json!({"env": [{"name": "A", "value": ""}]}),
+            &json!({"env": [{"name": "A"}]})
+        ));
+        assert!(!is_subset(
+            &json!({"env": [{"name": "A", "value": ""}]}),
+            &json!({"env": [{"name": "A", "value": "x"}]})
+        ));
     }
 
     #[test]

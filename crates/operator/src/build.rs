@@ -442,11 +442,11 @@ fn deployment(
                 type_: Some("RollingUpdate".into()),
                 rolling_update: Some(RollingUpdateDeployment {
                     max_unavailable: Some(rollout.map_or(IntOrString::String("25%".into()), |r| {
-                        r.max_unavailable.clone()
+                        int_or_percent(&r.max_unavailable)
                     })),
-                    max_surge: Some(
-                        rollout.map_or(IntOrString::String("25%".into()), |r| r.max_surge.clone()),
-                    ),
+                    max_surge: Some(rollout.map_or(IntOrString::String("25%".into()), |r| {
+                        int_or_percent(&r.max_surge)
+                    })),
                 }),
             }
         }
@@ -1015,6 +1015,19 @@ pub fn registry_pull_secret(
     })
 }
 
+/// A rollout bound as the Deployment API takes it. The Go mcp-runtime types `maxSurge` and
+/// `maxUnavailable` as strings and parses them with `intstr.Parse`, so `"5"` means five pods;
+/// the Deployment API only takes a string when it is a percentage and refuses `"5"`.
+fn int_or_percent(value: &IntOrString) -> IntOrString {
+    match value {
+        IntOrString::String(text) => match text.trim().parse::<i32>() {
+            Ok(count) => IntOrString::Int(count),
+            Err(_) => value.clone(),
+        },
+        IntOrString::Int(_) => value.clone(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1203,6 +1216,26 @@ mod tests {
                 .get("ingress.kubernetes.io/rewrite-target")
                 .map(String::as_str),
             Some("/")
+        );
+    }
+
+    #[test]
+    fn numeric_rollout_strings_become_pod_counts_as_go_intstr_parses_them() {
+        let config = OperatorConfig::default();
+        let rolling = built(
+            serde_json::json!({"image": "x", "rollout": {
+                "strategy": "RollingUpdate", "maxSurge": "5", "maxUnavailable": "10%"}}),
+            &config,
+        )
+        .deployment
+        .spec
+        .and_then(|s| s.strategy)
+        .and_then(|s| s.rolling_update)
+        .expect("rolling update");
+        assert_eq!(rolling.max_surge, Some(IntOrString::Int(5)));
+        assert_eq!(
+            rolling.max_unavailable,
+            Some(IntOrString::String("10%".into()))
         );
     }
 

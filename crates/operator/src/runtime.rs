@@ -145,17 +145,26 @@ impl LeaseLock {
 
     /// Waits until this replica holds the Lease, then keeps renewing it every third of the lease
     /// duration. `leader` turns true on acquisition and false when the Lease is lost.
+    ///
+    /// A failed renewal (the API server restarting, a network blip) is retried every second; the
+    /// holder gives up only when it has not renewed for two thirds of the lease duration (client-go's
+    /// renew deadline), which is before any other replica may take the Lease over.
     pub async fn run(self, leader: watch::Sender<bool>, mut stop: watch::Receiver<bool>) {
         let period = self.duration / 3;
+        let renew_deadline = self.duration * 2 / 3;
+        let retry = Duration::from_secs(1).min(period);
         let mut held = false;
+        let mut last_renewed = tokio::time::Instant::now();
         loop {
             let now = Timestamp::now();
+            let mut wait = period;
             match self.try_acquire_or_renew(now).await {
                 Ok(true) => {
                     if !held {
                         eprintln!("mcp-runtime operator: leading as {}", self.identity);
                     }
                     held = true;
+                    last_renewed = tokio::time::Instant::now();
                     let _ = leader.send(true);
                 }
                 Ok(false) if held => {
@@ -167,14 +176,20 @@ impl LeaseLock {
                 Err(e) => {
                     eprintln!("mcp-runtime operator: lease error: {e}");
                     if held {
-                        // Renewal failing past the lease duration means someone else may lead.
-                        let _ = leader.send(false);
-                        return;
+                        if last_renewed.elapsed() >= renew_deadline {
+                            // Past the renew deadline another replica may soon lead: stop first.
+                            eprintln!(
+                                "mcp-runtime operator: could not renew the lease for {renew_deadline:?}"
+                            );
+                            let _ = leader.send(false);
+                            return;
+                        }
+                        wait = retry;
                     }
                 }
             }
             tokio::select! {
-                _ = tokio::time::sleep(period) => {}
+                _ = tokio::time::sleep(wait) => {}
                 _ = stop.changed() => {
                     if held {
                         let _ = self.release().await;

@@ -115,6 +115,12 @@ impl Decision {
         Decision::denied_by_stage(Reason::PolicyUnavailable)
     }
 
+    /// 503 `auth_mode_unavailable`: the policy asks for an identity mode this gateway cannot
+    /// provide, so no caller can be identified and nothing is forwarded.
+    pub fn auth_mode_unavailable() -> Self {
+        Decision::denied_by_stage(Reason::AuthModeUnavailable)
+    }
+
     /// `"allow"` or `"deny"`, the audit payload's `decision`.
     pub fn verdict(&self) -> &'static str {
         if self.allowed { "allow" } else { "deny" }

@@ -128,6 +128,9 @@ reasons! {
     Undecided => "undecided", 403, Gateway;
     /// No valid policy is loaded.
     PolicyUnavailable => "policy_unavailable", 503, Policy;
+    /// The policy's `auth.mode` (`oauth`, `mtls`) is not available in this gateway: it refuses
+    /// every request rather than identify callers some other way.
+    AuthModeUnavailable => "auth_mode_unavailable", 503, Gateway;
     /// The OAuth provider could not be reached.
     OauthProviderUnavailable => "oauth_provider_unavailable", 503, OauthProvider;
     /// OAuth is selected but not configured.

@@ -141,6 +141,15 @@ impl PolicyDocument {
             "default decision",
             errors,
         );
+        // Settings with a single meaning in this version: another value asks for behaviour the
+        // gateway does not have, and would otherwise be silently ignored.
+        check_only(
+            &self.policy.enforce_on,
+            "policy.enforce_on",
+            "call_tool",
+            errors,
+        );
+        check_only(&self.session.store, "session.store", "kubernetes", errors);
     }
 
     fn validate_grants(&self, errors: &mut Errors) {
@@ -334,5 +343,16 @@ impl Errors {
             path: path.into(),
             message,
         });
+    }
+}
+
+/// `value` must be empty or `only`: the one behaviour this version implements.
+fn check_only(value: &str, path: &str, only: &str, errors: &mut Errors) {
+    let value = value.trim();
+    if !value.is_empty() && value != only {
+        errors.push(
+            path,
+            format!("{value:?} is not supported: the only value is {only:?} (or leave it unset)"),
+        );
     }
 }

@@ -402,6 +402,8 @@ const CATALOGUE: &[(&str, u16)] = &[
     ("grant_expired", 403),
     ("upstream_error", 502),
     ("upstream_timeout", 504),
+    // This gateway's own: the policy's auth.mode is not available here (fails closed).
+    ("auth_mode_unavailable", 503),
 ];
 
 #[test]
@@ -431,6 +433,7 @@ fn reason_enum_is_exactly_the_catalogue_with_unique_codes() {
 fn stage_reasons_build_uniform_denials() {
     let cases = [
         (Reason::PolicyUnavailable, 503),
+        (Reason::AuthModeUnavailable, 503),
         (Reason::InvalidToken, 401),
         (Reason::MissingBearerToken, 401),
         (Reason::MissingClientCertificate, 401),

@@ -128,6 +128,20 @@ fn auth_mode_must_be_known() {
 }
 
 #[test]
+fn settings_with_a_single_meaning_refuse_other_values() {
+    let errors = errors_after(|document| document.policy.enforce_on = "all_methods".into());
+    assert_single(&errors, "policy.enforce_on", "\"call_tool\"");
+    let errors = errors_after(|document| document.session.store = "redis".into());
+    assert_single(&errors, "session.store", "\"kubernetes\"");
+
+    let mut document = valid_document();
+    document.policy.enforce_on = "call_tool".into();
+    document.session.store = "kubernetes".into();
+    stamp_revision(&mut document).expect("revision");
+    assert_eq!(document.validate(), Ok(()));
+}
+
+#[test]
 fn oauth_needs_an_issuer_and_mtls_a_trust_domain() {
     let errors = errors_after(|document| document.auth.mode = AuthMode::Oauth.into());
     assert_single(

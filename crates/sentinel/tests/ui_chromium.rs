@@ -276,6 +276,21 @@ async fn the_ui_shows_the_dataset_filters_activity_and_links_deny_reasons() {
             .await,
         json!(3)
     );
+    let humans: std::collections::BTreeSet<&str> = data.iter().map(|s| s.human).collect();
+    assert_eq!(humans.len(), 2, "the dataset has two humans");
+    assert_eq!(
+        driver
+            .run("return document.querySelector('[data-stat=agents] .stat-sub').textContent")
+            .await,
+        json!("2 humans")
+    );
+    // One is one human, not "1 humans".
+    assert_eq!(
+        driver
+            .run("return [plural(1, 'human', 'humans'), plural(0, 'human', 'humans')]")
+            .await,
+        json!(["1 human", "0 humans"])
+    );
     assert_eq!(
         driver
             .run("return document.querySelectorAll('svg.chart rect').length > 0")

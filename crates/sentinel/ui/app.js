@@ -49,6 +49,8 @@ function append(el, children) {
 
 const nf = new Intl.NumberFormat();
 const fmt = (n) => nf.format(Number(n) || 0);
+/** `1 human`, `2 humans`: a count with its noun, singular for exactly one. */
+const plural = (n, one, many) => fmt(n) + ' ' + (Number(n) === 1 ? one : many);
 const pct = (part, total) => (total > 0 ? (100 * part / total) : 0);
 const fmtPct = (p) => (p >= 10 || p === 0 ? p.toFixed(0) : p.toFixed(1)) + '%';
 
@@ -266,7 +268,7 @@ async function overview() {
       stat('calls', 'Calls', fmt(sm.total_events), sm.last_event ? 'last ' + ago(sm.last_event) : 'no calls yet'),
       stat('deny-rate', 'Deny rate', fmtPct(sm.deny_rate * 100), fmt(sm.denied) + ' denied', sm.denied ? 'warn' : ''),
       stat('servers', 'Servers', fmt(sm.servers)),
-      stat('agents', 'Agents', fmt(sm.agents), fmt(sm.humans) + ' humans'),
+      stat('agents', 'Agents', fmt(sm.agents), plural(sm.humans, 'human', 'humans')),
       stat('tools', 'Tools', fmt(sm.tools))),
     h('div', { class: 'grid wide-left' },
       card('Calls over time', timeline(u.timeline, u.bucket_seconds, 0.68)),

@@ -36,6 +36,8 @@ use tokio::sync::mpsc;
 
 pub use kube_fake_client::ClientBuilder;
 
+pub mod cluster;
+
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 type ResponseBody = BoxBody<Bytes, BoxError>;
 
@@ -148,6 +150,8 @@ struct Watch {
 #[derive(Default)]
 struct State {
     calls: Vec<ApiCall>,
+    /// Calls the real API server refused with 401 or 403 ([`RecordingApi`] only).
+    denied: Vec<ApiCall>,
     faults: Vec<Fault>,
     watches: Vec<Watch>,
     /// Snapshots handed out with LIST responses, by resourceVersion token.
@@ -664,7 +668,14 @@ impl RecordingApi {
         lock(&self.state).faults.push(fault);
     }
 
+    /// The calls the API server refused as unauthenticated or forbidden (401, 403): with an
+    /// impersonated client, every call RBAC does not grant.
+    pub fn denied(&self) -> Vec<ApiCall> {
+        lock(&self.state).denied.clone()
+    }
+
     async fn handle(self, request: Request<KubeBody>) -> Result<Response<KubeBody>, BoxError> {
+        let call = classify(&request).map(|(call, _)| call);
         let fault = classify(&request).and_then(|(call, key)| {
             let mut state = lock(&self.state);
             state.calls.push(call.clone());
@@ -680,7 +691,13 @@ impl RecordingApi {
             let bytes = body.collect().await?.to_bytes();
             return Ok(Response::from_parts(parts, KubeBody::from(bytes.to_vec())));
         }
-        Ok(self.inner.send(request).await.map_err(Box::new)?)
+        let response = self.inner.send(request).await.map_err(Box::new)?;
+        if matches!(response.status().as_u16(), 401 | 403)
+            && let Some(call) = call
+        {
+            lock(&self.state).denied.push(call);
+        }
+        Ok(response)
     }
 }
 

@@ -9,7 +9,7 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// The API group of the CRDs as shipped.
 pub const GROUP: &str = "mcpruntime.org";
@@ -158,6 +158,35 @@ impl Drop for TestNamespace {
     }
 }
 
+/// Polls until the CRD `name` is `Established` (served), for up to 60 s. `kubectl wait` is not
+/// used: it fails outright when it reads the CRD before the server has written any condition.
+pub fn wait_crd_established(name: &str) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut last = String::new();
+    while Instant::now() < deadline {
+        let output = kubectl(
+            &[
+                "get",
+                "crd",
+                name,
+                "-o",
+                r#"jsonpath={.status.conditions[?(@.type=="Established")].status}"#,
+            ],
+            None,
+        );
+        last = format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        if output.status.success() && last.trim() == "True" {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    panic!("CRD {name} not Established within 60 s: {last}");
+}
+
 /// `mcp-runtime crd`'s output with the API group replaced by `group` everywhere (CRD names,
 /// `spec.group`), so it can be created and deleted without touching the shipped CRDs.
 pub fn crds_in_group(group: &str) -> String {
@@ -196,15 +225,7 @@ impl TestGroupCrds {
     /// Waits until the API server serves every CRD (`Established`).
     pub fn wait_established(&self) {
         for name in self.names() {
-            kubectl_ok(
-                &[
-                    "wait",
-                    "--for=condition=Established",
-                    "--timeout=60s",
-                    &format!("crd/{name}"),
-                ],
-                None,
-            );
+            wait_crd_established(&name);
         }
     }
 }
@@ -267,4 +288,21 @@ pub fn resource_versions(manifests: &str) -> BTreeMap<String, String> {
         .into_iter()
         .map(|(key, versions)| (key, versions.resource_version))
         .collect()
+}
+
+/// `judge` applied to every item, four at a time (kubectl round trips dominate these tests), in
+/// the items' order.
+pub fn four_at_a_time<T: Sync, R: Send>(items: &[T], judge: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let chunk = items.len().div_ceil(4).max(1);
+    let judge = &judge;
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = items
+            .chunks(chunk)
+            .map(|part| scope.spawn(move || part.iter().map(judge).collect::<Vec<_>>()))
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|worker| worker.join().expect("worker thread"))
+            .collect()
+    })
 }

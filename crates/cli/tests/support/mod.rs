@@ -72,6 +72,49 @@ pub fn http(
     (status, body)
 }
 
+/// GETs `path` as a browser would, following redirects (relative ones too, at most five), and
+/// returns the final status and path.
+pub fn get_following_redirects(address: &str, path: &str) -> (u16, String) {
+    let mut path = path.to_owned();
+    for _ in 0..5 {
+        let mut stream = TcpStream::connect(address).expect("connect");
+        write!(
+            stream,
+            "GET {path} HTTP/1.1\r\nhost: {address}\r\nconnection: close\r\n\r\n"
+        )
+        .expect("send");
+        let mut response = String::new();
+        stream.read_to_string(&mut response).expect("read");
+        let status: u16 = response
+            .split_whitespace()
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
+        let location = response
+            .split("\r\n\r\n")
+            .next()
+            .unwrap_or_default()
+            .lines()
+            .find_map(|line| {
+                let (name, value) = line.split_once(':')?;
+                name.eq_ignore_ascii_case("location")
+                    .then(|| value.trim().to_owned())
+            });
+        match location {
+            Some(location) if (300..400).contains(&status) => {
+                path = if location.starts_with('/') {
+                    location
+                } else {
+                    let directory = &path[..=path.rfind('/').unwrap_or(0)];
+                    format!("{directory}{location}")
+                };
+            }
+            _ => return (status, path),
+        }
+    }
+    panic!("more than five redirects from {path}")
+}
+
 /// Polls `check` every 20 ms until it returns `Some`, failing after `timeout` with `what`.
 pub fn wait_for<T>(what: &str, timeout: Duration, mut check: impl FnMut() -> Option<T>) -> T {
     let deadline = Instant::now() + timeout;

@@ -8,7 +8,7 @@
 
 use mcp_runtime_gateway::DenyEncoding;
 use mcp_runtime_gateway::inspect::Limits;
-use mcp_runtime_gateway::proxy::{IdentityMode, Proxy, ProxyConfig, ServerLabels};
+use mcp_runtime_gateway::proxy::{Proxy, ProxyConfig, ServerLabels};
 use mcp_runtime_policy::CompiledPolicy;
 use std::net::SocketAddr;
 use std::path::Path;
@@ -126,7 +126,6 @@ pub async fn gateway(upstream: SocketAddr, policy: Arc<CompiledPolicy>) -> Socke
     let proxy = Proxy::new(ProxyConfig {
         upstream: format!("http://{upstream}").parse().expect("uri"),
         strip_prefix: None,
-        identity: IdentityMode::Header,
         deny_encoding: DenyEncoding::JsonRpc,
         limits: Limits::default(),
         policy: Arc::new(move || Some(policy.clone())),

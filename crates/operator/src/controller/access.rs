@@ -129,7 +129,10 @@ async fn access_controller<K: AccessObject>(
         .reflect(object_writer)
         .applied_objects();
     let controller = Controller::for_stream(object_events, objects.clone())
-        .with_config(ControllerConfig::default().concurrency(ctx.max_concurrent_reconciles));
+        .with_config(ControllerConfig::default().concurrency(ctx.max_concurrent_reconciles))
+        // kube-runtime's default shared trigger backoff stalls every trigger for tens of
+        // seconds after an API server restart (see `TriggerBackoff`).
+        .trigger_backoff(super::TriggerBackoff::default());
     // Only a server's appearance or disappearance matters here: its metadata is enough.
     let (servers, server_writer) = reflector::store::<PartialObjectMeta<MCPServer>>();
     let servers_synced = Arc::new(AtomicBool::new(false));

@@ -41,6 +41,44 @@ impl Clock for SystemClock {
     }
 }
 
+/// Backoff of a `Controller`'s trigger streams. kube-runtime applies one backoff to the merged
+/// watch streams of a controller (its own, `owns`, `watches`, `reconcile_on`). Its default (up to
+/// 30 s, reset only after 120 s without errors) turned an API server restart into minutes without
+/// reconciles: every watch broken by the restart reports its error in turn, and each error
+/// paused *all* triggers for up to 30 s. Short and capped at 1 s, reconnect attempts stay at
+/// about one a second while the API server is away, and a restart costs seconds.
+#[derive(Clone, Copy, Debug)]
+pub struct TriggerBackoff {
+    next: Duration,
+}
+
+impl TriggerBackoff {
+    const FIRST: Duration = Duration::from_millis(100);
+    const MAX: Duration = Duration::from_secs(1);
+}
+
+impl Default for TriggerBackoff {
+    fn default() -> Self {
+        TriggerBackoff { next: Self::FIRST }
+    }
+}
+
+impl Iterator for TriggerBackoff {
+    type Item = Duration;
+
+    fn next(&mut self) -> Option<Duration> {
+        let current = self.next;
+        self.next = (current * 2).min(Self::MAX);
+        Some(current)
+    }
+}
+
+impl kube::runtime::utils::Backoff for TriggerBackoff {
+    fn reset(&mut self) {
+        self.next = Self::FIRST;
+    }
+}
+
 /// Errors of a reconcile. Each has a stable metric label.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -467,4 +505,19 @@ pub async fn run(
     let grants = access::grant_controller(context.clone(), shutdown.clone());
     let sessions = access::session_controller(context.clone(), shutdown);
     futures::join!(server, grants, sessions);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kube::runtime::utils::Backoff;
+
+    #[test]
+    fn trigger_backoff_is_short_capped_and_resets() {
+        let mut backoff = TriggerBackoff::default();
+        let waits: Vec<u128> = backoff.by_ref().take(6).map(|d| d.as_millis()).collect();
+        assert_eq!(waits, [100, 200, 400, 800, 1000, 1000]);
+        backoff.reset();
+        assert_eq!(backoff.next(), Some(Duration::from_millis(100)));
+    }
 }

@@ -251,6 +251,9 @@ pub async fn controller(
     // through the operator's memory.
     Controller::for_stream(server_events, servers)
         .with_config(ControllerConfig::default().concurrency(ctx.max_concurrent_reconciles))
+        // kube-runtime's default shared trigger backoff stalls every trigger for tens of
+        // seconds after an API server restart (see `TriggerBackoff`).
+        .trigger_backoff(super::TriggerBackoff::default())
         .owns_stream(owned_metadata::<Deployment>(&ctx, &wc))
         .owns_stream(owned_metadata::<Service>(&ctx, &wc))
         .owns_stream(owned_metadata::<Ingress>(&ctx, &wc))
