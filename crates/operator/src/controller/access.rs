@@ -124,7 +124,7 @@ async fn access_controller<K: AccessObject>(
     let wc = watcher::Config::default();
     let (objects, object_writer) = reflector::store::<K>();
     let object_events = watcher(ctx.scoped_api::<K>(), wc.clone())
-        .default_backoff()
+        .backoff(super::TriggerBackoff::default())
         .modify(|object: &mut K| super::trim_metadata(object.meta_mut()))
         .reflect(object_writer)
         .applied_objects();
@@ -141,7 +141,7 @@ async fn access_controller<K: AccessObject>(
     let triggers = reflector(
         server_writer,
         watcher(ctx.scoped_api::<PartialObjectMeta<MCPServer>>(), wc)
-            .default_backoff()
+            .backoff(super::TriggerBackoff::default())
             .modify(|server: &mut PartialObjectMeta<MCPServer>| {
                 super::trim_metadata(&mut server.metadata)
             }),

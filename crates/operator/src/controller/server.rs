@@ -157,7 +157,7 @@ pub async fn controller(
         reflector(
             grant_writer,
             watcher(ctx.scoped_api::<MCPAccessGrant>(), wc.clone())
-                .default_backoff()
+                .backoff(super::TriggerBackoff::default())
                 // The policy reads a grant's name, namespace and spec only.
                 .modify(|grant: &mut MCPAccessGrant| {
                     super::trim_metadata(&mut grant.metadata);
@@ -194,7 +194,7 @@ pub async fn controller(
         reflector(
             session_writer,
             watcher(ctx.scoped_api::<MCPAgentSession>(), wc.clone())
-                .default_backoff()
+                .backoff(super::TriggerBackoff::default())
                 .modify(|session: &mut MCPAgentSession| {
                     super::trim_metadata(&mut session.metadata);
                     session.status = None;
@@ -241,7 +241,7 @@ pub async fn controller(
     // managed fields.
     let (servers, server_writer) = reflector::store::<MCPServer>();
     let server_events = watcher(ctx.scoped_api::<MCPServer>(), wc.clone())
-        .default_backoff()
+        .backoff(super::TriggerBackoff::default())
         .modify(|server: &mut MCPServer| super::trim_metadata(&mut server.metadata))
         .reflect(server_writer)
         .applied_objects();
@@ -299,7 +299,7 @@ where
         + 'static,
 {
     watcher(ctx.scoped_api::<PartialObjectMeta<K>>(), wc.clone())
-        .default_backoff()
+        .backoff(super::TriggerBackoff::default())
         .modify(|object: &mut PartialObjectMeta<K>| super::trim_metadata(&mut object.metadata))
         .touched_objects()
 }
@@ -659,27 +659,19 @@ async fn reconcile_server(server: &MCPServer, cx: &ServerContext) -> Result<Acti
     let status = status::server_status(&observed, previous, now);
     let phase = status.phase.unwrap_or_default();
     write_status(server, cx, status).await?;
+    let recheck = ctx.recheck_after(&key_of(server), phase == ServerPhase::Ready);
     Ok(Action::requeue(requeue_after(
-        phase,
+        recheck,
         &refs,
-        &ctx.timing,
         ctx.secret_recheck,
     )))
 }
 
-/// When to look at a reconciled server again: at the resync when Ready, soon when not, and no
-/// later than `secret_recheck` when its pods reference Secrets (they are not watched, so
+/// When to look at a reconciled server again: at `recheck` (see `Context::recheck_after`), and
+/// no later than `secret_recheck` when its pods reference Secrets (they are not watched, so
 /// re-reading them is how a change reaches the config hash).
-fn requeue_after(
-    phase: ServerPhase,
-    refs: &[ConfigRef],
-    timing: &super::Timing,
-    secret_recheck: Duration,
-) -> Duration {
-    let requeue = match phase {
-        ServerPhase::Ready => timing.resync,
-        _ => timing.not_ready_requeue,
-    };
+fn requeue_after(recheck: Duration, refs: &[ConfigRef], secret_recheck: Duration) -> Duration {
+    let requeue = recheck;
     if refs.iter().any(|r| matches!(r, ConfigRef::Secret(_))) {
         requeue.min(secret_recheck)
     } else {
@@ -930,16 +922,13 @@ mod tests {
             ConfigRef::Secret("token".into()),
         ];
         assert_eq!(
-            requeue_after(ServerPhase::Ready, &configmap, &timing, recheck),
+            requeue_after(timing.resync, &configmap, recheck),
             timing.resync
         );
-        assert_eq!(
-            requeue_after(ServerPhase::Ready, &secret, &timing, recheck),
-            recheck
-        );
+        assert_eq!(requeue_after(timing.resync, &secret, recheck), recheck);
         // A sooner requeue (not ready) is kept.
         assert_eq!(
-            requeue_after(ServerPhase::Pending, &secret, &timing, recheck),
+            requeue_after(timing.not_ready_requeue, &secret, recheck),
             timing.not_ready_requeue
         );
     }
