@@ -27,6 +27,7 @@
 #                          deleted afterwards; the cluster is left running)
 #   MCP_BENCH_CRDS         a directory of CRD manifests to install instead of `mcp-runtime crd`
 #   MCP_BENCH_SERVERS, MCP_BENCH_GRANTS, MCP_BENCH_STEADY_SECONDS
+#   MIMALLOC_PURGE_DELAY   the allocator setting the shipped Deployment uses (default 0, as there)
 #   K8S_STATE_DIR, K8S_API_PORT, K8S_ETCD_PORT, K8S_KCM_PORT  the private control plane
 #                          (default /tmp/mcp-bench-k8s on 17443 / 24790 / 21257, so it never
 #                          disturbs the shared one on the default ports); it is started fresh and
@@ -184,7 +185,7 @@ log "starting the operator: $BIN operator --leader-elect=false"
 writes_before_start=$(write_requests | operator_writes)
 MCP_GATEWAY_PROXY_IMAGE=ghcr.io/mcp-runtime/mcp-runtime:0.1.0 \
   MCP_SENTINEL_INGEST_URL=http://sentinel.mcp-sentinel.svc:8080/events \
-  RUST_LOG=${RUST_LOG:-warn} \
+  RUST_LOG=${RUST_LOG:-warn} MIMALLOC_PURGE_DELAY=${MIMALLOC_PURGE_DELAY:-0} \
   "$BIN" operator --leader-elect=false --health-addr "127.0.0.1:$ADMIN_PORT" --metrics-addr "127.0.0.1:$ADMIN_PORT" \
   >"$WORK/operator.log" 2>&1 &
 OPERATOR_PID=$!
