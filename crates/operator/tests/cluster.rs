@@ -83,6 +83,8 @@ impl Cluster {
                     error_backoff: Duration::from_millis(200),
                     max_backoff: Duration::from_secs(5),
                     not_ready_requeue: NOT_READY_REQUEUE,
+                    // Constant: the steady-state test counts reconciles within 10 s.
+                    not_ready_requeue_max: NOT_READY_REQUEUE,
                     resync: Duration::from_secs(60),
                 }),
         );

@@ -5,7 +5,7 @@
 mod support;
 
 use k8s_openapi::api::apps::v1::Deployment;
-use k8s_openapi::api::core::v1::{ConfigMap, Service, ServiceAccount};
+use k8s_openapi::api::core::v1::{ConfigMap, Secret, Service, ServiceAccount};
 use k8s_openapi::api::networking::v1::{Ingress, NetworkPolicy};
 use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
 use mcp_runtime_api::server::ServerPhase;
@@ -706,6 +706,70 @@ async fn a_referenced_configmap_change_rolls_the_pods() {
         hash(&d).filter(|h| *h != first)
     })
     .await;
+    assert_rbac_covers(&fake.calls());
+    op.stop().await;
+}
+
+#[tokio::test]
+async fn a_referenced_secret_change_rolls_the_pods_without_watching_secrets() {
+    let fake = FakeApi::with_mcp_runtime().await;
+    let op = Running::start(fake.clone()).await;
+    let c = op.client.clone();
+    let token: Secret = serde_json::from_value(json!({
+        "metadata": {"name": "token", "namespace": NS},
+        "stringData": {"TOKEN": "one"},
+    }))
+    .expect("secret");
+    let secrets = Api::<Secret>::namespaced(c.clone(), NS);
+    secrets
+        .create(&PostParams::default(), &token)
+        .await
+        .expect("token");
+    create_server(
+        &c,
+        &server(
+            "web",
+            json!({"image": "x", "envFrom": [{"secretRef": {"name": "token"}}]}),
+        ),
+    )
+    .await;
+    let hash = |d: &Deployment| {
+        d.spec
+            .as_ref()
+            .and_then(|s| s.template.metadata.as_ref())
+            .and_then(|m| m.annotations.as_ref())
+            .and_then(|a| a.get(CONFIG_HASH_ANNOTATION).cloned())
+    };
+    let first = eventually("config hash", || async {
+        let d: Deployment = get(&c, "web").await?;
+        hash(&d)
+    })
+    .await;
+    secrets
+        .patch(
+            "token",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"stringData": {"TOKEN": "two"}})),
+        )
+        .await
+        .expect("change token");
+    eventually("config hash changed", || async {
+        let d: Deployment = get(&c, "web").await?;
+        hash(&d).filter(|h| *h != first)
+    })
+    .await;
+    // The change was found by reading the Secret, not from a cache of the cluster's Secrets.
+    let secret_calls: Vec<String> = fake
+        .calls()
+        .iter()
+        .filter(|call| call.resource == "secrets")
+        .map(|call| call.verb.clone())
+        .collect();
+    assert!(secret_calls.iter().any(|v| v == "get"), "{secret_calls:?}");
+    assert!(
+        !secret_calls.iter().any(|v| v == "list" || v == "watch"),
+        "{secret_calls:?}"
+    );
     assert_rbac_covers(&fake.calls());
     op.stop().await;
 }

@@ -14,8 +14,9 @@ use crate::status::{self, ServerLookup};
 use futures::{FutureExt, StreamExt};
 use jiff::Timestamp;
 use kube::api::{Api, Patch, PatchParams};
+use kube::core::PartialObjectMeta;
 use kube::runtime::WatchStreamExt;
-use kube::runtime::controller::{Action, Controller};
+use kube::runtime::controller::{Action, Config as ControllerConfig, Controller};
 use kube::runtime::events::{Event as KubeEvent, EventType};
 use kube::runtime::reflector::{self, ObjectRef, Store, reflector};
 use kube::runtime::watcher::{self, Event as WatchEvent, watcher};
@@ -96,7 +97,7 @@ impl AccessObject for MCPAgentSession {
 
 struct AccessContext {
     ctx: Arc<Context>,
-    servers: Store<MCPServer>,
+    servers: Store<PartialObjectMeta<MCPServer>>,
     servers_synced: Arc<AtomicBool>,
 }
 
@@ -121,27 +122,39 @@ async fn access_controller<K: AccessObject>(
     shutdown: impl std::future::Future<Output = ()> + Send + Sync + 'static,
 ) {
     let wc = watcher::Config::default();
-    let (servers, server_writer) = reflector::store::<MCPServer>();
-    let servers_synced = Arc::new(AtomicBool::new(false));
-    let controller = Controller::new(ctx.scoped_api::<K>(), wc.clone())
+    let (objects, object_writer) = reflector::store::<K>();
+    let object_events = watcher(ctx.scoped_api::<K>(), wc.clone())
+        .backoff(super::TriggerBackoff::default())
+        .modify(|object: &mut K| super::trim_metadata(object.meta_mut()))
+        .reflect(object_writer)
+        .applied_objects();
+    let controller = Controller::for_stream(object_events, objects.clone())
+        .with_config(ControllerConfig::default().concurrency(ctx.max_concurrent_reconciles))
+        // kube-runtime's default shared trigger backoff stalls every trigger for tens of
+        // seconds after an API server restart (see `TriggerBackoff`).
         .trigger_backoff(super::TriggerBackoff::default());
-    let objects = controller.store();
-    // Only a server's appearance or disappearance matters here.
+    // Only a server's appearance or disappearance matters here: its metadata is enough.
+    let (servers, server_writer) = reflector::store::<PartialObjectMeta<MCPServer>>();
+    let servers_synced = Arc::new(AtomicBool::new(false));
     let known = Arc::new(Mutex::new(HashSet::<ObjectRef<MCPServer>>::new()));
     let synced = servers_synced.clone();
     let triggers = reflector(
         server_writer,
-        watcher(ctx.scoped_api::<MCPServer>(), wc).default_backoff(),
+        watcher(ctx.scoped_api::<PartialObjectMeta<MCPServer>>(), wc)
+            .backoff(super::TriggerBackoff::default())
+            .modify(|server: &mut PartialObjectMeta<MCPServer>| {
+                super::trim_metadata(&mut server.metadata)
+            }),
     )
     .filter_map(move |event| {
         let mut known = known.lock().unwrap_or_else(|p| p.into_inner());
         let changed: Option<ObjectRef<MCPServer>> = match event {
             Ok(WatchEvent::Apply(s) | WatchEvent::InitApply(s)) => {
-                let r = ObjectRef::from_obj(&s);
+                let r = server_of(&s);
                 known.insert(r.clone()).then_some(r)
             }
             Ok(WatchEvent::Delete(s)) => {
-                let r = ObjectRef::from_obj(&s);
+                let r = server_of(&s);
                 known.remove(&r).then_some(r)
             }
             Ok(WatchEvent::InitDone) => {
@@ -185,6 +198,15 @@ async fn access_controller<K: AccessObject>(
         })
         .boxed()
         .await;
+}
+
+/// The server a metadata-only watch event is about.
+fn server_of(server: &PartialObjectMeta<MCPServer>) -> ObjectRef<MCPServer> {
+    let reference = ObjectRef::new(&server.name_any());
+    match server.namespace() {
+        Some(ns) => reference.within(&ns),
+        None => reference,
+    }
 }
 
 fn key_of<K: AccessObject>(object: &K) -> String {
@@ -250,7 +272,10 @@ async fn reconcile_access<K: AccessObject>(
             sref.namespace.clone().unwrap_or_default(),
             sref.name
         ),
-        found: cx.servers.get(&sref).is_some(),
+        found: cx
+            .servers
+            .get(&ObjectRef::new(&sref.name).within(sref.namespace.as_deref().unwrap_or_default()))
+            .is_some(),
     };
     let status = object.compute_status(&lookup, now);
     let previous = object.object_status();

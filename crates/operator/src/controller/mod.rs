@@ -41,7 +41,7 @@ impl Clock for SystemClock {
     }
 }
 
-/// Backoff of a `Controller`'s trigger streams. kube-runtime applies one backoff to the merged
+/// Backoff of a `Controller`'s trigger streams and of the watch streams given to it. kube-runtime applies one backoff to the merged
 /// watch streams of a controller (its own, `owns`, `watches`, `reconcile_on`). Its default (up to
 /// 30 s, reset only after 120 s without errors) turned an API server restart into minutes without
 /// reconciles: every watch broken by the restart reports its error in turn, and each error
@@ -330,8 +330,15 @@ pub struct Timing {
     pub error_backoff: Duration,
     /// Cap of the error backoff.
     pub max_backoff: Duration,
-    /// Requeue while a server is not ready (MR: 10 s).
+    /// First requeue while a server is not ready (MR: 10 s). It doubles for every further
+    /// reconcile that still finds it not ready, up to `not_ready_requeue_max`: a change of its
+    /// children reaches the operator through the watches anyway, so the requeue is only a safety
+    /// net, and 1,000 servers that cannot become ready (no nodes, a missing image) would
+    /// otherwise fill every reconcile slot with re-checks and starve the servers not reconciled
+    /// yet.
     pub not_ready_requeue: Duration,
+    /// Cap of the not-ready requeue (equal to `not_ready_requeue`: no growth).
+    pub not_ready_requeue_max: Duration,
     /// Resync of ready servers.
     pub resync: Duration,
 }
@@ -342,7 +349,42 @@ impl Default for Timing {
             error_backoff: Duration::from_secs(1),
             max_backoff: Duration::from_secs(300),
             not_ready_requeue: Duration::from_secs(10),
+            not_ready_requeue_max: Duration::from_secs(300),
             resync: Duration::from_secs(300),
+        }
+    }
+}
+
+/// The wait before re-checking the server `key` after `streak` consecutive reconciles found it
+/// not ready: `not_ready_requeue` doubled per repeat up to `not_ready_requeue_max`, stretched by up to a fifth
+/// by an amount fixed per server (a hash of its key).
+fn not_ready_wait(timing: &Timing, key: &str, streak: u32) -> Duration {
+    let factor = 2u32.saturating_pow(streak.saturating_sub(1).min(16));
+    let base = timing
+        .not_ready_requeue
+        .saturating_mul(factor)
+        .min(timing.not_ready_requeue_max.max(timing.not_ready_requeue));
+    let spread = key.bytes().fold(0u32, |hash, byte| {
+        hash.wrapping_mul(31).wrapping_add(u32::from(byte))
+    }) % 20;
+    base + base * spread / 100
+}
+
+/// Default of [`Context::max_concurrent_reconciles`].
+pub const DEFAULT_MAX_CONCURRENT_RECONCILES: u16 = 16;
+
+/// Default of [`Context::secret_recheck`].
+pub const DEFAULT_SECRET_RECHECK: Duration = Duration::from_secs(60);
+
+/// Drops what no reconciler reads from an object before it is cached: the managed fields (on
+/// objects written with server-side apply they are often as large as the object itself) and
+/// kubectl's last-applied copy of the whole object.
+pub fn trim_metadata(metadata: &mut kube::core::ObjectMeta) {
+    metadata.managed_fields = None;
+    if let Some(annotations) = metadata.annotations.as_mut() {
+        annotations.remove("kubectl.kubernetes.io/last-applied-configuration");
+        if annotations.is_empty() {
+            metadata.annotations = None;
         }
     }
 }
@@ -358,8 +400,17 @@ pub struct Context {
     pub timing: Timing,
     /// Namespace scope; `None` watches every namespace.
     pub namespace: Option<String>,
+    /// Reconciles of one controller running at once. Unbounded, a cold start with a thousand
+    /// servers runs a thousand reconciles side by side: their requests overload the API server
+    /// and their live objects pile up in memory.
+    pub max_concurrent_reconciles: u16,
+    /// How often a server referencing Secrets re-reads them (Secrets are read with GET, never
+    /// listed or watched, so this bounds how long a Secret change takes to roll the pods).
+    pub secret_recheck: Duration,
     /// Consecutive failures per object, for the error backoff.
     failures: Mutex<HashMap<String, u32>>,
+    /// Consecutive reconciles that found a server not ready, per server.
+    not_ready: Mutex<HashMap<String, u32>>,
 }
 
 impl std::fmt::Debug for Context {
@@ -393,7 +444,10 @@ impl Context {
             handshake,
             timing: Timing::default(),
             namespace: None,
+            max_concurrent_reconciles: DEFAULT_MAX_CONCURRENT_RECONCILES,
+            secret_recheck: DEFAULT_SECRET_RECHECK,
             failures: Mutex::default(),
+            not_ready: Mutex::default(),
         }
     }
 
@@ -409,6 +463,16 @@ impl Context {
 
     pub fn with_namespace(mut self, namespace: Option<String>) -> Self {
         self.namespace = namespace;
+        self
+    }
+
+    pub fn with_max_concurrent_reconciles(mut self, max: u16) -> Self {
+        self.max_concurrent_reconciles = max.max(1);
+        self
+    }
+
+    pub fn with_secret_recheck(mut self, every: Duration) -> Self {
+        self.secret_recheck = every;
         self
     }
 
@@ -439,6 +503,21 @@ impl Context {
             .error_backoff
             .saturating_mul(factor)
             .min(self.timing.max_backoff)
+    }
+
+    /// When to look at the server `key` again after a reconcile that found it `ready` or not:
+    /// the resync when ready; otherwise `not_ready_requeue`, doubling per consecutive not-ready
+    /// reconcile up to `not_ready_requeue_max`, stretched by up to a fifth by a per-server amount so that
+    /// servers created together do not come back together.
+    pub fn recheck_after(&self, key: &str, ready: bool) -> Duration {
+        let mut streaks = self.not_ready.lock().unwrap_or_else(|p| p.into_inner());
+        if ready {
+            streaks.remove(key);
+            return self.timing.resync;
+        }
+        let streak = streaks.entry(key.to_owned()).or_insert(0);
+        *streak += 1;
+        not_ready_wait(&self.timing, key, *streak)
     }
 
     /// Forgets the failures of `key` after a successful reconcile.
@@ -473,6 +552,31 @@ pub async fn run(
 mod tests {
     use super::*;
     use kube::runtime::utils::Backoff;
+
+    #[test]
+    fn not_ready_rechecks_double_up_to_the_resync_with_a_per_server_spread() {
+        let timing = Timing {
+            not_ready_requeue: Duration::from_secs(10),
+            not_ready_requeue_max: Duration::from_secs(300),
+            ..Timing::default()
+        };
+        let waits = |key: &str| -> Vec<Duration> {
+            (1..=7)
+                .map(|streak| not_ready_wait(&timing, key, streak))
+                .collect()
+        };
+        let a = waits("ns/a");
+        for (wait, base) in a.iter().zip([10, 20, 40, 80, 160, 300, 300]) {
+            let base = Duration::from_secs(base);
+            assert!(*wait >= base && *wait < base + base / 5, "{a:?}");
+        }
+        // The same server always gets the same stretch; two servers rarely the same.
+        assert_eq!(a, waits("ns/a"));
+        let spreads: std::collections::BTreeSet<Duration> = (0..20)
+            .map(|i| not_ready_wait(&timing, &format!("ns/server-{i}"), 1))
+            .collect();
+        assert!(spreads.len() > 5, "{spreads:?}");
+    }
 
     #[test]
     fn trigger_backoff_is_short_capped_and_resets() {

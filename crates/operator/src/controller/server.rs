@@ -10,8 +10,9 @@ use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{ConfigMap, Pod, Secret, Service, ServiceAccount};
 use k8s_openapi::api::networking::v1::{Ingress, NetworkPolicy};
 use kube::api::{Api, ListParams, Patch, PatchParams};
+use kube::core::PartialObjectMeta;
 use kube::runtime::WatchStreamExt;
-use kube::runtime::controller::{Action, Controller};
+use kube::runtime::controller::{Action, Config as ControllerConfig, Controller};
 use kube::runtime::events::{Event as KubeEvent, EventType};
 use kube::runtime::reflector::{self, ObjectRef, Store, reflector};
 use kube::runtime::watcher::{self, Event as WatchEvent, watcher};
@@ -155,7 +156,13 @@ pub async fn controller(
         let synced = grants_synced.clone();
         reflector(
             grant_writer,
-            watcher(ctx.scoped_api::<MCPAccessGrant>(), wc.clone()).default_backoff(),
+            watcher(ctx.scoped_api::<MCPAccessGrant>(), wc.clone())
+                .backoff(super::TriggerBackoff::default())
+                // The policy reads a grant's name, namespace and spec only.
+                .modify(|grant: &mut MCPAccessGrant| {
+                    super::trim_metadata(&mut grant.metadata);
+                    grant.status = None;
+                }),
         )
         .filter_map(move |event| {
             let refs = match event {
@@ -186,7 +193,12 @@ pub async fn controller(
         let synced = sessions_synced.clone();
         reflector(
             session_writer,
-            watcher(ctx.scoped_api::<MCPAgentSession>(), wc.clone()).default_backoff(),
+            watcher(ctx.scoped_api::<MCPAgentSession>(), wc.clone())
+                .backoff(super::TriggerBackoff::default())
+                .modify(|session: &mut MCPAgentSession| {
+                    super::trim_metadata(&mut session.metadata);
+                    session.status = None;
+                }),
         )
         .filter_map(move |event| {
             let refs = match event {
@@ -215,7 +227,6 @@ pub async fn controller(
 
     let config_refs = Arc::new(ConfigRefIndex::default());
     let cm_refs = config_refs.clone();
-    let secret_refs = config_refs.clone();
     let server_context = Arc::new(ServerContext {
         ctx: ctx.clone(),
         grants,
@@ -226,23 +237,39 @@ pub async fn controller(
         sessions_synced,
     });
 
-    Controller::new(ctx.scoped_api::<MCPServer>(), wc.clone())
+    // The servers themselves: the only full objects this controller caches, without their
+    // managed fields.
+    let (servers, server_writer) = reflector::store::<MCPServer>();
+    let server_events = watcher(ctx.scoped_api::<MCPServer>(), wc.clone())
+        .backoff(super::TriggerBackoff::default())
+        .modify(|server: &mut MCPServer| super::trim_metadata(&mut server.metadata))
+        .reflect(server_writer)
+        .applied_objects();
+
+    // Children and ConfigMaps only trigger reconciles (the reconciler reads the live children
+    // itself), so they are watched metadata-only: no spec, no data, no rendered policy goes
+    // through the operator's memory.
+    Controller::for_stream(server_events, servers)
+        .with_config(ControllerConfig::default().concurrency(ctx.max_concurrent_reconciles))
+        // kube-runtime's default shared trigger backoff stalls every trigger for tens of
+        // seconds after an API server restart (see `TriggerBackoff`).
         .trigger_backoff(super::TriggerBackoff::default())
-        .owns(ctx.scoped_api::<Deployment>(), wc.clone())
-        .owns(ctx.scoped_api::<Service>(), wc.clone())
-        .owns(ctx.scoped_api::<Ingress>(), wc.clone())
-        .owns(ctx.scoped_api::<NetworkPolicy>(), wc.clone())
+        .owns_stream(owned_metadata::<Deployment>(&ctx, &wc))
+        .owns_stream(owned_metadata::<Service>(&ctx, &wc))
+        .owns_stream(owned_metadata::<Ingress>(&ctx, &wc))
+        .owns_stream(owned_metadata::<NetworkPolicy>(&ctx, &wc))
         // ConfigMaps: the policy ConfigMap (owned) and those the pods reference (config hash).
-        .watches(ctx.scoped_api::<ConfigMap>(), wc.clone(), move |cm| {
-            let ns = cm.namespace().unwrap_or_default();
-            let mut refs = cm_refs.servers(&ns, ConfigRef::ConfigMap(cm.name_any()));
-            refs.extend(owner_server(&cm));
-            refs
-        })
-        .watches(ctx.scoped_api::<Secret>(), wc, move |secret| {
-            let ns = secret.namespace().unwrap_or_default();
-            secret_refs.servers(&ns, ConfigRef::Secret(secret.name_any()))
-        })
+        // Referenced Secrets are not watched (the operator may not list Secrets): the reconciler
+        // reads them with GET and requeues their servers every `secret_recheck`.
+        .watches_stream(
+            owned_metadata::<ConfigMap>(&ctx, &wc),
+            move |cm: PartialObjectMeta<ConfigMap>| {
+                let ns = cm.namespace().unwrap_or_default();
+                let mut refs = cm_refs.servers(&ns, ConfigRef::ConfigMap(cm.name_any()));
+                refs.extend(owner_server(&cm));
+                refs
+            },
+        )
         .reconcile_on(grant_triggers)
         .reconcile_on(session_triggers)
         .graceful_shutdown_on(shutdown)
@@ -255,6 +282,26 @@ pub async fn controller(
         })
         .boxed()
         .await;
+}
+
+/// A metadata-only watch (`PartialObjectMeta`) of `K` in the operator's scope, trimmed.
+fn owned_metadata<K>(
+    ctx: &Context,
+    wc: &watcher::Config,
+) -> impl futures::Stream<Item = Result<PartialObjectMeta<K>, watcher::Error>> + Send + 'static
+where
+    K: Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
+        + Clone
+        + std::fmt::Debug
+        + serde::de::DeserializeOwned
+        + Send
+        + Sync
+        + 'static,
+{
+    watcher(ctx.scoped_api::<PartialObjectMeta<K>>(), wc.clone())
+        .backoff(super::TriggerBackoff::default())
+        .modify(|object: &mut PartialObjectMeta<K>| super::trim_metadata(&mut object.metadata))
+        .touched_objects()
 }
 
 fn owner_server<K: Resource>(object: &K) -> Option<ObjectRef<MCPServer>> {
@@ -394,13 +441,23 @@ async fn reconcile_server(server: &MCPServer, cx: &ServerContext) -> Result<Acti
     let config_maps: Api<ConfigMap> = Api::namespaced(client.clone(), &ns);
     let policy_name = format!("{name}-gateway-policy");
     let canary_name = format!("{name}-canary");
+    // Side by side: a reconcile's latency is its chain of round trips, and with a bounded
+    // number of reconciles in flight that latency is what limits a cold start.
+    let (deployment, canary, service, ingress, network_policy, policy_cm) = tokio::try_join!(
+        deployments.get_opt(&name),
+        deployments.get_opt(&canary_name),
+        services.get_opt(&name),
+        ingresses.get_opt(&name),
+        network_policies.get_opt(&name),
+        config_maps.get_opt(&policy_name),
+    )?;
     let live = Live {
-        deployment: deployments.get_opt(&name).await?,
-        canary: deployments.get_opt(&canary_name).await?,
-        service: services.get_opt(&name).await?,
-        ingress: ingresses.get_opt(&name).await?,
-        network_policy: network_policies.get_opt(&name).await?,
-        policy: config_maps.get_opt(&policy_name).await?,
+        deployment,
+        canary,
+        service,
+        ingress,
+        network_policy,
+        policy: policy_cm,
     };
 
     // 6. Never take over children someone else controls.
@@ -463,38 +520,63 @@ async fn reconcile_server(server: &MCPServer, cx: &ServerContext) -> Result<Acti
         return Ok(Action::requeue(ctx.timing.not_ready_requeue));
     }
 
-    // 7. Apply what differs.
-    apply_shared(server, ctx, &ns).await?;
-    let policy_cm = match &desired.policy_config_map {
-        Some(cm) if !policy_up_to_date(cm, live.policy.as_ref(), policy.as_ref()) => {
-            apply_if_changed(&config_maps, cm, None)
+    // 7. Apply what differs (the children are independent of each other: side by side).
+    let apply_policy = async {
+        Ok::<_, Error>(match &desired.policy_config_map {
+            Some(cm) if !policy_up_to_date(cm, live.policy.as_ref(), policy.as_ref()) => {
+                apply_if_changed(&config_maps, cm, None)
+                    .await?
+                    .or(live.policy.clone())
+            }
+            Some(_) => live.policy.clone(),
+            None => None,
+        })
+    };
+    let apply_deployment = async {
+        Ok::<_, Error>(
+            apply_if_changed(&deployments, &desired.deployment, live.deployment.as_ref())
                 .await?
-                .or(live.policy.clone())
+                .or(live.deployment.clone()),
+        )
+    };
+    let apply_canary = async {
+        Ok::<_, Error>(match &desired.canary {
+            Some(c) => apply_if_changed(&deployments, c, live.canary.as_ref())
+                .await?
+                .or(live.canary.clone()),
+            None => None,
+        })
+    };
+    let apply_service = async {
+        Ok::<_, Error>(
+            apply_if_changed(&services, &desired.service, live.service.as_ref())
+                .await?
+                .or(live.service.clone()),
+        )
+    };
+    let apply_ingress = async {
+        Ok::<_, Error>(match &desired.ingress {
+            Some(i) => apply_if_changed(&ingresses, i, live.ingress.as_ref())
+                .await?
+                .or(live.ingress.clone()),
+            None => None,
+        })
+    };
+    let apply_network_policy = async {
+        if let Some(np) = &desired.network_policy {
+            apply_if_changed(&network_policies, np, live.network_policy.as_ref()).await?;
         }
-        Some(_) => live.policy.clone(),
-        None => None,
+        Ok::<_, Error>(())
     };
-    let deployment = apply_if_changed(&deployments, &desired.deployment, live.deployment.as_ref())
-        .await?
-        .or(live.deployment.clone());
-    let canary = match &desired.canary {
-        Some(c) => apply_if_changed(&deployments, c, live.canary.as_ref())
-            .await?
-            .or(live.canary.clone()),
-        None => None,
-    };
-    let service = apply_if_changed(&services, &desired.service, live.service.as_ref())
-        .await?
-        .or(live.service.clone());
-    let ingress = match &desired.ingress {
-        Some(i) => apply_if_changed(&ingresses, i, live.ingress.as_ref())
-            .await?
-            .or(live.ingress.clone()),
-        None => None,
-    };
-    if let Some(np) = &desired.network_policy {
-        apply_if_changed(&network_policies, np, live.network_policy.as_ref()).await?;
-    }
+    let ((), policy_cm, deployment, canary, service, ingress, ()) = tokio::try_join!(
+        apply_shared(server, ctx, &ns),
+        apply_policy,
+        apply_deployment,
+        apply_canary,
+        apply_service,
+        apply_ingress,
+        apply_network_policy,
+    )?;
 
     // 8. Prune the children of features switched off.
     if desired.canary.is_none() {
@@ -521,9 +603,16 @@ async fn reconcile_server(server: &MCPServer, cx: &ServerContext) -> Result<Acti
         status::deployment_check(deployment.as_ref(), desired_replicas, &[]).ready;
     let pods: Vec<Pod> = if deployment.is_some() && !deployment_ready {
         let pods: Api<Pod> = Api::namespaced(client.clone(), &ns);
-        pods.list(&ListParams::default().labels(&format!("{APP_LABEL}={name}")))
-            .await?
-            .items
+        // From the API server's watch cache (`resourceVersion=0`), not a quorum read of every
+        // pod in the namespace from etcd: these pods only explain why the Deployment is not
+        // ready, and a reconcile runs again on the next Deployment change.
+        pods.list(
+            &ListParams::default()
+                .labels(&format!("{APP_LABEL}={name}"))
+                .match_any(),
+        )
+        .await?
+        .items
     } else {
         Vec::new()
     };
@@ -570,10 +659,24 @@ async fn reconcile_server(server: &MCPServer, cx: &ServerContext) -> Result<Acti
     let status = status::server_status(&observed, previous, now);
     let phase = status.phase.unwrap_or_default();
     write_status(server, cx, status).await?;
-    Ok(match phase {
-        ServerPhase::Ready => Action::requeue(ctx.timing.resync),
-        _ => Action::requeue(ctx.timing.not_ready_requeue),
-    })
+    let recheck = ctx.recheck_after(&key_of(server), phase == ServerPhase::Ready);
+    Ok(Action::requeue(requeue_after(
+        recheck,
+        &refs,
+        ctx.secret_recheck,
+    )))
+}
+
+/// When to look at a reconciled server again: at `recheck` (see `Context::recheck_after`), and
+/// no later than `secret_recheck` when its pods reference Secrets (they are not watched, so
+/// re-reading them is how a change reaches the config hash).
+fn requeue_after(recheck: Duration, refs: &[ConfigRef], secret_recheck: Duration) -> Duration {
+    let requeue = recheck;
+    if refs.iter().any(|r| matches!(r, ConfigRef::Secret(_))) {
+        requeue.min(secret_recheck)
+    } else {
+        requeue
+    }
 }
 
 /// The policy ConfigMap is rewritten only when the policy revision (or its metadata) changed:
@@ -803,4 +906,30 @@ async fn write_status(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn servers_referencing_secrets_are_rechecked_within_the_secret_recheck() {
+        let timing = super::super::Timing::default();
+        let recheck = Duration::from_secs(60);
+        let configmap = [ConfigRef::ConfigMap("settings".into())];
+        let secret = [
+            ConfigRef::ConfigMap("settings".into()),
+            ConfigRef::Secret("token".into()),
+        ];
+        assert_eq!(
+            requeue_after(timing.resync, &configmap, recheck),
+            timing.resync
+        );
+        assert_eq!(requeue_after(timing.resync, &secret, recheck), recheck);
+        // A sooner requeue (not ready) is kept.
+        assert_eq!(
+            requeue_after(timing.not_ready_requeue, &secret, recheck),
+            timing.not_ready_requeue
+        );
+    }
 }

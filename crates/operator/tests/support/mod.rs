@@ -61,6 +61,8 @@ pub fn fast_timing() -> Timing {
         error_backoff: Duration::from_millis(50),
         max_backoff: Duration::from_secs(2),
         not_ready_requeue: Duration::from_millis(300),
+        // Constant: the tests count on a reconcile every 300 ms while not ready.
+        not_ready_requeue_max: Duration::from_millis(300),
         resync: Duration::from_secs(60),
     }
 }
