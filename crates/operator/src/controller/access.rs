@@ -47,6 +47,8 @@ pub trait AccessObject:
     fn compute_status(&self, server: &ServerLookup, now: Timestamp) -> ObjectStatus;
     /// When the status will change by itself.
     fn expires_at(&self) -> Option<Timestamp>;
+    /// Drops the status, for caches of readers that never look at it.
+    fn forget_status(&mut self);
 }
 
 impl AccessObject for MCPAccessGrant {
@@ -70,6 +72,9 @@ impl AccessObject for MCPAccessGrant {
     fn expires_at(&self) -> Option<Timestamp> {
         self.spec.expires_at.as_ref().map(|t| t.0)
     }
+    fn forget_status(&mut self) {
+        self.status = None;
+    }
 }
 
 impl AccessObject for MCPAgentSession {
@@ -92,6 +97,9 @@ impl AccessObject for MCPAgentSession {
     }
     fn expires_at(&self) -> Option<Timestamp> {
         self.spec.expires_at.as_ref().map(|t| t.0)
+    }
+    fn forget_status(&mut self) {
+        self.status = None;
     }
 }
 
@@ -123,11 +131,13 @@ async fn access_controller<K: AccessObject>(
 ) {
     let wc = watcher::Config::default();
     let (objects, object_writer) = reflector::store::<K>();
-    let object_events = watcher(ctx.scoped_api::<K>(), wc.clone())
-        .backoff(super::TriggerBackoff::default())
-        .modify(|object: &mut K| super::trim_metadata(object.meta_mut()))
-        .reflect(object_writer)
-        .applied_objects();
+    let object_events = super::settled_objects(
+        watcher(ctx.scoped_api::<K>(), wc.clone())
+            .backoff(super::TriggerBackoff::default())
+            .modify(|object: &mut K| super::trim_metadata(object.meta_mut()))
+            .reflect(object_writer),
+        objects.clone(),
+    );
     let controller = Controller::for_stream(object_events, objects.clone())
         .with_config(ControllerConfig::default().concurrency(ctx.max_concurrent_reconciles))
         // kube-runtime's default shared trigger backoff stalls every trigger for tens of
@@ -138,6 +148,7 @@ async fn access_controller<K: AccessObject>(
     let servers_synced = Arc::new(AtomicBool::new(false));
     let known = Arc::new(Mutex::new(HashSet::<ObjectRef<MCPServer>>::new()));
     let synced = servers_synced.clone();
+    let listed = servers.clone();
     let triggers = reflector(
         server_writer,
         watcher(ctx.scoped_api::<PartialObjectMeta<MCPServer>>(), wc)
@@ -148,35 +159,45 @@ async fn access_controller<K: AccessObject>(
     )
     .filter_map(move |event| {
         let mut known = known.lock().unwrap_or_else(|p| p.into_inner());
-        let changed: Option<ObjectRef<MCPServer>> = match event {
-            Ok(WatchEvent::Apply(s) | WatchEvent::InitApply(s)) => {
+        let changed: HashSet<ObjectRef<MCPServer>> = match event {
+            Ok(WatchEvent::Apply(s)) => {
                 let r = server_of(&s);
-                known.insert(r.clone()).then_some(r)
+                known.insert(r.clone()).then_some(r).into_iter().collect()
             }
             Ok(WatchEvent::Delete(s)) => {
                 let r = server_of(&s);
-                known.remove(&r).then_some(r)
+                known.remove(&r).then_some(r).into_iter().collect()
             }
+            // A (re)list is compared as a whole once it is in the store: servers created or
+            // deleted while the watch was away are the difference.
             Ok(WatchEvent::InitDone) => {
+                let now: HashSet<ObjectRef<MCPServer>> =
+                    listed.state().iter().map(|s| server_of(s)).collect();
+                let changed = known.symmetric_difference(&now).cloned().collect();
+                *known = now;
                 synced.store(true, Ordering::SeqCst);
-                None
+                changed
             }
-            Ok(WatchEvent::Init) => None,
+            Ok(WatchEvent::Init | WatchEvent::InitApply(_)) => HashSet::new(),
             Err(e) => {
                 tracing::warn!(error = %e, "server watch failed");
-                None
+                HashSet::new()
             }
         };
-        let refs: Vec<ObjectRef<K>> = match changed {
-            Some(server) => objects
+        let refs: Vec<ObjectRef<K>> = if changed.is_empty() {
+            Vec::new()
+        } else {
+            objects
                 .state()
                 .iter()
                 .filter(|o| {
-                    server_ref(o.server_ref(), &o.namespace().unwrap_or_default()) == server
+                    changed.contains(&server_ref(
+                        o.server_ref(),
+                        &o.namespace().unwrap_or_default(),
+                    ))
                 })
                 .map(|o| ObjectRef::from_obj(o.as_ref()))
-                .collect(),
-            None => Vec::new(),
+                .collect()
         };
         std::future::ready(Some(futures::stream::iter(refs)))
     })

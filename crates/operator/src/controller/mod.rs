@@ -14,7 +14,8 @@ use crate::config::OperatorConfig;
 use crate::handshake::Handshake;
 use jiff::Timestamp;
 use kube::runtime::events::{Recorder, Reporter};
-use kube::runtime::reflector::ObjectRef;
+use kube::runtime::reflector::{ObjectRef, Store};
+use kube::runtime::watcher::Event as WatchEvent;
 use mcp_runtime_api::{MCPAccessGrant, MCPAgentSession, MCPServer, ServerRef};
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -307,6 +308,29 @@ impl<K: kube::Resource<DynamicType = ()>> RefIndex<K> {
         affected
     }
 
+    /// Replaces the whole index with `present` (every object of a fresh list and the server it
+    /// references) and returns every server referenced before or after: objects changed or
+    /// deleted while the watch was away are only known from the list as a whole.
+    pub fn relisted(
+        &self,
+        present: impl IntoIterator<Item = (ObjectRef<K>, ObjectRef<MCPServer>)>,
+    ) -> Vec<ObjectRef<MCPServer>> {
+        let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        let mut affected: HashSet<ObjectRef<MCPServer>> = inner.by_server.keys().cloned().collect();
+        inner.by_server.clear();
+        inner.server_of.clear();
+        for (object, server) in present {
+            inner
+                .by_server
+                .entry(server.clone())
+                .or_default()
+                .insert(object.clone());
+            inner.server_of.insert(object, server.clone());
+            affected.insert(server);
+        }
+        affected.into_iter().collect()
+    }
+
     /// The objects referencing `server`.
     pub fn referencing(&self, server: &ObjectRef<MCPServer>) -> Vec<ObjectRef<K>> {
         let inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
@@ -316,6 +340,47 @@ impl<K: kube::Resource<DynamicType = ()>> RefIndex<K> {
             .map(|s| s.iter().cloned().collect())
             .unwrap_or_default()
     }
+}
+
+/// The objects a reflected watch has settled on, for `Controller::for_stream`: each object as it
+/// is applied, and at the end of every (re)list every object in the store.
+///
+/// `applied_objects()` would yield a relist's objects as they arrive (`InitApply`), while the
+/// reflector still buffers them and the store holds the previous list. The controller looks each
+/// trigger up in that store: an object created while the watch was away is not there yet, and
+/// its trigger is dropped for good; one changed while away is reconciled from its old copy. After
+/// `InitDone` the store is the new list, so every object in it is triggered then. On the first
+/// list this is what the controller does anyway (it holds reconciles until the store is ready);
+/// on a relist (after an expired resourceVersion, e.g. an API server restart) it reconciles
+/// every object once, which is what an informer resync does.
+pub fn settled_objects<K, S>(
+    events: S,
+    store: Store<K>,
+) -> impl futures::Stream<Item = Result<K, kube::runtime::watcher::Error>> + Send + 'static
+where
+    K: kube::Resource<DynamicType = ()> + Clone + Send + Sync + 'static,
+    S: futures::Stream<Item = Result<WatchEvent<K>, kube::runtime::watcher::Error>>
+        + Send
+        + 'static,
+{
+    use futures::StreamExt;
+    events
+        .map(move |event| {
+            let settled: Vec<Result<K, kube::runtime::watcher::Error>> = match event {
+                Ok(WatchEvent::Apply(object)) => vec![Ok(object)],
+                Ok(WatchEvent::InitDone) => store
+                    .state()
+                    .into_iter()
+                    .map(|object| Ok(object.as_ref().clone()))
+                    .collect(),
+                Ok(WatchEvent::Init | WatchEvent::InitApply(_) | WatchEvent::Delete(_)) => {
+                    Vec::new()
+                }
+                Err(e) => vec![Err(e)],
+            };
+            futures::stream::iter(settled)
+        })
+        .flatten()
 }
 
 /// The server a `serverRef` points at (namespace defaulting to the referencing object's own).
@@ -576,6 +641,92 @@ mod tests {
             .map(|i| not_ready_wait(&timing, &format!("ns/server-{i}"), 1))
             .collect();
         assert!(spreads.len() > 5, "{spreads:?}");
+    }
+
+    fn config_map(name: &str, version: &str) -> k8s_openapi::api::core::v1::ConfigMap {
+        let mut cm = k8s_openapi::api::core::v1::ConfigMap::default();
+        cm.metadata.name = Some(name.into());
+        cm.metadata.namespace = Some("ns".into());
+        cm.metadata.resource_version = Some(version.into());
+        cm
+    }
+
+    /// A relist yields nothing while it is buffered and then the whole new list, read from the
+    /// store after the swap: an object created while the watch was away (`c`) is in the store
+    /// when its trigger is looked up, one changed while away (`a`) is triggered with its new
+    /// version, and one deleted while away (`b`) is not triggered.
+    #[tokio::test]
+    async fn settled_objects_trigger_a_relist_only_once_it_is_in_the_store() {
+        use futures::StreamExt;
+        use kube::runtime::reflector::{reflector, store};
+        let (reader, writer) = store::<k8s_openapi::api::core::v1::ConfigMap>();
+        let events = vec![
+            Ok(WatchEvent::Init),
+            Ok(WatchEvent::InitApply(config_map("a", "1"))),
+            Ok(WatchEvent::InitApply(config_map("b", "1"))),
+            Ok(WatchEvent::InitDone),
+            Ok(WatchEvent::Apply(config_map("a", "2"))),
+            // The watch expired and relisted.
+            Ok(WatchEvent::Init),
+            Ok(WatchEvent::InitApply(config_map("a", "3"))),
+            Ok(WatchEvent::InitApply(config_map("c", "1"))),
+            Ok(WatchEvent::InitDone),
+        ];
+        let store_seen = reader.clone();
+        let yielded: Vec<(String, String, usize)> =
+            settled_objects(reflector(writer, futures::stream::iter(events)), reader)
+                .map(|object| {
+                    let object = object.expect("no error");
+                    // What the controller does with a trigger: look the object up in the store.
+                    let found = store_seen.get(&ObjectRef::from_obj(&object));
+                    let version = object.metadata.resource_version.clone().unwrap_or_default();
+                    assert_eq!(
+                        found.and_then(|o| o.metadata.resource_version.clone()),
+                        Some(version.clone()),
+                        "a triggered object is in the store, as triggered"
+                    );
+                    (
+                        object.metadata.name.clone().unwrap_or_default(),
+                        version,
+                        store_seen.state().len(),
+                    )
+                })
+                .collect()
+                .await;
+        let mut first: Vec<_> = yielded[..2].to_vec();
+        first.sort();
+        assert_eq!(
+            first,
+            [("a".into(), "1".into(), 2), ("b".into(), "1".into(), 2)]
+        );
+        assert_eq!(yielded[2], ("a".into(), "2".into(), 2));
+        let mut relisted: Vec<_> = yielded[3..].to_vec();
+        relisted.sort();
+        assert_eq!(
+            relisted,
+            [("a".into(), "3".into(), 2), ("c".into(), "1".into(), 2)]
+        );
+    }
+
+    #[test]
+    fn a_relisted_index_affects_every_server_referenced_before_or_after() {
+        let index = RefIndex::<MCPAccessGrant>::default();
+        let server = |name: &str| ObjectRef::<MCPServer>::new(name).within("ns");
+        let grant = |name: &str| ObjectRef::<MCPAccessGrant>::new(name).within("ns");
+        index.update(grant("g1"), Some(server("s1")));
+        index.update(grant("g2"), Some(server("s2")));
+        // While away: g1 moved to s3, g2 was deleted, g3 appeared for s4.
+        let mut affected =
+            index.relisted([(grant("g1"), server("s3")), (grant("g3"), server("s4"))]);
+        affected.sort_by_key(|s| s.name.clone());
+        let names: Vec<_> = affected.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(names, ["s1", "s2", "s3", "s4"]);
+        assert!(index.referencing(&server("s1")).is_empty());
+        assert!(index.referencing(&server("s2")).is_empty());
+        assert_eq!(index.referencing(&server("s3")), [grant("g1")]);
+        assert_eq!(index.referencing(&server("s4")), [grant("g3")]);
+        // A later delete of g1 still finds its server.
+        assert_eq!(index.update(grant("g1"), None), [server("s3")]);
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! The MCPServer controller: validate → render policy → build (pure) → apply (SSA, one field
 //! manager) → prune → status.
 
-use super::{AccessIndex, Context, Error, server_ref};
+use super::access::AccessObject;
+use super::{AccessIndex, Context, Error, RefIndex, server_ref};
 use crate::apply::{FIELD_MANAGER, Ownership, apply_if_changed, is_subset, ownership, prune};
 use crate::build::{self, APP_LABEL, POLICY_KEY};
 use crate::status::{self, Observed, types};
@@ -151,79 +152,22 @@ pub async fn controller(
 
     // Grants and sessions: one reflector each. Its events update the serverRef index and trigger
     // exactly the servers concerned; the reconciler reads the same store, already updated.
-    let grant_triggers = {
-        let index = index.clone();
-        let synced = grants_synced.clone();
-        reflector(
-            grant_writer,
-            watcher(ctx.scoped_api::<MCPAccessGrant>(), wc.clone())
-                .backoff(super::TriggerBackoff::default())
-                // The policy reads a grant's name, namespace and spec only.
-                .modify(|grant: &mut MCPAccessGrant| {
-                    super::trim_metadata(&mut grant.metadata);
-                    grant.status = None;
-                }),
-        )
-        .filter_map(move |event| {
-            let refs = match event {
-                Ok(WatchEvent::Apply(g) | WatchEvent::InitApply(g)) => {
-                    let ns = g.namespace().unwrap_or_default();
-                    index.grants.update(
-                        ObjectRef::from_obj(&g),
-                        Some(server_ref(&g.spec.server_ref, &ns)),
-                    )
-                }
-                Ok(WatchEvent::Delete(g)) => index.grants.update(ObjectRef::from_obj(&g), None),
-                Ok(WatchEvent::InitDone) => {
-                    synced.store(true, Ordering::SeqCst);
-                    Vec::new()
-                }
-                Ok(WatchEvent::Init) => Vec::new(),
-                Err(e) => {
-                    tracing::warn!(error = %e, "grant watch failed");
-                    Vec::new()
-                }
-            };
-            std::future::ready(Some(futures::stream::iter(refs)))
-        })
-        .flatten()
-    };
-    let session_triggers = {
-        let index = index.clone();
-        let synced = sessions_synced.clone();
-        reflector(
-            session_writer,
-            watcher(ctx.scoped_api::<MCPAgentSession>(), wc.clone())
-                .backoff(super::TriggerBackoff::default())
-                .modify(|session: &mut MCPAgentSession| {
-                    super::trim_metadata(&mut session.metadata);
-                    session.status = None;
-                }),
-        )
-        .filter_map(move |event| {
-            let refs = match event {
-                Ok(WatchEvent::Apply(s) | WatchEvent::InitApply(s)) => {
-                    let ns = s.namespace().unwrap_or_default();
-                    index.sessions.update(
-                        ObjectRef::from_obj(&s),
-                        Some(server_ref(&s.spec.server_ref, &ns)),
-                    )
-                }
-                Ok(WatchEvent::Delete(s)) => index.sessions.update(ObjectRef::from_obj(&s), None),
-                Ok(WatchEvent::InitDone) => {
-                    synced.store(true, Ordering::SeqCst);
-                    Vec::new()
-                }
-                Ok(WatchEvent::Init) => Vec::new(),
-                Err(e) => {
-                    tracing::warn!(error = %e, "session watch failed");
-                    Vec::new()
-                }
-            };
-            std::future::ready(Some(futures::stream::iter(refs)))
-        })
-        .flatten()
-    };
+    let grant_triggers = reference_triggers(
+        &ctx,
+        &wc,
+        (grants.clone(), grant_writer),
+        index.clone(),
+        |index| &index.grants,
+        grants_synced.clone(),
+    );
+    let session_triggers = reference_triggers(
+        &ctx,
+        &wc,
+        (sessions.clone(), session_writer),
+        index.clone(),
+        |index| &index.sessions,
+        sessions_synced.clone(),
+    );
 
     let config_refs = Arc::new(ConfigRefIndex::default());
     let cm_refs = config_refs.clone();
@@ -240,11 +184,13 @@ pub async fn controller(
     // The servers themselves: the only full objects this controller caches, without their
     // managed fields.
     let (servers, server_writer) = reflector::store::<MCPServer>();
-    let server_events = watcher(ctx.scoped_api::<MCPServer>(), wc.clone())
-        .backoff(super::TriggerBackoff::default())
-        .modify(|server: &mut MCPServer| super::trim_metadata(&mut server.metadata))
-        .reflect(server_writer)
-        .applied_objects();
+    let server_events = super::settled_objects(
+        watcher(ctx.scoped_api::<MCPServer>(), wc.clone())
+            .backoff(super::TriggerBackoff::default())
+            .modify(|server: &mut MCPServer| super::trim_metadata(&mut server.metadata))
+            .reflect(server_writer),
+        servers.clone(),
+    );
 
     // Children and ConfigMaps only trigger reconciles (the reconciler reads the live children
     // itself), so they are watched metadata-only: no spec, no data, no rendered policy goes
@@ -282,6 +228,63 @@ pub async fn controller(
         })
         .boxed()
         .await;
+}
+
+/// The servers to reconcile as grants (or sessions) change, from one reflector of them that
+/// also keeps `index` (serverRef → referencing objects) and the store the reconciler reads.
+///
+/// A change reaches exactly the servers concerned: the one referenced now and, when the
+/// reference moved or the object was deleted, the previous one. A (re)list is taken as a whole
+/// once the reflector has swapped it into the store: objects changed or deleted while the watch
+/// was away are only known from the complete list, and a reconcile triggered earlier would read
+/// the previous list.
+fn reference_triggers<K: AccessObject>(
+    ctx: &Context,
+    wc: &watcher::Config,
+    (store, writer): (Store<K>, reflector::store::Writer<K>),
+    index: Arc<AccessIndex>,
+    references: fn(&AccessIndex) -> &RefIndex<K>,
+    synced: Arc<AtomicBool>,
+) -> impl futures::Stream<Item = ObjectRef<MCPServer>> + Send + 'static {
+    let referenced = |object: &K| {
+        let ns = object.namespace().unwrap_or_default();
+        (
+            ObjectRef::from_obj(object),
+            server_ref(object.server_ref(), &ns),
+        )
+    };
+    reflector(
+        writer,
+        watcher(ctx.scoped_api::<K>(), wc.clone())
+            .backoff(super::TriggerBackoff::default())
+            // The policy reads an object's name, namespace and spec only.
+            .modify(|object: &mut K| {
+                super::trim_metadata(object.meta_mut());
+                object.forget_status();
+            }),
+    )
+    .filter_map(move |event| {
+        let index = references(&index);
+        let servers = match event {
+            Ok(WatchEvent::Apply(object)) => {
+                let (object, server) = referenced(&object);
+                index.update(object, Some(server))
+            }
+            Ok(WatchEvent::Delete(object)) => index.update(ObjectRef::from_obj(&object), None),
+            Ok(WatchEvent::InitDone) => {
+                let servers = index.relisted(store.state().iter().map(|o| referenced(o)));
+                synced.store(true, Ordering::SeqCst);
+                servers
+            }
+            Ok(WatchEvent::Init | WatchEvent::InitApply(_)) => Vec::new(),
+            Err(e) => {
+                tracing::warn!(error = %e, kind = K::CONTROLLER, "watch failed");
+                Vec::new()
+            }
+        };
+        std::future::ready(Some(futures::stream::iter(servers)))
+    })
+    .flatten()
 }
 
 /// A metadata-only watch (`PartialObjectMeta`) of `K` in the operator's scope, trimmed.
