@@ -259,6 +259,71 @@ fn server_render_prints_the_objects_the_operator_would_apply() {
     assert!(stdout.contains("name: mcp-gateway"));
 }
 
+/// The README's `server render` example sets an operator variable in front of the command: that
+/// setting must show in what is rendered, and leaving it out must change the result, or the
+/// example teaches nothing.
+#[test]
+fn the_readme_render_example_shows_its_setting_taking_effect() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md"))
+        .expect("README.md");
+    let lines: Vec<&str> = readme.lines().collect();
+    let at = lines
+        .iter()
+        .position(|l| l.contains("mcp-runtime server render"))
+        .expect("the README has a server render example");
+    // The variables are the `NAME=value \` lines right above the command.
+    let mut settings = Vec::new();
+    for line in lines[..at].iter().rev() {
+        let Some(assignment) = line.trim().strip_suffix('\\') else {
+            break;
+        };
+        let (name, value) = assignment
+            .trim()
+            .split_once('=')
+            .expect("a NAME=value line above the render command");
+        settings.push((name.to_owned(), value.to_owned()));
+    }
+    assert!(!settings.is_empty(), "the example sets no variable");
+    let args: Vec<&str> = lines[at]
+        .split_whitespace()
+        .skip_while(|w| !w.ends_with("mcp-runtime"))
+        .skip(1)
+        .collect();
+    let run = |with: bool| {
+        let mut command = mcp_runtime();
+        command
+            .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
+            .args(&args);
+        for (name, value) in &settings {
+            if with {
+                command.env(name, value);
+            } else {
+                command.env_remove(name);
+            }
+        }
+        let output = command.output().expect("runs");
+        // The policy's generation time is the only part that differs between two runs.
+        let stdout: String = String::from_utf8_lossy(&output.stdout)
+            .lines()
+            .filter(|l| !l.contains("generated_at"))
+            .collect();
+        (output.status.success(), stdout)
+    };
+    let (succeeded, with) = run(true);
+    assert!(succeeded, "the README's render example fails");
+    for (name, value) in &settings {
+        assert!(
+            with.contains(value.as_str()),
+            "{name}={value} is not in the output"
+        );
+    }
+    assert_ne!(
+        run(false),
+        (true, with),
+        "the README's render example renders the same without its settings"
+    );
+}
+
 /// `mcp-runtime VERB … | head -1`: the reader goes away before the output is written.
 fn with_closed_stdout(args: &[&str]) -> std::process::Output {
     use std::process::Stdio;
