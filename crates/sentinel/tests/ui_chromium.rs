@@ -300,6 +300,37 @@ async fn the_ui_shows_the_dataset_filters_activity_and_links_deny_reasons() {
     );
     driver.screenshot("overview").await;
 
+    // Calls spanning seconds: one-second bars, each a small part of the chart (not one bar
+    // across it), and axis labels that differ from each other (not the same minute five times).
+    let chart = driver
+        .run(
+            "const now = Date.parse('2026-12-07T10:00:00Z');
+             const buckets = [0, 1, 2].map((i) => ({ start: new Date(now + i * 1000).toISOString(), count: 2 + i, denied: i }));
+             const svg = timeline(buckets, 1).querySelector('svg');
+             const plot = svg.viewBox.baseVal.width;
+             return {
+               widest: Math.max(...[...svg.querySelectorAll('rect')].map((r) => r.width.baseVal.value)) / plot,
+               labels: [...svg.querySelectorAll('text.axis')].map((t) => t.textContent).filter((t) => /:/.test(t)),
+             };",
+        )
+        .await;
+    let widest = chart["widest"].as_f64().expect("bar width");
+    assert!(
+        widest < 0.05,
+        "one bar takes {widest} of the chart: {chart}"
+    );
+    let labels: Vec<&str> = chart["labels"]
+        .as_array()
+        .expect("labels")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    let distinct: BTreeSet<&str> = labels.iter().copied().collect();
+    assert!(
+        labels.len() >= 3 && distinct.len() == labels.len(),
+        "axis labels of a chart spanning seconds: {labels:?}"
+    );
+
     // Activity: every event, then narrowed by agent, then by decision.
     driver.click("#nav a[data-page=activity]").await;
     driver

@@ -168,9 +168,12 @@ function timeline(buckets, bucketSeconds, share = 1) {
   if (!buckets || !buckets.length) return empty('No calls in this range.');
   const W = Math.max(360, Math.round((app.clientWidth || 900) * share) - 40), H = 190, padL = 40, padB = 22, padT = 8;
   const max = Math.max(...buckets.map((b) => b.count), 1);
-  const t0 = Date.parse(buckets[0].start);
+  // The chart spans at least MIN_BARS buckets, ending with the last one: a few seconds of data
+  // would otherwise be drawn as one bar across the whole chart.
+  const MIN_BARS = 30;
   const t1 = Date.parse(buckets[buckets.length - 1].start) + bucketSeconds * 1000;
-  const span = Math.max(t1 - t0, bucketSeconds * 1000);
+  const span = Math.max(t1 - Date.parse(buckets[0].start), bucketSeconds * 1000 * MIN_BARS);
+  const t0 = t1 - span;
   const x = (t) => padL + (W - padL - 4) * (t - t0) / span;
   const y = (v) => padT + (H - padT - padB) * (1 - v / max);
   const bw = Math.max(2, (W - padL - 4) * (bucketSeconds * 1000) / span - 2);
@@ -188,13 +191,19 @@ function timeline(buckets, bucketSeconds, share = 1) {
     if (b.denied) g.appendChild(s('rect', { x: x(t) + 1, y: y(b.count), width: bw, height: Math.max(1, y(allowed) - y(b.count)), class: 'deny-fill', rx: 1.5 }));
     svg.appendChild(g);
   }
+  // Axis labels as precise as the span needs (days, minutes or seconds); a label equal to the
+  // previous one is left out rather than repeated.
   const ticks = 4;
+  const label = span > 2 * 86400e3 ? (d) => d.toLocaleDateString(undefined, { month: 'short', day: 'numeric' })
+    : span > 10 * 60e3 ? (d) => d.toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit' })
+    : (d) => d.toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit', second: '2-digit' });
+  let previous = null;
   for (let i = 0; i <= ticks; i++) {
     const t = t0 + span * i / ticks;
-    const d = new Date(t);
-    const label = span > 2 * 86400e3 ? d.toLocaleDateString(undefined, { month: 'short', day: 'numeric' })
-      : d.toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit' });
-    svg.appendChild(s('text', { x: x(t), y: H - 6, class: 'axis', 'text-anchor': i === 0 ? 'start' : i === ticks ? 'end' : 'middle' }, label));
+    const text = label(new Date(t));
+    if (text === previous) continue;
+    previous = text;
+    svg.appendChild(s('text', { x: x(t), y: H - 6, class: 'axis', 'text-anchor': i === 0 ? 'start' : i === ticks ? 'end' : 'middle' }, text));
   }
   return h('div', {}, svg, h('div', { class: 'legend' },
     h('span', { class: 'dot allow-dot' }), 'allowed', h('span', { class: 'dot deny-dot' }), 'denied',
