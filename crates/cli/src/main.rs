@@ -10,6 +10,7 @@ mod operator_cmd;
 mod policy_cmd;
 mod sentinel_cmd;
 mod server_cmd;
+mod setup_cmd;
 mod signals;
 mod status_cmd;
 mod up_cmd;
@@ -48,6 +49,9 @@ enum Command {
     Up(up_cmd::UpArgs),
     /// Show the servers of a running `mcp-runtime up`: phase, URL, tools and problems.
     Status(status_cmd::StatusArgs),
+    /// Install mcp-runtime into a cluster (CRDs, namespaces, RBAC, operator, Sentinel), or
+    /// remove it with --uninstall.
+    Setup(setup_cmd::SetupArgs),
     /// Run the Kubernetes operator (controllers for the three CRDs).
     Operator(operator_cmd::OperatorArgs),
     /// Run the MCP gateway (the policy-enforcing reverse proxy).
@@ -102,7 +106,11 @@ enum Command {
 /// as `info` or `mcp_runtime_gateway=debug`) shows more.
 fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("MCP_RUNTIME_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+        // kube's client logs every failed request at ERROR; the caller reports the same error
+        // with what it was doing, so the client's own line is only noise.
+        .unwrap_or_else(|_| {
+            tracing_subscriber::EnvFilter::new("warn,kube_client::client::builder=off")
+        });
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
@@ -127,6 +135,7 @@ impl Command {
             | Command::Access { .. }
             | Command::Status(_)
             | Command::Completion { .. } => true,
+            Command::Setup(_) => false,
             Command::Sentinel(args) => args.only_prints(),
             Command::Up(_)
             | Command::Operator(_)
@@ -173,6 +182,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Up(args) => up_cmd::run_up(&args),
         Command::Status(args) => status_cmd::run(&args),
+        Command::Setup(args) => setup_cmd::run(&args),
         Command::Operator(args) => operator_cmd::run(&args),
         Command::Gateway(args) => gateway_cmd::run(&args),
         Command::ExampleServer(args) => example_server_cmd::run(&args),

@@ -9,8 +9,9 @@ use kube::api::{Api, DynamicObject, ListParams, Patch, PatchParams, PostParams};
 use kube::discovery::ApiResource;
 use mcp_runtime_api::MCPServer;
 use serde_json::{Value, json};
-use std::path::PathBuf;
-use std::time::Duration;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 /// The variable naming the kubeconfig of the cluster the T6 tests run against.
 pub const KUBECONFIG_VAR: &str = "MCP_RUNTIME_TEST_KUBECONFIG";
@@ -328,4 +329,127 @@ async fn forward(
         *response.status_mut() = http::StatusCode::BAD_GATEWAY;
         response
     }))
+}
+
+/// A control plane of one test only (own state directory and ports), stopped when dropped: for
+/// tests that restart it or change what is cluster-wide (CRDs, ClusterRoles).
+#[derive(Debug)]
+pub struct PrivateControlPlane {
+    script: PathBuf,
+    state: tempfile::TempDir,
+    ports: [(&'static str, u16); 3],
+    pub kubeconfig: String,
+}
+
+impl PrivateControlPlane {
+    /// The script: `../shared/k8s/control-plane` relative to the repository root.
+    fn script() -> PathBuf {
+        let script = workspace_root().join("../shared/k8s/control-plane");
+        assert!(
+            script.exists(),
+            "{} is missing: tests with a private control plane need the shared control-plane script",
+            script.display()
+        );
+        script
+    }
+
+    fn command(&self, verb: &str) -> Command {
+        let mut command = Command::new("bash");
+        command
+            .arg(&self.script)
+            .arg(verb)
+            .env("K8S_STATE_DIR", self.state.path());
+        for (name, port) in self.ports {
+            command.env(name, port.to_string());
+        }
+        command
+    }
+
+    pub fn start() -> PrivateControlPlane {
+        // etcd takes two ports (client, and peer one above).
+        let etcd = loop {
+            let port = free_port();
+            if port < u16::MAX && std::net::TcpListener::bind(("127.0.0.1", port + 1)).is_ok() {
+                break port;
+            }
+        };
+        let mut plane = PrivateControlPlane {
+            script: Self::script(),
+            state: tempfile::tempdir().expect("state dir"),
+            ports: [
+                ("K8S_API_PORT", free_port()),
+                ("K8S_ETCD_PORT", etcd),
+                ("K8S_KCM_PORT", free_port()),
+            ],
+            kubeconfig: String::new(),
+        };
+        plane.kubeconfig = plane.run("start");
+        plane
+    }
+
+    /// Runs a verb of the script; returns the last line it printed.
+    pub fn run(&self, verb: &str) -> String {
+        let output = self
+            .command(verb)
+            .output()
+            .expect("run the control-plane script");
+        assert!(
+            output.status.success(),
+            "control-plane {verb} failed: {}\n{}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8_lossy(&output.stdout)
+            .lines()
+            .last()
+            .unwrap_or_default()
+            .to_owned()
+    }
+
+    /// Kills kube-apiserver (SIGKILL: no graceful drain, connections just drop) and waits until
+    /// its port refuses connections. (Its process stays a zombie where nothing reaps orphans, and
+    /// the thread group leader turns zombie before the other threads have closed the listener.)
+    pub fn kill_api_server(&self) {
+        let pid_file = self.state.path().join("run/kube-apiserver.pid");
+        let pid: i32 = std::fs::read_to_string(&pid_file)
+            .expect("kube-apiserver pid file")
+            .trim()
+            .parse()
+            .expect("pid");
+        nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(pid),
+            nix::sys::signal::Signal::SIGKILL,
+        )
+        .expect("kill kube-apiserver");
+        let port = self.ports[0].1;
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            assert!(Instant::now() < deadline, "kube-apiserver still listens");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for PrivateControlPlane {
+    fn drop(&mut self) {
+        let _ = self.command("stop").stdout(Stdio::null()).status();
+    }
+}
+
+/// A copy of the kubeconfig at `admin` whose user acts as `user` (kubeconfig `as:`).
+pub fn impersonating_kubeconfig(admin: &Path, user: &str, to: &Path) {
+    let text = std::fs::read_to_string(admin).expect("admin kubeconfig");
+    let mut config: serde_json::Value = serde_norway::from_str(&text).expect("kubeconfig yaml");
+    for entry in config["users"].as_array_mut().expect("kubeconfig users") {
+        entry["user"]["as"] = json!(user);
+    }
+    std::fs::write(to, config.to_string()).expect("write kubeconfig");
+}
+
+/// A free port on 127.0.0.1.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .map(|address| address.port())
+        .expect("a free loopback port")
 }
