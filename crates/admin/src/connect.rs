@@ -34,6 +34,8 @@ pub enum ConnectError {
 
 /// A client for `target`, checked by asking the API server its version.
 pub async fn connect(target: &Target) -> Result<(kube::Client, String), ConnectError> {
+    // Builds that link more than one rustls provider cannot pick one by themselves.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let options = KubeConfigOptions {
         context: target.context.clone(),
         ..KubeConfigOptions::default()

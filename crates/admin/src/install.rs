@@ -114,6 +114,22 @@ pub fn made_by_setup(object: &DynamicObject) -> bool {
         .is_some_and(|v| v == MANAGED_BY)
 }
 
+/// What an object holds, without the bookkeeping a write may touch even when nothing changed
+/// (a PersistentVolumeClaim's resourceVersion moves on every identical apply), nor status.
+fn content(object: &DynamicObject) -> Value {
+    let mut value = serde_json::to_value(object).unwrap_or_default();
+    // Controllers write status at any time; setup never does.
+    if let Some(object) = value.as_object_mut() {
+        object.remove("status");
+    }
+    if let Some(metadata) = value.get_mut("metadata").and_then(Value::as_object_mut) {
+        for bookkeeping in ["resourceVersion", "managedFields", "generation"] {
+            metadata.remove(bookkeeping);
+        }
+    }
+    value
+}
+
 /// Applies every object of `step`, in order.
 pub async fn apply_step(
     kinds: &mut Kinds,
@@ -144,9 +160,7 @@ pub async fn apply_step(
             .map_err(|e| ApiError::new(format!("applying {}", located.describe()), e))?;
         let outcome = match before {
             None => Outcome::Created,
-            Some(before) if before.metadata.resource_version == after.metadata.resource_version => {
-                Outcome::Unchanged
-            }
+            Some(before) if content(&before) == content(&after) => Outcome::Unchanged,
             Some(_) => Outcome::Updated,
         };
         outcomes.push((located.describe(), outcome));

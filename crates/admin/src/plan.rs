@@ -504,8 +504,15 @@ mod tests {
         without.sentinel = None;
         let steps = plan(&without).expect("plan");
         assert!(!kinds(&steps).iter().any(|k| k.contains(SENTINEL)));
-        let operator = steps.iter().find(|s| s.title == "Operator").expect("operator step");
-        assert!(!operator.objects[0].to_string().contains("MCP_SENTINEL_INGEST_URL"));
+        let operator = steps
+            .iter()
+            .find(|s| s.title == "Operator")
+            .expect("operator step");
+        assert!(
+            !operator.objects[0]
+                .to_string()
+                .contains("MCP_SENTINEL_INGEST_URL")
+        );
 
         let mut postgres = options();
         postgres.sentinel = Some(SentinelStore::Postgres {

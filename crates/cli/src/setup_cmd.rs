@@ -233,8 +233,10 @@ async fn uninstall_all(args: &SetupArgs, options: Options) -> Result<ExitCode> {
     if args.crds {
         let custom = uninstall::count_custom(&client).await;
         progress.note(&format!(
-            "WARNING: deleting the CRDs deletes every MCPServer, MCPAccessGrant and MCPAgentSession in the cluster: {} servers, {} grants, {} sessions",
-            custom.servers, custom.grants, custom.sessions
+            "WARNING: deleting the CRDs deletes every MCPServer, MCPAccessGrant and MCPAgentSession in the cluster: {}, {}, {}",
+            plural(custom.servers, "server"),
+            plural(custom.grants, "grant"),
+            plural(custom.sessions, "session")
         ));
     }
     let (removals, kept) = uninstall::removals(
@@ -295,6 +297,14 @@ fn summary(outcomes: &[(String, Outcome)]) -> String {
         }
     }
     parts.join(", ")
+}
+
+fn plural(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
 }
 
 fn humanize(duration: Duration) -> String {

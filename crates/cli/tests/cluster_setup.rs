@@ -1,0 +1,320 @@
+//! `mcp-runtime setup` on a real API server: refused before any write without permissions,
+//! install, the reason it does not run (no nodes), a second run that changes nothing, and
+//! `--uninstall` leaving nothing it made. The careless user's errors (no cluster, wrong context)
+//! are one line each.
+//!
+//! Setup writes cluster-wide objects (CRDs, a ClusterRole) and deletes them again, so it runs on
+//! a control plane of its own, never the shared one. Built to run when
+//! `MCP_RUNTIME_TEST_KUBECONFIG` is set or `CI=true` (see `build.rs`).
+
+use mcp_runtime_testkit::cluster::{self as t6, PrivateControlPlane, impersonating_kubeconfig};
+use std::path::Path;
+use std::process::{Command, Output};
+
+const BIN: &str = env!("CARGO_BIN_EXE_mcp-runtime");
+const MADE_BY_SETUP: &str = "app.kubernetes.io/managed-by=mcp-runtime-setup";
+
+fn setup(kubeconfig: &str, args: &[&str]) -> Output {
+    Command::new(BIN)
+        .arg("setup")
+        .args(["--kubeconfig", kubeconfig])
+        .args(args)
+        .env_remove("KUBECONFIG")
+        .output()
+        .expect("run mcp-runtime setup")
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// `kubectl get KINDS -l <made by setup> -o name` (all namespaces), sorted.
+fn made_by_setup(kubeconfig: &str, kinds: &str) -> Vec<String> {
+    let output = Command::new("kubectl")
+        .args([
+            "--kubeconfig",
+            kubeconfig,
+            "get",
+            kinds,
+            "-A",
+            "-l",
+            MADE_BY_SETUP,
+        ])
+        .args(["-o", "name"])
+        .output()
+        .expect("kubectl");
+    assert!(output.status.success(), "{}", stderr(&output));
+    let mut names: Vec<String> = String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    names.sort();
+    names
+}
+
+fn kubectl_ok(kubeconfig: &str, args: &[&str], input: Option<&str>) -> String {
+    use std::io::Write;
+    let mut child = Command::new("kubectl")
+        .arg("--kubeconfig")
+        .arg(kubeconfig)
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("kubectl");
+    if let Some(input) = input {
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(input.as_bytes())
+            .expect("write");
+    }
+    let output = child.wait_with_output().expect("kubectl");
+    assert!(
+        output.status.success(),
+        "kubectl {args:?}: {}",
+        stderr(&output)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+const KINDS: &str = "customresourcedefinitions,namespaces,clusterroles,clusterrolebindings,serviceaccounts,roles,rolebindings,deployments,services,persistentvolumeclaims,secrets";
+
+#[test]
+fn setup_dry_run_prints_every_object_without_a_cluster() {
+    let output = Command::new(BIN)
+        .args([
+            "setup",
+            "--dry-run",
+            "--image",
+            "registry.example/mcp-runtime:1.2.3",
+        ])
+        .env("KUBECONFIG", "/nonexistent")
+        .output()
+        .expect("run");
+    assert!(output.status.success(), "{}", stderr(&output));
+    let text = String::from_utf8_lossy(&output.stdout);
+    let mut kinds = Vec::new();
+    for document in serde_norway::Deserializer::from_str(&text) {
+        let object: serde_json::Value = serde::Deserialize::deserialize(document).expect("YAML");
+        kinds.push(object["kind"].as_str().expect("kind").to_owned());
+    }
+    for kind in [
+        "CustomResourceDefinition",
+        "Namespace",
+        "ClusterRole",
+        "Deployment",
+        "Service",
+        "PersistentVolumeClaim",
+    ] {
+        assert!(kinds.iter().any(|k| k == kind), "{kind} missing: {kinds:?}");
+    }
+    assert!(text.contains("registry.example/mcp-runtime:1.2.3"));
+}
+
+#[test]
+#[cfg_attr(
+    not(mcp_cluster),
+    ignore = "SKIPPED (no cluster): set MCP_RUNTIME_TEST_KUBECONFIG to a kubeconfig and rebuild"
+)]
+fn setup_installs_says_why_nothing_runs_changes_nothing_twice_and_uninstalls_what_it_made() {
+    // Under CI the shared cluster is required for every real-cluster test; this one only needs
+    // the control-plane script.
+    let _ = t6::kubeconfig_path();
+    let plane = PrivateControlPlane::start();
+    let admin = plane.kubeconfig.clone();
+    let scratch = tempfile::tempdir().expect("scratch");
+
+    // A caller without permissions is refused before anything is written, with every missing
+    // permission named.
+    let nobody = scratch.path().join("nobody.kubeconfig");
+    impersonating_kubeconfig(Path::new(&admin), "nobody@example.com", &nobody);
+    let refused = setup(nobody.to_str().expect("path"), &[]);
+    let message = stderr(&refused);
+    assert_eq!(refused.status.code(), Some(1), "{message}");
+    assert!(
+        message.contains("you may not install mcp-runtime")
+            && message
+                .contains("create customresourcedefinitions.apiextensions.k8s.io (cluster-wide)")
+            && message.contains("create deployments.apps in mcp-runtime"),
+        "{message}"
+    );
+    assert_eq!(
+        message.matches("error:").count(),
+        1,
+        "one error line: {message}"
+    );
+    assert!(
+        made_by_setup(&admin, KINDS).is_empty(),
+        "nothing was written"
+    );
+
+    // The careless user's errors: a context that does not exist, a cluster that is not there.
+    let wrong = setup(&admin, &["--context", "no-such-context"]);
+    assert!(
+        stderr(&wrong).contains("no context \"no-such-context\" in the kubeconfig"),
+        "{}",
+        stderr(&wrong)
+    );
+    let closed_port = mcp_runtime_peers::free_port();
+    let unreachable = scratch.path().join("unreachable.kubeconfig");
+    let text = std::fs::read_to_string(&admin).expect("kubeconfig");
+    let api_port = text
+        .split("https://127.0.0.1:")
+        .nth(1)
+        .and_then(|rest| rest.split(|c: char| !c.is_ascii_digit()).next())
+        .expect("server port")
+        .to_owned();
+    std::fs::write(
+        &unreachable,
+        text.replace(
+            &format!("127.0.0.1:{api_port}"),
+            &format!("127.0.0.1:{closed_port}"),
+        ),
+    )
+    .expect("write");
+    let down = setup(unreachable.to_str().expect("path"), &[]);
+    assert!(
+        stderr(&down).contains("cannot reach the Kubernetes API at https://127.0.0.1:")
+            && stderr(&down).contains("is the cluster running"),
+        "{}",
+        stderr(&down)
+    );
+
+    // Install. The control plane has no nodes, so nothing can run: --wait says so.
+    let installed = setup(&admin, &["--wait", "10s"]);
+    let log = stderr(&installed);
+    assert_eq!(installed.status.code(), Some(1), "{log}");
+    for line in [
+        "✓ Preflight checks: Kubernetes 1.26",
+        "✓ CustomResourceDefinitions: 3 created",
+        "✓ Namespaces: 2 created",
+        "✓ RBAC: 5 created",
+        "✓ Operator: 1 created",
+        "✓ Sentinel: 4 created",
+        "no node can run pods",
+    ] {
+        assert!(log.contains(line), "{line:?} missing from\n{log}");
+    }
+    let made = made_by_setup(&admin, KINDS);
+    for object in [
+        "customresourcedefinition.apiextensions.k8s.io/mcpservers.mcpruntime.org",
+        "namespace/mcp-runtime",
+        "namespace/mcp-servers",
+        "clusterrole.rbac.authorization.k8s.io/mcp-runtime-operator",
+        "deployment.apps/mcp-runtime-operator",
+        "deployment.apps/mcp-sentinel",
+        "persistentvolumeclaim/mcp-sentinel-data",
+        "secret/mcp-sentinel-keys",
+    ] {
+        assert!(
+            made.iter().any(|m| m == object),
+            "{object} missing: {made:?}"
+        );
+    }
+    let generation = |kind: &str, namespace: &str| {
+        kubectl_ok(
+            &admin,
+            &[
+                "get",
+                kind,
+                "-n",
+                namespace,
+                "-o",
+                "jsonpath={range .items[*]}{.metadata.name}={.metadata.generation} {end}",
+            ],
+            None,
+        )
+    };
+    let before = (
+        generation("deployments", "mcp-runtime"),
+        kubectl_ok(
+            &admin,
+            &[
+                "get",
+                "crd,clusterrole",
+                "-l",
+                MADE_BY_SETUP,
+                "-o",
+                "jsonpath={.items[*].metadata.resourceVersion}",
+            ],
+            None,
+        ),
+    );
+
+    // Again: the existing install is recognised and nothing changes.
+    let again = setup(&admin, &[]);
+    let log = stderr(&again);
+    assert!(again.status.success(), "{log}");
+    assert!(
+        log.contains("is installed in mcp-runtime: applying it again"),
+        "{log}"
+    );
+    assert!(
+        !log.contains("created") && !log.contains("updated"),
+        "{log}"
+    );
+    let after = (
+        generation("deployments", "mcp-runtime"),
+        kubectl_ok(
+            &admin,
+            &[
+                "get",
+                "crd,clusterrole",
+                "-l",
+                MADE_BY_SETUP,
+                "-o",
+                "jsonpath={.items[*].metadata.resourceVersion}",
+            ],
+            None,
+        ),
+    );
+    assert_eq!(before, after, "a second setup changed objects");
+
+    // A server in the servers namespace: uninstall keeps it, its namespace and the CRDs.
+    kubectl_ok(
+        &admin,
+        &["apply", "-f", "-"],
+        Some(
+            "apiVersion: mcpruntime.org/v1alpha1\nkind: MCPServer\nmetadata:\n  name: kept\n  namespace: mcp-servers\nspec:\n  image: ghcr.io/example/server:1.0.0\n",
+        ),
+    );
+    let removed = setup(&admin, &["--uninstall"]);
+    let log = stderr(&removed);
+    assert!(removed.status.success(), "{log}");
+    assert!(
+        log.contains("kept namespace mcp-servers (it holds 1 MCPServer"),
+        "{log}"
+    );
+    assert_eq!(
+        made_by_setup(&admin, KINDS),
+        [
+            "customresourcedefinition.apiextensions.k8s.io/mcpaccessgrants.mcpruntime.org",
+            "customresourcedefinition.apiextensions.k8s.io/mcpagentsessions.mcpruntime.org",
+            "customresourcedefinition.apiextensions.k8s.io/mcpservers.mcpruntime.org",
+            "namespace/mcp-servers",
+        ],
+        "{log}"
+    );
+    kubectl_ok(
+        &admin,
+        &["get", "mcpserver", "kept", "-n", "mcp-servers"],
+        None,
+    );
+
+    // --crds: warned about, and then nothing setup made is left.
+    let everything = setup(&admin, &["--uninstall", "--crds"]);
+    let log = stderr(&everything);
+    assert!(everything.status.success(), "{log}");
+    assert!(
+        log.contains("WARNING: deleting the CRDs deletes every MCPServer")
+            && log.contains("1 server,"),
+        "{log}"
+    );
+    assert_eq!(made_by_setup(&admin, KINDS), Vec::<String>::new(), "{log}");
+    let crds = kubectl_ok(&admin, &["get", "crd", "-o", "name"], None);
+    assert!(!crds.contains("mcpruntime.org"), "{crds}");
+    drop(plane);
+}
