@@ -10,7 +10,7 @@
 
 use super::{Context, Error, server_ref};
 use crate::apply::FIELD_MANAGER;
-use crate::status::{self, ServerLookup};
+use crate::status::{self, Reason, ServerLookup};
 use futures::{FutureExt, StreamExt};
 use jiff::Timestamp;
 use kube::api::{Api, Patch, PatchParams};
@@ -346,7 +346,7 @@ async fn publish_transition<K: AccessObject>(
     let server_missing = found(status).as_deref() == Some("False");
     let phase = status.phase.clone().unwrap_or_default();
     let (type_, reason) = if server_missing {
-        (EventType::Warning, "ServerNotFound".to_owned())
+        (EventType::Warning, Reason::ServerNotFound.to_string())
     } else {
         (EventType::Normal, phase.clone())
     };

@@ -5,7 +5,7 @@ use super::access::AccessObject;
 use super::{AccessIndex, Context, Error, RefIndex, server_ref};
 use crate::apply::{FIELD_MANAGER, Ownership, apply_if_changed, is_subset, ownership, prune};
 use crate::build::{self, APP_LABEL, POLICY_KEY};
-use crate::status::{self, Observed, types};
+use crate::status::{self, Observed, Reason, types};
 use futures::{FutureExt, StreamExt};
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{ConfigMap, Pod, Secret, Service, ServiceAccount};
@@ -386,7 +386,7 @@ async fn reconcile_server(server: &MCPServer, cx: &ServerContext) -> Result<Acti
 
     // 1. Validate, as the API server would (schema and CEL rules).
     if let Err(message) = validate(server) {
-        return fail(server, cx, "ConfigurationInvalid", &message).await;
+        return fail(server, cx, Reason::ConfigurationInvalid, &message).await;
     }
 
     // 2. Render the policy from the grants and sessions that reference this server.
@@ -414,7 +414,7 @@ async fn reconcile_server(server: &MCPServer, cx: &ServerContext) -> Result<Acti
             now,
         ) {
             Ok(document) => Some(document),
-            Err(e) => return fail(server, cx, "PolicyInvalid", &e.to_string()).await,
+            Err(e) => return fail(server, cx, Reason::PolicyInvalid, &e.to_string()).await,
         }
     } else {
         None
@@ -432,7 +432,7 @@ async fn reconcile_server(server: &MCPServer, cx: &ServerContext) -> Result<Acti
     // 4. Build (pure).
     let desired = match build::build(server, policy.as_ref(), &ctx.config, config_hash.as_deref()) {
         Ok(desired) => desired,
-        Err(e) => return fail(server, cx, "ConfigurationInvalid", &e.to_string()).await,
+        Err(e) => return fail(server, cx, Reason::ConfigurationInvalid, &e.to_string()).await,
     };
 
     // 5. Read the live children.
@@ -519,7 +519,7 @@ async fn reconcile_server(server: &MCPServer, cx: &ServerContext) -> Result<Acti
         let message = format!(
             "{kind} {ns}/{child} already exists and is {who}; the operator does not adopt it (delete it or rename the MCPServer)"
         );
-        fail(server, cx, "OwnershipConflict", &message).await?;
+        fail(server, cx, Reason::OwnershipConflict, &message).await?;
         return Ok(Action::requeue(ctx.timing.not_ready_requeue));
     }
 
@@ -824,7 +824,7 @@ fn validate(server: &MCPServer) -> Result<(), String> {
 async fn fail(
     server: &MCPServer,
     cx: &ServerContext,
-    reason: &str,
+    reason: Reason,
     message: &str,
 ) -> Result<Action, Error> {
     let now = cx.ctx.clock.now();
@@ -893,7 +893,9 @@ async fn write_status(
             type_: match phase {
                 ServerPhase::Error => EventType::Warning,
                 ServerPhase::Ready | ServerPhase::Pending => EventType::Normal,
-                ServerPhase::PartiallyReady if reason == "ReplicasNotReady" => EventType::Normal,
+                ServerPhase::PartiallyReady if reason == Reason::ReplicasNotReady.as_str() => {
+                    EventType::Normal
+                }
                 ServerPhase::PartiallyReady => EventType::Warning,
             },
             reason,
