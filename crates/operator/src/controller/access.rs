@@ -232,7 +232,9 @@ async fn reconcile<K: AccessObject>(
     };
     cx.ctx.metrics.reconciles.get_or_create(&labels).inc();
     let span = super::reconcile_span(K::kind(&()).as_ref(), object.as_ref());
-    let result = reconcile_access(object.as_ref(), &cx).instrument(span).await;
+    let result = reconcile_access(object.as_ref(), &cx)
+        .instrument(span)
+        .await;
     cx.ctx
         .metrics
         .duration

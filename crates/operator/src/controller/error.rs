@@ -187,10 +187,11 @@ mod tests {
             holder: "controlled by Deployment other".into(),
         });
         assert_eq!(conflict.metric_label(), "ownership_conflict");
-        assert_eq!(
-            conflict.condition_reason(),
-            Some(Reason::OwnershipConflict)
+        assert_eq!(conflict.condition_reason(), Some(Reason::OwnershipConflict));
+        assert!(
+            conflict.to_string().starts_with(
+                "Service ns/srv already exists and is controlled by Deployment other;"
+            )
         );
-        assert!(conflict.to_string().starts_with("Service ns/srv already exists and is controlled by Deployment other;"));
     }
 }

@@ -249,10 +249,7 @@ mod tests {
             store.clone(),
             Box::new(move |event: &WatchEvent<MCPAccessGrant>| {
                 let referenced = |g: &MCPAccessGrant| {
-                    (
-                        ObjectRef::from_obj(g),
-                        server_ref(&g.spec.server_ref, "ns"),
-                    )
+                    (ObjectRef::from_obj(g), server_ref(&g.spec.server_ref, "ns"))
                 };
                 match event {
                     WatchEvent::Apply(g) => {

@@ -89,17 +89,31 @@ pub fn check_ownership(
         if wanted { ownership } else { Ownership::Ours }
     };
     let conflicts = [
-        ("Deployment", name.to_owned(), ownership(live.deployment.as_ref(), name, uid)),
+        (
+            "Deployment",
+            name.to_owned(),
+            ownership(live.deployment.as_ref(), name, uid),
+        ),
         (
             "Deployment",
             canary_name(name),
-            wanted(desired.canary.is_some(), ownership(live.canary.as_ref(), name, uid)),
+            wanted(
+                desired.canary.is_some(),
+                ownership(live.canary.as_ref(), name, uid),
+            ),
         ),
-        ("Service", name.to_owned(), ownership(live.service.as_ref(), name, uid)),
+        (
+            "Service",
+            name.to_owned(),
+            ownership(live.service.as_ref(), name, uid),
+        ),
         (
             "Ingress",
             name.to_owned(),
-            wanted(desired.ingress.is_some(), ownership(live.ingress.as_ref(), name, uid)),
+            wanted(
+                desired.ingress.is_some(),
+                ownership(live.ingress.as_ref(), name, uid),
+            ),
         ),
         (
             "NetworkPolicy",
@@ -201,8 +215,7 @@ pub async fn children(
     };
     let apply_network_policy = async {
         if let Some(np) = &desired.network_policy {
-            apply_if_changed(&children.network_policies, np, live.network_policy.as_ref())
-                .await?;
+            apply_if_changed(&children.network_policies, np, live.network_policy.as_ref()).await?;
         }
         Ok::<_, kube::Error>(())
     };

@@ -4,9 +4,9 @@
 
 use super::ServerContext;
 use crate::controller::Error;
+use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 use kube::api::Api;
 use kube::runtime::reflector::ObjectRef;
-use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 use mcp_runtime_api::{MCPAccessGrant, MCPAgentSession, MCPServer};
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeSet, HashMap, HashSet};
@@ -158,7 +158,11 @@ pub async fn config(
     let hash = if refs.is_empty() {
         None
     } else {
-        Some(config_hash(cx, ns, &refs).await.map_err(Error::Dereference)?)
+        Some(
+            config_hash(cx, ns, &refs)
+                .await
+                .map_err(Error::Dereference)?,
+        )
     };
     Ok(Config { refs, hash })
 }

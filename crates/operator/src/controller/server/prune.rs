@@ -30,9 +30,13 @@ pub async fn switched_off(
             .map_err(Error::Prune)?;
     }
     if desired.network_policy.is_none() {
-        prune(&children.network_policies, live.network_policy.as_ref(), uid)
-            .await
-            .map_err(Error::Prune)?;
+        prune(
+            &children.network_policies,
+            live.network_policy.as_ref(),
+            uid,
+        )
+        .await
+        .map_err(Error::Prune)?;
     }
     Ok(())
 }

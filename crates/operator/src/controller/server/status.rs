@@ -157,7 +157,11 @@ pub async fn fail(
 
 /// Writes the status when it differs from the current one (server-side apply on `/status`), and
 /// publishes an Event and the condition metrics on transitions.
-pub async fn write(server: &MCPServer, ctx: &Context, status: MCPServerStatus) -> Result<(), Error> {
+pub async fn write(
+    server: &MCPServer,
+    ctx: &Context,
+    status: MCPServerStatus,
+) -> Result<(), Error> {
     let ns = server.namespace().unwrap_or_default();
     let name = server.name_any();
     ctx.metrics.set_conditions(
