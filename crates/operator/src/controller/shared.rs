@@ -77,8 +77,9 @@ where
         self.synced.load(Ordering::SeqCst)
     }
 
-    /// Every watch event from now on, each delivered after the store applied it. Subscribe
-    /// before [`Shared::drive`] starts: events are not replayed.
+    /// Every watch event from now on, each delivered after the store applied it; a (re)list
+    /// arrives as its `InitDone` alone, once the whole list is in the store (read it there).
+    /// Subscribe before [`Shared::drive`] starts: events are not replayed.
     pub fn events(
         &self,
     ) -> impl Stream<Item = Result<WatchEvent<K>, kube::runtime::watcher::Error>> + Send + 'static
@@ -115,8 +116,12 @@ where
                 }
             };
             let servers = hook(&event);
-            if matches!(event, WatchEvent::InitDone) {
-                self.synced.store(true, Ordering::SeqCst);
+            match event {
+                WatchEvent::InitDone => self.synced.store(true, Ordering::SeqCst),
+                // A list being buffered: no subscriber acts on it before it is in the store (at
+                // `InitDone`), so its objects are not copied to each of them.
+                WatchEvent::Init | WatchEvent::InitApply(_) => continue,
+                WatchEvent::Apply(_) | WatchEvent::Delete(_) => {}
             }
             lock(&self.events).retain(|s| s.unbounded_send(event.clone()).is_ok());
             if !servers.is_empty() {
@@ -229,8 +234,8 @@ mod tests {
         grant
     }
 
-    /// Every subscriber sees each event after the store holds it, and a relist's servers are
-    /// named once the new list is in the store and the index.
+    /// Every subscriber sees each event after the store holds it (a list as its `InitDone`),
+    /// and a list's servers are named once it is in the store and the index.
     #[tokio::test]
     async fn subscribers_see_events_after_the_store_and_the_index() {
         let (store, writer) = reflector::store::<MCPAccessGrant>();
@@ -283,7 +288,8 @@ mod tests {
                 })
                 .collect()
         };
-        let expected = ["init", "init-apply", "init-done", "apply", "delete"];
+        // The list reaches the subscribers once it is in the store, as its `InitDone`.
+        let expected = ["init-done", "apply", "delete"];
         assert_eq!(kinds(first.collect().await), expected);
         assert_eq!(kinds(second.collect().await), expected);
         let names: Vec<String> = servers.map(|s| s.name).collect().await;
