@@ -14,6 +14,9 @@ use mcp_runtime_policy::PolicyDocument;
 
 /// The APIs of a server's children, in its namespace.
 pub struct Children {
+    namespace: String,
+    /// The server's name (its children's, or their prefix).
+    name: String,
     pub deployments: Api<Deployment>,
     pub services: Api<Service>,
     pub ingresses: Api<Ingress>,
@@ -22,8 +25,10 @@ pub struct Children {
 }
 
 impl Children {
-    pub fn new(client: &kube::Client, ns: &str) -> Children {
+    pub fn new(client: &kube::Client, ns: &str, name: &str) -> Children {
         Children {
+            namespace: ns.to_owned(),
+            name: name.to_owned(),
             deployments: Api::namespaced(client.clone(), ns),
             services: Api::namespaced(client.clone(), ns),
             ingresses: Api::namespaced(client.clone(), ns),
@@ -52,28 +57,31 @@ fn canary_name(name: &str) -> String {
     format!("{name}-canary")
 }
 
-/// Reads the live children of the server `name`.
-pub async fn read_live(children: &Children, name: &str) -> Result<Live, Error> {
-    // Side by side: a reconcile's latency is its chain of round trips, and with a bounded
-    // number of reconciles in flight that latency is what limits a cold start.
-    let (canary, policy) = (canary_name(name), policy_name(name));
-    let (deployment, canary, service, ingress, network_policy, policy) = tokio::try_join!(
-        children.deployments.get_opt(name),
-        children.deployments.get_opt(&canary),
-        children.services.get_opt(name),
-        children.ingresses.get_opt(name),
-        children.network_policies.get_opt(name),
-        children.config_maps.get_opt(&policy),
-    )
-    .map_err(Error::Apply)?;
-    Ok(Live {
-        deployment,
-        canary,
-        service,
-        ingress,
-        network_policy,
-        policy,
-    })
+impl Children {
+    /// Reads the live children.
+    pub async fn read_live(&self) -> Result<Live, Error> {
+        let name = self.name.as_str();
+        let (canary, policy) = (canary_name(name), policy_name(name));
+        // Side by side: a reconcile's latency is its chain of round trips, and with a bounded
+        // number of reconciles in flight that latency is what limits a cold start.
+        let (deployment, canary, service, ingress, network_policy, policy) = tokio::try_join!(
+            self.deployments.get_opt(name),
+            self.deployments.get_opt(&canary),
+            self.services.get_opt(name),
+            self.ingresses.get_opt(name),
+            self.network_policies.get_opt(name),
+            self.config_maps.get_opt(&policy),
+        )
+        .map_err(Error::Apply)?;
+        Ok(Live {
+            deployment,
+            canary,
+            service,
+            ingress,
+            network_policy,
+            policy,
+        })
+    }
 }
 
 /// Never take over children someone else controls: the first desired child that exists and
@@ -157,85 +165,87 @@ pub struct Applied {
     pub ingress: Option<Ingress>,
 }
 
-/// Applies every desired child that differs from its live object (the children are independent
-/// of each other: side by side), and the namespace's shared ServiceAccount and pull Secret.
-pub async fn children(
-    server: &MCPServer,
-    ctx: &Context,
-    ns: &str,
-    children: &Children,
-    desired: &Desired,
-    live: &Live,
-    policy: Option<&PolicyDocument>,
-) -> Result<Applied, Error> {
-    let apply_policy = async {
-        Ok::<_, kube::Error>(match &desired.policy_config_map {
-            Some(cm) if !policy_up_to_date(cm, live.policy.as_ref(), policy) => {
-                apply_if_changed(&children.config_maps, cm, None)
-                    .await?
-                    .or(live.policy.clone())
-            }
-            Some(_) => live.policy.clone(),
-            None => None,
-        })
-    };
-    let apply_deployment = async {
-        Ok::<_, kube::Error>(
-            apply_if_changed(
-                &children.deployments,
-                &desired.deployment,
-                live.deployment.as_ref(),
+impl Children {
+    /// Applies every desired child that differs from its live object (the children are
+    /// independent of each other: side by side), and the namespace's shared ServiceAccount and
+    /// pull Secret.
+    pub async fn apply(
+        &self,
+        server: &MCPServer,
+        ctx: &Context,
+        desired: &Desired,
+        live: &Live,
+        policy: Option<&PolicyDocument>,
+    ) -> Result<Applied, Error> {
+        let apply_policy = async {
+            Ok::<_, kube::Error>(match &desired.policy_config_map {
+                Some(cm) if !policy_up_to_date(cm, live.policy.as_ref(), policy) => {
+                    apply_if_changed(&self.config_maps, cm, None)
+                        .await?
+                        .or(live.policy.clone())
+                }
+                Some(_) => live.policy.clone(),
+                None => None,
+            })
+        };
+        let apply_deployment = async {
+            Ok::<_, kube::Error>(
+                apply_if_changed(
+                    &self.deployments,
+                    &desired.deployment,
+                    live.deployment.as_ref(),
+                )
+                .await?
+                .or(live.deployment.clone()),
             )
-            .await?
-            .or(live.deployment.clone()),
+        };
+        let apply_canary = async {
+            Ok::<_, kube::Error>(match &desired.canary {
+                Some(c) => apply_if_changed(&self.deployments, c, live.canary.as_ref())
+                    .await?
+                    .or(live.canary.clone()),
+                None => None,
+            })
+        };
+        let apply_service = async {
+            Ok::<_, kube::Error>(
+                apply_if_changed(&self.services, &desired.service, live.service.as_ref())
+                    .await?
+                    .or(live.service.clone()),
+            )
+        };
+        let apply_ingress = async {
+            Ok::<_, kube::Error>(match &desired.ingress {
+                Some(i) => apply_if_changed(&self.ingresses, i, live.ingress.as_ref())
+                    .await?
+                    .or(live.ingress.clone()),
+                None => None,
+            })
+        };
+        let apply_network_policy = async {
+            if let Some(np) = &desired.network_policy {
+                apply_if_changed(&self.network_policies, np, live.network_policy.as_ref()).await?;
+            }
+            Ok::<_, kube::Error>(())
+        };
+        let ((), policy, deployment, canary, service, ingress, ()) = tokio::try_join!(
+            shared(server, ctx, &self.namespace),
+            apply_policy,
+            apply_deployment,
+            apply_canary,
+            apply_service,
+            apply_ingress,
+            apply_network_policy,
         )
-    };
-    let apply_canary = async {
-        Ok::<_, kube::Error>(match &desired.canary {
-            Some(c) => apply_if_changed(&children.deployments, c, live.canary.as_ref())
-                .await?
-                .or(live.canary.clone()),
-            None => None,
+        .map_err(Error::Apply)?;
+        Ok(Applied {
+            policy,
+            deployment,
+            canary,
+            service,
+            ingress,
         })
-    };
-    let apply_service = async {
-        Ok::<_, kube::Error>(
-            apply_if_changed(&children.services, &desired.service, live.service.as_ref())
-                .await?
-                .or(live.service.clone()),
-        )
-    };
-    let apply_ingress = async {
-        Ok::<_, kube::Error>(match &desired.ingress {
-            Some(i) => apply_if_changed(&children.ingresses, i, live.ingress.as_ref())
-                .await?
-                .or(live.ingress.clone()),
-            None => None,
-        })
-    };
-    let apply_network_policy = async {
-        if let Some(np) = &desired.network_policy {
-            apply_if_changed(&children.network_policies, np, live.network_policy.as_ref()).await?;
-        }
-        Ok::<_, kube::Error>(())
-    };
-    let ((), policy, deployment, canary, service, ingress, ()) = tokio::try_join!(
-        shared(server, ctx, ns),
-        apply_policy,
-        apply_deployment,
-        apply_canary,
-        apply_service,
-        apply_ingress,
-        apply_network_policy,
-    )
-    .map_err(Error::Apply)?;
-    Ok(Applied {
-        policy,
-        deployment,
-        canary,
-        service,
-        ingress,
-    })
+    }
 }
 
 /// The policy ConfigMap is rewritten only when the policy revision (or its metadata) changed:

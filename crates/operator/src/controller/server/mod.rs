@@ -203,30 +203,14 @@ async fn reconcile_server(server: &MCPServer, cx: &ServerContext) -> Result<Acti
         let policy = render::policy(server, &access, &ctx.config.cluster_name, ctx.clock.now())?;
         let config = dereference::config(server, &sref, &ns, cx).await?;
         let desired = build::desired(server, policy.as_ref(), &ctx.config, config.hash.as_deref())?;
-        let children = apply::Children::new(&ctx.client, &ns);
-        let live = apply::read_live(&children, &name).await?;
+        let children = apply::Children::new(&ctx.client, &ns, &name);
+        let live = children.read_live().await?;
         apply::check_ownership(&desired, &live, &ns, &name, &uid)?;
-        let applied = apply::children(
-            server,
-            ctx,
-            &ns,
-            &children,
-            &desired,
-            &live,
-            policy.as_ref(),
-        )
-        .await?;
+        let applied = children
+            .apply(server, ctx, &desired, &live, policy.as_ref())
+            .await?;
         prune::switched_off(&children, &desired, &live, &uid).await?;
-        let gateway_enabled = render::gateway_enabled(server);
-        let status = status::observe(
-            server,
-            ctx,
-            &desired,
-            &applied,
-            policy.as_ref(),
-            gateway_enabled,
-        )
-        .await?;
+        let status = status::observe(server, ctx, &desired, &applied, policy.as_ref()).await?;
         let ready = status.phase == Some(ServerPhase::Ready);
         status::write(server, ctx, status).await?;
         let recheck = ctx.recheck_after(&key_of(server), ready);

@@ -25,8 +25,8 @@ pub async fn observe(
     desired: &Desired,
     applied: &Applied,
     policy: Option<&PolicyDocument>,
-    gateway_enabled: bool,
 ) -> Result<MCPServerStatus, Error> {
+    let gateway_enabled = super::render::gateway_enabled(server);
     let ns = server.namespace().unwrap_or_default();
     let name = server.name_any();
     let previous = server.status.as_ref();
