@@ -188,26 +188,7 @@ impl Watches {
 /// servers triggered earlier would be rendered from the previous list.
 fn referencing<K: AccessObject>(ctx: &Context, index: Arc<AccessIndex>) -> Arc<Shared<K>> {
     let (store, writer) = reflector::store::<K>();
-    let listed = store.clone();
-    let referenced = |object: &K| {
-        let ns = object.namespace().unwrap_or_default();
-        (
-            ObjectRef::from_obj(object),
-            server_ref(object.server_ref(), &ns),
-        )
-    };
-    let hook = move |event: &WatchEvent<K>| {
-        let index: &RefIndex<K> = K::index(&index);
-        match event {
-            WatchEvent::Apply(object) => {
-                let (object, server) = referenced(object);
-                index.update(object, Some(server))
-            }
-            WatchEvent::Delete(object) => index.update(ObjectRef::from_obj(object), None),
-            WatchEvent::InitDone => index.relisted(listed.state().iter().map(|o| referenced(o))),
-            WatchEvent::Init | WatchEvent::InitApply(_) => Vec::new(),
-        }
-    };
+    let hook = index_hook(store.clone(), index);
     Shared::new(
         reflector(
             writer,
@@ -216,8 +197,32 @@ fn referencing<K: AccessObject>(ctx: &Context, index: Arc<AccessIndex>) -> Arc<S
                 .modify(|object: &mut K| trim_metadata(object.meta_mut())),
         ),
         store,
-        Box::new(hook),
+        hook,
     )
+}
+
+/// Keeps `K`'s `serverRef` index in step with `store` and names the servers each event
+/// concerns.
+fn index_hook<K: AccessObject>(store: Store<K>, index: Arc<AccessIndex>) -> ServerHook<K> {
+    let referenced = |object: &K| {
+        let ns = object.namespace().unwrap_or_default();
+        (
+            ObjectRef::from_obj(object),
+            server_ref(object.server_ref(), &ns),
+        )
+    };
+    Box::new(move |event: &WatchEvent<K>| {
+        let index: &RefIndex<K> = K::index(&index);
+        match event {
+            WatchEvent::Apply(object) => {
+                let (object, server) = referenced(object);
+                index.update(object, Some(server))
+            }
+            WatchEvent::Delete(object) => index.update(ObjectRef::from_obj(object), None),
+            WatchEvent::InitDone => index.relisted(store.state().iter().map(|o| referenced(o))),
+            WatchEvent::Init | WatchEvent::InitApply(_) => Vec::new(),
+        }
+    })
 }
 
 #[cfg(test)]
@@ -240,8 +245,6 @@ mod tests {
     async fn subscribers_see_events_after_the_store_and_the_index() {
         let (store, writer) = reflector::store::<MCPAccessGrant>();
         let index = Arc::new(AccessIndex::default());
-        let hook_index = index.clone();
-        let listed = store.clone();
         let events = vec![
             Ok(WatchEvent::Init),
             Ok(WatchEvent::InitApply(grant("g1", "s1"))),
@@ -252,22 +255,7 @@ mod tests {
         let shared = Shared::new(
             reflector(writer, futures::stream::iter(events)),
             store.clone(),
-            Box::new(move |event: &WatchEvent<MCPAccessGrant>| {
-                let referenced = |g: &MCPAccessGrant| {
-                    (ObjectRef::from_obj(g), server_ref(&g.spec.server_ref, "ns"))
-                };
-                match event {
-                    WatchEvent::Apply(g) => {
-                        let (g, s) = referenced(g);
-                        hook_index.grants.update(g, Some(s))
-                    }
-                    WatchEvent::Delete(g) => hook_index.grants.update(ObjectRef::from_obj(g), None),
-                    WatchEvent::InitDone => hook_index
-                        .grants
-                        .relisted(listed.state().iter().map(|g| referenced(g))),
-                    _ => Vec::new(),
-                }
-            }),
+            index_hook(store.clone(), index.clone()),
         );
         let first = shared.events();
         let second = shared.events();
