@@ -161,6 +161,8 @@ impl LeaseLock {
             match self.try_acquire_or_renew(now).await {
                 Ok(true) => {
                     if !held {
+                        // A line of the process's own output (as at start), whatever the log
+                        // filter: operators and tests read who leads from it.
                         eprintln!("mcp-runtime operator: leading as {}", self.identity);
                     }
                     held = true;
@@ -168,18 +170,19 @@ impl LeaseLock {
                     let _ = leader.send(true);
                 }
                 Ok(false) if held => {
-                    eprintln!("mcp-runtime operator: lost the lease");
+                    tracing::error!(identity = %self.identity, "lost the lease");
                     let _ = leader.send(false);
                     return;
                 }
                 Ok(false) => {}
                 Err(e) => {
-                    eprintln!("mcp-runtime operator: lease error: {e}");
+                    tracing::warn!(error = %e, "lease error");
                     if held {
                         if last_renewed.elapsed() >= renew_deadline {
                             // Past the renew deadline another replica may soon lead: stop first.
-                            eprintln!(
-                                "mcp-runtime operator: could not renew the lease for {renew_deadline:?}"
+                            tracing::error!(
+                                deadline = ?renew_deadline,
+                                "could not renew the lease within the renew deadline"
                             );
                             let _ = leader.send(false);
                             return;

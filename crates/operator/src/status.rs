@@ -13,26 +13,136 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 use mcp_runtime_api::server::{ServerAddress, ServerInfo, ServerPhase};
 use mcp_runtime_api::{MCPServerStatus, ObjectStatus};
 
+/// Declares [`Reason`]: each variant and the exact string written to the API (tests, docs and
+/// users' alerts match on those strings, so they never change).
+macro_rules! reasons {
+    ($($(#[$doc:meta])* $variant:ident => $text:literal,)*) => {
+        /// The reason of a condition, as written to the API.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        pub enum Reason {
+            $($(#[$doc])* $variant,)*
+        }
+
+        impl Reason {
+            /// Every reason, for tests and docs.
+            pub const ALL: &[Reason] = &[$(Reason::$variant,)*];
+
+            /// The string written to the condition's `reason`.
+            pub const fn as_str(self) -> &'static str {
+                match self {
+                    $(Reason::$variant => $text,)*
+                }
+            }
+        }
+    };
+}
+
+reasons! {
+    /// `Ready`: every child is ready.
+    Available => "Available",
+    /// The Deployment has every replica ready.
+    ReplicasReady => "ReplicasReady",
+    /// The Deployment is scaled to zero.
+    ScaledToZero => "ScaledToZero",
+    DeploymentMissing => "DeploymentMissing",
+    ReplicasNotReady => "ReplicasNotReady",
+    // The pods' own failures (container waiting reasons, last termination, scheduling).
+    ImagePullBackOff => "ImagePullBackOff",
+    ErrImagePull => "ErrImagePull",
+    CrashLoopBackOff => "CrashLoopBackOff",
+    CreateContainerConfigError => "CreateContainerConfigError",
+    InvalidImageName => "InvalidImageName",
+    CreateContainerError => "CreateContainerError",
+    OomKilled => "OOMKilled",
+    Unschedulable => "Unschedulable",
+    ClusterIpAssigned => "ClusterIPAssigned",
+    ClusterIpPending => "ClusterIPPending",
+    ServiceMissing => "ServiceMissing",
+    /// No Ingress in mTLS mode.
+    NotRequired => "NotRequired",
+    /// Strict readiness: an ingress controller published an address.
+    Admitted => "Admitted",
+    IngressNotAdmitted => "IngressNotAdmitted",
+    /// Permissive readiness: the Ingress has rules.
+    RulesPresent => "RulesPresent",
+    NoRules => "NoRules",
+    IngressMissing => "IngressMissing",
+    PolicyWritten => "PolicyWritten",
+    PolicyMissing => "PolicyMissing",
+    PolicyInvalid => "PolicyInvalid",
+    GatewayDisabled => "GatewayDisabled",
+    SidecarReady => "SidecarReady",
+    NoCanary => "NoCanary",
+    HandshakeSucceeded => "HandshakeSucceeded",
+    AwaitingPods => "AwaitingPods",
+    McpEndpointUnavailable => "MCPEndpointUnavailable",
+    /// The spec fails validation or cannot be built.
+    ConfigurationInvalid => "ConfigurationInvalid",
+    /// A child exists and someone else controls it.
+    OwnershipConflict => "OwnershipConflict",
+    // Grants and sessions.
+    Found => "Found",
+    ServerNotFound => "ServerNotFound",
+    Valid => "Valid",
+    Active => "Active",
+    Expired => "Expired",
+    Revoked => "Revoked",
+}
+
+impl Reason {
+    /// A container waiting reason that explains a Deployment that is not ready.
+    fn container_waiting(reason: &str) -> Option<Reason> {
+        [
+            Reason::ImagePullBackOff,
+            Reason::ErrImagePull,
+            Reason::CrashLoopBackOff,
+            Reason::CreateContainerConfigError,
+            Reason::InvalidImageName,
+            Reason::CreateContainerError,
+        ]
+        .into_iter()
+        .find(|r| r.as_str() == reason)
+    }
+}
+
+impl std::fmt::Display for Reason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl PartialEq<&str> for Reason {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+impl From<Reason> for String {
+    fn from(reason: Reason) -> String {
+        reason.as_str().to_owned()
+    }
+}
+
 /// What one readiness check found: ready or not, with a reason and a message.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Check {
     pub ready: bool,
-    pub reason: String,
+    pub reason: Reason,
     pub message: String,
 }
 
 impl Check {
-    fn ok(reason: &str, message: impl Into<String>) -> Check {
+    fn ok(reason: Reason, message: impl Into<String>) -> Check {
         Check {
             ready: true,
-            reason: reason.into(),
+            reason,
             message: message.into(),
         }
     }
-    fn not(reason: &str, message: impl Into<String>) -> Check {
+    fn not(reason: Reason, message: impl Into<String>) -> Check {
         Check {
             ready: false,
-            reason: reason.into(),
+            reason,
             message: message.into(),
         }
     }
@@ -80,21 +190,27 @@ pub mod types {
 /// Readiness of a Deployment, with the pods' failure as the reason when there is one.
 pub fn deployment_check(deployment: Option<&Deployment>, desired: i32, pods: &[Pod]) -> Check {
     let Some(deployment) = deployment else {
-        return Check::not("DeploymentMissing", "the Deployment does not exist yet");
+        return Check::not(
+            Reason::DeploymentMissing,
+            "the Deployment does not exist yet",
+        );
     };
     let status = deployment.status.clone().unwrap_or_default();
     let ready = status.ready_replicas.unwrap_or(0);
     if desired == 0 {
-        return Check::ok("ScaledToZero", "scaled to zero replicas");
+        return Check::ok(Reason::ScaledToZero, "scaled to zero replicas");
     }
     if ready >= desired {
-        return Check::ok("ReplicasReady", format!("{ready}/{desired} replicas ready"));
+        return Check::ok(
+            Reason::ReplicasReady,
+            format!("{ready}/{desired} replicas ready"),
+        );
     }
     if let Some((reason, message)) = pod_failure(pods) {
-        return Check::not(&reason, message);
+        return Check::not(reason, message);
     }
     Check::not(
-        "ReplicasNotReady",
+        Reason::ReplicasNotReady,
         format!("{ready}/{desired} replicas ready"),
     )
 }
@@ -102,15 +218,7 @@ pub fn deployment_check(deployment: Option<&Deployment>, desired: i32, pods: &[P
 /// The first real failure among the pods' containers: waiting reasons such as
 /// `ImagePullBackOff`, `ErrImagePull`, `CrashLoopBackOff`, `CreateContainerConfigError`, or a last
 /// termination by `OOMKilled`; otherwise `Unschedulable` when the scheduler says so.
-pub fn pod_failure(pods: &[Pod]) -> Option<(String, String)> {
-    const WAITING: [&str; 6] = [
-        "ImagePullBackOff",
-        "ErrImagePull",
-        "CrashLoopBackOff",
-        "CreateContainerConfigError",
-        "InvalidImageName",
-        "CreateContainerError",
-    ];
+pub fn pod_failure(pods: &[Pod]) -> Option<(Reason, String)> {
     for pod in pods {
         let pod_name = pod.metadata.name.clone().unwrap_or_default();
         let Some(status) = &pod.status else { continue };
@@ -121,8 +229,8 @@ pub fn pod_failure(pods: &[Pod]) -> Option<(String, String)> {
             .chain(status.container_statuses.iter().flatten());
         for container in containers {
             if let Some(waiting) = container.state.as_ref().and_then(|s| s.waiting.as_ref()) {
-                let reason = waiting.reason.clone().unwrap_or_default();
-                if WAITING.contains(&reason.as_str()) {
+                let waiting_reason = waiting.reason.as_deref().unwrap_or_default();
+                if let Some(reason) = Reason::container_waiting(waiting_reason) {
                     let detail = waiting.message.clone().unwrap_or_default();
                     let mut message =
                         format!("pod {pod_name} container {}: {reason}", container.name);
@@ -133,7 +241,7 @@ pub fn pod_failure(pods: &[Pod]) -> Option<(String, String)> {
                         .is_some_and(|t| t.reason.as_deref() == Some("OOMKilled"))
                     {
                         return Some((
-                            "OOMKilled".into(),
+                            Reason::OomKilled,
                             format!("pod {pod_name} container {} was OOMKilled", container.name),
                         ));
                     }
@@ -150,7 +258,7 @@ pub fn pod_failure(pods: &[Pod]) -> Option<(String, String)> {
                 && condition.reason.as_deref() == Some("Unschedulable")
             {
                 return Some((
-                    "Unschedulable".into(),
+                    Reason::Unschedulable,
                     format!(
                         "pod {pod_name}: {}",
                         condition.message.clone().unwrap_or_default()
@@ -167,18 +275,25 @@ fn service_check(service: Option<&Service>) -> Check {
         .and_then(|s| s.spec.as_ref())
         .and_then(|s| s.cluster_ip.as_deref())
     {
-        Some(ip) if !ip.is_empty() => Check::ok("ClusterIPAssigned", format!("cluster IP {ip}")),
-        _ if service.is_none() => Check::not("ServiceMissing", "the Service does not exist yet"),
-        _ => Check::not("ClusterIPPending", "the Service has no cluster IP yet"),
+        Some(ip) if !ip.is_empty() => {
+            Check::ok(Reason::ClusterIpAssigned, format!("cluster IP {ip}"))
+        }
+        _ if service.is_none() => {
+            Check::not(Reason::ServiceMissing, "the Service does not exist yet")
+        }
+        _ => Check::not(
+            Reason::ClusterIpPending,
+            "the Service has no cluster IP yet",
+        ),
     }
 }
 
 fn ingress_check(wanted: bool, ingress: Option<&Ingress>, mode: IngressReadiness) -> Check {
     if !wanted {
-        return Check::ok("NotRequired", "no Ingress in mTLS mode");
+        return Check::ok(Reason::NotRequired, "no Ingress in mTLS mode");
     }
     let Some(ingress) = ingress else {
-        return Check::not("IngressMissing", "the Ingress does not exist yet");
+        return Check::not(Reason::IngressMissing, "the Ingress does not exist yet");
     };
     let has_rules = ingress
         .spec
@@ -192,24 +307,25 @@ fn ingress_check(wanted: bool, ingress: Option<&Ingress>, mode: IngressReadiness
         .and_then(|lb| lb.ingress.as_ref())
         .is_some_and(|i| !i.is_empty());
     match mode {
-        IngressReadiness::Strict if admitted => {
-            Check::ok("Admitted", "the ingress controller published an address")
-        }
+        IngressReadiness::Strict if admitted => Check::ok(
+            Reason::Admitted,
+            "the ingress controller published an address",
+        ),
         IngressReadiness::Strict => Check::not(
-            "IngressNotAdmitted",
+            Reason::IngressNotAdmitted,
             "no ingress controller has published an address for the Ingress",
         ),
         IngressReadiness::Permissive if has_rules => Check::ok(
-            "RulesPresent",
+            Reason::RulesPresent,
             "the Ingress has rules (permissive readiness)",
         ),
-        IngressReadiness::Permissive => Check::not("NoRules", "the Ingress has no rules"),
+        IngressReadiness::Permissive => Check::not(Reason::NoRules, "the Ingress has no rules"),
     }
 }
 
 fn policy_check(enabled: bool, config_map: Option<&ConfigMap>) -> Check {
     if !enabled {
-        return Check::ok("GatewayDisabled", "no gateway, no policy");
+        return Check::ok(Reason::GatewayDisabled, "no gateway, no policy");
     }
     match config_map {
         Some(cm)
@@ -218,9 +334,15 @@ fn policy_check(enabled: bool, config_map: Option<&ConfigMap>) -> Check {
                 .as_ref()
                 .is_some_and(|d| d.contains_key(crate::build::POLICY_KEY)) =>
         {
-            Check::ok("PolicyWritten", "policy.json is in the policy ConfigMap")
+            Check::ok(
+                Reason::PolicyWritten,
+                "policy.json is in the policy ConfigMap",
+            )
         }
-        _ => Check::not("PolicyMissing", "the policy ConfigMap does not exist yet"),
+        _ => Check::not(
+            Reason::PolicyMissing,
+            "the policy ConfigMap does not exist yet",
+        ),
     }
 }
 
@@ -246,18 +368,18 @@ pub fn server_status(
     let gateway = if observed.gateway_enabled {
         Check {
             reason: if deployment.ready {
-                "SidecarReady".into()
+                Reason::SidecarReady
             } else {
-                deployment.reason.clone()
+                deployment.reason
             },
             ..deployment.clone()
         }
     } else {
-        Check::ok("GatewayDisabled", "no gateway sidecar")
+        Check::ok(Reason::GatewayDisabled, "no gateway sidecar")
     };
     let canary = match observed.canary_wanted {
         Some(replicas) => deployment_check(observed.canary, replicas, &[]),
-        None => Check::ok("NoCanary", "no canary configured"),
+        None => Check::ok(Reason::NoCanary, "no canary configured"),
     };
 
     let mut required: Vec<(&str, &Check)> = vec![
@@ -277,7 +399,7 @@ pub fn server_status(
     let (phase, ready_check) = match first_failure {
         None => (
             ServerPhase::Ready,
-            Check::ok("Available", "all children are ready"),
+            Check::ok(Reason::Available, "all children are ready"),
         ),
         Some((kind, check)) => (
             if ready_count > 0 {
@@ -285,20 +407,23 @@ pub fn server_status(
             } else {
                 ServerPhase::Pending
             },
-            Check::not(&check.reason, format!("{kind}: {}", check.message)),
+            Check::not(check.reason, format!("{kind}: {}", check.message)),
         ),
     };
     let verified = match (&observed.server_info, &observed.handshake_error) {
         (Some(info), _) => Check::ok(
-            "HandshakeSucceeded",
+            Reason::HandshakeSucceeded,
             format!(
                 "initialize answered by {} {}",
                 info.name.clone().unwrap_or_default(),
                 info.version.clone().unwrap_or_default()
             ),
         ),
-        (None, Some(error)) => Check::not("MCPEndpointUnavailable", error.clone()),
-        (None, None) => Check::not("AwaitingPods", "the handshake runs once pods are ready"),
+        (None, Some(error)) => Check::not(Reason::McpEndpointUnavailable, error.clone()),
+        (None, None) => Check::not(
+            Reason::AwaitingPods,
+            "the handshake runs once pods are ready",
+        ),
     };
 
     let prev = previous.map(|p| p.conditions.as_slice()).unwrap_or(&[]);
@@ -359,7 +484,7 @@ pub fn server_status(
 pub fn error_status(
     previous: Option<&MCPServerStatus>,
     generation: Option<i64>,
-    reason: &str,
+    reason: Reason,
     message: &str,
     now: Timestamp,
 ) -> MCPServerStatus {
@@ -369,7 +494,7 @@ pub fn error_status(
     let ready = make_condition(types::READY, &check, generation, &prev, now);
     status.conditions.retain(|c| c.type_ != types::READY);
     status.conditions.push(ready);
-    if reason == "PolicyInvalid" {
+    if reason == Reason::PolicyInvalid {
         let policy = make_condition(types::POLICY, &check, generation, &prev, now);
         status.conditions.retain(|c| c.type_ != types::POLICY);
         status.conditions.push(policy);
@@ -399,7 +524,7 @@ pub fn make_condition(
     Condition {
         type_: type_.to_owned(),
         status: status.to_owned(),
-        reason: check.reason.clone(),
+        reason: check.reason.into(),
         message: check.message.clone(),
         observed_generation: generation,
         last_transition_time,
@@ -427,10 +552,13 @@ fn server_found_condition(
     now: Timestamp,
 ) -> Condition {
     let check = if server.found {
-        Check::ok("Found", format!("MCPServer {} exists", server.reference))
+        Check::ok(
+            Reason::Found,
+            format!("MCPServer {} exists", server.reference),
+        )
     } else {
         Check::not(
-            "ServerNotFound",
+            Reason::ServerNotFound,
             format!(
                 "MCPServer {} does not exist; this has no effect until it does",
                 server.reference
@@ -450,7 +578,7 @@ pub fn grant_status(
     now: Timestamp,
 ) -> ObjectStatus {
     let prev = previous.map(|p| p.conditions.as_slice()).unwrap_or(&[]);
-    let accepted = Check::ok("Valid", "the grant is part of its server's policy");
+    let accepted = Check::ok(Reason::Valid, "the grant is part of its server's policy");
     let message = if !server.found {
         format!("MCPServer {} not found", server.reference)
     } else if disabled {
@@ -498,16 +626,16 @@ pub fn session_status(
     let prev = previous.map(|p| p.conditions.as_slice()).unwrap_or(&[]);
     let phase = session_phase(revoked, expires_at, now);
     let check = match phase {
-        "Revoked" => Check::not("Revoked", "the session was revoked"),
+        "Revoked" => Check::not(Reason::Revoked, "the session was revoked"),
         "Expired" => Check::not(
-            "Expired",
+            Reason::Expired,
             format!(
                 "expired at {}",
                 expires_at.map(|t| t.to_string()).unwrap_or_default()
             ),
         ),
         _ => Check::ok(
-            "Active",
+            Reason::Active,
             match expires_at {
                 Some(at) => format!("active until {at}"),
                 None => "active, no expiry".to_owned(),
@@ -699,5 +827,23 @@ mod tests {
                 .expect("message")
                 .contains("ns/gone not found")
         );
+    }
+
+    /// The reasons are API: each is written exactly as documented, and no two variants share a
+    /// string.
+    #[test]
+    fn every_reason_is_documented_and_distinct() {
+        let docs = include_str!("../../../docs/operator.md");
+        let mut seen = std::collections::HashSet::new();
+        for reason in Reason::ALL {
+            let text = reason.as_str();
+            assert!(seen.insert(text), "{text} twice");
+            assert!(
+                docs.contains(&format!("`{text}`")) || docs.contains(&format!("/{text}`")),
+                "{text} is not in docs/operator.md"
+            );
+        }
+        assert_eq!(Reason::OomKilled.to_string(), "OOMKilled");
+        assert_eq!(Reason::McpEndpointUnavailable, "MCPEndpointUnavailable");
     }
 }

@@ -806,3 +806,70 @@ async fn an_invalid_spec_is_reported_not_retried() {
     assert_rbac_covers(&fake.calls());
     op.stop().await;
 }
+
+/// One reflector per kind for the whole process: the three controllers share the watch of
+/// MCPServers, grants and sessions (previously the servers were watched three times, grants and
+/// sessions twice), and every child kind is watched once too.
+#[tokio::test]
+async fn each_kind_is_watched_once_by_the_three_controllers() {
+    let fake = FakeApi::with_mcp_runtime().await;
+    let op = Running::start(fake.clone()).await;
+    let c = op.client.clone();
+    create_server(&c, &server("alpha", gateway_spec())).await;
+    Api::<MCPAccessGrant>::namespaced(c.clone(), NS)
+        .create(
+            &PostParams::default(),
+            &grant("alice-alpha", "alpha", "alice"),
+        )
+        .await
+        .expect("grant");
+    Api::<MCPAgentSession>::namespaced(c.clone(), NS)
+        .create(&PostParams::default(), &session("s1", "alpha", None))
+        .await
+        .expect("session");
+    // Every controller is running on its shared caches: the grant and the session found their
+    // server, and the server's policy holds the grant.
+    for name in ["alice-alpha", "s1"] {
+        eventually("ServerFound on the grant and the session", || async {
+            let found =
+                |conditions: &[k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition]| {
+                    conditions
+                        .iter()
+                        .any(|c| c.type_ == "ServerFound" && c.status == "True")
+                };
+            let grant: Option<MCPAccessGrant> = get(&c, name).await;
+            let session: Option<MCPAgentSession> = get(&c, name).await;
+            let conditions = grant
+                .and_then(|g| g.status)
+                .or_else(|| session.and_then(|s| s.status))?
+                .conditions;
+            found(&conditions).then_some(())
+        })
+        .await;
+    }
+    eventually("the grant in alpha's policy", || async {
+        let cm: ConfigMap = get(&c, "alpha-gateway-policy").await?;
+        cm.data?.get("policy.json")?.contains("alice").then_some(())
+    })
+    .await;
+    let mut watches = std::collections::BTreeMap::<String, usize>::new();
+    for call in fake.calls().into_iter().filter(|c| c.verb == "watch") {
+        *watches.entry(call.resource).or_default() += 1;
+    }
+    let expected: std::collections::BTreeMap<String, usize> = [
+        "configmaps",
+        "deployments",
+        "ingresses",
+        "mcpaccessgrants",
+        "mcpagentsessions",
+        "mcpservers",
+        "networkpolicies",
+        "services",
+    ]
+    .into_iter()
+    .map(|resource| (resource.to_owned(), 1))
+    .collect();
+    assert_eq!(watches, expected);
+    assert_rbac_covers(&fake.calls());
+    op.stop().await;
+}

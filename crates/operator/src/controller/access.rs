@@ -5,30 +5,30 @@
 //! - sessions: phase `Active`, `Expired` or `Revoked`; conditions `Active` and `ServerFound`, with
 //!   a requeue at the expiry time so the phase flips when it passes.
 //!
-//! Each controller keeps its own reflector of MCPServers: a server appearing or disappearing
-//! re-reconciles exactly the objects that reference it.
+//! Both read the process's shared reflectors ([`super::shared`]): their own kind, and the
+//! MCPServers, whose appearance or disappearance re-reconciles exactly the objects that
+//! reference them (found through the `serverRef` index the server controller renders from).
 
-use super::{Context, Error, server_ref};
+use super::shared::{Shared, Watches};
+use super::{AccessIndex, Context, Error, RefIndex, server_ref};
 use crate::apply::FIELD_MANAGER;
-use crate::status::{self, ServerLookup};
-use futures::{FutureExt, StreamExt};
+use crate::status::{self, Reason, ServerLookup};
+use futures::StreamExt;
 use jiff::Timestamp;
 use kube::api::{Api, Patch, PatchParams};
-use kube::core::PartialObjectMeta;
-use kube::runtime::WatchStreamExt;
 use kube::runtime::controller::{Action, Config as ControllerConfig, Controller};
 use kube::runtime::events::{Event as KubeEvent, EventType};
-use kube::runtime::reflector::{self, ObjectRef, Store, reflector};
-use kube::runtime::watcher::{self, Event as WatchEvent, watcher};
+use kube::runtime::reflector::ObjectRef;
+use kube::runtime::watcher::Event as WatchEvent;
 use kube::{Resource, ResourceExt};
 use mcp_runtime_api::{MCPAccessGrant, MCPAgentSession, MCPServer, ObjectStatus, ServerRef};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::collections::HashSet;
 use std::fmt::Debug;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use tracing::Instrument;
 
 /// What the two access kinds have in common.
 pub trait AccessObject:
@@ -47,8 +47,10 @@ pub trait AccessObject:
     fn compute_status(&self, server: &ServerLookup, now: Timestamp) -> ObjectStatus;
     /// When the status will change by itself.
     fn expires_at(&self) -> Option<Timestamp>;
-    /// Drops the status, for caches of readers that never look at it.
-    fn forget_status(&mut self);
+    /// This kind's `serverRef` index.
+    fn index(index: &AccessIndex) -> &RefIndex<Self>;
+    /// This kind's shared reflector.
+    fn shared(watches: &Watches) -> &Arc<Shared<Self>>;
 }
 
 impl AccessObject for MCPAccessGrant {
@@ -72,8 +74,11 @@ impl AccessObject for MCPAccessGrant {
     fn expires_at(&self) -> Option<Timestamp> {
         self.spec.expires_at.as_ref().map(|t| t.0)
     }
-    fn forget_status(&mut self) {
-        self.status = None;
+    fn index(index: &AccessIndex) -> &RefIndex<Self> {
+        &index.grants
+    }
+    fn shared(watches: &Watches) -> &Arc<Shared<Self>> {
+        &watches.grants
     }
 }
 
@@ -98,115 +103,91 @@ impl AccessObject for MCPAgentSession {
     fn expires_at(&self) -> Option<Timestamp> {
         self.spec.expires_at.as_ref().map(|t| t.0)
     }
-    fn forget_status(&mut self) {
-        self.status = None;
+    fn index(index: &AccessIndex) -> &RefIndex<Self> {
+        &index.sessions
+    }
+    fn shared(watches: &Watches) -> &Arc<Shared<Self>> {
+        &watches.sessions
     }
 }
 
 struct AccessContext {
     ctx: Arc<Context>,
-    servers: Store<PartialObjectMeta<MCPServer>>,
-    servers_synced: Arc<AtomicBool>,
+    servers: Arc<Shared<MCPServer>>,
 }
 
-/// Runs the MCPAccessGrant controller until `shutdown`.
-pub async fn grant_controller(
+/// The MCPAccessGrant controller, to run until `shutdown`; it subscribes to `watches` at once.
+pub fn grant_controller(
     ctx: Arc<Context>,
+    watches: &Watches,
     shutdown: impl std::future::Future<Output = ()> + Send + Sync + 'static,
-) {
-    access_controller::<MCPAccessGrant>(ctx, shutdown).await;
+) -> impl std::future::Future<Output = ()> + Send + 'static {
+    access_controller::<MCPAccessGrant>(ctx, watches, shutdown)
 }
 
-/// Runs the MCPAgentSession controller until `shutdown`.
-pub async fn session_controller(
+/// The MCPAgentSession controller, to run until `shutdown`; it subscribes to `watches` at once.
+pub fn session_controller(
     ctx: Arc<Context>,
+    watches: &Watches,
     shutdown: impl std::future::Future<Output = ()> + Send + Sync + 'static,
-) {
-    access_controller::<MCPAgentSession>(ctx, shutdown).await;
+) -> impl std::future::Future<Output = ()> + Send + 'static {
+    access_controller::<MCPAgentSession>(ctx, watches, shutdown)
 }
 
-async fn access_controller<K: AccessObject>(
+fn access_controller<K: AccessObject>(
     ctx: Arc<Context>,
+    watches: &Watches,
     shutdown: impl std::future::Future<Output = ()> + Send + Sync + 'static,
-) {
-    let wc = watcher::Config::default();
-    let (objects, object_writer) = reflector::store::<K>();
-    let object_events = super::settled_objects(
-        watcher(ctx.scoped_api::<K>(), wc.clone())
-            .backoff(super::TriggerBackoff::default())
-            .modify(|object: &mut K| super::trim_metadata(object.meta_mut()))
-            .reflect(object_writer),
-        objects.clone(),
-    );
-    let controller = Controller::for_stream(object_events, objects.clone())
+) -> impl std::future::Future<Output = ()> + Send + 'static {
+    let objects = K::shared(watches);
+    let object_events = super::settled_objects(objects.events(), objects.store.clone());
+    let controller = Controller::for_stream(object_events, objects.store.clone())
         .with_config(ControllerConfig::default().concurrency(ctx.max_concurrent_reconciles))
         // kube-runtime's default shared trigger backoff stalls every trigger for tens of
         // seconds after an API server restart (see `TriggerBackoff`).
         .trigger_backoff(super::TriggerBackoff::default());
-    // Only a server's appearance or disappearance matters here: its metadata is enough.
-    let (servers, server_writer) = reflector::store::<PartialObjectMeta<MCPServer>>();
-    let servers_synced = Arc::new(AtomicBool::new(false));
+    // Only a server's appearance or disappearance matters here; the serverRef index names the
+    // objects that reference it.
+    let servers = watches.servers.clone();
+    let index = watches.index.clone();
     let known = Arc::new(Mutex::new(HashSet::<ObjectRef<MCPServer>>::new()));
-    let synced = servers_synced.clone();
-    let listed = servers.clone();
-    let triggers = reflector(
-        server_writer,
-        watcher(ctx.scoped_api::<PartialObjectMeta<MCPServer>>(), wc)
-            .backoff(super::TriggerBackoff::default())
-            .modify(|server: &mut PartialObjectMeta<MCPServer>| {
-                super::trim_metadata(&mut server.metadata)
-            }),
-    )
-    .filter_map(move |event| {
-        let mut known = known.lock().unwrap_or_else(|p| p.into_inner());
-        let changed: HashSet<ObjectRef<MCPServer>> = match event {
-            Ok(WatchEvent::Apply(s)) => {
-                let r = server_of(&s);
-                known.insert(r.clone()).then_some(r).into_iter().collect()
-            }
-            Ok(WatchEvent::Delete(s)) => {
-                let r = server_of(&s);
-                known.remove(&r).then_some(r).into_iter().collect()
-            }
-            // A (re)list is compared as a whole once it is in the store: servers created or
-            // deleted while the watch was away are the difference.
-            Ok(WatchEvent::InitDone) => {
-                let now: HashSet<ObjectRef<MCPServer>> =
-                    listed.state().iter().map(|s| server_of(s)).collect();
-                let changed = known.symmetric_difference(&now).cloned().collect();
-                *known = now;
-                synced.store(true, Ordering::SeqCst);
-                changed
-            }
-            Ok(WatchEvent::Init | WatchEvent::InitApply(_)) => HashSet::new(),
-            Err(e) => {
-                tracing::warn!(error = %e, "server watch failed");
-                HashSet::new()
-            }
-        };
-        let refs: Vec<ObjectRef<K>> = if changed.is_empty() {
-            Vec::new()
-        } else {
-            objects
-                .state()
+    let listed = servers.store.clone();
+    let triggers = servers
+        .events()
+        .filter_map(move |event| {
+            let mut known = known.lock().unwrap_or_else(|p| p.into_inner());
+            let changed: HashSet<ObjectRef<MCPServer>> = match event {
+                Ok(WatchEvent::Apply(s)) => {
+                    let r = ObjectRef::from_obj(&s);
+                    known.insert(r.clone()).then_some(r).into_iter().collect()
+                }
+                Ok(WatchEvent::Delete(s)) => {
+                    let r = ObjectRef::from_obj(&s);
+                    known.remove(&r).then_some(r).into_iter().collect()
+                }
+                // A (re)list is compared as a whole once it is in the store: servers created or
+                // deleted while the watch was away are the difference.
+                Ok(WatchEvent::InitDone) => {
+                    let now: HashSet<ObjectRef<MCPServer>> = listed
+                        .state()
+                        .iter()
+                        .map(|s| ObjectRef::from_obj(s.as_ref()))
+                        .collect();
+                    let changed = known.symmetric_difference(&now).cloned().collect();
+                    *known = now;
+                    changed
+                }
+                Ok(WatchEvent::Init | WatchEvent::InitApply(_)) | Err(_) => HashSet::new(),
+            };
+            let index = K::index(&index);
+            let refs: Vec<ObjectRef<K>> = changed
                 .iter()
-                .filter(|o| {
-                    changed.contains(&server_ref(
-                        o.server_ref(),
-                        &o.namespace().unwrap_or_default(),
-                    ))
-                })
-                .map(|o| ObjectRef::from_obj(o.as_ref()))
-                .collect()
-        };
-        std::future::ready(Some(futures::stream::iter(refs)))
-    })
-    .flatten();
-    let context = Arc::new(AccessContext {
-        ctx,
-        servers,
-        servers_synced,
-    });
+                .flat_map(|server| index.referencing(server))
+                .collect();
+            std::future::ready(Some(futures::stream::iter(refs)))
+        })
+        .flatten();
+    let context = Arc::new(AccessContext { ctx, servers });
     controller
         .reconcile_on(triggers)
         .graceful_shutdown_on(shutdown)
@@ -217,17 +198,6 @@ async fn access_controller<K: AccessObject>(
             }
             std::future::ready(())
         })
-        .boxed()
-        .await;
-}
-
-/// The server a metadata-only watch event is about.
-fn server_of(server: &PartialObjectMeta<MCPServer>) -> ObjectRef<MCPServer> {
-    let reference = ObjectRef::new(&server.name_any());
-    match server.namespace() {
-        Some(ns) => reference.within(&ns),
-        None => reference,
-    }
 }
 
 fn key_of<K: AccessObject>(object: &K) -> String {
@@ -261,7 +231,10 @@ async fn reconcile<K: AccessObject>(
         controller: K::CONTROLLER.into(),
     };
     cx.ctx.metrics.reconciles.get_or_create(&labels).inc();
-    let result = reconcile_access(object.as_ref(), &cx).await;
+    let span = super::reconcile_span(K::kind(&()).as_ref(), object.as_ref());
+    let result = reconcile_access(object.as_ref(), &cx)
+        .instrument(span)
+        .await;
     cx.ctx
         .metrics
         .duration
@@ -277,7 +250,7 @@ async fn reconcile_access<K: AccessObject>(
     object: &K,
     cx: &AccessContext,
 ) -> Result<Action, Error> {
-    if !cx.servers_synced.load(Ordering::SeqCst) {
+    if !cx.servers.synced() {
         return Ok(Action::requeue(Duration::from_millis(100)));
     }
     if object.meta().deletion_timestamp.is_some() {
@@ -295,6 +268,7 @@ async fn reconcile_access<K: AccessObject>(
         ),
         found: cx
             .servers
+            .store
             .get(&ObjectRef::new(&sref.name).within(sref.namespace.as_deref().unwrap_or_default()))
             .is_some(),
     };
@@ -346,7 +320,7 @@ async fn publish_transition<K: AccessObject>(
     let server_missing = found(status).as_deref() == Some("False");
     let phase = status.phase.clone().unwrap_or_default();
     let (type_, reason) = if server_missing {
-        (EventType::Warning, "ServerNotFound".to_owned())
+        (EventType::Warning, Reason::ServerNotFound.to_string())
     } else {
         (EventType::Normal, phase.clone())
     };

@@ -1,14 +1,20 @@
 //! The three controllers and what they share.
 //!
-//! - [`server`]: MCPServer → validate → render policy → build → apply (SSA) → prune → status.
-//!   It watches its children (`owns`), the ConfigMaps and Secrets its pods reference (config
-//!   hash), and the grants and sessions that reference it: those come through reflector stores
-//!   indexed by `serverRef`, so a grant change re-renders only its server.
+//! - [`server`]: MCPServer → validate → dereference → render policy → build → apply (SSA) →
+//!   prune → status. It watches its children (`owns`) and the ConfigMaps its pods reference
+//!   (config hash), metadata-only; the grants and sessions that reference a server trigger it
+//!   through their `serverRef` index, so a grant change re-renders only its server.
 //! - [`access`]: MCPAccessGrant and MCPAgentSession status (ServerFound; Active / Expired /
 //!   Revoked with a requeue at the expiry time).
+//! - [`shared`]: one reflector per kind (MCPServer, MCPAccessGrant, MCPAgentSession) for the
+//!   whole process, fanned out to the controllers, with the `serverRef` index kept in step.
 
 pub mod access;
+mod error;
 pub mod server;
+pub mod shared;
+
+pub use error::{Error, OwnershipConflict, ValidationError};
 
 use crate::config::OperatorConfig;
 use crate::handshake::Handshake;
@@ -77,32 +83,6 @@ impl Iterator for TriggerBackoff {
 impl kube::runtime::utils::Backoff for TriggerBackoff {
     fn reset(&mut self) {
         self.next = Self::FIRST;
-    }
-}
-
-/// Errors of a reconcile. Each has a stable metric label.
-#[derive(Debug, thiserror::Error)]
-pub enum Error {
-    #[error("Kubernetes API: {0}")]
-    Kube(#[from] kube::Error),
-    #[error("the object has no namespace or name")]
-    MissingMetadata,
-}
-
-impl Error {
-    /// Bounded label for metrics.
-    pub fn metric_label(&self) -> String {
-        match self {
-            Error::Kube(kube::Error::Api(e)) => match e.code {
-                409 => "conflict".into(),
-                404 => "not_found".into(),
-                403 => "forbidden".into(),
-                500..=599 => "server_error".into(),
-                _ => "api_error".into(),
-            },
-            Error::Kube(_) => "client_error".into(),
-            Error::MissingMetadata => "missing_metadata".into(),
-        }
     }
 }
 
@@ -607,10 +587,31 @@ pub async fn run(
     shutdown: impl std::future::Future<Output = ()> + Send + Sync + 'static,
 ) {
     let shutdown = futures::FutureExt::shared(Box::pin(shutdown));
-    let server = server::controller(context.clone(), shutdown.clone());
-    let grants = access::grant_controller(context.clone(), shutdown.clone());
-    let sessions = access::session_controller(context.clone(), shutdown);
-    futures::join!(server, grants, sessions);
+    let watches = Arc::new(shared::Watches::new(&context));
+    // Every controller subscribes to the shared reflectors here, before they start.
+    let server = server::controller(context.clone(), watches.clone(), shutdown.clone());
+    let grants = access::grant_controller(context.clone(), &watches, shutdown.clone());
+    let sessions = access::session_controller(context, &watches, shutdown);
+    let controllers = async {
+        futures::join!(server, grants, sessions);
+    };
+    // The watches run until the controllers have stopped.
+    futures::pin_mut!(controllers);
+    let drive = watches.drive();
+    futures::pin_mut!(drive);
+    futures::future::select(controllers, drive).await;
+}
+
+/// The span of one reconcile: every log line of it carries the object and its generation.
+fn reconcile_span<K: kube::Resource>(kind: &str, object: &K) -> tracing::Span {
+    let meta = object.meta();
+    tracing::info_span!(
+        "reconcile",
+        kind,
+        namespace = meta.namespace.as_deref().unwrap_or_default(),
+        name = meta.name.as_deref().unwrap_or_default(),
+        generation = meta.generation,
+    )
 }
 
 #[cfg(test)]

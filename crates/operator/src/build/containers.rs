@@ -1,0 +1,286 @@
+//! The containers of a server's pod: the server itself, the bridge installer of a stdio
+//! server and the gateway sidecar.
+
+use super::deployment::resolve_image;
+use super::{
+    BRIDGE_BIN_DIR, BuildError, Context, GATEWAY_CONTAINER, POLICY_KEY, POLICY_MOUNT_DIR,
+    env_literal, env_secret, resources, restricted_security_context, tcp_probe,
+};
+use k8s_openapi::api::core::v1::{
+    Container, ContainerPort, EnvVar, HTTPGetAction, Probe, Volume, VolumeMount,
+};
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+use mcp_runtime_api::defaults::GATEWAY_METRICS_PORT;
+use mcp_runtime_api::server::{GatewayConfig, Transport, VolumePermissions};
+
+pub(super) fn server_container(
+    ctx: &Context<'_>,
+    volumes: &mut Vec<Volume>,
+) -> Result<Container, BuildError> {
+    let spec = &ctx.server.spec;
+    let mut env: Vec<EnvVar> = spec
+        .env_vars
+        .iter()
+        .map(|e| env_literal(&e.name, e.value.clone()))
+        .collect();
+    env.extend(
+        spec.secret_env_vars
+            .iter()
+            .map(|e| env_secret(&e.name, &e.secret_key_ref.name, &e.secret_key_ref.key)),
+    );
+    env.extend(spec.env.iter().cloned());
+
+    let mut mounts = Vec::new();
+    for (index, volume) in spec.volumes.iter().enumerate() {
+        let name = format!("vol-{index}");
+        volumes.push(Volume {
+            name: name.clone(),
+            config_map: volume.config_map.clone(),
+            secret: volume.secret.clone(),
+            empty_dir: volume.empty_dir.clone(),
+            ..Volume::default()
+        });
+        mounts.push(VolumeMount {
+            name,
+            mount_path: volume.path.clone(),
+            read_only: Some(volume.permissions != VolumePermissions::ReadWrite),
+            recursive_read_only: (volume.permissions == VolumePermissions::RecursiveReadOnly)
+                .then(|| "Enabled".to_owned()),
+            ..VolumeMount::default()
+        });
+    }
+
+    // A stdio server runs behind the bridge, which serves MCP over HTTP on the server port.
+    let (command, args) = match spec.transport {
+        Transport::Stdio => {
+            let mut args = vec![
+                "bridge".to_owned(),
+                "--port".to_owned(),
+                spec.port.to_string(),
+                "--path".to_owned(),
+                spec.mcp_path.clone(),
+                "--".to_owned(),
+            ];
+            args.extend(spec.command.iter().cloned());
+            args.extend(spec.args.iter().cloned());
+            mounts.push(VolumeMount {
+                name: "mcp-runtime-bin".into(),
+                mount_path: BRIDGE_BIN_DIR.into(),
+                read_only: Some(true),
+                ..VolumeMount::default()
+            });
+            (
+                Some(vec![format!("{BRIDGE_BIN_DIR}/mcp-runtime")]),
+                Some(args),
+            )
+        }
+        Transport::StreamableHttp => (
+            (!spec.command.is_empty()).then(|| spec.command.clone()),
+            (!spec.args.is_empty()).then(|| spec.args.clone()),
+        ),
+    };
+
+    Ok(Container {
+        name: ctx.name.clone(),
+        image: Some(resolve_image(ctx.server, ctx.config)),
+        image_pull_policy: Some(
+            spec.image_pull_policy
+                .map_or("IfNotPresent", |p| match p {
+                    mcp_runtime_api::server::ImagePullPolicy::Always => "Always",
+                    mcp_runtime_api::server::ImagePullPolicy::IfNotPresent => "IfNotPresent",
+                    mcp_runtime_api::server::ImagePullPolicy::Never => "Never",
+                })
+                .into(),
+        ),
+        command,
+        args,
+        ports: Some(vec![ContainerPort {
+            name: Some("http".into()),
+            container_port: spec.port,
+            protocol: Some("TCP".into()),
+            ..ContainerPort::default()
+        }]),
+        env: (!env.is_empty()).then_some(env),
+        env_from: (!spec.env_from.is_empty()).then(|| spec.env_from.clone()),
+        resources: Some(resources(&spec.resources)),
+        security_context: Some(
+            spec.security_context
+                .clone()
+                .unwrap_or_else(|| restricted_security_context(false)),
+        ),
+        liveness_probe: Some(
+            spec.liveness_probe
+                .clone()
+                .unwrap_or_else(|| tcp_probe(spec.port, 5, 10)),
+        ),
+        readiness_probe: Some(
+            spec.readiness_probe
+                .clone()
+                .unwrap_or_else(|| tcp_probe(spec.port, 3, 5)),
+        ),
+        volume_mounts: (!mounts.is_empty()).then_some(mounts),
+        ..Container::default()
+    })
+}
+
+/// Copies the `mcp-runtime` binary from the runtime image into the shared emptyDir.
+pub(super) fn bridge_installer(ctx: &Context<'_>) -> Result<Container, BuildError> {
+    let image = ctx
+        .config
+        .runtime_image
+        .clone()
+        .or_else(|| ctx.config.gateway_proxy_image.clone())
+        .ok_or(BuildError::BridgeImageMissing)?;
+    Ok(Container {
+        name: "install-mcp-runtime".into(),
+        image: Some(image),
+        image_pull_policy: Some("IfNotPresent".into()),
+        command: Some(vec![
+            "/mcp-runtime".into(),
+            "install".into(),
+            "--to".into(),
+            format!("{BRIDGE_BIN_DIR}/mcp-runtime"),
+        ]),
+        security_context: Some(restricted_security_context(true)),
+        volume_mounts: Some(vec![VolumeMount {
+            name: "mcp-runtime-bin".into(),
+            mount_path: BRIDGE_BIN_DIR.into(),
+            ..VolumeMount::default()
+        }]),
+        ..Container::default()
+    })
+}
+
+pub(super) fn gateway_container(
+    ctx: &Context<'_>,
+    gateway: &GatewayConfig,
+) -> Result<Container, BuildError> {
+    let spec = &ctx.server.spec;
+    let image = gateway
+        .image
+        .clone()
+        .filter(|i| !i.is_empty())
+        .or_else(|| ctx.config.gateway_proxy_image.clone())
+        .ok_or(BuildError::GatewayImageMissing)?;
+    let auth = spec.auth.clone().unwrap_or_default();
+    let policy = spec.policy.clone().unwrap_or_default();
+    let upstream = gateway
+        .upstream_url
+        .clone()
+        .unwrap_or_else(|| format!("http://127.0.0.1:{}", spec.port));
+    let external_base = ctx
+        .route
+        .host
+        .as_ref()
+        .map(|h| format!("http://{h}"))
+        .unwrap_or_default();
+
+    let mut env = vec![
+        env_literal("PORT", gateway.port.to_string()),
+        env_literal("METRICS_PORT", GATEWAY_METRICS_PORT.to_string()),
+        env_literal("UPSTREAM_URL", upstream),
+        env_literal("POLICY_FILE", format!("{POLICY_MOUNT_DIR}/{POLICY_KEY}")),
+        env_literal("MCP_SERVER_NAME", ctx.name.clone()),
+        env_literal(
+            "MCP_SERVER_NAMESPACE",
+            ctx.namespace.clone().unwrap_or_else(|| "default".into()),
+        ),
+        env_literal("MCP_CLUSTER_NAME", ctx.config.cluster_name.clone()),
+        env_literal("EXTERNAL_BASE_URL", external_base),
+        env_literal("OTEL_SERVICE_NAME", format!("{}-gateway", ctx.name)),
+        env_literal("POLICY_MODE", serde_value(&policy.mode)),
+        env_literal(
+            "POLICY_DEFAULT_DECISION",
+            serde_value(&policy.default_decision),
+        ),
+        env_literal("POLICY_VERSION", policy.policy_version.clone()),
+        env_literal("HUMAN_ID_HEADER", auth.human_id_header.clone()),
+        env_literal("AGENT_ID_HEADER", auth.agent_id_header.clone()),
+        env_literal("TEAM_ID_HEADER", auth.team_id_header.clone()),
+        env_literal("SESSION_ID_HEADER", auth.session_id_header.clone()),
+        env_literal("AUTH_MODE", auth.mode.as_str()),
+        env_literal(
+            "STRIP_PREFIX",
+            gateway.strip_prefix.clone().unwrap_or_default(),
+        ),
+    ];
+    if let Some(endpoint) = &ctx.config.gateway_otlp_endpoint {
+        env.push(env_literal("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.clone()));
+    }
+    let analytics = spec.analytics.clone().unwrap_or_default();
+    if !analytics.disabled.unwrap_or(false) {
+        let ingest = analytics
+            .ingest_url
+            .clone()
+            .or_else(|| ctx.config.sentinel_ingest_url.clone())
+            .ok_or(BuildError::AnalyticsUrlMissing)?;
+        env.push(env_literal("ANALYTICS_INGEST_URL", ingest));
+        env.push(env_literal(
+            "ANALYTICS_SOURCE",
+            analytics
+                .source
+                .clone()
+                .unwrap_or_else(|| format!("{}-gateway", ctx.name)),
+        ));
+        env.push(env_literal(
+            "ANALYTICS_EVENT_TYPE",
+            analytics
+                .event_type
+                .clone()
+                .unwrap_or_else(|| mcp_runtime_api::defaults::ANALYTICS_EVENT_TYPE.into()),
+        ));
+        if let Some(key) = &analytics.api_key_secret_ref {
+            env.push(env_secret("ANALYTICS_API_KEY", &key.name, &key.key));
+        }
+    }
+
+    Ok(Container {
+        name: GATEWAY_CONTAINER.into(),
+        image: Some(image),
+        image_pull_policy: Some("IfNotPresent".into()),
+        args: Some(vec!["gateway".into()]),
+        ports: Some(vec![
+            ContainerPort {
+                name: Some("gateway".into()),
+                container_port: gateway.port,
+                protocol: Some("TCP".into()),
+                ..ContainerPort::default()
+            },
+            ContainerPort {
+                name: Some("metrics".into()),
+                container_port: GATEWAY_METRICS_PORT,
+                protocol: Some("TCP".into()),
+                ..ContainerPort::default()
+            },
+        ]),
+        env: Some(env),
+        resources: Some(resources(&gateway.resources)),
+        security_context: Some(restricted_security_context(true)),
+        liveness_probe: Some(tcp_probe(gateway.port, 5, 10)),
+        readiness_probe: Some(Probe {
+            http_get: Some(HTTPGetAction {
+                path: Some("/ready".into()),
+                port: IntOrString::Int(gateway.port),
+                ..HTTPGetAction::default()
+            }),
+            initial_delay_seconds: Some(2),
+            period_seconds: Some(5),
+            ..Probe::default()
+        }),
+        volume_mounts: Some(vec![VolumeMount {
+            name: "gateway-policy".into(),
+            mount_path: POLICY_MOUNT_DIR.into(),
+            read_only: Some(true),
+            ..VolumeMount::default()
+        }]),
+        ..Container::default()
+    })
+}
+
+/// The wire string of a serde enum (`allow-list`, `deny`).
+pub(super) fn serde_value<T: serde::Serialize>(value: &T) -> String {
+    match serde_json::to_value(value) {
+        Ok(serde_json::Value::String(s)) => s,
+        _ => String::new(),
+    }
+}

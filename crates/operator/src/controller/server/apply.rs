@@ -1,0 +1,301 @@
+//! Apply: read the live children, refuse to take over any that someone else controls, and
+//! server-side apply what differs (a child already holding every desired field is not written).
+
+use crate::apply::{Ownership, apply_if_changed, is_subset, ownership};
+use crate::build::{self, Desired, POLICY_KEY};
+use crate::controller::error::OwnershipConflict;
+use crate::controller::{Context, Error};
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::{ConfigMap, Secret, Service, ServiceAccount};
+use k8s_openapi::api::networking::v1::{Ingress, NetworkPolicy};
+use kube::api::Api;
+use mcp_runtime_api::MCPServer;
+use mcp_runtime_policy::PolicyDocument;
+
+/// The APIs of a server's children, in its namespace.
+pub struct Children {
+    namespace: String,
+    /// The server's name (its children's, or their prefix).
+    name: String,
+    pub deployments: Api<Deployment>,
+    pub services: Api<Service>,
+    pub ingresses: Api<Ingress>,
+    pub network_policies: Api<NetworkPolicy>,
+    pub config_maps: Api<ConfigMap>,
+}
+
+impl Children {
+    pub fn new(client: &kube::Client, ns: &str, name: &str) -> Children {
+        Children {
+            namespace: ns.to_owned(),
+            name: name.to_owned(),
+            deployments: Api::namespaced(client.clone(), ns),
+            services: Api::namespaced(client.clone(), ns),
+            ingresses: Api::namespaced(client.clone(), ns),
+            network_policies: Api::namespaced(client.clone(), ns),
+            config_maps: Api::namespaced(client.clone(), ns),
+        }
+    }
+}
+
+/// The live children, read once per reconcile.
+#[derive(Debug, Default)]
+pub struct Live {
+    pub deployment: Option<Deployment>,
+    pub canary: Option<Deployment>,
+    pub service: Option<Service>,
+    pub ingress: Option<Ingress>,
+    pub network_policy: Option<NetworkPolicy>,
+    pub policy: Option<ConfigMap>,
+}
+
+fn policy_name(name: &str) -> String {
+    format!("{name}-gateway-policy")
+}
+
+fn canary_name(name: &str) -> String {
+    format!("{name}-canary")
+}
+
+impl Children {
+    /// Reads the live children.
+    pub async fn read_live(&self) -> Result<Live, Error> {
+        let name = self.name.as_str();
+        let (canary, policy) = (canary_name(name), policy_name(name));
+        // Side by side: a reconcile's latency is its chain of round trips, and with a bounded
+        // number of reconciles in flight that latency is what limits a cold start.
+        let (deployment, canary, service, ingress, network_policy, policy) = tokio::try_join!(
+            self.deployments.get_opt(name),
+            self.deployments.get_opt(&canary),
+            self.services.get_opt(name),
+            self.ingresses.get_opt(name),
+            self.network_policies.get_opt(name),
+            self.config_maps.get_opt(&policy),
+        )
+        .map_err(Error::Apply)?;
+        Ok(Live {
+            deployment,
+            canary,
+            service,
+            ingress,
+            network_policy,
+            policy,
+        })
+    }
+}
+
+/// Never take over children someone else controls: the first desired child that exists and
+/// is not this server's (`name`, `uid`). Pure.
+pub fn check_ownership(
+    desired: &Desired,
+    live: &Live,
+    ns: &str,
+    name: &str,
+    uid: &str,
+) -> Result<(), OwnershipConflict> {
+    let wanted = |wanted: bool, ownership: Ownership| {
+        if wanted { ownership } else { Ownership::Ours }
+    };
+    let conflicts = [
+        (
+            "Deployment",
+            name.to_owned(),
+            ownership(live.deployment.as_ref(), name, uid),
+        ),
+        (
+            "Deployment",
+            canary_name(name),
+            wanted(
+                desired.canary.is_some(),
+                ownership(live.canary.as_ref(), name, uid),
+            ),
+        ),
+        (
+            "Service",
+            name.to_owned(),
+            ownership(live.service.as_ref(), name, uid),
+        ),
+        (
+            "Ingress",
+            name.to_owned(),
+            wanted(
+                desired.ingress.is_some(),
+                ownership(live.ingress.as_ref(), name, uid),
+            ),
+        ),
+        (
+            "NetworkPolicy",
+            name.to_owned(),
+            wanted(
+                desired.network_policy.is_some(),
+                ownership(live.network_policy.as_ref(), name, uid),
+            ),
+        ),
+        (
+            "ConfigMap",
+            policy_name(name),
+            wanted(
+                desired.policy_config_map.is_some(),
+                ownership(live.policy.as_ref(), name, uid),
+            ),
+        ),
+    ];
+    match conflicts
+        .into_iter()
+        .find(|(_, _, o)| matches!(o, Ownership::Foreign(_)))
+    {
+        Some((kind, child, Ownership::Foreign(holder))) => Err(OwnershipConflict {
+            kind,
+            namespace: ns.to_owned(),
+            name: child,
+            holder,
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// The children as they are after the apply (the applied object, or the live one when nothing
+/// was written).
+#[derive(Debug, Default)]
+pub struct Applied {
+    pub policy: Option<ConfigMap>,
+    pub deployment: Option<Deployment>,
+    pub canary: Option<Deployment>,
+    pub service: Option<Service>,
+    pub ingress: Option<Ingress>,
+}
+
+impl Children {
+    /// Applies every desired child that differs from its live object (the children are
+    /// independent of each other: side by side), and the namespace's shared ServiceAccount and
+    /// pull Secret.
+    pub async fn apply(
+        &self,
+        server: &MCPServer,
+        ctx: &Context,
+        desired: &Desired,
+        live: &Live,
+        policy: Option<&PolicyDocument>,
+    ) -> Result<Applied, Error> {
+        let apply_policy = async {
+            Ok::<_, kube::Error>(match &desired.policy_config_map {
+                Some(cm) if !policy_up_to_date(cm, live.policy.as_ref(), policy) => {
+                    apply_if_changed(&self.config_maps, cm, None)
+                        .await?
+                        .or(live.policy.clone())
+                }
+                Some(_) => live.policy.clone(),
+                None => None,
+            })
+        };
+        let apply_deployment = async {
+            Ok::<_, kube::Error>(
+                apply_if_changed(
+                    &self.deployments,
+                    &desired.deployment,
+                    live.deployment.as_ref(),
+                )
+                .await?
+                .or(live.deployment.clone()),
+            )
+        };
+        let apply_canary = async {
+            Ok::<_, kube::Error>(match &desired.canary {
+                Some(c) => apply_if_changed(&self.deployments, c, live.canary.as_ref())
+                    .await?
+                    .or(live.canary.clone()),
+                None => None,
+            })
+        };
+        let apply_service = async {
+            Ok::<_, kube::Error>(
+                apply_if_changed(&self.services, &desired.service, live.service.as_ref())
+                    .await?
+                    .or(live.service.clone()),
+            )
+        };
+        let apply_ingress = async {
+            Ok::<_, kube::Error>(match &desired.ingress {
+                Some(i) => apply_if_changed(&self.ingresses, i, live.ingress.as_ref())
+                    .await?
+                    .or(live.ingress.clone()),
+                None => None,
+            })
+        };
+        let apply_network_policy = async {
+            if let Some(np) = &desired.network_policy {
+                apply_if_changed(&self.network_policies, np, live.network_policy.as_ref()).await?;
+            }
+            Ok::<_, kube::Error>(())
+        };
+        let ((), policy, deployment, canary, service, ingress, ()) = tokio::try_join!(
+            shared(server, ctx, &self.namespace),
+            apply_policy,
+            apply_deployment,
+            apply_canary,
+            apply_service,
+            apply_ingress,
+            apply_network_policy,
+        )
+        .map_err(Error::Apply)?;
+        Ok(Applied {
+            policy,
+            deployment,
+            canary,
+            service,
+            ingress,
+        })
+    }
+}
+
+/// The policy ConfigMap is rewritten only when the policy revision (or its metadata) changed:
+/// `generated_at` alone never causes a write, so gateways do not reload for nothing.
+fn policy_up_to_date(
+    desired: &ConfigMap,
+    live: Option<&ConfigMap>,
+    policy: Option<&PolicyDocument>,
+) -> bool {
+    let (Some(live), Some(policy)) = (live, policy) else {
+        return false;
+    };
+    let live_revision = live
+        .data
+        .as_ref()
+        .and_then(|d| d.get(POLICY_KEY))
+        .and_then(|json| serde_json::from_str::<serde_json::Value>(json).ok())
+        .and_then(|v| {
+            v.get("revision")
+                .and_then(|r| r.as_str())
+                .map(str::to_owned)
+        });
+    if live_revision.as_deref() != Some(policy.revision.as_str()) {
+        return false;
+    }
+    let meta = |cm: &ConfigMap| serde_json::to_value(&cm.metadata).unwrap_or_default();
+    let mut desired_meta = meta(desired);
+    if let Some(m) = desired_meta.as_object_mut() {
+        m.remove("resourceVersion");
+    }
+    is_subset(&desired_meta, &meta(live))
+}
+
+/// The per-namespace workload ServiceAccount and the registry pull Secret (not owned by any
+/// server).
+async fn shared(server: &MCPServer, ctx: &Context, ns: &str) -> Result<(), kube::Error> {
+    if server.spec.service_account_name.is_none() {
+        let api: Api<ServiceAccount> = Api::namespaced(ctx.client.clone(), ns);
+        let desired = build::workload_service_account(ns);
+        let live = api.get_opt(build::WORKLOAD_SERVICE_ACCOUNT).await?;
+        apply_if_changed(&api, &desired, live.as_ref()).await?;
+    }
+    if let Some(secret) = build::registry_pull_secret(ns, &ctx.config)
+        .filter(|_| server.spec.image_pull_secrets.is_empty())
+    {
+        let api: Api<Secret> = Api::namespaced(ctx.client.clone(), ns);
+        let live = api
+            .get_opt(&ctx.config.provisioned_registry_secret_name)
+            .await?;
+        apply_if_changed(&api, &secret, live.as_ref()).await?;
+    }
+    Ok(())
+}

@@ -1,0 +1,256 @@
+//! Status: observe what the apply left (the pods when the Deployment is not ready, the MCP
+//! handshake once it is), compute the status ([`crate::status`], pure) and write it when it
+//! changed, with an Event on phase or reason transitions.
+
+use super::ServerContext;
+use super::apply::Applied;
+use super::dereference::ConfigRef;
+use crate::apply::FIELD_MANAGER;
+use crate::build::{APP_LABEL, Desired};
+use crate::controller::{ConditionValue, Context, Error};
+use crate::status::{self, Observed, Reason, types};
+use k8s_openapi::api::core::v1::Pod;
+use kube::api::{Api, ListParams, Patch, PatchParams};
+use kube::runtime::events::{Event as KubeEvent, EventType};
+use kube::{Resource, ResourceExt};
+use mcp_runtime_api::server::{ServerInfo, ServerPhase};
+use mcp_runtime_api::{MCPServer, MCPServerStatus};
+use mcp_runtime_policy::PolicyDocument;
+use std::time::Duration;
+
+/// Observes the children after the apply and computes the server's status.
+pub async fn observe(
+    server: &MCPServer,
+    ctx: &Context,
+    desired: &Desired,
+    applied: &Applied,
+    policy: Option<&PolicyDocument>,
+) -> Result<MCPServerStatus, Error> {
+    let gateway_enabled = super::render::gateway_enabled(server);
+    let ns = server.namespace().unwrap_or_default();
+    let name = server.name_any();
+    let previous = server.status.as_ref();
+    let desired_replicas = desired
+        .deployment
+        .spec
+        .as_ref()
+        .and_then(|s| s.replicas)
+        .unwrap_or(1);
+    let deployment_ready =
+        status::deployment_check(applied.deployment.as_ref(), desired_replicas, &[]).ready;
+    let pods: Vec<Pod> = if applied.deployment.is_some() && !deployment_ready {
+        let pods: Api<Pod> = Api::namespaced(ctx.client.clone(), &ns);
+        // From the API server's watch cache (`resourceVersion=0`), not a quorum read of every
+        // pod in the namespace from etcd: these pods only explain why the Deployment is not
+        // ready, and a reconcile runs again on the next Deployment change.
+        pods.list(
+            &ListParams::default()
+                .labels(&format!("{APP_LABEL}={name}"))
+                .match_any(),
+        )
+        .await
+        .map_err(Error::Status)?
+        .items
+    } else {
+        Vec::new()
+    };
+    let address = format!(
+        "http://{name}.{ns}.svc.cluster.local:{}{}",
+        server.spec.service_port, server.spec.mcp_path
+    );
+    let (server_info, handshake_error) = handshake(
+        server,
+        ctx,
+        previous,
+        deployment_ready && desired_replicas > 0,
+        &address,
+    )
+    .await;
+    let verified = server_info.is_some();
+    let policy_revision = policy.map(|p| p.revision.clone());
+    let observed = Observed {
+        generation: server.metadata.generation,
+        deployment: applied.deployment.as_ref(),
+        desired_replicas,
+        canary_wanted: desired
+            .canary
+            .as_ref()
+            .map(|c| c.spec.as_ref().and_then(|s| s.replicas).unwrap_or(0)),
+        canary: applied.canary.as_ref(),
+        service: applied.service.as_ref(),
+        ingress_wanted: desired.ingress.is_some(),
+        ingress: applied.ingress.as_ref(),
+        ingress_mode: ctx.config.ingress_readiness,
+        gateway_enabled,
+        policy_config_map: applied.policy.as_ref(),
+        policy_revision: policy_revision.or_else(|| {
+            previous
+                .and_then(|p| p.policy_revision.clone())
+                .filter(|_| gateway_enabled)
+        }),
+        pods: &pods,
+        url: Some(desired.url.clone()),
+        address: verified.then_some(address),
+        server_info,
+        handshake_error,
+    };
+    Ok(status::server_status(&observed, previous, ctx.clock.now()))
+}
+
+/// The server's MCP `initialize`, once its pods are ready. A previous answer is kept for the same
+/// generation; a new generation handshakes again.
+async fn handshake(
+    server: &MCPServer,
+    ctx: &Context,
+    previous: Option<&MCPServerStatus>,
+    ready: bool,
+    address: &str,
+) -> (Option<ServerInfo>, Option<String>) {
+    let same_generation =
+        previous.and_then(|p| p.observed_generation) == server.metadata.generation;
+    if let Some(info) = previous
+        .and_then(|p| p.server_info.clone())
+        .filter(|_| same_generation)
+    {
+        return (Some(info), None);
+    }
+    if !ready {
+        return (None, None);
+    }
+    match ctx.handshake.initialize(address).await {
+        Ok(info) => (Some(info), None),
+        // `to_string` whatever error type the handshake client reports.
+        Err(e) => (None, Some(e.to_string())),
+    }
+}
+
+/// When to look at a reconciled server again: at `recheck` (see `Context::recheck_after`), and
+/// no later than `secret_recheck` when its pods reference Secrets (they are not watched, so
+/// re-reading them is how a change reaches the config hash).
+pub fn requeue_after(recheck: Duration, refs: &[ConfigRef], secret_recheck: Duration) -> Duration {
+    let requeue = recheck;
+    if refs.iter().any(|r| matches!(r, ConfigRef::Secret(_))) {
+        requeue.min(secret_recheck)
+    } else {
+        requeue
+    }
+}
+
+/// Records a reconcile that cannot proceed until the spec (or the world) changes: phase Error,
+/// the reason on the `Ready` condition, a Warning event.
+pub async fn fail(
+    server: &MCPServer,
+    cx: &ServerContext,
+    reason: Reason,
+    message: &str,
+) -> Result<(), Error> {
+    let now = cx.ctx.clock.now();
+    let status = status::error_status(
+        server.status.as_ref(),
+        server.metadata.generation,
+        reason,
+        message,
+        now,
+    );
+    write(server, &cx.ctx, status).await
+}
+
+/// Writes the status when it differs from the current one (server-side apply on `/status`), and
+/// publishes an Event and the condition metrics on transitions.
+pub async fn write(
+    server: &MCPServer,
+    ctx: &Context,
+    status: MCPServerStatus,
+) -> Result<(), Error> {
+    let ns = server.namespace().unwrap_or_default();
+    let name = server.name_any();
+    ctx.metrics.set_conditions(
+        &ns,
+        &name,
+        status
+            .conditions
+            .iter()
+            .map(|c| ConditionValue {
+                r#type: c.type_.clone(),
+                status: c.status.clone(),
+                reason: c.reason.clone(),
+            })
+            .collect(),
+    );
+    let previous = server.status.as_ref();
+    if previous == Some(&status) {
+        return Ok(());
+    }
+    let api: Api<MCPServer> = Api::namespaced(ctx.client.clone(), &ns);
+    let body = serde_json::json!({
+        "apiVersion": mcp_runtime_api::API_VERSION,
+        "kind": "MCPServer",
+        "status": status,
+    });
+    api.patch_status(
+        &name,
+        &PatchParams::apply(FIELD_MANAGER).force(),
+        &Patch::Apply(&body),
+    )
+    .await
+    .map_err(Error::Status)?;
+    let ready_reason = |s: &MCPServerStatus| {
+        s.conditions
+            .iter()
+            .find(|c| c.type_ == types::READY)
+            .map(|c| c.reason.clone())
+    };
+    let changed = previous.and_then(|p| p.phase) != status.phase
+        || previous.and_then(ready_reason) != ready_reason(&status);
+    if changed {
+        let phase = status.phase.unwrap_or_default();
+        let reason = ready_reason(&status).unwrap_or_else(|| format!("{phase:?}"));
+        let event = KubeEvent {
+            type_: match phase {
+                ServerPhase::Error => EventType::Warning,
+                ServerPhase::Ready | ServerPhase::Pending => EventType::Normal,
+                ServerPhase::PartiallyReady if reason == Reason::ReplicasNotReady.as_str() => {
+                    EventType::Normal
+                }
+                ServerPhase::PartiallyReady => EventType::Warning,
+            },
+            reason,
+            note: status
+                .message
+                .clone()
+                .map(|m| format!("{phase:?}: {m}").chars().take(1000).collect()),
+            action: "Reconcile".into(),
+            secondary: None,
+        };
+        if let Err(e) = ctx.recorder.publish(&event, &server.object_ref(&())).await {
+            tracing::warn!(error = %e, "publishing an event failed");
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn servers_referencing_secrets_are_rechecked_within_the_secret_recheck() {
+        let timing = crate::controller::Timing::default();
+        let recheck = Duration::from_secs(60);
+        let configmap = [ConfigRef::ConfigMap("settings".into())];
+        let secret = [
+            ConfigRef::ConfigMap("settings".into()),
+            ConfigRef::Secret("token".into()),
+        ];
+        assert_eq!(
+            requeue_after(timing.resync, &configmap, recheck),
+            timing.resync
+        );
+        assert_eq!(requeue_after(timing.resync, &secret, recheck), recheck);
+        // A sooner requeue (not ready) is kept.
+        assert_eq!(
+            requeue_after(timing.not_ready_requeue, &secret, recheck),
+            timing.not_ready_requeue
+        );
+    }
+}
