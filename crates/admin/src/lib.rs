@@ -15,6 +15,7 @@ pub mod install;
 pub mod plan;
 pub mod preflight;
 pub mod readiness;
+pub mod status;
 pub mod uninstall;
 
 pub use connect::{ConnectError, connect};

@@ -304,7 +304,12 @@ fn sentinel(options: &Options, store: &SentinelStore) -> Vec<Value> {
     objects.push(json!({
         "apiVersion": "apps/v1",
         "kind": "Deployment",
-        "metadata": {"name": SENTINEL, "namespace": namespace, "labels": selector.clone()},
+        "metadata": {
+            "name": SENTINEL,
+            "namespace": namespace,
+            "labels": selector.clone(),
+            "annotations": {VERSION_ANNOTATION: options.version},
+        },
         "spec": {
             "replicas": 1,
             // One writer of the SQLite file: the old pod stops before the new one starts.

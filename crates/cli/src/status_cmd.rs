@@ -9,9 +9,22 @@ use mcp_runtime_local::{STATUS_PATH, UpStatus};
 use std::process::ExitCode;
 use std::time::Duration;
 
-/// Show the servers of a running `mcp-runtime up`: phase, URL, tools, restarts and problems.
+/// Show what runs: the servers of a running `mcp-runtime up` (phase, URL, tools, restarts and
+/// problems), or a cluster's install (CRDs, operator, Sentinel) and every MCPServer with its
+/// phase and why it is not Ready.
+///
+/// Which one: `--cluster` or `--local`; otherwise an `up` answering on the port is shown, and
+/// without one the current kubectl context. Exit status 3 when something is not Ready.
 #[derive(Debug, clap::Args)]
 pub struct StatusArgs {
+    /// Show the cluster (the current kubectl context, or --kubeconfig / --context).
+    #[arg(long, conflicts_with_all = ["local", "url"])]
+    cluster: bool,
+    /// Show the local `mcp-runtime up`.
+    #[arg(long)]
+    local: bool,
+    #[command(flatten)]
+    target: crate::setup_cmd::ClusterArgs,
     /// Base URL of the running `mcp-runtime up` (default: http://127.0.0.1:PORT).
     #[arg(long, env = "MCP_RUNTIME_URL")]
     url: Option<String>,
@@ -31,6 +44,13 @@ enum Format {
 }
 
 pub fn run(args: &StatusArgs) -> Result<ExitCode> {
+    let named_cluster = args.target.kubeconfig.is_some() || args.target.context.is_some();
+    let cluster = args.cluster
+        || (!args.local && named_cluster)
+        || (!args.local && args.url.is_none() && !up_answers(args.port) && has_kubeconfig());
+    if cluster {
+        return cluster_status(args);
+    }
     let base = args
         .url
         .clone()
@@ -70,6 +90,43 @@ pub fn run(args: &StatusArgs) -> Result<ExitCode> {
             .iter()
             .all(|s| s.phase == mcp_runtime_local::status::Phase::Ready);
     Ok(if healthy {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(3)
+    })
+}
+
+/// Whether something accepts connections on the local `up` port.
+fn up_answers(port: u16) -> bool {
+    std::net::TcpStream::connect_timeout(
+        &std::net::SocketAddr::from(([127, 0, 0, 1], port)),
+        Duration::from_millis(300),
+    )
+    .is_ok()
+}
+
+/// Whether kubectl would find a cluster: KUBECONFIG or ~/.kube/config.
+fn has_kubeconfig() -> bool {
+    std::env::var_os("KUBECONFIG").is_some_and(|v| !v.is_empty())
+        || std::env::var_os("HOME")
+            .map(|home| std::path::Path::new(&home).join(".kube/config").exists())
+            .unwrap_or(false)
+}
+
+fn cluster_status(args: &StatusArgs) -> Result<ExitCode> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    let status = runtime.block_on(async {
+        let (client, url) = mcp_runtime_admin::connect(&args.target.target()).await?;
+        anyhow::Ok(mcp_runtime_admin::status::read(&client, &url).await?)
+    })?;
+    match args.output {
+        Format::Json => println!("{}", serde_json::to_string_pretty(&status)?),
+        Format::Table => print!("{}", mcp_runtime_admin::status::table(&status)),
+    }
+    Ok(if status.healthy() {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(3)

@@ -273,6 +273,31 @@ fn setup_installs_says_why_nothing_runs_changes_nothing_twice_and_uninstalls_wha
     );
     assert_eq!(before, after, "a second setup changed objects");
 
+    // `status` of the cluster: the install, why it does not run, and the servers.
+    let server = "apiVersion: mcpruntime.org/v1alpha1\nkind: MCPServer\nmetadata:\n  name: kept\n  namespace: mcp-servers\nspec:\n  image: ghcr.io/example/server:1.0.0\n";
+    kubectl_ok(&admin, &["apply", "-f", "-"], Some(server));
+    let status = Command::new(BIN)
+        .args(["status", "--kubeconfig", &admin])
+        .output()
+        .expect("status");
+    let table = String::from_utf8_lossy(&status.stdout);
+    assert_eq!(
+        status.status.code(),
+        Some(3),
+        "not everything runs: {table}{}",
+        stderr(&status)
+    );
+    for line in [
+        "(Kubernetes 1.26)",
+        "mcpservers.mcpruntime.org v1alpha1",
+        "Operator  mcp-runtime/mcp-runtime-operator 0.1.0: 0/2 available",
+        "no node can run pods",
+        "Sentinel  mcp-runtime/mcp-sentinel 0.1.0",
+        "mcp-servers      kept",
+    ] {
+        assert!(table.contains(line), "{line:?} missing from\n{table}");
+    }
+
     // A server in the servers namespace: uninstall keeps it, its namespace and the CRDs.
     kubectl_ok(
         &admin,
