@@ -12,6 +12,7 @@
 
 pub mod connect;
 pub mod install;
+pub mod objects;
 pub mod plan;
 pub mod preflight;
 pub mod readiness;
@@ -19,6 +20,7 @@ pub mod status;
 pub mod uninstall;
 
 pub use connect::{ConnectError, connect};
+pub use kube::Client;
 pub use plan::{Options, SentinelStore, Step, plan};
 
 /// A failed call to the API server, with what was being done: one line, the server's own

@@ -1,6 +1,7 @@
 //! `mcp-runtime`: one binary for every role of the platform, plus the user verbs.
 
 mod bridge_cmd;
+mod cluster_verbs;
 mod crd;
 mod example_server_cmd;
 mod gateway_cmd;

@@ -1,4 +1,5 @@
-//! `mcp-runtime server render`: the Kubernetes objects the operator would apply for a server.
+//! `mcp-runtime server …`: `render` (offline: the objects the operator would apply for a
+//! server), and the cluster verbs `apply`, `list`, `get`, `status` and `delete`.
 
 use crate::policy_cmd::{ManifestSelection, select};
 use anyhow::Result;
@@ -13,6 +14,74 @@ pub enum ServerCommand {
     /// from the same environment variables as the operator (MCP_GATEWAY_PROXY_IMAGE,
     /// MCP_SENTINEL_INGEST_URL, MCP_DEFAULT_INGRESS_HOST, …).
     Render(RenderArgs),
+    /// Validate manifests (as `mcp-runtime validate`) and, only if all are valid, apply them to
+    /// the cluster by server-side apply (field manager `mcp-runtime`).
+    Apply(ApplyArgs),
+    /// List the MCPServers of a namespace (or every namespace with -A), with the CRD's columns.
+    List(ListArgs),
+    /// Print one MCPServer.
+    Get(GetArgs),
+    /// Show an MCPServer's conditions and why it is not Ready.
+    Status(NameArgs),
+    /// Delete an MCPServer (the operator's garbage collection removes its children).
+    Delete(NameArgs),
+}
+
+/// Where in the cluster.
+#[derive(Debug, clap::Args)]
+pub struct Scope {
+    #[command(flatten)]
+    pub cluster: crate::setup_cmd::ClusterArgs,
+    /// Namespace (objects that name their own keep it).
+    #[arg(short, long, value_name = "NAMESPACE", default_value = "mcp-servers")]
+    pub namespace: String,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ApplyArgs {
+    /// Manifest files or directories.
+    #[arg(short = 'f', long = "filename", required = true, value_name = "PATH")]
+    paths: Vec<std::path::PathBuf>,
+    #[command(flatten)]
+    scope: Scope,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ListArgs {
+    #[command(flatten)]
+    scope: Scope,
+    /// Every namespace.
+    #[arg(short = 'A', long)]
+    all_namespaces: bool,
+    /// Output format.
+    #[arg(short, long, value_enum, default_value_t = Output::Table)]
+    output: Output,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct GetArgs {
+    /// The MCPServer's name.
+    name: String,
+    #[command(flatten)]
+    scope: Scope,
+    /// Output format.
+    #[arg(short, long, value_enum, default_value_t = Output::Yaml)]
+    output: Output,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct NameArgs {
+    /// The MCPServer's name.
+    name: String,
+    #[command(flatten)]
+    scope: Scope,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Output {
+    Table,
+    Json,
+    Yaml,
 }
 
 #[derive(Debug, clap::Args)]
@@ -23,6 +92,15 @@ pub struct RenderArgs {
 
 pub fn run(command: &ServerCommand) -> Result<ExitCode> {
     match command {
+        ServerCommand::Apply(args) => crate::cluster_verbs::apply(&args.paths, &args.scope),
+        ServerCommand::List(args) => {
+            crate::cluster_verbs::list_servers(&args.scope, args.all_namespaces, args.output)
+        }
+        ServerCommand::Get(args) => {
+            crate::cluster_verbs::get_server(&args.scope, &args.name, args.output)
+        }
+        ServerCommand::Status(args) => crate::cluster_verbs::server_status(&args.scope, &args.name),
+        ServerCommand::Delete(args) => crate::cluster_verbs::delete_server(&args.scope, &args.name),
         ServerCommand::Render(args) => {
             let (server, policy) = select(&args.selection, jiff::Timestamp::now())?;
             let config = OperatorConfig::from_lookup(|name| std::env::var(name).ok());

@@ -273,9 +273,81 @@ fn setup_installs_says_why_nothing_runs_changes_nothing_twice_and_uninstalls_wha
     );
     assert_eq!(before, after, "a second setup changed objects");
 
+    // The server verbs, in the servers namespace. An invalid manifest next to a valid one: both
+    // refused, nothing applied.
+    let manifests = scratch.path().join("manifests");
+    std::fs::create_dir(&manifests).expect("dir");
+    std::fs::write(
+        manifests.join("kept.yaml"),
+        "apiVersion: mcpruntime.org/v1alpha1\nkind: MCPServer\nmetadata:\n  name: kept\nspec:\n  image: ghcr.io/example/server:1.0.0\n",
+    )
+    .expect("write");
+    let bad = scratch.path().join("bad.yaml");
+    std::fs::write(
+        &bad,
+        "apiVersion: mcpruntime.org/v1alpha1\nkind: MCPServer\nmetadata:\n  name: bad\nspec:\n  image: ghcr.io/example/server:1.0.0\n  prot: 3\n",
+    )
+    .expect("write");
+    let server = |args: &[&str]| {
+        Command::new(BIN)
+            .arg("server")
+            .args(args)
+            .args(["--kubeconfig", &admin])
+            .output()
+            .expect("mcp-runtime server")
+    };
+    let dir = manifests.to_str().expect("path");
+    let refused = server(&["apply", "-f", bad.to_str().expect("path"), "-f", dir]);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(
+        stderr(&refused).contains("spec.prot: unknown field (did you mean port?)")
+            && stderr(&refused).contains("nothing was applied"),
+        "{}",
+        stderr(&refused)
+    );
+    let stdout = |output: &Output| String::from_utf8_lossy(&output.stdout).into_owned();
+    let listed = server(&["list"]);
+    assert!(
+        stderr(&listed).contains("No MCPServers in namespace mcp-servers"),
+        "{}",
+        stderr(&listed)
+    );
+    assert_eq!(
+        stdout(&server(&["apply", "-f", dir])),
+        "mcpserver/kept created\n"
+    );
+    assert_eq!(
+        stdout(&server(&["apply", "-f", dir])),
+        "mcpserver/kept unchanged\n"
+    );
+    let listed = stdout(&server(&["list", "-A"]));
+    assert!(
+        listed.starts_with("NAMESPACE") && listed.contains("mcp-servers          kept"),
+        "{listed}"
+    );
+    let got: serde_json::Value =
+        serde_json::from_str(&stdout(&server(&["get", "kept", "-o", "json"]))).expect("json");
+    assert_eq!(
+        got["spec"]["port"], 8088,
+        "served with the schema's defaults: {got}"
+    );
+    let status = server(&["status", "kept"]);
+    assert_eq!(status.status.code(), Some(3));
+    assert!(
+        stdout(&status).contains("not reconciled yet"),
+        "{}",
+        stdout(&status)
+    );
+    let unknown = server(&["get", "nope"]);
+    assert!(
+        stderr(&unknown).contains("no MCPServer \"nope\" in namespace mcp-servers"),
+        "{}",
+        stderr(&unknown)
+    );
+    let gone = server(&["delete", "nope"]);
+    assert_eq!(gone.status.code(), Some(1));
+
     // `status` of the cluster: the install, why it does not run, and the servers.
-    let server = "apiVersion: mcpruntime.org/v1alpha1\nkind: MCPServer\nmetadata:\n  name: kept\n  namespace: mcp-servers\nspec:\n  image: ghcr.io/example/server:1.0.0\n";
-    kubectl_ok(&admin, &["apply", "-f", "-"], Some(server));
     let status = Command::new(BIN)
         .args(["status", "--kubeconfig", &admin])
         .output()
@@ -298,14 +370,7 @@ fn setup_installs_says_why_nothing_runs_changes_nothing_twice_and_uninstalls_wha
         assert!(table.contains(line), "{line:?} missing from\n{table}");
     }
 
-    // A server in the servers namespace: uninstall keeps it, its namespace and the CRDs.
-    kubectl_ok(
-        &admin,
-        &["apply", "-f", "-"],
-        Some(
-            "apiVersion: mcpruntime.org/v1alpha1\nkind: MCPServer\nmetadata:\n  name: kept\n  namespace: mcp-servers\nspec:\n  image: ghcr.io/example/server:1.0.0\n",
-        ),
-    );
+    // The server in the servers namespace: uninstall keeps it, its namespace and the CRDs.
     let removed = setup(&admin, &["--uninstall"]);
     let log = stderr(&removed);
     assert!(removed.status.success(), "{log}");
@@ -341,5 +406,18 @@ fn setup_installs_says_why_nothing_runs_changes_nothing_twice_and_uninstalls_wha
     assert_eq!(made_by_setup(&admin, KINDS), Vec::<String>::new(), "{log}");
     let crds = kubectl_ok(&admin, &["get", "crd", "-o", "name"], None);
     assert!(!crds.contains("mcpruntime.org"), "{crds}");
+    // Without the CRDs, the verbs say how to get them.
+    let missing = server(&["list"]);
+    assert!(
+        stderr(&missing).contains("the MCPServer CRD is not installed in this cluster (install it with `mcp-runtime setup`"),
+        "{}",
+        stderr(&missing)
+    );
+    let delete = server(&["delete", "kept"]);
+    assert!(
+        !delete.status.success() && stderr(&delete).contains("CRD is not installed"),
+        "{}",
+        stderr(&delete)
+    );
     drop(plane);
 }

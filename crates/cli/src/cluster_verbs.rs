@@ -1,0 +1,234 @@
+//! The cluster verbs of `mcp-runtime server …`: thin wiring of `mcp_runtime_admin::objects` to
+//! the terminal (tables in the CRD's columns, `-o json|yaml`).
+
+use crate::server_cmd::{Output, Scope};
+use anyhow::{Context, Result};
+use mcp_runtime_admin::install::Kinds;
+use mcp_runtime_admin::objects;
+use mcp_runtime_api::MCPServer;
+use mcp_runtime_api::manifest::{LoadResult, load_dir, parse_manifests};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+fn block_on<T>(work: impl std::future::Future<Output = Result<T>>) -> Result<T> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?
+        .block_on(work)
+}
+
+async fn client(scope: &Scope) -> Result<mcp_runtime_admin::Client> {
+    Ok(mcp_runtime_admin::connect(&scope.cluster.target()).await?.0)
+}
+
+/// The documents of `paths` as written (for applying) and as validated.
+fn read(paths: &[PathBuf]) -> Result<(Vec<serde_json::Value>, LoadResult)> {
+    let mut raw = Vec::new();
+    let mut all = LoadResult::default();
+    for path in paths {
+        let files: Vec<PathBuf> = if path.is_dir() {
+            let mut files: Vec<PathBuf> = std::fs::read_dir(path)
+                .with_context(|| format!("reading {}", path.display()))?
+                .filter_map(|entry| entry.ok().map(|e| e.path()))
+                .filter(|p| {
+                    p.is_file()
+                        && matches!(
+                            p.extension().and_then(|e| e.to_str()),
+                            Some("yaml" | "yml" | "json")
+                        )
+                })
+                .collect();
+            files.sort();
+            let loaded = load_dir(path).with_context(|| format!("reading {}", path.display()))?;
+            all.loaded.extend(loaded.loaded);
+            all.errors.extend(loaded.errors);
+            files
+        } else {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading {}", path.display()))?;
+            let loaded = parse_manifests(&text, Some(path));
+            all.loaded.extend(loaded.loaded);
+            all.errors.extend(loaded.errors);
+            vec![path.clone()]
+        };
+        for file in files {
+            raw.extend(documents(&file)?);
+        }
+    }
+    Ok((raw, all))
+}
+
+fn documents(file: &Path) -> Result<Vec<serde_json::Value>> {
+    let text =
+        std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+    let mut out = Vec::new();
+    for document in serde_norway::Deserializer::from_str(&text) {
+        let value: serde_json::Value = serde::Deserialize::deserialize(document)
+            .with_context(|| format!("parsing {}", file.display()))?;
+        if !value.is_null() {
+            out.push(value);
+        }
+    }
+    Ok(out)
+}
+
+/// `server apply` (and the access verbs' apply): nothing is applied unless every document is
+/// valid.
+pub fn apply(paths: &[PathBuf], scope: &Scope) -> Result<ExitCode> {
+    let (documents, validated) = read(paths)?;
+    if !validated.errors.is_empty() {
+        for error in &validated.errors {
+            eprintln!("error {error}");
+        }
+        eprintln!(
+            "{} refused: nothing was applied (fix the fields named above; `mcp-runtime validate` checks without a cluster)",
+            validated.errors.len()
+        );
+        return Ok(ExitCode::from(1));
+    }
+    block_on(async {
+        let client = client(scope).await?;
+        let mut kinds = Kinds::new(client);
+        for document in documents {
+            let (object, outcome) = objects::apply(&mut kinds, document, &scope.namespace).await?;
+            println!("{object} {}", outcome.as_str());
+        }
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+fn print_one<T: serde::Serialize>(object: &T, output: Output) -> Result<()> {
+    match output {
+        Output::Json => println!("{}", serde_json::to_string_pretty(object)?),
+        Output::Yaml | Output::Table => print!("{}", serde_norway::to_string(object)?),
+    }
+    Ok(())
+}
+
+/// The CRD's printer columns: NAME, TEAM, PHASE, POLICY, GATEWAY, READY, AGE (and NAMESPACE).
+fn server_table(servers: &[MCPServer], with_namespace: bool) -> String {
+    use std::fmt::Write;
+    let mut out = String::new();
+    if with_namespace {
+        let _ = write!(out, "{:<20} ", "NAMESPACE");
+    }
+    let _ = writeln!(
+        out,
+        "{:<24} {:<12} {:<15} {:<7} {:<8} {:<6} AGE",
+        "NAME", "TEAM", "PHASE", "POLICY", "GATEWAY", "READY"
+    );
+    let now = jiff::Timestamp::now();
+    for server in servers {
+        let status = server.status.clone().unwrap_or_default();
+        if with_namespace {
+            let _ = write!(
+                out,
+                "{:<20} ",
+                server.metadata.namespace.as_deref().unwrap_or("")
+            );
+        }
+        let age = server
+            .metadata
+            .creation_timestamp
+            .as_ref()
+            .map(|t| age(now.duration_since(t.0)))
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "{:<24} {:<12} {:<15} {:<7} {:<8} {:<6} {age}",
+            server.metadata.name.as_deref().unwrap_or(""),
+            server.spec.team_id.as_deref().unwrap_or(""),
+            status.phase.map(|p| format!("{p:?}")).unwrap_or_default(),
+            status.policy_ready,
+            status.gateway_ready,
+            status.deployment_ready,
+        );
+    }
+    out
+}
+
+fn age(elapsed: jiff::SignedDuration) -> String {
+    let seconds = elapsed.as_secs().max(0);
+    match seconds {
+        s if s < 120 => format!("{s}s"),
+        s if s < 7200 => format!("{}m", s / 60),
+        s if s < 172_800 => format!("{}h", s / 3600),
+        s => format!("{}d", s / 86_400),
+    }
+}
+
+pub fn list_servers(scope: &Scope, all_namespaces: bool, output: Output) -> Result<ExitCode> {
+    block_on(async {
+        let client = client(scope).await?;
+        let namespace = (!all_namespaces).then_some(scope.namespace.as_str());
+        let servers = objects::list::<MCPServer>(&client, namespace).await?;
+        match output {
+            Output::Table if servers.is_empty() => match namespace {
+                Some(ns) => eprintln!("No MCPServers in namespace {ns}."),
+                None => eprintln!("No MCPServers."),
+            },
+            Output::Table => print!("{}", server_table(&servers, all_namespaces)),
+            other => print_one(&servers, other)?,
+        }
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+pub fn get_server(scope: &Scope, name: &str, output: Output) -> Result<ExitCode> {
+    block_on(async {
+        let client = client(scope).await?;
+        let server = objects::get::<MCPServer>(&client, &scope.namespace, name).await?;
+        match output {
+            Output::Table => print!("{}", server_table(&[server], false)),
+            other => print_one(&server, other)?,
+        }
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+/// Conditions, and exit 3 unless Ready.
+pub fn server_status(scope: &Scope, name: &str) -> Result<ExitCode> {
+    block_on(async {
+        let client = client(scope).await?;
+        let server = objects::get::<MCPServer>(&client, &scope.namespace, name).await?;
+        let status = server.status.clone().unwrap_or_default();
+        let phase = status.phase.map(|p| format!("{p:?}")).unwrap_or_else(|| {
+            "not reconciled yet (is the operator running? `mcp-runtime status --cluster`)".into()
+        });
+        println!("{}/{}: {phase}", scope.namespace, name);
+        if let Some(url) = &status.url {
+            println!("URL: {url}");
+        }
+        if let Some(message) = &status.message {
+            println!("{message}");
+        }
+        if !status.conditions.is_empty() {
+            println!(
+                "{:<18} {:<7} {:<24} MESSAGE",
+                "CONDITION", "STATUS", "REASON"
+            );
+            for c in &status.conditions {
+                println!(
+                    "{:<18} {:<7} {:<24} {}",
+                    c.type_, c.status, c.reason, c.message
+                );
+            }
+        }
+        let ready = status.phase == Some(mcp_runtime_api::server::ServerPhase::Ready);
+        Ok(if ready {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::from(3)
+        })
+    })
+}
+
+pub fn delete_server(scope: &Scope, name: &str) -> Result<ExitCode> {
+    block_on(async {
+        let client = client(scope).await?;
+        objects::delete::<MCPServer>(&client, &scope.namespace, name).await?;
+        println!("mcpserver/{name} deleted");
+        Ok(ExitCode::SUCCESS)
+    })
+}
