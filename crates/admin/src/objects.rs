@@ -184,3 +184,31 @@ fn verb_group<K: kube::Resource<DynamicType = ()>>() -> &'static str {
         _ => "server",
     }
 }
+
+/// Sets one boolean of an object's spec (a grant's `disabled`, a session's `revoked`) with a
+/// merge patch; returns `kind/name`.
+pub async fn set_spec_flag<K>(
+    client: &kube::Client,
+    namespace: &str,
+    name: &str,
+    field: &str,
+    value: bool,
+) -> Result<String, ObjectError>
+where
+    K: kube::Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
+        + Clone
+        + serde::de::DeserializeOwned
+        + std::fmt::Debug,
+{
+    get::<K>(client, namespace, name).await?;
+    let api: Api<K> = Api::namespaced(client.clone(), namespace);
+    let kind = kind_name::<K>();
+    api.patch(
+        name,
+        &PatchParams::default(),
+        &Patch::Merge(serde_json::json!({"spec": {field: value}})),
+    )
+    .await
+    .map_err(crd_missing(kind, format!("updating {kind} {name}")))?;
+    Ok(format!("{}/{name}", kind.to_lowercase()))
+}

@@ -6,11 +6,11 @@ use anyhow::{Context, Result};
 use mcp_runtime_admin::install::Kinds;
 use mcp_runtime_admin::objects;
 use mcp_runtime_api::MCPServer;
-use mcp_runtime_api::manifest::{LoadResult, load_dir, parse_manifests};
+use mcp_runtime_api::manifest::{LoadResult, parse_manifests};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-fn block_on<T>(work: impl std::future::Future<Output = Result<T>>) -> Result<T> {
+pub fn block_on<T>(work: impl std::future::Future<Output = Result<T>>) -> Result<T> {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -22,7 +22,8 @@ async fn client(scope: &Scope) -> Result<mcp_runtime_admin::Client> {
     Ok(mcp_runtime_admin::connect(&scope.cluster.target()).await?.0)
 }
 
-/// The documents of `paths` as written (for applying) and as validated.
+/// The documents of `paths` as written (for applying) and as validated, each file read once.
+/// `-` is standard input (`mcp-runtime access grant init … | mcp-runtime access grant apply -f -`).
 fn read(paths: &[PathBuf]) -> Result<(Vec<serde_json::Value>, LoadResult)> {
     let mut raw = Vec::new();
     let mut all = LoadResult::default();
@@ -40,30 +41,29 @@ fn read(paths: &[PathBuf]) -> Result<(Vec<serde_json::Value>, LoadResult)> {
                 })
                 .collect();
             files.sort();
-            let loaded = load_dir(path).with_context(|| format!("reading {}", path.display()))?;
-            all.loaded.extend(loaded.loaded);
-            all.errors.extend(loaded.errors);
             files
         } else {
-            let text = std::fs::read_to_string(path)
-                .with_context(|| format!("reading {}", path.display()))?;
-            let loaded = parse_manifests(&text, Some(path));
-            all.loaded.extend(loaded.loaded);
-            all.errors.extend(loaded.errors);
             vec![path.clone()]
         };
         for file in files {
-            raw.extend(documents(&file)?);
+            let text = if file.as_os_str() == "-" {
+                std::io::read_to_string(std::io::stdin()).context("reading standard input")?
+            } else {
+                std::fs::read_to_string(&file)
+                    .with_context(|| format!("reading {}", file.display()))?
+            };
+            let checked = parse_manifests(&text, Some(&file));
+            all.loaded.extend(checked.loaded);
+            all.errors.extend(checked.errors);
+            raw.extend(documents(&text, &file)?);
         }
     }
     Ok((raw, all))
 }
 
-fn documents(file: &Path) -> Result<Vec<serde_json::Value>> {
-    let text =
-        std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+fn documents(text: &str, file: &Path) -> Result<Vec<serde_json::Value>> {
     let mut out = Vec::new();
-    for document in serde_norway::Deserializer::from_str(&text) {
+    for document in serde_norway::Deserializer::from_str(text) {
         let value: serde_json::Value = serde::Deserialize::deserialize(document)
             .with_context(|| format!("parsing {}", file.display()))?;
         if !value.is_null() {
@@ -229,6 +229,137 @@ pub fn delete_server(scope: &Scope, name: &str) -> Result<ExitCode> {
         let client = client(scope).await?;
         objects::delete::<MCPServer>(&client, &scope.namespace, name).await?;
         println!("mcpserver/{name} deleted");
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+/// Grants and sessions as a table: NAME, SERVER, SUBJECT, TRUST, STATE, AGE (and NAMESPACE).
+fn access_table(objects: &[serde_json::Value], with_namespace: bool) -> String {
+    use std::fmt::Write;
+    let mut out = String::new();
+    if with_namespace {
+        let _ = write!(out, "{:<20} ", "NAMESPACE");
+    }
+    let _ = writeln!(
+        out,
+        "{:<24} {:<20} {:<36} {:<7} {:<9} AGE",
+        "NAME", "SERVER", "SUBJECT", "TRUST", "STATE"
+    );
+    let now = jiff::Timestamp::now();
+    for object in objects {
+        let text = |value: &serde_json::Value| value.as_str().unwrap_or("").to_owned();
+        if with_namespace {
+            let _ = write!(out, "{:<20} ", text(&object["metadata"]["namespace"]));
+        }
+        let spec = &object["spec"];
+        let subject = ["humanID", "agentID", "teamID"]
+            .iter()
+            .filter_map(|k| {
+                spec["subject"][k]
+                    .as_str()
+                    .map(|v| format!("{}={v}", &k[..k.len() - 2]))
+            })
+            .collect::<Vec<_>>()
+            .join(",");
+        let trust = spec["maxTrust"]
+            .as_str()
+            .or(spec["consentedTrust"].as_str())
+            .unwrap_or("");
+        let state = if spec["disabled"] == true {
+            "Disabled".to_owned()
+        } else if spec["revoked"] == true {
+            "Revoked".to_owned()
+        } else {
+            object["status"]["phase"].as_str().unwrap_or("-").to_owned()
+        };
+        let age = object["metadata"]["creationTimestamp"]
+            .as_str()
+            .and_then(|t| t.parse::<jiff::Timestamp>().ok())
+            .map(|t| age(now.duration_since(t)))
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "{:<24} {:<20} {:<36} {:<7} {:<9} {age}",
+            text(&object["metadata"]["name"]),
+            text(&spec["serverRef"]["name"]),
+            subject,
+            trust,
+            state
+        );
+    }
+    out
+}
+
+type Namespaced = k8s_openapi::NamespaceResourceScope;
+
+/// `access grant|session list`.
+pub fn list<K>(scope: &Scope, all_namespaces: bool, output: Output) -> Result<ExitCode>
+where
+    K: kube::Resource<DynamicType = (), Scope = Namespaced>
+        + Clone
+        + serde::de::DeserializeOwned
+        + serde::Serialize
+        + std::fmt::Debug,
+{
+    block_on(async {
+        let client = client(scope).await?;
+        let namespace = (!all_namespaces).then_some(scope.namespace.as_str());
+        let items = objects::list::<K>(&client, namespace).await?;
+        match output {
+            Output::Table if items.is_empty() => {
+                eprintln!(
+                    "No {}s{}.",
+                    K::kind(&()),
+                    namespace
+                        .map(|ns| format!(" in namespace {ns}"))
+                        .unwrap_or_default()
+                );
+            }
+            Output::Table => {
+                let values: Vec<serde_json::Value> = items
+                    .iter()
+                    .map(serde_json::to_value)
+                    .collect::<Result<_, _>>()?;
+                print!("{}", access_table(&values, all_namespaces));
+            }
+            other => print_one(&items, other)?,
+        }
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+/// `access grant|session get`.
+pub fn get<K>(scope: &Scope, name: &str, output: Output) -> Result<ExitCode>
+where
+    K: kube::Resource<DynamicType = (), Scope = Namespaced>
+        + Clone
+        + serde::de::DeserializeOwned
+        + serde::Serialize
+        + std::fmt::Debug,
+{
+    block_on(async {
+        let client = client(scope).await?;
+        let object = objects::get::<K>(&client, &scope.namespace, name).await?;
+        match output {
+            Output::Table => print!("{}", access_table(&[serde_json::to_value(&object)?], false)),
+            other => print_one(&object, other)?,
+        }
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+/// `access grant|session delete`.
+pub fn delete<K>(scope: &Scope, name: &str) -> Result<ExitCode>
+where
+    K: kube::Resource<DynamicType = (), Scope = Namespaced>
+        + Clone
+        + serde::de::DeserializeOwned
+        + std::fmt::Debug,
+{
+    block_on(async {
+        let client = client(scope).await?;
+        objects::delete::<K>(&client, &scope.namespace, name).await?;
+        println!("{}/{name} deleted", K::kind(&()).to_lowercase());
         Ok(ExitCode::SUCCESS)
     })
 }

@@ -1,5 +1,6 @@
 //! `mcp-runtime`: one binary for every role of the platform, plus the user verbs.
 
+mod access_cmd;
 mod bridge_cmd;
 mod cluster_verbs;
 mod crd;

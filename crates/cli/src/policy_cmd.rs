@@ -45,6 +45,16 @@ pub enum AccessCommand {
     /// Explain whether a caller may call a tool, and why: the grants considered, the session and
     /// the trust numbers. Exits 0 when allowed and 3 when denied.
     Explain(ExplainArgs),
+    /// MCPAccessGrants in the cluster: init, apply, list, get, enable, disable, delete.
+    Grant {
+        #[command(subcommand)]
+        command: crate::access_cmd::GrantCommand,
+    },
+    /// MCPAgentSessions in the cluster: init, apply, list, get, revoke, unrevoke, delete.
+    Session {
+        #[command(subcommand)]
+        command: crate::access_cmd::SessionCommand,
+    },
 }
 
 #[derive(Debug, clap::Args)]
@@ -93,6 +103,8 @@ pub fn run_policy(command: &PolicyCommand) -> Result<ExitCode> {
 pub fn run_access(command: &AccessCommand) -> Result<ExitCode> {
     match command {
         AccessCommand::Explain(args) => explain(args),
+        AccessCommand::Grant { command } => crate::access_cmd::run_grant(command),
+        AccessCommand::Session { command } => crate::access_cmd::run_session(command),
     }
 }
 

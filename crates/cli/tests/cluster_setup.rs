@@ -347,6 +347,95 @@ fn setup_installs_says_why_nothing_runs_changes_nothing_twice_and_uninstalls_wha
     let gone = server(&["delete", "nope"]);
     assert_eq!(gone.status.code(), Some(1));
 
+    // The access verbs: init | apply -f -, then disable / revoke, seen by list.
+    let access = |args: &[&str], input: Option<&[u8]>| {
+        use std::io::Write;
+        let mut child = Command::new(BIN)
+            .arg("access")
+            .args(args)
+            // `init` only prints a manifest: no cluster.
+            .args(if args[1] == "init" {
+                vec![]
+            } else {
+                vec!["--kubeconfig", admin.as_str()]
+            })
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("mcp-runtime access");
+        let mut stdin = child.stdin.take().expect("stdin");
+        if let Some(input) = input {
+            stdin.write_all(input).expect("write");
+        }
+        drop(stdin);
+        child.wait_with_output().expect("access")
+    };
+    let grant = access(
+        &[
+            "grant",
+            "init",
+            "dev",
+            "--server",
+            "kept",
+            "--agent-id",
+            "claude",
+            "--trust",
+            "medium",
+            "--side-effect",
+            "read",
+        ],
+        None,
+    );
+    assert!(grant.status.success(), "{}", stderr(&grant));
+    assert_eq!(
+        stdout(&access(&["grant", "apply", "-f", "-"], Some(&grant.stdout))),
+        "mcpaccessgrant/dev created\n"
+    );
+    let misspelled = access(
+        &["grant", "init", "x", "--server", "kept", "--trust", "hgh"],
+        None,
+    );
+    assert!(
+        stderr(&misspelled).contains("did you mean \"high\""),
+        "{}",
+        stderr(&misspelled)
+    );
+    assert!(access(&["grant", "disable", "dev"], None).status.success());
+    let grants = stdout(&access(&["grant", "list"], None));
+    assert!(
+        grants.contains("dev") && grants.contains("agent=claude") && grants.contains("Disabled"),
+        "{grants}"
+    );
+    let session = access(
+        &[
+            "session",
+            "init",
+            "s1",
+            "--server",
+            "kept",
+            "--human-id",
+            "alice",
+            "--expires-in",
+            "8h",
+        ],
+        None,
+    );
+    assert!(session.status.success(), "{}", stderr(&session));
+    assert_eq!(
+        stdout(&access(
+            &["session", "apply", "-f", "-"],
+            Some(&session.stdout)
+        )),
+        "mcpagentsession/s1 created\n"
+    );
+    assert!(access(&["session", "revoke", "s1"], None).status.success());
+    let sessions = stdout(&access(&["session", "list", "-A"], None));
+    assert!(
+        sessions.contains("s1") && sessions.contains("Revoked"),
+        "{sessions}"
+    );
+
     // `status` of the cluster: the install, why it does not run, and the servers.
     let status = Command::new(BIN)
         .args(["status", "--kubeconfig", &admin])
