@@ -14,7 +14,7 @@ use std::process::ExitCode;
 #[derive(Debug, clap::Subcommand)]
 pub enum GrantCommand {
     /// Print an MCPAccessGrant manifest (validated), ready for `access grant apply -f -`.
-    Init(GrantInitArgs),
+    Init(Box<GrantInitArgs>),
     /// Validate and apply grant manifests (nothing is applied if one is refused).
     Apply(ApplyArgs),
     /// List the grants of a namespace (or every namespace with -A).
@@ -32,7 +32,7 @@ pub enum GrantCommand {
 #[derive(Debug, clap::Subcommand)]
 pub enum SessionCommand {
     /// Print an MCPAgentSession manifest (validated), ready for `access session apply -f -`.
-    Init(SessionInitArgs),
+    Init(Box<SessionInitArgs>),
     /// Validate and apply session manifests (nothing is applied if one is refused).
     Apply(ApplyArgs),
     /// List the sessions of a namespace (or every namespace with -A).
