@@ -1,0 +1,352 @@
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_mcp_runtime_global_optspecs
+    string join \n h/help V/version
+end
+
+function __fish_mcp_runtime_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_mcp_runtime_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_mcp_runtime_using_subcommand
+    set -l cmd (__fish_mcp_runtime_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c mcp-runtime -n "__fish_mcp_runtime_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c mcp-runtime -n "__fish_mcp_runtime_needs_command" -s V -l version -d 'Print version'
+complete -c mcp-runtime -n "__fish_mcp_runtime_needs_command" -f -a "up" -d 'Run the whole platform on this machine from a directory of manifests (no cluster needed)'
+complete -c mcp-runtime -n "__fish_mcp_runtime_needs_command" -f -a "status" -d 'Show the servers of a running `mcp-runtime up`: phase, URL, tools and problems'
+complete -c mcp-runtime -n "__fish_mcp_runtime_needs_command" -f -a "setup" -d 'Install mcp-runtime into a cluster (CRDs, namespaces, RBAC, operator, Sentinel), or remove it with --uninstall'
+complete -c mcp-runtime -n "__fish_mcp_runtime_needs_command" -f -a "operator" -d 'Run the Kubernetes operator (controllers for the three CRDs)'
+complete -c mcp-runtime -n "__fish_mcp_runtime_needs_command" -f -a "gateway" -d 'Run the MCP gateway (the policy-enforcing reverse proxy)'
+complete -c mcp-runtime -n "__fish_mcp_runtime_needs_command" -f -a "sentinel" -d 'Run Sentinel (audit ingest, storage, query API and UI)'
+complete -c mcp-runtime -n "__fish_mcp_runtime_needs_command" -f -a "bridge" -d 'Serve a stdio MCP server over streamable HTTP: `mcp-runtime bridge -- CMD [ARGS…]`'
+complete -c mcp-runtime -n "__fish_mcp_runtime_needs_command" -f -a "install" -d 'Copy this executable elsewhere (the stdio pod\'s init container runs it)'
+complete -c mcp-runtime -n "__fish_mcp_runtime_needs_command" -f -a "crd" -d 'Print the CustomResourceDefinitions as YAML (for `kubectl apply -f -`)'
+complete -c mcp-runtime -n "__fish_mcp_runtime_needs_command" -f -a "validate" -d 'Validate manifests as the cluster would (schema, defaults and CEL rules) without applying'
+complete -c mcp-runtime -n "__fish_mcp_runtime_needs_command" -f -a "import" -d 'Convert kubernetes-sigs mcp-lifecycle-operator (mcp.x-k8s.io) MCPServers to this API'
+complete -c mcp-runtime -n "__fish_mcp_runtime_needs_command" -f -a "policy" -d 'Work with rendered policy documents'
+complete -c mcp-runtime -n "__fish_mcp_runtime_needs_command" -f -a "server" -d 'Work with MCPServers: render the objects the operator would apply'
+complete -c mcp-runtime -n "__fish_mcp_runtime_needs_command" -f -a "access" -d 'Inspect access: explain decisions for a caller and a tool'
+complete -c mcp-runtime -n "__fish_mcp_runtime_needs_command" -f -a "example-server" -d 'Run the built-in example MCP server (stdio, or streamable HTTP with --http ADDR)'
+complete -c mcp-runtime -n "__fish_mcp_runtime_needs_command" -f -a "guard-child" -d 'Run a command that dies with its parent (used by `up` for every server it starts)'
+complete -c mcp-runtime -n "__fish_mcp_runtime_needs_command" -f -a "completion" -d 'Print a shell completion script'
+complete -c mcp-runtime -n "__fish_mcp_runtime_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand up" -s f -l filename -d 'Directory of manifests (`*.yaml`, `*.yml`, `*.json`, not recursive)' -r -F
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand up" -l port -d 'Port of the gateway, the status endpoint and the Sentinel UI' -r
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand up" -l listen -d 'Address to listen on. Keep loopback unless callers elsewhere are trusted: the default header identity believes the X-MCP-* headers it receives' -r
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand up" -l state-dir -d 'Where local state lives (the embedded Sentinel\'s database and the audit spool)' -r -F
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand up" -l cluster -d 'Cluster name written into policies and audit events' -r
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand up" -l default-human-id -d 'Human ID for requests that carry no identity header at all (clients that cannot set headers, such as the MCP Inspector CLI). Default: $USER when listening on loopback, none otherwise. An empty value turns it off' -r
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand up" -s h -l help -d 'Print help'
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand up" -s V -l version -d 'Print version'
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand status" -l kubeconfig -d 'Path to the kubeconfig (default: KUBECONFIG, then ~/.kube/config)' -r -F
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand status" -l context -d 'The kubeconfig context to use (default: its current context)' -r
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand status" -l url -d 'Base URL of the running `mcp-runtime up` (default: http://127.0.0.1:PORT)' -r
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand status" -l port -d 'Port of the running `mcp-runtime up` on this machine, as given to `up --port` (the same variable, so one export serves both); `--url` wins when both are set' -r
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand status" -s o -l output -d 'Output format' -r -f -a "table\t''
+json\t''"
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand status" -l cluster -d 'Show the cluster (the current kubectl context, or --kubeconfig / --context)'
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand status" -l local -d 'Show the local `mcp-runtime up`'
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand status" -s h -l help -d 'Print help'
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand status" -s V -l version -d 'Print version'
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand setup" -l image -d 'The mcp-runtime image the operator, the gateways and Sentinel run' -r
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand setup" -l sentinel-store -d 'Store Sentinel\'s events in this PostgreSQL database (postgres://USER:PASSWORD@HOST/DB; kept in a Secret). Default: SQLite on a PersistentVolumeClaim' -r
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand setup" -l sentinel-storage -d 'Size of Sentinel\'s SQLite volume' -r
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand setup" -l namespace -d 'Namespace of the operator and Sentinel' -r
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand setup" -l servers-namespace -d 'Namespace created for MCP servers' -r
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand setup" -l wait -d 'Wait until the operator (and Sentinel) run, up to TIMEOUT (e.g. 2m); if they do not, say exactly why and exit 1' -r
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand setup" -l kubeconfig -d 'Path to the kubeconfig (default: KUBECONFIG, then ~/.kube/config)' -r -F
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand setup" -l context -d 'The kubeconfig context to use (default: its current context)' -r
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand setup" -l dry-run -d 'Print the manifests instead of installing them (no cluster needed)'
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand setup" -l without-sentinel -d 'Do not install Sentinel (gateways then audit to nothing unless a server sets spec.analytics.ingestURL)'
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand setup" -l uninstall -d 'Remove what setup installed instead (the CRDs, and with them every server, only with --crds)'
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand setup" -l crds -d 'With --uninstall: also delete the CRDs, which deletes every MCPServer, MCPAccessGrant and MCPAgentSession in the cluster'
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand setup" -s h -l help -d 'Print help'
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand setup" -s V -l version -d 'Print version'
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand operator" -l leader-elect -d 'Take a Lease before reconciling, so only one replica acts (`--leader-elect=false` to disable, e.g. for a single replica run locally)' -r -f -a "true\t''
+false\t''"
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand operator" -l health-addr -d 'Address of `/healthz` and `/readyz`' -r
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand operator" -l metrics-addr -d 'Address of Prometheus `/metrics` (may equal --health-addr)' -r
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand operator" -l namespace -d 'Watch only this namespace (default: all namespaces)' -r
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand operator" -l lease-namespace -d 'Namespace of the leader-election Lease (the operator\'s own)' -r
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand operator" -l lease-name -d 'Name of the leader-election Lease' -r
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand operator" -l lease-duration-seconds -d 'Lease duration; the holder renews every third of it' -r
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand operator" -l identity -d 'This replica\'s identity in the Lease' -r
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand operator" -s h -l help -d 'Print help'
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand operator" -s V -l version -d 'Print version'
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand gateway" -l port -d 'Port to listen on' -r
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand gateway" -l address -d 'Address to listen on' -r
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand gateway" -l upstream-url -d 'The MCP server to forward to, e.g. http://127.0.0.1:8088' -r
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand gateway" -l policy-file -d 'The policy document, reloaded when it changes' -r -F
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand gateway" -l strip-prefix -d 'Path prefix removed before forwarding' -r
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand gateway" -l auth-mode -d 'Caller identification. The policy document\'s `auth.mode` decides; this may only repeat it (a different value is refused) or fill it when the document has none (default then: `header`). `none`, `header`, `oauth` or `mtls`; with `oauth` and `mtls`, which this version cannot provide yet, the gateway refuses every MCP request with 503 `auth_mode_unavailable` (fail closed)' -r
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand gateway" -l policy-mode -d 'Policy mode when the document has none: `allow-list` or `observe`' -r
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand gateway" -l policy-default-decision -d 'Default decision when the document has none: `deny` or `allow`' -r
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand gateway" -l policy-version -d 'Policy version reported when the document has none' -r
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand gateway" -l human-id-header -d 'Human ID header when the document names none (default X-MCP-Human-ID)' -r
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand gateway" -l agent-id-header -d 'Agent ID header when the document names none (default X-MCP-Agent-ID)' -r
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand gateway" -l team-id-header -d 'Team ID header when the document names none (default X-MCP-Team-ID)' -r
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand gateway" -l session-id-header -d 'Session ID header when the document names none (default X-MCP-Agent-Session)' -r
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand gateway" -l worker-threads -d 'Threads that serve requests. 1 (the default) runs the whole gateway on one thread, as a sidecar proxy usually should: a request then never crosses threads between the caller\'s connection and the upstream\'s, which is most of its added latency. Raise it for a gateway that must use more than one core' -r
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand gateway" -l deny-encoding -d 'How denials are written: `jsonrpc` (JSON-RPC errors, the default) or `http` (the Go mcp-runtime\'s 401/403/503 JSON bodies)' -r
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand gateway" -l analytics-ingest-url -d 'Sentinel ingest URL for audit events (batched, spooled to disk while unreachable)' -r
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand gateway" -l analytics-api-key -d 'API key sent as `x-api-key` to the ingest' -r
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand gateway" -l analytics-source -d 'Audit event source. Default `<server>-gateway`' -r
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand gateway" -l analytics-event-type -d 'Audit event type' -r
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand gateway" -l audit-spool-dir -d 'Directory for audit events the ingest has not acknowledged yet' -r -F
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand gateway" -l server-name -d 'Server name for audit events' -r
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand gateway" -l server-namespace -d 'Server namespace for audit events' -r
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand gateway" -l team-id -d 'Owning team for audit events' -r
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand gateway" -l cluster-name -d 'Cluster name for audit events' -r
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand gateway" -l metrics-port -d 'Separate port serving only `/metrics` (0 disables it; `/metrics` is also on the main port)' -r
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand gateway" -l allowed-origins -d 'Browser origins accepted besides the gateway\'s own, comma-separated (`*`: any). Requests carrying another `Origin` get 403 (DNS-rebinding protection)' -r
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand gateway" -l max-body-bytes -d 'Largest accepted request body, in bytes' -r
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand gateway" -l audit-stdout -d 'Also write every audit event to stdout as a JSON line'
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand gateway" -s h -l help -d 'Print help'
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand gateway" -s V -l version -d 'Print version'
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand sentinel; and not __fish_seen_subcommand_from serve status events help" -l address -d 'Address to listen on' -r
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand sentinel; and not __fish_seen_subcommand_from serve status events help" -l port -d 'Port to listen on (0: any free port)' -r
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand sentinel; and not __fish_seen_subcommand_from serve status events help" -l store -d 'Where events are stored: sqlite://PATH (embedded, the default) or postgres://USER@HOST/DB' -r
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand sentinel; and not __fish_seen_subcommand_from serve status events help" -l api-keys -d 'API keys accepted by POST /events in `x-api-key`, comma-separated (also read from INGEST_API_KEYS or API_KEYS). Without any key, ingest is open to anyone who can reach it' -r
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand sentinel; and not __fish_seen_subcommand_from serve status events help" -l read-api-keys -d 'API keys required by the query API (/api/v1/*) in `x-api-key`, comma-separated. Without any, the query API and the UI are open' -r
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand sentinel; and not __fish_seen_subcommand_from serve status events help" -l retention -d 'Delete events older than this (e.g. 7d, 12h, 30d); `off` keeps everything' -r
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand sentinel; and not __fish_seen_subcommand_from serve status events help" -l max-body-bytes -d 'Largest accepted POST /events body, in bytes' -r
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand sentinel; and not __fish_seen_subcommand_from serve status events help" -s h -l help -d 'Print help'
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand sentinel; and not __fish_seen_subcommand_from serve status events help" -s V -l version -d 'Print version'
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand sentinel; and not __fish_seen_subcommand_from serve status events help" -f -a "serve" -d 'Run the Sentinel server (the default when no subcommand is given)'
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand sentinel; and not __fish_seen_subcommand_from serve status events help" -f -a "status" -d 'Show a running Sentinel\'s health and event totals'
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand sentinel; and not __fish_seen_subcommand_from serve status events help" -f -a "events" -d 'List events from a running Sentinel, newest first, with filters'
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand sentinel; and not __fish_seen_subcommand_from serve status events help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand sentinel; and __fish_seen_subcommand_from serve" -l address -d 'Address to listen on' -r
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand sentinel; and __fish_seen_subcommand_from serve" -l port -d 'Port to listen on (0: any free port)' -r
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand sentinel; and __fish_seen_subcommand_from serve" -l store -d 'Where events are stored: sqlite://PATH (embedded, the default) or postgres://USER@HOST/DB' -r
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand sentinel; and __fish_seen_subcommand_from serve" -l api-keys -d 'API keys accepted by POST /events in `x-api-key`, comma-separated (also read from INGEST_API_KEYS or API_KEYS). Without any key, ingest is open to anyone who can reach it' -r
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand sentinel; and __fish_seen_subcommand_from serve" -l read-api-keys -d 'API keys required by the query API (/api/v1/*) in `x-api-key`, comma-separated. Without any, the query API and the UI are open' -r
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand sentinel; and __fish_seen_subcommand_from serve" -l retention -d 'Delete events older than this (e.g. 7d, 12h, 30d); `off` keeps everything' -r
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand sentinel; and __fish_seen_subcommand_from serve" -l max-body-bytes -d 'Largest accepted POST /events body, in bytes' -r
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand sentinel; and __fish_seen_subcommand_from serve" -s h -l help -d 'Print help'
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand sentinel; and __fish_seen_subcommand_from serve" -s V -l version -d 'Print version'
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand sentinel; and __fish_seen_subcommand_from status" -l url -d 'Base URL of the Sentinel' -r
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand sentinel; and __fish_seen_subcommand_from status" -l api-key -d 'API key for the query API, when it requires one' -r
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand sentinel; and __fish_seen_subcommand_from status" -s o -l output -d 'Output format' -r -f -a "table\t'Human-readable text'
+json\t'The API\'s JSON'"
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand sentinel; and __fish_seen_subcommand_from status" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand sentinel; and __fish_seen_subcommand_from status" -s V -l version -d 'Print version'
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand sentinel; and __fish_seen_subcommand_from events" -l url -d 'Base URL of the Sentinel' -r
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand sentinel; and __fish_seen_subcommand_from events" -l api-key -d 'API key for the query API, when it requires one' -r
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand sentinel; and __fish_seen_subcommand_from events" -s o -l output -d 'Output format' -r -f -a "table\t'Human-readable text'
+json\t'The API\'s JSON'"
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand sentinel; and __fish_seen_subcommand_from events" -l server -d 'Only this MCPServer' -r
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand sentinel; and __fish_seen_subcommand_from events" -l agent -d 'Only this agent identity' -r
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand sentinel; and __fish_seen_subcommand_from events" -l human -d 'Only this human identity' -r
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand sentinel; and __fish_seen_subcommand_from events" -l session -d 'Only this session id' -r
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand sentinel; and __fish_seen_subcommand_from events" -l tool -d 'Only this tool' -r
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand sentinel; and __fish_seen_subcommand_from events" -l decision -d 'Only allowed or only denied calls' -r -f -a "allow\t''
+deny\t''"
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand sentinel; and __fish_seen_subcommand_from events" -l reason -d 'Only this decision reason (e.g. trust_too_low)' -r
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand sentinel; and __fish_seen_subcommand_from events" -l namespace -d 'Only this namespace' -r
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand sentinel; and __fish_seen_subcommand_from events" -l cluster -d 'Only this cluster' -r
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand sentinel; and __fish_seen_subcommand_from events" -l source -d 'Only this event source (e.g. files-gateway)' -r
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand sentinel; and __fish_seen_subcommand_from events" -l event-type -d 'Only this event type (e.g. mcp.request)' -r
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand sentinel; and __fish_seen_subcommand_from events" -l trace-id -d 'Only this trace id' -r
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand sentinel; and __fish_seen_subcommand_from events" -l since -d 'Events since: RFC 3339, Unix seconds, or a duration ago (15m, 24h, 7d)' -r
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand sentinel; and __fish_seen_subcommand_from events" -l until -d 'Events before: RFC 3339, Unix seconds, or a duration ago' -r
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand sentinel; and __fish_seen_subcommand_from events" -l limit -d 'Page size (1–1000)' -r
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand sentinel; and __fish_seen_subcommand_from events" -l cursor -d 'Continue from a `next_cursor` printed by an earlier call' -r
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand sentinel; and __fish_seen_subcommand_from events" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand sentinel; and __fish_seen_subcommand_from events" -s V -l version -d 'Print version'
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand sentinel; and __fish_seen_subcommand_from help" -f -a "serve" -d 'Run the Sentinel server (the default when no subcommand is given)'
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand sentinel; and __fish_seen_subcommand_from help" -f -a "status" -d 'Show a running Sentinel\'s health and event totals'
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand sentinel; and __fish_seen_subcommand_from help" -f -a "events" -d 'List events from a running Sentinel, newest first, with filters'
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand sentinel; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand bridge" -l port -d 'Port to listen on, on all interfaces (the MCPServer\'s `port`)' -r
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand bridge" -l listen -d 'Address to listen on, e.g. 127.0.0.1:8088 (port 0 picks a free one); overrides --port' -r
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand bridge" -l path -d 'The MCP endpoint path' -r
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand bridge" -l stdin-close-grace -d 'Seconds a server process gets to exit after its stdin is closed, before SIGTERM' -r
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand bridge" -l sigterm-grace -d 'Seconds a server process gets to exit after SIGTERM, before SIGKILL' -r
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand bridge" -l max-sessions -d 'Most concurrent sessions (one server process each); more get 503' -r
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand bridge" -l session-idle-timeout -d 'Seconds after which a session without requests or open streams is ended (0: never)' -r
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand bridge" -l max-body-bytes -d 'Largest accepted request body, in bytes' -r
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand bridge" -l allowed-origins -d 'Browser origins accepted besides loopback ones and the bridge\'s own host, comma-separated (`*`: any). Requests carrying another `Origin` get 403' -r
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand bridge" -l exit-on-stdin-eof -d 'Exit (stopping every server process) when the bridge\'s own stdin reaches end of file, so a supervising parent that dies takes the bridge with it'
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand bridge" -s h -l help -d 'Print help'
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand bridge" -s V -l version -d 'Print version'
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand install" -l to -d 'Destination: an existing directory (the binary becomes DIR/mcp-runtime) or a file path' -r -F
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand install" -s h -l help -d 'Print help'
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand install" -s V -l version -d 'Print version'
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand crd" -l output-dir -d 'Write one file per CRD (`<group>_<plural>.yaml`) into this directory instead of printing' -r -F
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand crd" -l reference -d 'Print the API reference (Markdown, as in docs/api.md) instead of the CRDs'
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand crd" -s h -l help -d 'Print help'
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand crd" -s V -l version -d 'Print version'
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand validate" -s f -l filename -d 'Manifest files or directories (directories are read like `kubectl apply -f DIR`)' -r -F
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand validate" -s h -l help -d 'Print help'
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand validate" -s V -l version -d 'Print version'
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand import" -s f -l filename -d 'Files holding `mcp.x-k8s.io` MCPServer manifests (multi-document YAML or JSON)' -r -F
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand import" -s h -l help -d 'Print help'
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand import" -s V -l version -d 'Print version'
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand policy; and not __fish_seen_subcommand_from render help" -s h -l help -d 'Print help'
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand policy; and not __fish_seen_subcommand_from render help" -s V -l version -d 'Print version'
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand policy; and not __fish_seen_subcommand_from render help" -f -a "render" -d 'Print the policy document (policy.json) the gateway of a server would load'
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand policy; and not __fish_seen_subcommand_from render help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand policy; and __fish_seen_subcommand_from render" -s f -l filename -d 'Directory (or file) of MCPServer, MCPAccessGrant and MCPAgentSession manifests' -r -F
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand policy; and __fish_seen_subcommand_from render" -l server -d 'Name of the MCPServer' -r
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand policy; and __fish_seen_subcommand_from render" -s n -l namespace -d 'Namespace of the MCPServer; needed only when several servers share the name' -r
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand policy; and __fish_seen_subcommand_from render" -l cluster -d 'Cluster name written into the policy (as the operator\'s `MCP_CLUSTER_NAME`)' -r
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand policy; and __fish_seen_subcommand_from render" -s h -l help -d 'Print help'
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand policy; and __fish_seen_subcommand_from render" -s V -l version -d 'Print version'
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand policy; and __fish_seen_subcommand_from help" -f -a "render" -d 'Print the policy document (policy.json) the gateway of a server would load'
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand policy; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand server; and not __fish_seen_subcommand_from render apply list get status delete help" -s h -l help -d 'Print help'
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand server; and not __fish_seen_subcommand_from render apply list get status delete help" -s V -l version -d 'Print version'
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand server; and not __fish_seen_subcommand_from render apply list get status delete help" -f -a "render" -d 'Print the objects the operator would apply for an MCPServer (policy ConfigMap, Deployments, Service, Ingress, NetworkPolicy), without a cluster. Operator settings are read from the same environment variables as the operator (MCP_GATEWAY_PROXY_IMAGE, MCP_SENTINEL_INGEST_URL, MCP_DEFAULT_INGRESS_HOST, …)'
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand server; and not __fish_seen_subcommand_from render apply list get status delete help" -f -a "apply" -d 'Validate manifests (as `mcp-runtime validate`) and, only if all are valid, apply them to the cluster by server-side apply (field manager `mcp-runtime`)'
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand server; and not __fish_seen_subcommand_from render apply list get status delete help" -f -a "list" -d 'List the MCPServers of a namespace (or every namespace with -A), with the CRD\'s columns'
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand server; and not __fish_seen_subcommand_from render apply list get status delete help" -f -a "get" -d 'Print one MCPServer'
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand server; and not __fish_seen_subcommand_from render apply list get status delete help" -f -a "status" -d 'Show an MCPServer\'s conditions and why it is not Ready'
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand server; and not __fish_seen_subcommand_from render apply list get status delete help" -f -a "delete" -d 'Delete an MCPServer (the operator\'s garbage collection removes its children)'
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand server; and not __fish_seen_subcommand_from render apply list get status delete help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand server; and __fish_seen_subcommand_from render" -s f -l filename -d 'Directory (or file) of MCPServer, MCPAccessGrant and MCPAgentSession manifests' -r -F
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand server; and __fish_seen_subcommand_from render" -l server -d 'Name of the MCPServer' -r
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand server; and __fish_seen_subcommand_from render" -s n -l namespace -d 'Namespace of the MCPServer; needed only when several servers share the name' -r
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand server; and __fish_seen_subcommand_from render" -l cluster -d 'Cluster name written into the policy (as the operator\'s `MCP_CLUSTER_NAME`)' -r
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand server; and __fish_seen_subcommand_from render" -s h -l help -d 'Print help'
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand server; and __fish_seen_subcommand_from render" -s V -l version -d 'Print version'
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand server; and __fish_seen_subcommand_from apply" -s f -l filename -d 'Manifest files or directories' -r -F
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand server; and __fish_seen_subcommand_from apply" -l kubeconfig -d 'Path to the kubeconfig (default: KUBECONFIG, then ~/.kube/config)' -r -F
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand server; and __fish_seen_subcommand_from apply" -l context -d 'The kubeconfig context to use (default: its current context)' -r
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand server; and __fish_seen_subcommand_from apply" -s n -l namespace -d 'Namespace (objects that name their own keep it)' -r
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand server; and __fish_seen_subcommand_from apply" -s h -l help -d 'Print help'
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand server; and __fish_seen_subcommand_from apply" -s V -l version -d 'Print version'
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand server; and __fish_seen_subcommand_from list" -l kubeconfig -d 'Path to the kubeconfig (default: KUBECONFIG, then ~/.kube/config)' -r -F
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand server; and __fish_seen_subcommand_from list" -l context -d 'The kubeconfig context to use (default: its current context)' -r
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand server; and __fish_seen_subcommand_from list" -s n -l namespace -d 'Namespace (objects that name their own keep it)' -r
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand server; and __fish_seen_subcommand_from list" -s o -l output -d 'Output format' -r -f -a "table\t''
+json\t''
+yaml\t''"
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand server; and __fish_seen_subcommand_from list" -s A -l all-namespaces -d 'Every namespace'
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand server; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand server; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand server; and __fish_seen_subcommand_from get" -l kubeconfig -d 'Path to the kubeconfig (default: KUBECONFIG, then ~/.kube/config)' -r -F
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand server; and __fish_seen_subcommand_from get" -l context -d 'The kubeconfig context to use (default: its current context)' -r
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand server; and __fish_seen_subcommand_from get" -s n -l namespace -d 'Namespace (objects that name their own keep it)' -r
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand server; and __fish_seen_subcommand_from get" -s o -l output -d 'Output format' -r -f -a "table\t''
+json\t''
+yaml\t''"
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand server; and __fish_seen_subcommand_from get" -s h -l help -d 'Print help'
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand server; and __fish_seen_subcommand_from get" -s V -l version -d 'Print version'
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand server; and __fish_seen_subcommand_from status" -l kubeconfig -d 'Path to the kubeconfig (default: KUBECONFIG, then ~/.kube/config)' -r -F
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand server; and __fish_seen_subcommand_from status" -l context -d 'The kubeconfig context to use (default: its current context)' -r
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand server; and __fish_seen_subcommand_from status" -s n -l namespace -d 'Namespace (objects that name their own keep it)' -r
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand server; and __fish_seen_subcommand_from status" -s h -l help -d 'Print help'
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand server; and __fish_seen_subcommand_from status" -s V -l version -d 'Print version'
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand server; and __fish_seen_subcommand_from delete" -l kubeconfig -d 'Path to the kubeconfig (default: KUBECONFIG, then ~/.kube/config)' -r -F
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand server; and __fish_seen_subcommand_from delete" -l context -d 'The kubeconfig context to use (default: its current context)' -r
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand server; and __fish_seen_subcommand_from delete" -s n -l namespace -d 'Namespace (objects that name their own keep it)' -r
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand server; and __fish_seen_subcommand_from delete" -s h -l help -d 'Print help'
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand server; and __fish_seen_subcommand_from delete" -s V -l version -d 'Print version'
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand server; and __fish_seen_subcommand_from help" -f -a "render" -d 'Print the objects the operator would apply for an MCPServer (policy ConfigMap, Deployments, Service, Ingress, NetworkPolicy), without a cluster. Operator settings are read from the same environment variables as the operator (MCP_GATEWAY_PROXY_IMAGE, MCP_SENTINEL_INGEST_URL, MCP_DEFAULT_INGRESS_HOST, …)'
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand server; and __fish_seen_subcommand_from help" -f -a "apply" -d 'Validate manifests (as `mcp-runtime validate`) and, only if all are valid, apply them to the cluster by server-side apply (field manager `mcp-runtime`)'
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand server; and __fish_seen_subcommand_from help" -f -a "list" -d 'List the MCPServers of a namespace (or every namespace with -A), with the CRD\'s columns'
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand server; and __fish_seen_subcommand_from help" -f -a "get" -d 'Print one MCPServer'
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand server; and __fish_seen_subcommand_from help" -f -a "status" -d 'Show an MCPServer\'s conditions and why it is not Ready'
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand server; and __fish_seen_subcommand_from help" -f -a "delete" -d 'Delete an MCPServer (the operator\'s garbage collection removes its children)'
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand server; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand access; and not __fish_seen_subcommand_from explain grant session help" -s h -l help -d 'Print help'
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand access; and not __fish_seen_subcommand_from explain grant session help" -s V -l version -d 'Print version'
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand access; and not __fish_seen_subcommand_from explain grant session help" -f -a "explain" -d 'Explain whether a caller may call a tool, and why: the grants considered, the session and the trust numbers. Exits 0 when allowed and 3 when denied'
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand access; and not __fish_seen_subcommand_from explain grant session help" -f -a "grant" -d 'MCPAccessGrants in the cluster: init, apply, list, get, enable, disable, delete'
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand access; and not __fish_seen_subcommand_from explain grant session help" -f -a "session" -d 'MCPAgentSessions in the cluster: init, apply, list, get, revoke, unrevoke, delete'
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand access; and not __fish_seen_subcommand_from explain grant session help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand access; and __fish_seen_subcommand_from explain" -s f -l filename -d 'Directory (or file) of MCPServer, MCPAccessGrant and MCPAgentSession manifests' -r -F
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand access; and __fish_seen_subcommand_from explain" -l server -d 'Name of the MCPServer' -r
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand access; and __fish_seen_subcommand_from explain" -s n -l namespace -d 'Namespace of the MCPServer; needed only when several servers share the name' -r
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand access; and __fish_seen_subcommand_from explain" -l cluster -d 'Cluster name written into the policy (as the operator\'s `MCP_CLUSTER_NAME`)' -r
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand access; and __fish_seen_subcommand_from explain" -l human -d 'The caller\'s human identity' -r
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand access; and __fish_seen_subcommand_from explain" -l agent -d 'The caller\'s agent identity' -r
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand access; and __fish_seen_subcommand_from explain" -l team -d 'The caller\'s team identity' -r
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand access; and __fish_seen_subcommand_from explain" -l session -d 'The agent session the caller presents' -r
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand access; and __fish_seen_subcommand_from explain" -l tool -d 'The tool to call' -r
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand access; and __fish_seen_subcommand_from explain" -l at -d 'Evaluate at this time (RFC 3339) instead of now, e.g. to check an expiry' -r
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand access; and __fish_seen_subcommand_from explain" -s o -l output -d 'Output format' -r -f -a "text\t''
+json\t''"
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand access; and __fish_seen_subcommand_from explain" -s h -l help -d 'Print help'
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand access; and __fish_seen_subcommand_from explain" -s V -l version -d 'Print version'
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand access; and __fish_seen_subcommand_from grant" -s h -l help -d 'Print help'
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand access; and __fish_seen_subcommand_from grant" -s V -l version -d 'Print version'
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand access; and __fish_seen_subcommand_from grant" -f -a "init" -d 'Print an MCPAccessGrant manifest (validated), ready for `access grant apply -f -`'
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand access; and __fish_seen_subcommand_from grant" -f -a "apply" -d 'Validate and apply grant manifests (nothing is applied if one is refused)'
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand access; and __fish_seen_subcommand_from grant" -f -a "list" -d 'List the grants of a namespace (or every namespace with -A)'
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand access; and __fish_seen_subcommand_from grant" -f -a "get" -d 'Print one grant'
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand access; and __fish_seen_subcommand_from grant" -f -a "enable" -d 'Enable a grant (spec.disabled: false)'
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand access; and __fish_seen_subcommand_from grant" -f -a "disable" -d 'Disable a grant without deleting it (spec.disabled: true)'
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand access; and __fish_seen_subcommand_from grant" -f -a "delete" -d 'Delete a grant'
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand access; and __fish_seen_subcommand_from grant" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand access; and __fish_seen_subcommand_from session" -s h -l help -d 'Print help'
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand access; and __fish_seen_subcommand_from session" -s V -l version -d 'Print version'
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand access; and __fish_seen_subcommand_from session" -f -a "init" -d 'Print an MCPAgentSession manifest (validated), ready for `access session apply -f -`'
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand access; and __fish_seen_subcommand_from session" -f -a "apply" -d 'Validate and apply session manifests (nothing is applied if one is refused)'
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand access; and __fish_seen_subcommand_from session" -f -a "list" -d 'List the sessions of a namespace (or every namespace with -A)'
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand access; and __fish_seen_subcommand_from session" -f -a "get" -d 'Print one session'
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand access; and __fish_seen_subcommand_from session" -f -a "revoke" -d 'Revoke a session (spec.revoked: true): its calls are denied from the next policy'
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand access; and __fish_seen_subcommand_from session" -f -a "unrevoke" -d 'Undo a revocation'
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand access; and __fish_seen_subcommand_from session" -f -a "delete" -d 'Delete a session'
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand access; and __fish_seen_subcommand_from session" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand access; and __fish_seen_subcommand_from help" -f -a "explain" -d 'Explain whether a caller may call a tool, and why: the grants considered, the session and the trust numbers. Exits 0 when allowed and 3 when denied'
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand access; and __fish_seen_subcommand_from help" -f -a "grant" -d 'MCPAccessGrants in the cluster: init, apply, list, get, enable, disable, delete'
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand access; and __fish_seen_subcommand_from help" -f -a "session" -d 'MCPAgentSessions in the cluster: init, apply, list, get, revoke, unrevoke, delete'
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand access; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand example-server" -l http -d 'Serve streamable HTTP at `/mcp` on this address, e.g. 127.0.0.1:8088 (port 0: any free port). Without it the server speaks MCP on stdin/stdout' -r
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand example-server" -l port -d 'Serve HTTP on this port when `--http` is not given (ignored with `--stdio`)' -r
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand example-server" -l address -d 'Address for `--port`/`PORT`' -r
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand example-server" -l stdio -d 'Speak MCP on stdin/stdout even when `PORT` is set'
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand example-server" -s h -l help -d 'Print help'
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand example-server" -s V -l version -d 'Print version'
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand guard-child" -l parent -d 'The pid of the parent to outlive no longer than' -r
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand guard-child" -s h -l help -d 'Print help'
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand guard-child" -s V -l version -d 'Print version'
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand completion" -s h -l help -d 'Print help'
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand completion" -s V -l version -d 'Print version'
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand help; and not __fish_seen_subcommand_from up status setup operator gateway sentinel bridge install crd validate import policy server access example-server guard-child completion help" -f -a "up" -d 'Run the whole platform on this machine from a directory of manifests (no cluster needed)'
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand help; and not __fish_seen_subcommand_from up status setup operator gateway sentinel bridge install crd validate import policy server access example-server guard-child completion help" -f -a "status" -d 'Show the servers of a running `mcp-runtime up`: phase, URL, tools and problems'
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand help; and not __fish_seen_subcommand_from up status setup operator gateway sentinel bridge install crd validate import policy server access example-server guard-child completion help" -f -a "setup" -d 'Install mcp-runtime into a cluster (CRDs, namespaces, RBAC, operator, Sentinel), or remove it with --uninstall'
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand help; and not __fish_seen_subcommand_from up status setup operator gateway sentinel bridge install crd validate import policy server access example-server guard-child completion help" -f -a "operator" -d 'Run the Kubernetes operator (controllers for the three CRDs)'
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand help; and not __fish_seen_subcommand_from up status setup operator gateway sentinel bridge install crd validate import policy server access example-server guard-child completion help" -f -a "gateway" -d 'Run the MCP gateway (the policy-enforcing reverse proxy)'
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand help; and not __fish_seen_subcommand_from up status setup operator gateway sentinel bridge install crd validate import policy server access example-server guard-child completion help" -f -a "sentinel" -d 'Run Sentinel (audit ingest, storage, query API and UI)'
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand help; and not __fish_seen_subcommand_from up status setup operator gateway sentinel bridge install crd validate import policy server access example-server guard-child completion help" -f -a "bridge" -d 'Serve a stdio MCP server over streamable HTTP: `mcp-runtime bridge -- CMD [ARGS…]`'
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand help; and not __fish_seen_subcommand_from up status setup operator gateway sentinel bridge install crd validate import policy server access example-server guard-child completion help" -f -a "install" -d 'Copy this executable elsewhere (the stdio pod\'s init container runs it)'
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand help; and not __fish_seen_subcommand_from up status setup operator gateway sentinel bridge install crd validate import policy server access example-server guard-child completion help" -f -a "crd" -d 'Print the CustomResourceDefinitions as YAML (for `kubectl apply -f -`)'
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand help; and not __fish_seen_subcommand_from up status setup operator gateway sentinel bridge install crd validate import policy server access example-server guard-child completion help" -f -a "validate" -d 'Validate manifests as the cluster would (schema, defaults and CEL rules) without applying'
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand help; and not __fish_seen_subcommand_from up status setup operator gateway sentinel bridge install crd validate import policy server access example-server guard-child completion help" -f -a "import" -d 'Convert kubernetes-sigs mcp-lifecycle-operator (mcp.x-k8s.io) MCPServers to this API'
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand help; and not __fish_seen_subcommand_from up status setup operator gateway sentinel bridge install crd validate import policy server access example-server guard-child completion help" -f -a "policy" -d 'Work with rendered policy documents'
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand help; and not __fish_seen_subcommand_from up status setup operator gateway sentinel bridge install crd validate import policy server access example-server guard-child completion help" -f -a "server" -d 'Work with MCPServers: render the objects the operator would apply'
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand help; and not __fish_seen_subcommand_from up status setup operator gateway sentinel bridge install crd validate import policy server access example-server guard-child completion help" -f -a "access" -d 'Inspect access: explain decisions for a caller and a tool'
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand help; and not __fish_seen_subcommand_from up status setup operator gateway sentinel bridge install crd validate import policy server access example-server guard-child completion help" -f -a "example-server" -d 'Run the built-in example MCP server (stdio, or streamable HTTP with --http ADDR)'
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand help; and not __fish_seen_subcommand_from up status setup operator gateway sentinel bridge install crd validate import policy server access example-server guard-child completion help" -f -a "guard-child" -d 'Run a command that dies with its parent (used by `up` for every server it starts)'
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand help; and not __fish_seen_subcommand_from up status setup operator gateway sentinel bridge install crd validate import policy server access example-server guard-child completion help" -f -a "completion" -d 'Print a shell completion script'
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand help; and not __fish_seen_subcommand_from up status setup operator gateway sentinel bridge install crd validate import policy server access example-server guard-child completion help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand help; and __fish_seen_subcommand_from sentinel" -f -a "serve" -d 'Run the Sentinel server (the default when no subcommand is given)'
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand help; and __fish_seen_subcommand_from sentinel" -f -a "status" -d 'Show a running Sentinel\'s health and event totals'
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand help; and __fish_seen_subcommand_from sentinel" -f -a "events" -d 'List events from a running Sentinel, newest first, with filters'
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand help; and __fish_seen_subcommand_from policy" -f -a "render" -d 'Print the policy document (policy.json) the gateway of a server would load'
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand help; and __fish_seen_subcommand_from server" -f -a "render" -d 'Print the objects the operator would apply for an MCPServer (policy ConfigMap, Deployments, Service, Ingress, NetworkPolicy), without a cluster. Operator settings are read from the same environment variables as the operator (MCP_GATEWAY_PROXY_IMAGE, MCP_SENTINEL_INGEST_URL, MCP_DEFAULT_INGRESS_HOST, …)'
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand help; and __fish_seen_subcommand_from server" -f -a "apply" -d 'Validate manifests (as `mcp-runtime validate`) and, only if all are valid, apply them to the cluster by server-side apply (field manager `mcp-runtime`)'
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand help; and __fish_seen_subcommand_from server" -f -a "list" -d 'List the MCPServers of a namespace (or every namespace with -A), with the CRD\'s columns'
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand help; and __fish_seen_subcommand_from server" -f -a "get" -d 'Print one MCPServer'
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand help; and __fish_seen_subcommand_from server" -f -a "status" -d 'Show an MCPServer\'s conditions and why it is not Ready'
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand help; and __fish_seen_subcommand_from server" -f -a "delete" -d 'Delete an MCPServer (the operator\'s garbage collection removes its children)'
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand help; and __fish_seen_subcommand_from access" -f -a "explain" -d 'Explain whether a caller may call a tool, and why: the grants considered, the session and the trust numbers. Exits 0 when allowed and 3 when denied'
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand help; and __fish_seen_subcommand_from access" -f -a "grant" -d 'MCPAccessGrants in the cluster: init, apply, list, get, enable, disable, delete'
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand help; and __fish_seen_subcommand_from access" -f -a "session" -d 'MCPAgentSessions in the cluster: init, apply, list, get, revoke, unrevoke, delete'

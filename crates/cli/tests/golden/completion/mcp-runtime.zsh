@@ -1,0 +1,2217 @@
+#compdef mcp-runtime
+
+autoload -U is-at-least
+
+_mcp-runtime() {
+    typeset -A opt_args
+    typeset -a _arguments_options
+    local ret=1
+
+    if is-at-least 5.2; then
+        _arguments_options=(-s -S -C)
+    else
+        _arguments_options=(-s -C)
+    fi
+
+    local context curcontext="$curcontext" state line
+    _arguments "${_arguments_options[@]}" : \
+'-h[Print help (see more with '\''--help'\'')]' \
+'--help[Print help (see more with '\''--help'\'')]' \
+'-V[Print version]' \
+'--version[Print version]' \
+":: :_mcp-runtime_commands" \
+"*::: :->mcp-runtime" \
+&& ret=0
+    case $state in
+    (mcp-runtime)
+        words=($line[1] "${words[@]}")
+        (( CURRENT += 1 ))
+        curcontext="${curcontext%:*:*}:mcp-runtime-command-$line[1]:"
+        case $line[1] in
+            (up)
+_arguments "${_arguments_options[@]}" : \
+'-f+[Directory of manifests (\`*.yaml\`, \`*.yml\`, \`*.json\`, not recursive)]:DIR:_files' \
+'--filename=[Directory of manifests (\`*.yaml\`, \`*.yml\`, \`*.json\`, not recursive)]:DIR:_files' \
+'--port=[Port of the gateway, the status endpoint and the Sentinel UI]:PORT:_default' \
+'--listen=[Address to listen on. Keep loopback unless callers elsewhere are trusted\: the default header identity believes the X-MCP-* headers it receives]:LISTEN:_default' \
+'--state-dir=[Where local state lives (the embedded Sentinel'\''s database and the audit spool)]:DIR:_files' \
+'--cluster=[Cluster name written into policies and audit events]:CLUSTER:_default' \
+'--default-human-id=[Human ID for requests that carry no identity header at all (clients that cannot set headers, such as the MCP Inspector CLI). Default\: \$USER when listening on loopback, none otherwise. An empty value turns it off]:ID:_default' \
+'-h[Print help]' \
+'--help[Print help]' \
+'-V[Print version]' \
+'--version[Print version]' \
+&& ret=0
+;;
+(status)
+_arguments "${_arguments_options[@]}" : \
+'--kubeconfig=[Path to the kubeconfig (default\: KUBECONFIG, then ~/.kube/config)]:FILE:_files' \
+'--context=[The kubeconfig context to use (default\: its current context)]:NAME:_default' \
+'--url=[Base URL of the running \`mcp-runtime up\` (default\: http\://127.0.0.1\:PORT)]:URL:_default' \
+'--port=[Port of the running \`mcp-runtime up\` on this machine, as given to \`up --port\` (the same variable, so one export serves both); \`--url\` wins when both are set]:PORT:_default' \
+'-o+[Output format]:OUTPUT:(table json)' \
+'--output=[Output format]:OUTPUT:(table json)' \
+'(--local --url)--cluster[Show the cluster (the current kubectl context, or --kubeconfig / --context)]' \
+'--local[Show the local \`mcp-runtime up\`]' \
+'-h[Print help]' \
+'--help[Print help]' \
+'-V[Print version]' \
+'--version[Print version]' \
+&& ret=0
+;;
+(setup)
+_arguments "${_arguments_options[@]}" : \
+'--image=[The mcp-runtime image the operator, the gateways and Sentinel run]:IMAGE:_default' \
+'(--without-sentinel)--sentinel-store=[Store Sentinel'\''s events in this PostgreSQL database (postgres\://USER\:PASSWORD@HOST/DB; kept in a Secret). Default\: SQLite on a PersistentVolumeClaim]:URL:_default' \
+'--sentinel-storage=[Size of Sentinel'\''s SQLite volume]:SIZE:_default' \
+'--namespace=[Namespace of the operator and Sentinel]:NAMESPACE:_default' \
+'--servers-namespace=[Namespace created for MCP servers]:NAMESPACE:_default' \
+'--wait=[Wait until the operator (and Sentinel) run, up to TIMEOUT (e.g. 2m); if they do not, say exactly why and exit 1]:TIMEOUT:_default' \
+'--kubeconfig=[Path to the kubeconfig (default\: KUBECONFIG, then ~/.kube/config)]:FILE:_files' \
+'--context=[The kubeconfig context to use (default\: its current context)]:NAME:_default' \
+'--dry-run[Print the manifests instead of installing them (no cluster needed)]' \
+'--without-sentinel[Do not install Sentinel (gateways then audit to nothing unless a server sets spec.analytics.ingestURL)]' \
+'--uninstall[Remove what setup installed instead (the CRDs, and with them every server, only with --crds)]' \
+'--crds[With --uninstall\: also delete the CRDs, which deletes every MCPServer, MCPAccessGrant and MCPAgentSession in the cluster]' \
+'-h[Print help]' \
+'--help[Print help]' \
+'-V[Print version]' \
+'--version[Print version]' \
+&& ret=0
+;;
+(operator)
+_arguments "${_arguments_options[@]}" : \
+'--leader-elect=[Take a Lease before reconciling, so only one replica acts (\`--leader-elect=false\` to disable, e.g. for a single replica run locally)]:LEADER_ELECT:(true false)' \
+'--health-addr=[Address of \`/healthz\` and \`/readyz\`]:HEALTH_ADDR:_default' \
+'--metrics-addr=[Address of Prometheus \`/metrics\` (may equal --health-addr)]:METRICS_ADDR:_default' \
+'--namespace=[Watch only this namespace (default\: all namespaces)]:NAMESPACE:_default' \
+'--lease-namespace=[Namespace of the leader-election Lease (the operator'\''s own)]:LEASE_NAMESPACE:_default' \
+'--lease-name=[Name of the leader-election Lease]:LEASE_NAME:_default' \
+'--lease-duration-seconds=[Lease duration; the holder renews every third of it]:LEASE_DURATION_SECONDS:_default' \
+'--identity=[This replica'\''s identity in the Lease]:IDENTITY:_default' \
+'-h[Print help]' \
+'--help[Print help]' \
+'-V[Print version]' \
+'--version[Print version]' \
+&& ret=0
+;;
+(gateway)
+_arguments "${_arguments_options[@]}" : \
+'--port=[Port to listen on]:PORT:_default' \
+'--address=[Address to listen on]:ADDRESS:_default' \
+'--upstream-url=[The MCP server to forward to, e.g. http\://127.0.0.1\:8088]:UPSTREAM_URL:_default' \
+'--policy-file=[The policy document, reloaded when it changes]:POLICY_FILE:_files' \
+'--strip-prefix=[Path prefix removed before forwarding]:STRIP_PREFIX:_default' \
+'--auth-mode=[Caller identification. The policy document'\''s \`auth.mode\` decides; this may only repeat it (a different value is refused) or fill it when the document has none (default then\: \`header\`). \`none\`, \`header\`, \`oauth\` or \`mtls\`; with \`oauth\` and \`mtls\`, which this version cannot provide yet, the gateway refuses every MCP request with 503 \`auth_mode_unavailable\` (fail closed)]:AUTH_MODE:_default' \
+'--policy-mode=[Policy mode when the document has none\: \`allow-list\` or \`observe\`]:POLICY_MODE:_default' \
+'--policy-default-decision=[Default decision when the document has none\: \`deny\` or \`allow\`]:POLICY_DEFAULT_DECISION:_default' \
+'--policy-version=[Policy version reported when the document has none]:POLICY_VERSION:_default' \
+'--human-id-header=[Human ID header when the document names none (default X-MCP-Human-ID)]:HUMAN_ID_HEADER:_default' \
+'--agent-id-header=[Agent ID header when the document names none (default X-MCP-Agent-ID)]:AGENT_ID_HEADER:_default' \
+'--team-id-header=[Team ID header when the document names none (default X-MCP-Team-ID)]:TEAM_ID_HEADER:_default' \
+'--session-id-header=[Session ID header when the document names none (default X-MCP-Agent-Session)]:SESSION_ID_HEADER:_default' \
+'--worker-threads=[Threads that serve requests. 1 (the default) runs the whole gateway on one thread, as a sidecar proxy usually should\: a request then never crosses threads between the caller'\''s connection and the upstream'\''s, which is most of its added latency. Raise it for a gateway that must use more than one core]:WORKER_THREADS:_default' \
+'--deny-encoding=[How denials are written\: \`jsonrpc\` (JSON-RPC errors, the default) or \`http\` (the Go mcp-runtime'\''s 401/403/503 JSON bodies)]:DENY_ENCODING:_default' \
+'--analytics-ingest-url=[Sentinel ingest URL for audit events (batched, spooled to disk while unreachable)]:ANALYTICS_INGEST_URL:_default' \
+'--analytics-api-key=[API key sent as \`x-api-key\` to the ingest]:ANALYTICS_API_KEY:_default' \
+'--analytics-source=[Audit event source. Default \`<server>-gateway\`]:ANALYTICS_SOURCE:_default' \
+'--analytics-event-type=[Audit event type]:ANALYTICS_EVENT_TYPE:_default' \
+'--audit-spool-dir=[Directory for audit events the ingest has not acknowledged yet]:AUDIT_SPOOL_DIR:_files' \
+'--server-name=[Server name for audit events]:SERVER_NAME:_default' \
+'--server-namespace=[Server namespace for audit events]:SERVER_NAMESPACE:_default' \
+'--team-id=[Owning team for audit events]:TEAM_ID:_default' \
+'--cluster-name=[Cluster name for audit events]:CLUSTER_NAME:_default' \
+'--metrics-port=[Separate port serving only \`/metrics\` (0 disables it; \`/metrics\` is also on the main port)]:METRICS_PORT:_default' \
+'*--allowed-origins=[Browser origins accepted besides the gateway'\''s own, comma-separated (\`*\`\: any). Requests carrying another \`Origin\` get 403 (DNS-rebinding protection)]:ALLOWED_ORIGINS:_default' \
+'--max-body-bytes=[Largest accepted request body, in bytes]:MAX_BODY_BYTES:_default' \
+'--audit-stdout[Also write every audit event to stdout as a JSON line]' \
+'-h[Print help]' \
+'--help[Print help]' \
+'-V[Print version]' \
+'--version[Print version]' \
+&& ret=0
+;;
+(sentinel)
+_arguments "${_arguments_options[@]}" : \
+'--address=[Address to listen on]:ADDRESS:_default' \
+'--port=[Port to listen on (0\: any free port)]:PORT:_default' \
+'--store=[Where events are stored\: sqlite\://PATH (embedded, the default) or postgres\://USER@HOST/DB]:STORE:_default' \
+'*--api-keys=[API keys accepted by POST /events in \`x-api-key\`, comma-separated (also read from INGEST_API_KEYS or API_KEYS). Without any key, ingest is open to anyone who can reach it]:API_KEYS:_default' \
+'*--read-api-keys=[API keys required by the query API (/api/v1/*) in \`x-api-key\`, comma-separated. Without any, the query API and the UI are open]:READ_API_KEYS:_default' \
+'--retention=[Delete events older than this (e.g. 7d, 12h, 30d); \`off\` keeps everything]:RETENTION:_default' \
+'--max-body-bytes=[Largest accepted POST /events body, in bytes]:MAX_BODY_BYTES:_default' \
+'-h[Print help]' \
+'--help[Print help]' \
+'-V[Print version]' \
+'--version[Print version]' \
+":: :_mcp-runtime__subcmd__sentinel_commands" \
+"*::: :->sentinel" \
+&& ret=0
+
+    case $state in
+    (sentinel)
+        words=($line[1] "${words[@]}")
+        (( CURRENT += 1 ))
+        curcontext="${curcontext%:*:*}:mcp-runtime-sentinel-command-$line[1]:"
+        case $line[1] in
+            (serve)
+_arguments "${_arguments_options[@]}" : \
+'--address=[Address to listen on]:ADDRESS:_default' \
+'--port=[Port to listen on (0\: any free port)]:PORT:_default' \
+'--store=[Where events are stored\: sqlite\://PATH (embedded, the default) or postgres\://USER@HOST/DB]:STORE:_default' \
+'*--api-keys=[API keys accepted by POST /events in \`x-api-key\`, comma-separated (also read from INGEST_API_KEYS or API_KEYS). Without any key, ingest is open to anyone who can reach it]:API_KEYS:_default' \
+'*--read-api-keys=[API keys required by the query API (/api/v1/*) in \`x-api-key\`, comma-separated. Without any, the query API and the UI are open]:READ_API_KEYS:_default' \
+'--retention=[Delete events older than this (e.g. 7d, 12h, 30d); \`off\` keeps everything]:RETENTION:_default' \
+'--max-body-bytes=[Largest accepted POST /events body, in bytes]:MAX_BODY_BYTES:_default' \
+'-h[Print help]' \
+'--help[Print help]' \
+'-V[Print version]' \
+'--version[Print version]' \
+&& ret=0
+;;
+(status)
+_arguments "${_arguments_options[@]}" : \
+'--url=[Base URL of the Sentinel]:URL:_default' \
+'--api-key=[API key for the query API, when it requires one]:API_KEY:_default' \
+'-o+[Output format]:OUTPUT:((table\:"Human-readable text"
+json\:"The API'\''s JSON"))' \
+'--output=[Output format]:OUTPUT:((table\:"Human-readable text"
+json\:"The API'\''s JSON"))' \
+'-h[Print help (see more with '\''--help'\'')]' \
+'--help[Print help (see more with '\''--help'\'')]' \
+'-V[Print version]' \
+'--version[Print version]' \
+&& ret=0
+;;
+(events)
+_arguments "${_arguments_options[@]}" : \
+'--url=[Base URL of the Sentinel]:URL:_default' \
+'--api-key=[API key for the query API, when it requires one]:API_KEY:_default' \
+'-o+[Output format]:OUTPUT:((table\:"Human-readable text"
+json\:"The API'\''s JSON"))' \
+'--output=[Output format]:OUTPUT:((table\:"Human-readable text"
+json\:"The API'\''s JSON"))' \
+'--server=[Only this MCPServer]:SERVER:_default' \
+'--agent=[Only this agent identity]:AGENT:_default' \
+'--human=[Only this human identity]:HUMAN:_default' \
+'--session=[Only this session id]:SESSION:_default' \
+'--tool=[Only this tool]:TOOL:_default' \
+'--decision=[Only allowed or only denied calls]:DECISION:(allow deny)' \
+'--reason=[Only this decision reason (e.g. trust_too_low)]:REASON:_default' \
+'--namespace=[Only this namespace]:NAMESPACE:_default' \
+'--cluster=[Only this cluster]:CLUSTER:_default' \
+'--source=[Only this event source (e.g. files-gateway)]:SOURCE:_default' \
+'--event-type=[Only this event type (e.g. mcp.request)]:EVENT_TYPE:_default' \
+'--trace-id=[Only this trace id]:TRACE_ID:_default' \
+'--since=[Events since\: RFC 3339, Unix seconds, or a duration ago (15m, 24h, 7d)]:SINCE:_default' \
+'--until=[Events before\: RFC 3339, Unix seconds, or a duration ago]:UNTIL:_default' \
+'--limit=[Page size (1–1000)]:LIMIT:_default' \
+'--cursor=[Continue from a \`next_cursor\` printed by an earlier call]:CURSOR:_default' \
+'-h[Print help (see more with '\''--help'\'')]' \
+'--help[Print help (see more with '\''--help'\'')]' \
+'-V[Print version]' \
+'--version[Print version]' \
+&& ret=0
+;;
+(help)
+_arguments "${_arguments_options[@]}" : \
+":: :_mcp-runtime__subcmd__sentinel__subcmd__help_commands" \
+"*::: :->help" \
+&& ret=0
+
+    case $state in
+    (help)
+        words=($line[1] "${words[@]}")
+        (( CURRENT += 1 ))
+        curcontext="${curcontext%:*:*}:mcp-runtime-sentinel-help-command-$line[1]:"
+        case $line[1] in
+            (serve)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(status)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(events)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(help)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+        esac
+    ;;
+esac
+;;
+        esac
+    ;;
+esac
+;;
+(bridge)
+_arguments "${_arguments_options[@]}" : \
+'--port=[Port to listen on, on all interfaces (the MCPServer'\''s \`port\`)]:PORT:_default' \
+'--listen=[Address to listen on, e.g. 127.0.0.1\:8088 (port 0 picks a free one); overrides --port]:ADDR:_default' \
+'--path=[The MCP endpoint path]:PATH:_default' \
+'--stdin-close-grace=[Seconds a server process gets to exit after its stdin is closed, before SIGTERM]:SECONDS:_default' \
+'--sigterm-grace=[Seconds a server process gets to exit after SIGTERM, before SIGKILL]:SECONDS:_default' \
+'--max-sessions=[Most concurrent sessions (one server process each); more get 503]:MAX_SESSIONS:_default' \
+'--session-idle-timeout=[Seconds after which a session without requests or open streams is ended (0\: never)]:SECONDS:_default' \
+'--max-body-bytes=[Largest accepted request body, in bytes]:MAX_BODY_BYTES:_default' \
+'*--allowed-origins=[Browser origins accepted besides loopback ones and the bridge'\''s own host, comma-separated (\`*\`\: any). Requests carrying another \`Origin\` get 403]:ALLOWED_ORIGINS:_default' \
+'--exit-on-stdin-eof[Exit (stopping every server process) when the bridge'\''s own stdin reaches end of file, so a supervising parent that dies takes the bridge with it]' \
+'-h[Print help]' \
+'--help[Print help]' \
+'-V[Print version]' \
+'--version[Print version]' \
+'*::command -- The stdio MCP server command and its arguments, after `--`:_default' \
+&& ret=0
+;;
+(install)
+_arguments "${_arguments_options[@]}" : \
+'--to=[Destination\: an existing directory (the binary becomes DIR/mcp-runtime) or a file path]:PATH:_files' \
+'-h[Print help]' \
+'--help[Print help]' \
+'-V[Print version]' \
+'--version[Print version]' \
+&& ret=0
+;;
+(crd)
+_arguments "${_arguments_options[@]}" : \
+'--output-dir=[Write one file per CRD (\`<group>_<plural>.yaml\`) into this directory instead of printing]:DIR:_files' \
+'(--output-dir)--reference[Print the API reference (Markdown, as in docs/api.md) instead of the CRDs]' \
+'-h[Print help]' \
+'--help[Print help]' \
+'-V[Print version]' \
+'--version[Print version]' \
+&& ret=0
+;;
+(validate)
+_arguments "${_arguments_options[@]}" : \
+'*-f+[Manifest files or directories (directories are read like \`kubectl apply -f DIR\`)]:PATH:_files' \
+'*--filename=[Manifest files or directories (directories are read like \`kubectl apply -f DIR\`)]:PATH:_files' \
+'-h[Print help]' \
+'--help[Print help]' \
+'-V[Print version]' \
+'--version[Print version]' \
+&& ret=0
+;;
+(import)
+_arguments "${_arguments_options[@]}" : \
+'*-f+[Files holding \`mcp.x-k8s.io\` MCPServer manifests (multi-document YAML or JSON)]:FILE:_files' \
+'*--filename=[Files holding \`mcp.x-k8s.io\` MCPServer manifests (multi-document YAML or JSON)]:FILE:_files' \
+'-h[Print help]' \
+'--help[Print help]' \
+'-V[Print version]' \
+'--version[Print version]' \
+&& ret=0
+;;
+(policy)
+_arguments "${_arguments_options[@]}" : \
+'-h[Print help]' \
+'--help[Print help]' \
+'-V[Print version]' \
+'--version[Print version]' \
+":: :_mcp-runtime__subcmd__policy_commands" \
+"*::: :->policy" \
+&& ret=0
+
+    case $state in
+    (policy)
+        words=($line[1] "${words[@]}")
+        (( CURRENT += 1 ))
+        curcontext="${curcontext%:*:*}:mcp-runtime-policy-command-$line[1]:"
+        case $line[1] in
+            (render)
+_arguments "${_arguments_options[@]}" : \
+'-f+[Directory (or file) of MCPServer, MCPAccessGrant and MCPAgentSession manifests]:PATH:_files' \
+'--filename=[Directory (or file) of MCPServer, MCPAccessGrant and MCPAgentSession manifests]:PATH:_files' \
+'--server=[Name of the MCPServer]:NAME:_default' \
+'-n+[Namespace of the MCPServer; needed only when several servers share the name]:NAMESPACE:_default' \
+'--namespace=[Namespace of the MCPServer; needed only when several servers share the name]:NAMESPACE:_default' \
+'--cluster=[Cluster name written into the policy (as the operator'\''s \`MCP_CLUSTER_NAME\`)]:NAME:_default' \
+'-h[Print help]' \
+'--help[Print help]' \
+'-V[Print version]' \
+'--version[Print version]' \
+&& ret=0
+;;
+(help)
+_arguments "${_arguments_options[@]}" : \
+":: :_mcp-runtime__subcmd__policy__subcmd__help_commands" \
+"*::: :->help" \
+&& ret=0
+
+    case $state in
+    (help)
+        words=($line[1] "${words[@]}")
+        (( CURRENT += 1 ))
+        curcontext="${curcontext%:*:*}:mcp-runtime-policy-help-command-$line[1]:"
+        case $line[1] in
+            (render)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(help)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+        esac
+    ;;
+esac
+;;
+        esac
+    ;;
+esac
+;;
+(server)
+_arguments "${_arguments_options[@]}" : \
+'-h[Print help]' \
+'--help[Print help]' \
+'-V[Print version]' \
+'--version[Print version]' \
+":: :_mcp-runtime__subcmd__server_commands" \
+"*::: :->server" \
+&& ret=0
+
+    case $state in
+    (server)
+        words=($line[1] "${words[@]}")
+        (( CURRENT += 1 ))
+        curcontext="${curcontext%:*:*}:mcp-runtime-server-command-$line[1]:"
+        case $line[1] in
+            (render)
+_arguments "${_arguments_options[@]}" : \
+'-f+[Directory (or file) of MCPServer, MCPAccessGrant and MCPAgentSession manifests]:PATH:_files' \
+'--filename=[Directory (or file) of MCPServer, MCPAccessGrant and MCPAgentSession manifests]:PATH:_files' \
+'--server=[Name of the MCPServer]:NAME:_default' \
+'-n+[Namespace of the MCPServer; needed only when several servers share the name]:NAMESPACE:_default' \
+'--namespace=[Namespace of the MCPServer; needed only when several servers share the name]:NAMESPACE:_default' \
+'--cluster=[Cluster name written into the policy (as the operator'\''s \`MCP_CLUSTER_NAME\`)]:NAME:_default' \
+'-h[Print help]' \
+'--help[Print help]' \
+'-V[Print version]' \
+'--version[Print version]' \
+&& ret=0
+;;
+(apply)
+_arguments "${_arguments_options[@]}" : \
+'*-f+[Manifest files or directories]:PATH:_files' \
+'*--filename=[Manifest files or directories]:PATH:_files' \
+'--kubeconfig=[Path to the kubeconfig (default\: KUBECONFIG, then ~/.kube/config)]:FILE:_files' \
+'--context=[The kubeconfig context to use (default\: its current context)]:NAME:_default' \
+'-n+[Namespace (objects that name their own keep it)]:NAMESPACE:_default' \
+'--namespace=[Namespace (objects that name their own keep it)]:NAMESPACE:_default' \
+'-h[Print help]' \
+'--help[Print help]' \
+'-V[Print version]' \
+'--version[Print version]' \
+&& ret=0
+;;
+(list)
+_arguments "${_arguments_options[@]}" : \
+'--kubeconfig=[Path to the kubeconfig (default\: KUBECONFIG, then ~/.kube/config)]:FILE:_files' \
+'--context=[The kubeconfig context to use (default\: its current context)]:NAME:_default' \
+'-n+[Namespace (objects that name their own keep it)]:NAMESPACE:_default' \
+'--namespace=[Namespace (objects that name their own keep it)]:NAMESPACE:_default' \
+'-o+[Output format]:OUTPUT:(table json yaml)' \
+'--output=[Output format]:OUTPUT:(table json yaml)' \
+'-A[Every namespace]' \
+'--all-namespaces[Every namespace]' \
+'-h[Print help]' \
+'--help[Print help]' \
+'-V[Print version]' \
+'--version[Print version]' \
+&& ret=0
+;;
+(get)
+_arguments "${_arguments_options[@]}" : \
+'--kubeconfig=[Path to the kubeconfig (default\: KUBECONFIG, then ~/.kube/config)]:FILE:_files' \
+'--context=[The kubeconfig context to use (default\: its current context)]:NAME:_default' \
+'-n+[Namespace (objects that name their own keep it)]:NAMESPACE:_default' \
+'--namespace=[Namespace (objects that name their own keep it)]:NAMESPACE:_default' \
+'-o+[Output format]:OUTPUT:(table json yaml)' \
+'--output=[Output format]:OUTPUT:(table json yaml)' \
+'-h[Print help]' \
+'--help[Print help]' \
+'-V[Print version]' \
+'--version[Print version]' \
+':name -- The MCPServer'\''s name:_default' \
+&& ret=0
+;;
+(status)
+_arguments "${_arguments_options[@]}" : \
+'--kubeconfig=[Path to the kubeconfig (default\: KUBECONFIG, then ~/.kube/config)]:FILE:_files' \
+'--context=[The kubeconfig context to use (default\: its current context)]:NAME:_default' \
+'-n+[Namespace (objects that name their own keep it)]:NAMESPACE:_default' \
+'--namespace=[Namespace (objects that name their own keep it)]:NAMESPACE:_default' \
+'-h[Print help]' \
+'--help[Print help]' \
+'-V[Print version]' \
+'--version[Print version]' \
+':name -- The MCPServer'\''s name:_default' \
+&& ret=0
+;;
+(delete)
+_arguments "${_arguments_options[@]}" : \
+'--kubeconfig=[Path to the kubeconfig (default\: KUBECONFIG, then ~/.kube/config)]:FILE:_files' \
+'--context=[The kubeconfig context to use (default\: its current context)]:NAME:_default' \
+'-n+[Namespace (objects that name their own keep it)]:NAMESPACE:_default' \
+'--namespace=[Namespace (objects that name their own keep it)]:NAMESPACE:_default' \
+'-h[Print help]' \
+'--help[Print help]' \
+'-V[Print version]' \
+'--version[Print version]' \
+':name -- The MCPServer'\''s name:_default' \
+&& ret=0
+;;
+(help)
+_arguments "${_arguments_options[@]}" : \
+":: :_mcp-runtime__subcmd__server__subcmd__help_commands" \
+"*::: :->help" \
+&& ret=0
+
+    case $state in
+    (help)
+        words=($line[1] "${words[@]}")
+        (( CURRENT += 1 ))
+        curcontext="${curcontext%:*:*}:mcp-runtime-server-help-command-$line[1]:"
+        case $line[1] in
+            (render)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(apply)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(list)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(get)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(status)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(delete)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(help)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+        esac
+    ;;
+esac
+;;
+        esac
+    ;;
+esac
+;;
+(access)
+_arguments "${_arguments_options[@]}" : \
+'-h[Print help]' \
+'--help[Print help]' \
+'-V[Print version]' \
+'--version[Print version]' \
+":: :_mcp-runtime__subcmd__access_commands" \
+"*::: :->access" \
+&& ret=0
+
+    case $state in
+    (access)
+        words=($line[1] "${words[@]}")
+        (( CURRENT += 1 ))
+        curcontext="${curcontext%:*:*}:mcp-runtime-access-command-$line[1]:"
+        case $line[1] in
+            (explain)
+_arguments "${_arguments_options[@]}" : \
+'-f+[Directory (or file) of MCPServer, MCPAccessGrant and MCPAgentSession manifests]:PATH:_files' \
+'--filename=[Directory (or file) of MCPServer, MCPAccessGrant and MCPAgentSession manifests]:PATH:_files' \
+'--server=[Name of the MCPServer]:NAME:_default' \
+'-n+[Namespace of the MCPServer; needed only when several servers share the name]:NAMESPACE:_default' \
+'--namespace=[Namespace of the MCPServer; needed only when several servers share the name]:NAMESPACE:_default' \
+'--cluster=[Cluster name written into the policy (as the operator'\''s \`MCP_CLUSTER_NAME\`)]:NAME:_default' \
+'--human=[The caller'\''s human identity]:ID:_default' \
+'--agent=[The caller'\''s agent identity]:ID:_default' \
+'--team=[The caller'\''s team identity]:ID:_default' \
+'--session=[The agent session the caller presents]:NAME:_default' \
+'--tool=[The tool to call]:TOOL:_default' \
+'--at=[Evaluate at this time (RFC 3339) instead of now, e.g. to check an expiry]:TIME:_default' \
+'-o+[Output format]:OUTPUT:(text json)' \
+'--output=[Output format]:OUTPUT:(text json)' \
+'-h[Print help]' \
+'--help[Print help]' \
+'-V[Print version]' \
+'--version[Print version]' \
+&& ret=0
+;;
+(grant)
+_arguments "${_arguments_options[@]}" : \
+'-h[Print help]' \
+'--help[Print help]' \
+'-V[Print version]' \
+'--version[Print version]' \
+":: :_mcp-runtime__subcmd__access__subcmd__grant_commands" \
+"*::: :->grant" \
+&& ret=0
+
+    case $state in
+    (grant)
+        words=($line[1] "${words[@]}")
+        (( CURRENT += 1 ))
+        curcontext="${curcontext%:*:*}:mcp-runtime-access-grant-command-$line[1]:"
+        case $line[1] in
+            (init)
+_arguments "${_arguments_options[@]}" : \
+'--server=[The MCPServer it applies to]:NAME:_default' \
+'--server-namespace=[The server'\''s namespace, when not the object'\''s own]:NAMESPACE:_default' \
+'-n+[Namespace of the object]:NAMESPACE:_default' \
+'--namespace=[Namespace of the object]:NAMESPACE:_default' \
+'--human-id=[The human it applies to]:ID:_default' \
+'--agent-id=[The agent it applies to]:ID:_default' \
+'--team-id=[The team it applies to]:ID:_default' \
+'--trust=[Trust level\: low, medium or high (a grant'\''s maximum, a session'\''s consented trust)]:LEVEL:_default' \
+'--policy-version=[Policy version it is tied to]:VERSION:_default' \
+'-o+[Output format]:OUTPUT:(table json yaml)' \
+'--output=[Output format]:OUTPUT:(table json yaml)' \
+'*--side-effect=[A side effect the grant allows (read, write, destructive, …); repeatable]:EFFECT:_default' \
+'*--tool=[A tool the grant allows at its trust; repeatable]:NAME:_default' \
+'*--tool-rule=[A tool rule NAME=allow|deny\[\:TRUST\]; repeatable]:RULE:_default' \
+'-h[Print help]' \
+'--help[Print help]' \
+'-V[Print version]' \
+'--version[Print version]' \
+':name -- The object'\''s name:_default' \
+&& ret=0
+;;
+(apply)
+_arguments "${_arguments_options[@]}" : \
+'*-f+[Manifest files or directories]:PATH:_files' \
+'*--filename=[Manifest files or directories]:PATH:_files' \
+'--kubeconfig=[Path to the kubeconfig (default\: KUBECONFIG, then ~/.kube/config)]:FILE:_files' \
+'--context=[The kubeconfig context to use (default\: its current context)]:NAME:_default' \
+'-n+[Namespace (objects that name their own keep it)]:NAMESPACE:_default' \
+'--namespace=[Namespace (objects that name their own keep it)]:NAMESPACE:_default' \
+'-h[Print help]' \
+'--help[Print help]' \
+'-V[Print version]' \
+'--version[Print version]' \
+&& ret=0
+;;
+(list)
+_arguments "${_arguments_options[@]}" : \
+'--kubeconfig=[Path to the kubeconfig (default\: KUBECONFIG, then ~/.kube/config)]:FILE:_files' \
+'--context=[The kubeconfig context to use (default\: its current context)]:NAME:_default' \
+'-n+[Namespace (objects that name their own keep it)]:NAMESPACE:_default' \
+'--namespace=[Namespace (objects that name their own keep it)]:NAMESPACE:_default' \
+'-o+[Output format]:OUTPUT:(table json yaml)' \
+'--output=[Output format]:OUTPUT:(table json yaml)' \
+'-A[Every namespace]' \
+'--all-namespaces[Every namespace]' \
+'-h[Print help]' \
+'--help[Print help]' \
+'-V[Print version]' \
+'--version[Print version]' \
+&& ret=0
+;;
+(get)
+_arguments "${_arguments_options[@]}" : \
+'--kubeconfig=[Path to the kubeconfig (default\: KUBECONFIG, then ~/.kube/config)]:FILE:_files' \
+'--context=[The kubeconfig context to use (default\: its current context)]:NAME:_default' \
+'-n+[Namespace (objects that name their own keep it)]:NAMESPACE:_default' \
+'--namespace=[Namespace (objects that name their own keep it)]:NAMESPACE:_default' \
+'-o+[Output format]:OUTPUT:(table json yaml)' \
+'--output=[Output format]:OUTPUT:(table json yaml)' \
+'-h[Print help]' \
+'--help[Print help]' \
+'-V[Print version]' \
+'--version[Print version]' \
+':name -- The object'\''s name:_default' \
+&& ret=0
+;;
+(enable)
+_arguments "${_arguments_options[@]}" : \
+'--kubeconfig=[Path to the kubeconfig (default\: KUBECONFIG, then ~/.kube/config)]:FILE:_files' \
+'--context=[The kubeconfig context to use (default\: its current context)]:NAME:_default' \
+'-n+[Namespace (objects that name their own keep it)]:NAMESPACE:_default' \
+'--namespace=[Namespace (objects that name their own keep it)]:NAMESPACE:_default' \
+'-h[Print help]' \
+'--help[Print help]' \
+'-V[Print version]' \
+'--version[Print version]' \
+':name -- The object'\''s name:_default' \
+&& ret=0
+;;
+(disable)
+_arguments "${_arguments_options[@]}" : \
+'--kubeconfig=[Path to the kubeconfig (default\: KUBECONFIG, then ~/.kube/config)]:FILE:_files' \
+'--context=[The kubeconfig context to use (default\: its current context)]:NAME:_default' \
+'-n+[Namespace (objects that name their own keep it)]:NAMESPACE:_default' \
+'--namespace=[Namespace (objects that name their own keep it)]:NAMESPACE:_default' \
+'-h[Print help]' \
+'--help[Print help]' \
+'-V[Print version]' \
+'--version[Print version]' \
+':name -- The object'\''s name:_default' \
+&& ret=0
+;;
+(delete)
+_arguments "${_arguments_options[@]}" : \
+'--kubeconfig=[Path to the kubeconfig (default\: KUBECONFIG, then ~/.kube/config)]:FILE:_files' \
+'--context=[The kubeconfig context to use (default\: its current context)]:NAME:_default' \
+'-n+[Namespace (objects that name their own keep it)]:NAMESPACE:_default' \
+'--namespace=[Namespace (objects that name their own keep it)]:NAMESPACE:_default' \
+'-h[Print help]' \
+'--help[Print help]' \
+'-V[Print version]' \
+'--version[Print version]' \
+':name -- The object'\''s name:_default' \
+&& ret=0
+;;
+(help)
+_arguments "${_arguments_options[@]}" : \
+":: :_mcp-runtime__subcmd__access__subcmd__grant__subcmd__help_commands" \
+"*::: :->help" \
+&& ret=0
+
+    case $state in
+    (help)
+        words=($line[1] "${words[@]}")
+        (( CURRENT += 1 ))
+        curcontext="${curcontext%:*:*}:mcp-runtime-access-grant-help-command-$line[1]:"
+        case $line[1] in
+            (init)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(apply)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(list)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(get)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(enable)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(disable)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(delete)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(help)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+        esac
+    ;;
+esac
+;;
+        esac
+    ;;
+esac
+;;
+(session)
+_arguments "${_arguments_options[@]}" : \
+'-h[Print help]' \
+'--help[Print help]' \
+'-V[Print version]' \
+'--version[Print version]' \
+":: :_mcp-runtime__subcmd__access__subcmd__session_commands" \
+"*::: :->session" \
+&& ret=0
+
+    case $state in
+    (session)
+        words=($line[1] "${words[@]}")
+        (( CURRENT += 1 ))
+        curcontext="${curcontext%:*:*}:mcp-runtime-access-session-command-$line[1]:"
+        case $line[1] in
+            (init)
+_arguments "${_arguments_options[@]}" : \
+'--server=[The MCPServer it applies to]:NAME:_default' \
+'--server-namespace=[The server'\''s namespace, when not the object'\''s own]:NAMESPACE:_default' \
+'-n+[Namespace of the object]:NAMESPACE:_default' \
+'--namespace=[Namespace of the object]:NAMESPACE:_default' \
+'--human-id=[The human it applies to]:ID:_default' \
+'--agent-id=[The agent it applies to]:ID:_default' \
+'--team-id=[The team it applies to]:ID:_default' \
+'--trust=[Trust level\: low, medium or high (a grant'\''s maximum, a session'\''s consented trust)]:LEVEL:_default' \
+'--policy-version=[Policy version it is tied to]:VERSION:_default' \
+'-o+[Output format]:OUTPUT:(table json yaml)' \
+'--output=[Output format]:OUTPUT:(table json yaml)' \
+'(--expires-at)--expires-in=[When the session ends, as a duration from now (e.g. 8h, 7d)]:DURATION:_default' \
+'--expires-at=[When the session ends (RFC 3339)]:TIME:_default' \
+'--upstream-token-secret=[Secret holding the upstream token the gateway sends for this session]:SECRET:_default' \
+'--upstream-token-key=[Key of that Secret]:KEY:_default' \
+'--revoked[Create it revoked]' \
+'-h[Print help]' \
+'--help[Print help]' \
+'-V[Print version]' \
+'--version[Print version]' \
+':name -- The object'\''s name:_default' \
+&& ret=0
+;;
+(apply)
+_arguments "${_arguments_options[@]}" : \
+'*-f+[Manifest files or directories]:PATH:_files' \
+'*--filename=[Manifest files or directories]:PATH:_files' \
+'--kubeconfig=[Path to the kubeconfig (default\: KUBECONFIG, then ~/.kube/config)]:FILE:_files' \
+'--context=[The kubeconfig context to use (default\: its current context)]:NAME:_default' \
+'-n+[Namespace (objects that name their own keep it)]:NAMESPACE:_default' \
+'--namespace=[Namespace (objects that name their own keep it)]:NAMESPACE:_default' \
+'-h[Print help]' \
+'--help[Print help]' \
+'-V[Print version]' \
+'--version[Print version]' \
+&& ret=0
+;;
+(list)
+_arguments "${_arguments_options[@]}" : \
+'--kubeconfig=[Path to the kubeconfig (default\: KUBECONFIG, then ~/.kube/config)]:FILE:_files' \
+'--context=[The kubeconfig context to use (default\: its current context)]:NAME:_default' \
+'-n+[Namespace (objects that name their own keep it)]:NAMESPACE:_default' \
+'--namespace=[Namespace (objects that name their own keep it)]:NAMESPACE:_default' \
+'-o+[Output format]:OUTPUT:(table json yaml)' \
+'--output=[Output format]:OUTPUT:(table json yaml)' \
+'-A[Every namespace]' \
+'--all-namespaces[Every namespace]' \
+'-h[Print help]' \
+'--help[Print help]' \
+'-V[Print version]' \
+'--version[Print version]' \
+&& ret=0
+;;
+(get)
+_arguments "${_arguments_options[@]}" : \
+'--kubeconfig=[Path to the kubeconfig (default\: KUBECONFIG, then ~/.kube/config)]:FILE:_files' \
+'--context=[The kubeconfig context to use (default\: its current context)]:NAME:_default' \
+'-n+[Namespace (objects that name their own keep it)]:NAMESPACE:_default' \
+'--namespace=[Namespace (objects that name their own keep it)]:NAMESPACE:_default' \
+'-o+[Output format]:OUTPUT:(table json yaml)' \
+'--output=[Output format]:OUTPUT:(table json yaml)' \
+'-h[Print help]' \
+'--help[Print help]' \
+'-V[Print version]' \
+'--version[Print version]' \
+':name -- The object'\''s name:_default' \
+&& ret=0
+;;
+(revoke)
+_arguments "${_arguments_options[@]}" : \
+'--kubeconfig=[Path to the kubeconfig (default\: KUBECONFIG, then ~/.kube/config)]:FILE:_files' \
+'--context=[The kubeconfig context to use (default\: its current context)]:NAME:_default' \
+'-n+[Namespace (objects that name their own keep it)]:NAMESPACE:_default' \
+'--namespace=[Namespace (objects that name their own keep it)]:NAMESPACE:_default' \
+'-h[Print help]' \
+'--help[Print help]' \
+'-V[Print version]' \
+'--version[Print version]' \
+':name -- The object'\''s name:_default' \
+&& ret=0
+;;
+(unrevoke)
+_arguments "${_arguments_options[@]}" : \
+'--kubeconfig=[Path to the kubeconfig (default\: KUBECONFIG, then ~/.kube/config)]:FILE:_files' \
+'--context=[The kubeconfig context to use (default\: its current context)]:NAME:_default' \
+'-n+[Namespace (objects that name their own keep it)]:NAMESPACE:_default' \
+'--namespace=[Namespace (objects that name their own keep it)]:NAMESPACE:_default' \
+'-h[Print help]' \
+'--help[Print help]' \
+'-V[Print version]' \
+'--version[Print version]' \
+':name -- The object'\''s name:_default' \
+&& ret=0
+;;
+(delete)
+_arguments "${_arguments_options[@]}" : \
+'--kubeconfig=[Path to the kubeconfig (default\: KUBECONFIG, then ~/.kube/config)]:FILE:_files' \
+'--context=[The kubeconfig context to use (default\: its current context)]:NAME:_default' \
+'-n+[Namespace (objects that name their own keep it)]:NAMESPACE:_default' \
+'--namespace=[Namespace (objects that name their own keep it)]:NAMESPACE:_default' \
+'-h[Print help]' \
+'--help[Print help]' \
+'-V[Print version]' \
+'--version[Print version]' \
+':name -- The object'\''s name:_default' \
+&& ret=0
+;;
+(help)
+_arguments "${_arguments_options[@]}" : \
+":: :_mcp-runtime__subcmd__access__subcmd__session__subcmd__help_commands" \
+"*::: :->help" \
+&& ret=0
+
+    case $state in
+    (help)
+        words=($line[1] "${words[@]}")
+        (( CURRENT += 1 ))
+        curcontext="${curcontext%:*:*}:mcp-runtime-access-session-help-command-$line[1]:"
+        case $line[1] in
+            (init)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(apply)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(list)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(get)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(revoke)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(unrevoke)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(delete)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(help)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+        esac
+    ;;
+esac
+;;
+        esac
+    ;;
+esac
+;;
+(help)
+_arguments "${_arguments_options[@]}" : \
+":: :_mcp-runtime__subcmd__access__subcmd__help_commands" \
+"*::: :->help" \
+&& ret=0
+
+    case $state in
+    (help)
+        words=($line[1] "${words[@]}")
+        (( CURRENT += 1 ))
+        curcontext="${curcontext%:*:*}:mcp-runtime-access-help-command-$line[1]:"
+        case $line[1] in
+            (explain)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(grant)
+_arguments "${_arguments_options[@]}" : \
+":: :_mcp-runtime__subcmd__access__subcmd__help__subcmd__grant_commands" \
+"*::: :->grant" \
+&& ret=0
+
+    case $state in
+    (grant)
+        words=($line[1] "${words[@]}")
+        (( CURRENT += 1 ))
+        curcontext="${curcontext%:*:*}:mcp-runtime-access-help-grant-command-$line[1]:"
+        case $line[1] in
+            (init)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(apply)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(list)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(get)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(enable)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(disable)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(delete)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+        esac
+    ;;
+esac
+;;
+(session)
+_arguments "${_arguments_options[@]}" : \
+":: :_mcp-runtime__subcmd__access__subcmd__help__subcmd__session_commands" \
+"*::: :->session" \
+&& ret=0
+
+    case $state in
+    (session)
+        words=($line[1] "${words[@]}")
+        (( CURRENT += 1 ))
+        curcontext="${curcontext%:*:*}:mcp-runtime-access-help-session-command-$line[1]:"
+        case $line[1] in
+            (init)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(apply)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(list)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(get)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(revoke)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(unrevoke)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(delete)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+        esac
+    ;;
+esac
+;;
+(help)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+        esac
+    ;;
+esac
+;;
+        esac
+    ;;
+esac
+;;
+(example-server)
+_arguments "${_arguments_options[@]}" : \
+'(--stdio)--http=[Serve streamable HTTP at \`/mcp\` on this address, e.g. 127.0.0.1\:8088 (port 0\: any free port). Without it the server speaks MCP on stdin/stdout]:ADDR:_default' \
+'--port=[Serve HTTP on this port when \`--http\` is not given (ignored with \`--stdio\`)]:PORT:_default' \
+'--address=[Address for \`--port\`/\`PORT\`]:ADDRESS:_default' \
+'--stdio[Speak MCP on stdin/stdout even when \`PORT\` is set]' \
+'-h[Print help]' \
+'--help[Print help]' \
+'-V[Print version]' \
+'--version[Print version]' \
+&& ret=0
+;;
+(guard-child)
+_arguments "${_arguments_options[@]}" : \
+'--parent=[The pid of the parent to outlive no longer than]:PARENT:_default' \
+'-h[Print help]' \
+'--help[Print help]' \
+'-V[Print version]' \
+'--version[Print version]' \
+'*::command -- The program and its arguments:_default' \
+&& ret=0
+;;
+(completion)
+_arguments "${_arguments_options[@]}" : \
+'-h[Print help]' \
+'--help[Print help]' \
+'-V[Print version]' \
+'--version[Print version]' \
+':shell -- Shell to generate for:(bash elvish fish powershell zsh)' \
+&& ret=0
+;;
+(help)
+_arguments "${_arguments_options[@]}" : \
+":: :_mcp-runtime__subcmd__help_commands" \
+"*::: :->help" \
+&& ret=0
+
+    case $state in
+    (help)
+        words=($line[1] "${words[@]}")
+        (( CURRENT += 1 ))
+        curcontext="${curcontext%:*:*}:mcp-runtime-help-command-$line[1]:"
+        case $line[1] in
+            (up)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(status)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(setup)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(operator)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(gateway)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(sentinel)
+_arguments "${_arguments_options[@]}" : \
+":: :_mcp-runtime__subcmd__help__subcmd__sentinel_commands" \
+"*::: :->sentinel" \
+&& ret=0
+
+    case $state in
+    (sentinel)
+        words=($line[1] "${words[@]}")
+        (( CURRENT += 1 ))
+        curcontext="${curcontext%:*:*}:mcp-runtime-help-sentinel-command-$line[1]:"
+        case $line[1] in
+            (serve)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(status)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(events)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+        esac
+    ;;
+esac
+;;
+(bridge)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(install)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(crd)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(validate)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(import)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(policy)
+_arguments "${_arguments_options[@]}" : \
+":: :_mcp-runtime__subcmd__help__subcmd__policy_commands" \
+"*::: :->policy" \
+&& ret=0
+
+    case $state in
+    (policy)
+        words=($line[1] "${words[@]}")
+        (( CURRENT += 1 ))
+        curcontext="${curcontext%:*:*}:mcp-runtime-help-policy-command-$line[1]:"
+        case $line[1] in
+            (render)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+        esac
+    ;;
+esac
+;;
+(server)
+_arguments "${_arguments_options[@]}" : \
+":: :_mcp-runtime__subcmd__help__subcmd__server_commands" \
+"*::: :->server" \
+&& ret=0
+
+    case $state in
+    (server)
+        words=($line[1] "${words[@]}")
+        (( CURRENT += 1 ))
+        curcontext="${curcontext%:*:*}:mcp-runtime-help-server-command-$line[1]:"
+        case $line[1] in
+            (render)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(apply)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(list)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(get)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(status)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(delete)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+        esac
+    ;;
+esac
+;;
+(access)
+_arguments "${_arguments_options[@]}" : \
+":: :_mcp-runtime__subcmd__help__subcmd__access_commands" \
+"*::: :->access" \
+&& ret=0
+
+    case $state in
+    (access)
+        words=($line[1] "${words[@]}")
+        (( CURRENT += 1 ))
+        curcontext="${curcontext%:*:*}:mcp-runtime-help-access-command-$line[1]:"
+        case $line[1] in
+            (explain)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(grant)
+_arguments "${_arguments_options[@]}" : \
+":: :_mcp-runtime__subcmd__help__subcmd__access__subcmd__grant_commands" \
+"*::: :->grant" \
+&& ret=0
+
+    case $state in
+    (grant)
+        words=($line[1] "${words[@]}")
+        (( CURRENT += 1 ))
+        curcontext="${curcontext%:*:*}:mcp-runtime-help-access-grant-command-$line[1]:"
+        case $line[1] in
+            (init)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(apply)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(list)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(get)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(enable)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(disable)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(delete)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+        esac
+    ;;
+esac
+;;
+(session)
+_arguments "${_arguments_options[@]}" : \
+":: :_mcp-runtime__subcmd__help__subcmd__access__subcmd__session_commands" \
+"*::: :->session" \
+&& ret=0
+
+    case $state in
+    (session)
+        words=($line[1] "${words[@]}")
+        (( CURRENT += 1 ))
+        curcontext="${curcontext%:*:*}:mcp-runtime-help-access-session-command-$line[1]:"
+        case $line[1] in
+            (init)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(apply)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(list)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(get)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(revoke)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(unrevoke)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(delete)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+        esac
+    ;;
+esac
+;;
+        esac
+    ;;
+esac
+;;
+(example-server)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(guard-child)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(completion)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(help)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+        esac
+    ;;
+esac
+;;
+        esac
+    ;;
+esac
+}
+
+(( $+functions[_mcp-runtime_commands] )) ||
+_mcp-runtime_commands() {
+    local commands; commands=(
+'up:Run the whole platform on this machine from a directory of manifests (no cluster needed)' \
+'status:Show the servers of a running \`mcp-runtime up\`\: phase, URL, tools and problems' \
+'setup:Install mcp-runtime into a cluster (CRDs, namespaces, RBAC, operator, Sentinel), or remove it with --uninstall' \
+'operator:Run the Kubernetes operator (controllers for the three CRDs)' \
+'gateway:Run the MCP gateway (the policy-enforcing reverse proxy)' \
+'sentinel:Run Sentinel (audit ingest, storage, query API and UI)' \
+'bridge:Serve a stdio MCP server over streamable HTTP\: \`mcp-runtime bridge -- CMD \[ARGS…\]\`' \
+'install:Copy this executable elsewhere (the stdio pod'\''s init container runs it)' \
+'crd:Print the CustomResourceDefinitions as YAML (for \`kubectl apply -f -\`)' \
+'validate:Validate manifests as the cluster would (schema, defaults and CEL rules) without applying' \
+'import:Convert kubernetes-sigs mcp-lifecycle-operator (mcp.x-k8s.io) MCPServers to this API' \
+'policy:Work with rendered policy documents' \
+'server:Work with MCPServers\: render the objects the operator would apply' \
+'access:Inspect access\: explain decisions for a caller and a tool' \
+'example-server:Run the built-in example MCP server (stdio, or streamable HTTP with --http ADDR)' \
+'guard-child:Run a command that dies with its parent (used by \`up\` for every server it starts)' \
+'completion:Print a shell completion script' \
+'help:Print this message or the help of the given subcommand(s)' \
+    )
+    _describe -t commands 'mcp-runtime commands' commands "$@"
+}
+(( $+functions[_mcp-runtime__subcmd__access_commands] )) ||
+_mcp-runtime__subcmd__access_commands() {
+    local commands; commands=(
+'explain:Explain whether a caller may call a tool, and why\: the grants considered, the session and the trust numbers. Exits 0 when allowed and 3 when denied' \
+'grant:MCPAccessGrants in the cluster\: init, apply, list, get, enable, disable, delete' \
+'session:MCPAgentSessions in the cluster\: init, apply, list, get, revoke, unrevoke, delete' \
+'help:Print this message or the help of the given subcommand(s)' \
+    )
+    _describe -t commands 'mcp-runtime access commands' commands "$@"
+}
+(( $+functions[_mcp-runtime__subcmd__access__subcmd__explain_commands] )) ||
+_mcp-runtime__subcmd__access__subcmd__explain_commands() {
+    local commands; commands=()
+    _describe -t commands 'mcp-runtime access explain commands' commands "$@"
+}
+(( $+functions[_mcp-runtime__subcmd__access__subcmd__grant_commands] )) ||
+_mcp-runtime__subcmd__access__subcmd__grant_commands() {
+    local commands; commands=(
+'init:Print an MCPAccessGrant manifest (validated), ready for \`access grant apply -f -\`' \
+'apply:Validate and apply grant manifests (nothing is applied if one is refused)' \
+'list:List the grants of a namespace (or every namespace with -A)' \
+'get:Print one grant' \
+'enable:Enable a grant (spec.disabled\: false)' \
+'disable:Disable a grant without deleting it (spec.disabled\: true)' \
+'delete:Delete a grant' \
+'help:Print this message or the help of the given subcommand(s)' \
+    )
+    _describe -t commands 'mcp-runtime access grant commands' commands "$@"
+}
+(( $+functions[_mcp-runtime__subcmd__access__subcmd__grant__subcmd__apply_commands] )) ||
+_mcp-runtime__subcmd__access__subcmd__grant__subcmd__apply_commands() {
+    local commands; commands=()
+    _describe -t commands 'mcp-runtime access grant apply commands' commands "$@"
+}
+(( $+functions[_mcp-runtime__subcmd__access__subcmd__grant__subcmd__delete_commands] )) ||
+_mcp-runtime__subcmd__access__subcmd__grant__subcmd__delete_commands() {
+    local commands; commands=()
+    _describe -t commands 'mcp-runtime access grant delete commands' commands "$@"
+}
+(( $+functions[_mcp-runtime__subcmd__access__subcmd__grant__subcmd__disable_commands] )) ||
+_mcp-runtime__subcmd__access__subcmd__grant__subcmd__disable_commands() {
+    local commands; commands=()
+    _describe -t commands 'mcp-runtime access grant disable commands' commands "$@"
+}
+(( $+functions[_mcp-runtime__subcmd__access__subcmd__grant__subcmd__enable_commands] )) ||
+_mcp-runtime__subcmd__access__subcmd__grant__subcmd__enable_commands() {
+    local commands; commands=()
+    _describe -t commands 'mcp-runtime access grant enable commands' commands "$@"
+}
+(( $+functions[_mcp-runtime__subcmd__access__subcmd__grant__subcmd__get_commands] )) ||
+_mcp-runtime__subcmd__access__subcmd__grant__subcmd__get_commands() {
+    local commands; commands=()
+    _describe -t commands 'mcp-runtime access grant get commands' commands "$@"
+}
+(( $+functions[_mcp-runtime__subcmd__access__subcmd__grant__subcmd__help_commands] )) ||
+_mcp-runtime__subcmd__access__subcmd__grant__subcmd__help_commands() {
+    local commands; commands=(
+'init:Print an MCPAccessGrant manifest (validated), ready for \`access grant apply -f -\`' \
+'apply:Validate and apply grant manifests (nothing is applied if one is refused)' \
+'list:List the grants of a namespace (or every namespace with -A)' \
+'get:Print one grant' \
+'enable:Enable a grant (spec.disabled\: false)' \
+'disable:Disable a grant without deleting it (spec.disabled\: true)' \
+'delete:Delete a grant' \
+'help:Print this message or the help of the given subcommand(s)' \
+    )
+    _describe -t commands 'mcp-runtime access grant help commands' commands "$@"
+}
+(( $+functions[_mcp-runtime__subcmd__access__subcmd__grant__subcmd__help__subcmd__apply_commands] )) ||
+_mcp-runtime__subcmd__access__subcmd__grant__subcmd__help__subcmd__apply_commands() {
+    local commands; commands=()
+    _describe -t commands 'mcp-runtime access grant help apply commands' commands "$@"
+}
+(( $+functions[_mcp-runtime__subcmd__access__subcmd__grant__subcmd__help__subcmd__delete_commands] )) ||
+_mcp-runtime__subcmd__access__subcmd__grant__subcmd__help__subcmd__delete_commands() {
+    local commands; commands=()
+    _describe -t commands 'mcp-runtime access grant help delete commands' commands "$@"
+}
+(( $+functions[_mcp-runtime__subcmd__access__subcmd__grant__subcmd__help__subcmd__disable_commands] )) ||
+_mcp-runtime__subcmd__access__subcmd__grant__subcmd__help__subcmd__disable_commands() {
+    local commands; commands=()
+    _describe -t commands 'mcp-runtime access grant help disable commands' commands "$@"
+}
+(( $+functions[_mcp-runtime__subcmd__access__subcmd__grant__subcmd__help__subcmd__enable_commands] )) ||
+_mcp-runtime__subcmd__access__subcmd__grant__subcmd__help__subcmd__enable_commands() {
+    local commands; commands=()
+    _describe -t commands 'mcp-runtime access grant help enable commands' commands "$@"
+}
+(( $+functions[_mcp-runtime__subcmd__access__subcmd__grant__subcmd__help__subcmd__get_commands] )) ||
+_mcp-runtime__subcmd__access__subcmd__grant__subcmd__help__subcmd__get_commands() {
+    local commands; commands=()
+    _describe -t commands 'mcp-runtime access grant help get commands' commands "$@"
+}
+(( $+functions[_mcp-runtime__subcmd__access__subcmd__grant__subcmd__help__subcmd__help_commands] )) ||
+_mcp-runtime__subcmd__access__subcmd__grant__subcmd__help__subcmd__help_commands() {
+    local commands; commands=()
+    _describe -t commands 'mcp-runtime access grant help help commands' commands "$@"
+}
+(( $+functions[_mcp-runtime__subcmd__access__subcmd__grant__subcmd__help__subcmd__init_commands] )) ||
+_mcp-runtime__subcmd__access__subcmd__grant__subcmd__help__subcmd__init_commands() {
+    local commands; commands=()
+    _describe -t commands 'mcp-runtime access grant help init commands' commands "$@"
+}
+(( $+functions[_mcp-runtime__subcmd__access__subcmd__grant__subcmd__help__subcmd__list_commands] )) ||
+_mcp-runtime__subcmd__access__subcmd__grant__subcmd__help__subcmd__list_commands() {
+    local commands; commands=()
+    _describe -t commands 'mcp-runtime access grant help list commands' commands "$@"
+}
+(( $+functions[_mcp-runtime__subcmd__access__subcmd__grant__subcmd__init_commands] )) ||
+_mcp-runtime__subcmd__access__subcmd__grant__subcmd__init_commands() {
+    local commands; commands=()
+    _describe -t commands 'mcp-runtime access grant init commands' commands "$@"
+}
+(( $+functions[_mcp-runtime__subcmd__access__subcmd__grant__subcmd__list_commands] )) ||
+_mcp-runtime__subcmd__access__subcmd__grant__subcmd__list_commands() {
+    local commands; commands=()
+    _describe -t commands 'mcp-runtime access grant list commands' commands "$@"
+}
+(( $+functions[_mcp-runtime__subcmd__access__subcmd__help_commands] )) ||
+_mcp-runtime__subcmd__access__subcmd__help_commands() {
+    local commands; commands=(
+'explain:Explain whether a caller may call a tool, and why\: the grants considered, the session and the trust numbers. Exits 0 when allowed and 3 when denied' \
+'grant:MCPAccessGrants in the cluster\: init, apply, list, get, enable, disable, delete' \
+'session:MCPAgentSessions in the cluster\: init, apply, list, get, revoke, unrevoke, delete' \
+'help:Print this message or the help of the given subcommand(s)' \
+    )
+    _describe -t commands 'mcp-runtime access help commands' commands "$@"
+}
+(( $+functions[_mcp-runtime__subcmd__access__subcmd__help__subcmd__explain_commands] )) ||
+_mcp-runtime__subcmd__access__subcmd__help__subcmd__explain_commands() {
+    local commands; commands=()
+    _describe -t commands 'mcp-runtime access help explain commands' commands "$@"
+}
+(( $+functions[_mcp-runtime__subcmd__access__subcmd__help__subcmd__grant_commands] )) ||
+_mcp-runtime__subcmd__access__subcmd__help__subcmd__grant_commands() {
+    local commands; commands=(
+'init:Print an MCPAccessGrant manifest (validated), ready for \`access grant apply -f -\`' \
+'apply:Validate and apply grant manifests (nothing is applied if one is refused)' \
+'list:List the grants of a namespace (or every namespace with -A)' \
+'get:Print one grant' \
+'enable:Enable a grant (spec.disabled\: false)' \
+'disable:Disable a grant without deleting it (spec.disabled\: true)' \
+'delete:Delete a grant' \
+    )
+    _describe -t commands 'mcp-runtime access help grant commands' commands "$@"
+}
+(( $+functions[_mcp-runtime__subcmd__access__subcmd__help__subcmd__grant__subcmd__apply_commands] )) ||
+_mcp-runtime__subcmd__access__subcmd__help__subcmd__grant__subcmd__apply_commands() {
+    local commands; commands=()
+    _describe -t commands 'mcp-runtime access help grant apply commands' commands "$@"
+}
+(( $+functions[_mcp-runtime__subcmd__access__subcmd__help__subcmd__grant__subcmd__delete_commands] )) ||
+_mcp-runtime__subcmd__access__subcmd__help__subcmd__grant__subcmd__delete_commands() {
+    local commands; commands=()
+    _describe -t commands 'mcp-runtime access help grant delete commands' commands "$@"
+}
+(( $+functions[_mcp-runtime__subcmd__access__subcmd__help__subcmd__grant__subcmd__disable_commands] )) ||
+_mcp-runtime__subcmd__access__subcmd__help__subcmd__grant__subcmd__disable_commands() {
+    local commands; commands=()
+    _describe -t commands 'mcp-runtime access help grant disable commands' commands "$@"
+}
+(( $+functions[_mcp-runtime__subcmd__access__subcmd__help__subcmd__grant__subcmd__enable_commands] )) ||
+_mcp-runtime__subcmd__access__subcmd__help__subcmd__grant__subcmd__enable_commands() {
+    local commands; commands=()
+    _describe -t commands 'mcp-runtime access help grant enable commands' commands "$@"
+}
+(( $+functions[_mcp-runtime__subcmd__access__subcmd__help__subcmd__grant__subcmd__get_commands] )) ||
+_mcp-runtime__subcmd__access__subcmd__help__subcmd__grant__subcmd__get_commands() {
+    local commands; commands=()
+    _describe -t commands 'mcp-runtime access help grant get commands' commands "$@"
+}
+(( $+functions[_mcp-runtime__subcmd__access__subcmd__help__subcmd__grant__subcmd__init_commands] )) ||
+_mcp-runtime__subcmd__access__subcmd__help__subcmd__grant__subcmd__init_commands() {
+    local commands; commands=()
+    _describe -t commands 'mcp-runtime access help grant init commands' commands "$@"
+}
+(( $+functions[_mcp-runtime__subcmd__access__subcmd__help__subcmd__grant__subcmd__list_commands] )) ||
+_mcp-runtime__subcmd__access__subcmd__help__subcmd__grant__subcmd__list_commands() {
+    local commands; commands=()
+    _describe -t commands 'mcp-runtime access help grant list commands' commands "$@"
+}
+(( $+functions[_mcp-runtime__subcmd__access__subcmd__help__subcmd__help_commands] )) ||
+_mcp-runtime__subcmd__access__subcmd__help__subcmd__help_commands() {
+    local commands; commands=()
+    _describe -t commands 'mcp-runtime access help help commands' commands "$@"
+}
+(( $+functions[_mcp-runtime__subcmd__access__subcmd__help__subcmd__session_commands] )) ||
+_mcp-runtime__subcmd__access__subcmd__help__subcmd__session_commands() {
+    local commands; commands=(
+'init:Print an MCPAgentSession manifest (validated), ready for \`access session apply -f -\`' \
+'apply:Validate and apply session manifests (nothing is applied if one is refused)' \
+'list:List the sessions of a namespace (or every namespace with -A)' \
+'get:Print one session' \
+'revoke:Revoke a session (spec.revoked\: true)\: its calls are denied from the next policy' \
+'unrevoke:Undo a revocation' \
+'delete:Delete a session' \
+    )
+    _describe -t commands 'mcp-runtime access help session commands' commands "$@"
+}
+(( $+functions[_mcp-runtime__subcmd__access__subcmd__help__subcmd__session__subcmd__apply_commands] )) ||
+_mcp-runtime__subcmd__access__subcmd__help__subcmd__session__subcmd__apply_commands() {
+    local commands; commands=()
+    _describe -t commands 'mcp-runtime access help session apply commands' commands "$@"
+}
+(( $+functions[_mcp-runtime__subcmd__access__subcmd__help__subcmd__session__subcmd__delete_commands] )) ||
+_mcp-runtime__subcmd__access__subcmd__help__subcmd__session__subcmd__delete_commands() {
+    local commands; commands=()
+    _describe -t commands 'mcp-runtime access help session delete commands' commands "$@"
+}
+(( $+functions[_mcp-runtime__subcmd__access__subcmd__help__subcmd__session__subcmd__get_commands] )) ||
+_mcp-runtime__subcmd__access__subcmd__help__subcmd__session__subcmd__get_commands() {
+    local commands; commands=()
+    _describe -t commands 'mcp-runtime access help session get commands' commands "$@"
+}
+(( $+functions[_mcp-runtime__subcmd__access__subcmd__help__subcmd__session__subcmd__init_commands] )) ||
+_mcp-runtime__subcmd__access__subcmd__help__subcmd__session__subcmd__init_commands() {
+    local commands; commands=()
+    _describe -t commands 'mcp-runtime access help session init commands' commands "$@"
+}
+(( $+functions[_mcp-runtime__subcmd__access__subcmd__help__subcmd__session__subcmd__list_commands] )) ||
+_mcp-runtime__subcmd__access__subcmd__help__subcmd__session__subcmd__list_commands() {
+    local commands; commands=()
+    _describe -t commands 'mcp-runtime access help session list commands' commands "$@"
+}
+(( $+functions[_mcp-runtime__subcmd__access__subcmd__help__subcmd__session__subcmd__revoke_commands] )) ||
+_mcp-runtime__subcmd__access__subcmd__help__subcmd__session__subcmd__revoke_commands() {
+    local commands; commands=()
+    _describe -t commands 'mcp-runtime access help session revoke commands' commands "$@"
+}
+(( $+functions[_mcp-runtime__subcmd__access__subcmd__help__subcmd__session__subcmd__unrevoke_commands] )) ||
+_mcp-runtime__subcmd__access__subcmd__help__subcmd__session__subcmd__unrevoke_commands() {
+    local commands; commands=()
+    _describe -t commands 'mcp-runtime access help session unrevoke commands' commands "$@"
+}
+(( $+functions[_mcp-runtime__subcmd__access__subcmd__session_commands] )) ||
+_mcp-runtime__subcmd__access__subcmd__session_commands() {
+    local commands; commands=(
+'init:Print an MCPAgentSession manifest (validated), ready for \`access session apply -f -\`' \
+'apply:Validate and apply session manifests (nothing is applied if one is refused)' \
+'list:List the sessions of a namespace (or every namespace with -A)' \
+'get:Print one session' \
+'revoke:Revoke a session (spec.revoked\: true)\: its calls are denied from the next policy' \
+'unrevoke:Undo a revocation' \
+'delete:Delete a session' \
+'help:Print this message or the help of the given subcommand(s)' \
+    )
+    _describe -t commands 'mcp-runtime access session commands' commands "$@"
+}
+(( $+functions[_mcp-runtime__subcmd__access__subcmd__session__subcmd__apply_commands] )) ||
+_mcp-runtime__subcmd__access__subcmd__session__subcmd__apply_commands() {
+    local commands; commands=()
+    _describe -t commands 'mcp-runtime access session apply commands' commands "$@"
+}
+(( $+functions[_mcp-runtime__subcmd__access__subcmd__session__subcmd__delete_commands] )) ||
+_mcp-runtime__subcmd__access__subcmd__session__subcmd__delete_commands() {
+    local commands; commands=()
+    _describe -t commands 'mcp-runtime access session delete commands' commands "$@"
+}
+(( $+functions[_mcp-runtime__subcmd__access__subcmd__session__subcmd__get_commands] )) ||
+_mcp-runtime__subcmd__access__subcmd__session__subcmd__get_commands() {
+    local commands; commands=()
+    _describe -t commands 'mcp-runtime access session get commands' commands "$@"
+}
+(( $+functions[_mcp-runtime__subcmd__access__subcmd__session__subcmd__help_commands] )) ||
+_mcp-runtime__subcmd__access__subcmd__session__subcmd__help_commands() {
+    local commands; commands=(
+'init:Print an MCPAgentSession manifest (validated), ready for \`access session apply -f -\`' \
+'apply:Validate and apply session manifests (nothing is applied if one is refused)' \
+'list:List the sessions of a namespace (or every namespace with -A)' \
+'get:Print one session' \
+'revoke:Revoke a session (spec.revoked\: true)\: its calls are denied from the next policy' \
+'unrevoke:Undo a revocation' \
+'delete:Delete a session' \
+'help:Print this message or the help of the given subcommand(s)' \
+    )
+    _describe -t commands 'mcp-runtime access session help commands' commands "$@"
+}
+(( $+functions[_mcp-runtime__subcmd__access__subcmd__session__subcmd__help__subcmd__apply_commands] )) ||
+_mcp-runtime__subcmd__access__subcmd__session__subcmd__help__subcmd__apply_commands() {
+    local commands; commands=()
+    _describe -t commands 'mcp-runtime access session help apply commands' commands "$@"
+}
+(( $+functions[_mcp-runtime__subcmd__access__subcmd__session__subcmd__help__subcmd__delete_commands] )) ||
+_mcp-runtime__subcmd__access__subcmd__session__subcmd__help__subcmd__delete_commands() {
+    local commands; commands=()
+    _describe -t commands 'mcp-runtime access session help delete commands' commands "$@"
+}
+(( $+functions[_mcp-runtime__subcmd__access__subcmd__session__subcmd__help__subcmd__get_commands] )) ||
+_mcp-runtime__subcmd__access__subcmd__session__subcmd__help__subcmd__get_commands() {
+    local commands; commands=()
+    _describe -t commands 'mcp-runtime access session help get commands' commands "$@"
+}
+(( $+functions[_mcp-runtime__subcmd__access__subcmd__session__subcmd__help__subcmd__help_commands] )) ||
+_mcp-runtime__subcmd__access__subcmd__session__subcmd__help__subcmd__help_commands() {
+    local commands; commands=()
+    _describe -t commands 'mcp-runtime access session help help commands' commands "$@"
+}
+(( $+functions[_mcp-runtime__subcmd__access__subcmd__session__subcmd__help__subcmd__init_commands] )) ||
+_mcp-runtime__subcmd__access__subcmd__session__subcmd__help__subcmd__init_commands() {
+    local commands; commands=()
+    _describe -t commands 'mcp-runtime access session help init commands' commands "$@"
+}
+(( $+functions[_mcp-runtime__subcmd__access__subcmd__session__subcmd__help__subcmd__list_commands] )) ||
+_mcp-runtime__subcmd__access__subcmd__session__subcmd__help__subcmd__list_commands() {
+    local commands; commands=()
+    _describe -t commands 'mcp-runtime access session help list commands' commands "$@"
+}
+(( $+functions[_mcp-runtime__subcmd__access__subcmd__session__subcmd__help__subcmd__revoke_commands] )) ||
+_mcp-runtime__subcmd__access__subcmd__session__subcmd__help__subcmd__revoke_commands() {
+    local commands; commands=()
+    _describe -t commands 'mcp-runtime access session help revoke commands' commands "$@"
+}
+(( $+functions[_mcp-runtime__subcmd__access__subcmd__session__subcmd__help__subcmd__unrevoke_commands] )) ||
+_mcp-runtime__subcmd__access__subcmd__session__subcmd__help__subcmd__unrevoke_commands() {
+    local commands; commands=()
+    _describe -t commands 'mcp-runtime access session help unrevoke commands' commands "$@"
+}
+(( $+functions[_mcp-runtime__subcmd__access__subcmd__session__subcmd__init_commands] )) ||
+_mcp-runtime__subcmd__access__subcmd__session__subcmd__init_commands() {
+    local commands; commands=()
+    _describe -t commands 'mcp-runtime access session init commands' commands "$@"
+}
+(( $+functions[_mcp-runtime__subcmd__access__subcmd__session__subcmd__list_commands] )) ||
+_mcp-runtime__subcmd__access__subcmd__session__subcmd__list_commands() {
+    local commands; commands=()
+    _describe -t commands 'mcp-runtime access session list commands' commands "$@"
+}
+(( $+functions[_mcp-runtime__subcmd__access__subcmd__session__subcmd__revoke_commands] )) ||
+_mcp-runtime__subcmd__access__subcmd__session__subcmd__revoke_commands() {
+    local commands; commands=()
+    _describe -t commands 'mcp-runtime access session revoke commands' commands "$@"
+}
+(( $+functions[_mcp-runtime__subcmd__access__subcmd__session__subcmd__unrevoke_commands] )) ||
+_mcp-runtime__subcmd__access__subcmd__session__subcmd__unrevoke_commands() {
+    local commands; commands=()
+    _describe -t commands 'mcp-runtime access session unrevoke commands' commands "$@"
+}
+(( $+functions[_mcp-runtime__subcmd__bridge_commands] )) ||
+_mcp-runtime__subcmd__bridge_commands() {
+    local commands; commands=()
+    _describe -t commands 'mcp-runtime bridge commands' commands "$@"
+}
+(( $+functions[_mcp-runtime__subcmd__completion_commands] )) ||
+_mcp-runtime__subcmd__completion_commands() {
+    local commands; commands=()
+    _describe -t commands 'mcp-runtime completion commands' commands "$@"
+}
+(( $+functions[_mcp-runtime__subcmd__crd_commands] )) ||
+_mcp-runtime__subcmd__crd_commands() {
+    local commands; commands=()
+    _describe -t commands 'mcp-runtime crd commands' commands "$@"
+}
+(( $+functions[_mcp-runtime__subcmd__example-server_commands] )) ||
+_mcp-runtime__subcmd__example-server_commands() {
+    local commands; commands=()
+    _describe -t commands 'mcp-runtime example-server commands' commands "$@"
+}
+(( $+functions[_mcp-runtime__subcmd__gateway_commands] )) ||
+_mcp-runtime__subcmd__gateway_commands() {
+    local commands; commands=()
+    _describe -t commands 'mcp-runtime gateway commands' commands "$@"
+}
+(( $+functions[_mcp-runtime__subcmd__guard-child_commands] )) ||
+_mcp-runtime__subcmd__guard-child_commands() {
+    local commands; commands=()
+    _describe -t commands 'mcp-runtime guard-child commands' commands "$@"
+}
+(( $+functions[_mcp-runtime__subcmd__help_commands] )) ||
+_mcp-runtime__subcmd__help_commands() {
+    local commands; commands=(
+'up:Run the whole platform on this machine from a directory of manifests (no cluster needed)' \
+'status:Show the servers of a running \`mcp-runtime up\`\: phase, URL, tools and problems' \
+'setup:Install mcp-runtime into a cluster (CRDs, namespaces, RBAC, operator, Sentinel), or remove it with --uninstall' \
+'operator:Run the Kubernetes operator (controllers for the three CRDs)' \
+'gateway:Run the MCP gateway (the policy-enforcing reverse proxy)' \
+'sentinel:Run Sentinel (audit ingest, storage, query API and UI)' \
+'bridge:Serve a stdio MCP server over streamable HTTP\: \`mcp-runtime bridge -- CMD \[ARGS…\]\`' \
+'install:Copy this executable elsewhere (the stdio pod'\''s init container runs it)' \
+'crd:Print the CustomResourceDefinitions as YAML (for \`kubectl apply -f -\`)' \
+'validate:Validate manifests as the cluster would (schema, defaults and CEL rules) without applying' \
+'import:Convert kubernetes-sigs mcp-lifecycle-operator (mcp.x-k8s.io) MCPServers to this API' \
+'policy:Work with rendered policy documents' \
+'server:Work with MCPServers\: render the objects the operator would apply' \
+'access:Inspect access\: explain decisions for a caller and a tool' \
+'example-server:Run the built-in example MCP server (stdio, or streamable HTTP with --http ADDR)' \
+'guard-child:Run a command that dies with its parent (used by \`up\` for every server it starts)' \
+'completion:Print a shell completion script' \
+'help:Print this message or the help of the given subcommand(s)' \
+    )
+    _describe -t commands 'mcp-runtime help commands' commands "$@"
+}
+(( $+functions[_mcp-runtime__subcmd__help__subcmd__access_commands] )) ||
+_mcp-runtime__subcmd__help__subcmd__access_commands() {
+    local commands; commands=(
+'explain:Explain whether a caller may call a tool, and why\: the grants considered, the session and the trust numbers. Exits 0 when allowed and 3 when denied' \
+'grant:MCPAccessGrants in the cluster\: init, apply, list, get, enable, disable, delete' \
+'session:MCPAgentSessions in the cluster\: init, apply, list, get, revoke, unrevoke, delete' \
+    )
+    _describe -t commands 'mcp-runtime help access commands' commands "$@"
+}
+(( $+functions[_mcp-runtime__subcmd__help__subcmd__access__subcmd__explain_commands] )) ||
+_mcp-runtime__subcmd__help__subcmd__access__subcmd__explain_commands() {
+    local commands; commands=()
+    _describe -t commands 'mcp-runtime help access explain commands' commands "$@"
+}
+(( $+functions[_mcp-runtime__subcmd__help__subcmd__access__subcmd__grant_commands] )) ||
+_mcp-runtime__subcmd__help__subcmd__access__subcmd__grant_commands() {
+    local commands; commands=(
+'init:Print an MCPAccessGrant manifest (validated), ready for \`access grant apply -f -\`' \
+'apply:Validate and apply grant manifests (nothing is applied if one is refused)' \
+'list:List the grants of a namespace (or every namespace with -A)' \
+'get:Print one grant' \
+'enable:Enable a grant (spec.disabled\: false)' \
+'disable:Disable a grant without deleting it (spec.disabled\: true)' \
+'delete:Delete a grant' \
+    )
+    _describe -t commands 'mcp-runtime help access grant commands' commands "$@"
+}
+(( $+functions[_mcp-runtime__subcmd__help__subcmd__access__subcmd__grant__subcmd__apply_commands] )) ||
+_mcp-runtime__subcmd__help__subcmd__access__subcmd__grant__subcmd__apply_commands() {
+    local commands; commands=()
+    _describe -t commands 'mcp-runtime help access grant apply commands' commands "$@"
+}
+(( $+functions[_mcp-runtime__subcmd__help__subcmd__access__subcmd__grant__subcmd__delete_commands] )) ||
+_mcp-runtime__subcmd__help__subcmd__access__subcmd__grant__subcmd__delete_commands() {
+    local commands; commands=()
+    _describe -t commands 'mcp-runtime help access grant delete commands' commands "$@"
+}
+(( $+functions[_mcp-runtime__subcmd__help__subcmd__access__subcmd__grant__subcmd__disable_commands] )) ||
+_mcp-runtime__subcmd__help__subcmd__access__subcmd__grant__subcmd__disable_commands() {
+    local commands; commands=()
+    _describe -t commands 'mcp-runtime help access grant disable commands' commands "$@"
+}
+(( $+functions[_mcp-runtime__subcmd__help__subcmd__access__subcmd__grant__subcmd__enable_commands] )) ||
+_mcp-runtime__subcmd__help__subcmd__access__subcmd__grant__subcmd__enable_commands() {
+    local commands; commands=()
+    _describe -t commands 'mcp-runtime help access grant enable commands' commands "$@"
+}
+(( $+functions[_mcp-runtime__subcmd__help__subcmd__access__subcmd__grant__subcmd__get_commands] )) ||
+_mcp-runtime__subcmd__help__subcmd__access__subcmd__grant__subcmd__get_commands() {
+    local commands; commands=()
+    _describe -t commands 'mcp-runtime help access grant get commands' commands "$@"
+}
+(( $+functions[_mcp-runtime__subcmd__help__subcmd__access__subcmd__grant__subcmd__init_commands] )) ||
+_mcp-runtime__subcmd__help__subcmd__access__subcmd__grant__subcmd__init_commands() {
+    local commands; commands=()
+    _describe -t commands 'mcp-runtime help access grant init commands' commands "$@"
+}
+(( $+functions[_mcp-runtime__subcmd__help__subcmd__access__subcmd__grant__subcmd__list_commands] )) ||
+_mcp-runtime__subcmd__help__subcmd__access__subcmd__grant__subcmd__list_commands() {
+    local commands; commands=()
+    _describe -t commands 'mcp-runtime help access grant list commands' commands "$@"
+}
+(( $+functions[_mcp-runtime__subcmd__help__subcmd__access__subcmd__session_commands] )) ||
+_mcp-runtime__subcmd__help__subcmd__access__subcmd__session_commands() {
+    local commands; commands=(
+'init:Print an MCPAgentSession manifest (validated), ready for \`access session apply -f -\`' \
+'apply:Validate and apply session manifests (nothing is applied if one is refused)' \
+'list:List the sessions of a namespace (or every namespace with -A)' \
+'get:Print one session' \
+'revoke:Revoke a session (spec.revoked\: true)\: its calls are denied from the next policy' \
+'unrevoke:Undo a revocation' \
+'delete:Delete a session' \
+    )
+    _describe -t commands 'mcp-runtime help access session commands' commands "$@"
+}
+(( $+functions[_mcp-runtime__subcmd__help__subcmd__access__subcmd__session__subcmd__apply_commands] )) ||
+_mcp-runtime__subcmd__help__subcmd__access__subcmd__session__subcmd__apply_commands() {
+    local commands; commands=()
+    _describe -t commands 'mcp-runtime help access session apply commands' commands "$@"
+}
+(( $+functions[_mcp-runtime__subcmd__help__subcmd__access__subcmd__session__subcmd__delete_commands] )) ||
+_mcp-runtime__subcmd__help__subcmd__access__subcmd__session__subcmd__delete_commands() {
+    local commands; commands=()
+    _describe -t commands 'mcp-runtime help access session delete commands' commands "$@"
+}
+(( $+functions[_mcp-runtime__subcmd__help__subcmd__access__subcmd__session__subcmd__get_commands] )) ||
+_mcp-runtime__subcmd__help__subcmd__access__subcmd__session__subcmd__get_commands() {
+    local commands; commands=()
+    _describe -t commands 'mcp-runtime help access session get commands' commands "$@"
+}
+(( $+functions[_mcp-runtime__subcmd__help__subcmd__access__subcmd__session__subcmd__init_commands] )) ||
+_mcp-runtime__subcmd__help__subcmd__access__subcmd__session__subcmd__init_commands() {
+    local commands; commands=()
+    _describe -t commands 'mcp-runtime help access session init commands' commands "$@"
+}
+(( $+functions[_mcp-runtime__subcmd__help__subcmd__access__subcmd__session__subcmd__list_commands] )) ||
+_mcp-runtime__subcmd__help__subcmd__access__subcmd__session__subcmd__list_commands() {
+    local commands; commands=()
+    _describe -t commands 'mcp-runtime help access session list commands' commands "$@"
+}
+(( $+functions[_mcp-runtime__subcmd__help__subcmd__access__subcmd__session__subcmd__revoke_commands] )) ||
+_mcp-runtime__subcmd__help__subcmd__access__subcmd__session__subcmd__revoke_commands() {
+    local commands; commands=()
+    _describe -t commands 'mcp-runtime help access session revoke commands' commands "$@"
+}
+(( $+functions[_mcp-runtime__subcmd__help__subcmd__access__subcmd__session__subcmd__unrevoke_commands] )) ||
+_mcp-runtime__subcmd__help__subcmd__access__subcmd__session__subcmd__unrevoke_commands() {
+    local commands; commands=()
+    _describe -t commands 'mcp-runtime help access session unrevoke commands' commands "$@"
+}
+(( $+functions[_mcp-runtime__subcmd__help__subcmd__bridge_commands] )) ||
+_mcp-runtime__subcmd__help__subcmd__bridge_commands() {
+    local commands; commands=()
+    _describe -t commands 'mcp-runtime help bridge commands' commands "$@"
+}
+(( $+functions[_mcp-runtime__subcmd__help__subcmd__completion_commands] )) ||
+_mcp-runtime__subcmd__help__subcmd__completion_commands() {
+    local commands; commands=()
+    _describe -t commands 'mcp-runtime help completion commands' commands "$@"
+}
+(( $+functions[_mcp-runtime__subcmd__help__subcmd__crd_commands] )) ||
+_mcp-runtime__subcmd__help__subcmd__crd_commands() {
+    local commands; commands=()
+    _describe -t commands 'mcp-runtime help crd commands' commands "$@"
+}
+(( $+functions[_mcp-runtime__subcmd__help__subcmd__example-server_commands] )) ||
+_mcp-runtime__subcmd__help__subcmd__example-server_commands() {
+    local commands; commands=()
+    _describe -t commands 'mcp-runtime help example-server commands' commands "$@"
+}
+(( $+functions[_mcp-runtime__subcmd__help__subcmd__gateway_commands] )) ||
+_mcp-runtime__subcmd__help__subcmd__gateway_commands() {
+    local commands; commands=()
+    _describe -t commands 'mcp-runtime help gateway commands' commands "$@"
+}
+(( $+functions[_mcp-runtime__subcmd__help__subcmd__guard-child_commands] )) ||
+_mcp-runtime__subcmd__help__subcmd__guard-child_commands() {
+    local commands; commands=()
+    _describe -t commands 'mcp-runtime help guard-child commands' commands "$@"
+}
+(( $+functions[_mcp-runtime__subcmd__help__subcmd__help_commands] )) ||
+_mcp-runtime__subcmd__help__subcmd__help_commands() {
+    local commands; commands=()
+    _describe -t commands 'mcp-runtime help help commands' commands "$@"
+}
+(( $+functions[_mcp-runtime__subcmd__help__subcmd__import_commands] )) ||
+_mcp-runtime__subcmd__help__subcmd__import_commands() {
+    local commands; commands=()
+    _describe -t commands 'mcp-runtime help import commands' commands "$@"
+}
+(( $+functions[_mcp-runtime__subcmd__help__subcmd__install_commands] )) ||
+_mcp-runtime__subcmd__help__subcmd__install_commands() {
+    local commands; commands=()
+    _describe -t commands 'mcp-runtime help install commands' commands "$@"
+}
+(( $+functions[_mcp-runtime__subcmd__help__subcmd__operator_commands] )) ||
+_mcp-runtime__subcmd__help__subcmd__operator_commands() {
+    local commands; commands=()
+    _describe -t commands 'mcp-runtime help operator commands' commands "$@"
+}
+(( $+functions[_mcp-runtime__subcmd__help__subcmd__policy_commands] )) ||
+_mcp-runtime__subcmd__help__subcmd__policy_commands() {
+    local commands; commands=(
+'render:Print the policy document (policy.json) the gateway of a server would load' \
+    )
+    _describe -t commands 'mcp-runtime help policy commands' commands "$@"
+}
+(( $+functions[_mcp-runtime__subcmd__help__subcmd__policy__subcmd__render_commands] )) ||
+_mcp-runtime__subcmd__help__subcmd__policy__subcmd__render_commands() {
+    local commands; commands=()
+    _describe -t commands 'mcp-runtime help policy render commands' commands "$@"
+}
+(( $+functions[_mcp-runtime__subcmd__help__subcmd__sentinel_commands] )) ||
+_mcp-runtime__subcmd__help__subcmd__sentinel_commands() {
+    local commands; commands=(
+'serve:Run the Sentinel server (the default when no subcommand is given)' \
+'status:Show a running Sentinel'\''s health and event totals' \
+'events:List events from a running Sentinel, newest first, with filters' \
+    )
+    _describe -t commands 'mcp-runtime help sentinel commands' commands "$@"
+}
+(( $+functions[_mcp-runtime__subcmd__help__subcmd__sentinel__subcmd__events_commands] )) ||
+_mcp-runtime__subcmd__help__subcmd__sentinel__subcmd__events_commands() {
+    local commands; commands=()
+    _describe -t commands 'mcp-runtime help sentinel events commands' commands "$@"
+}
+(( $+functions[_mcp-runtime__subcmd__help__subcmd__sentinel__subcmd__serve_commands] )) ||
+_mcp-runtime__subcmd__help__subcmd__sentinel__subcmd__serve_commands() {
+    local commands; commands=()
+    _describe -t commands 'mcp-runtime help sentinel serve commands' commands "$@"
+}
+(( $+functions[_mcp-runtime__subcmd__help__subcmd__sentinel__subcmd__status_commands] )) ||
+_mcp-runtime__subcmd__help__subcmd__sentinel__subcmd__status_commands() {
+    local commands; commands=()
+    _describe -t commands 'mcp-runtime help sentinel status commands' commands "$@"
+}
+(( $+functions[_mcp-runtime__subcmd__help__subcmd__server_commands] )) ||
+_mcp-runtime__subcmd__help__subcmd__server_commands() {
+    local commands; commands=(
+'render:Print the objects the operator would apply for an MCPServer (policy ConfigMap, Deployments, Service, Ingress, NetworkPolicy), without a cluster. Operator settings are read from the same environment variables as the operator (MCP_GATEWAY_PROXY_IMAGE, MCP_SENTINEL_INGEST_URL, MCP_DEFAULT_INGRESS_HOST, …)' \
+'apply:Validate manifests (as \`mcp-runtime validate\`) and, only if all are valid, apply them to the cluster by server-side apply (field manager \`mcp-runtime\`)' \
+'list:List the MCPServers of a namespace (or every namespace with -A), with the CRD'\''s columns' \
+'get:Print one MCPServer' \
+'status:Show an MCPServer'\''s conditions and why it is not Ready' \
+'delete:Delete an MCPServer (the operator'\''s garbage collection removes its children)' \
+    )
+    _describe -t commands 'mcp-runtime help server commands' commands "$@"
+}
+(( $+functions[_mcp-runtime__subcmd__help__subcmd__server__subcmd__apply_commands] )) ||
+_mcp-runtime__subcmd__help__subcmd__server__subcmd__apply_commands() {
+    local commands; commands=()
+    _describe -t commands 'mcp-runtime help server apply commands' commands "$@"
+}
+(( $+functions[_mcp-runtime__subcmd__help__subcmd__server__subcmd__delete_commands] )) ||
+_mcp-runtime__subcmd__help__subcmd__server__subcmd__delete_commands() {
+    local commands; commands=()
+    _describe -t commands 'mcp-runtime help server delete commands' commands "$@"
+}
+(( $+functions[_mcp-runtime__subcmd__help__subcmd__server__subcmd__get_commands] )) ||
+_mcp-runtime__subcmd__help__subcmd__server__subcmd__get_commands() {
+    local commands; commands=()
+    _describe -t commands 'mcp-runtime help server get commands' commands "$@"
+}
+(( $+functions[_mcp-runtime__subcmd__help__subcmd__server__subcmd__list_commands] )) ||
+_mcp-runtime__subcmd__help__subcmd__server__subcmd__list_commands() {
+    local commands; commands=()
+    _describe -t commands 'mcp-runtime help server list commands' commands "$@"
+}
+(( $+functions[_mcp-runtime__subcmd__help__subcmd__server__subcmd__render_commands] )) ||
+_mcp-runtime__subcmd__help__subcmd__server__subcmd__render_commands() {
+    local commands; commands=()
+    _describe -t commands 'mcp-runtime help server render commands' commands "$@"
+}
+(( $+functions[_mcp-runtime__subcmd__help__subcmd__server__subcmd__status_commands] )) ||
+_mcp-runtime__subcmd__help__subcmd__server__subcmd__status_commands() {
+    local commands; commands=()
+    _describe -t commands 'mcp-runtime help server status commands' commands "$@"
+}
+(( $+functions[_mcp-runtime__subcmd__help__subcmd__setup_commands] )) ||
+_mcp-runtime__subcmd__help__subcmd__setup_commands() {
+    local commands; commands=()
+    _describe -t commands 'mcp-runtime help setup commands' commands "$@"
+}
+(( $+functions[_mcp-runtime__subcmd__help__subcmd__status_commands] )) ||
+_mcp-runtime__subcmd__help__subcmd__status_commands() {
+    local commands; commands=()
+    _describe -t commands 'mcp-runtime help status commands' commands "$@"
+}
+(( $+functions[_mcp-runtime__subcmd__help__subcmd__up_commands] )) ||
+_mcp-runtime__subcmd__help__subcmd__up_commands() {
+    local commands; commands=()
+    _describe -t commands 'mcp-runtime help up commands' commands "$@"
+}
+(( $+functions[_mcp-runtime__subcmd__help__subcmd__validate_commands] )) ||
+_mcp-runtime__subcmd__help__subcmd__validate_commands() {
+    local commands; commands=()
+    _describe -t commands 'mcp-runtime help validate commands' commands "$@"
+}
+(( $+functions[_mcp-runtime__subcmd__import_commands] )) ||
+_mcp-runtime__subcmd__import_commands() {
+    local commands; commands=()
+    _describe -t commands 'mcp-runtime import commands' commands "$@"
+}
+(( $+functions[_mcp-runtime__subcmd__install_commands] )) ||
+_mcp-runtime__subcmd__install_commands() {
+    local commands; commands=()
+    _describe -t commands 'mcp-runtime install commands' commands "$@"
+}
+(( $+functions[_mcp-runtime__subcmd__operator_commands] )) ||
+_mcp-runtime__subcmd__operator_commands() {
+    local commands; commands=()
+    _describe -t commands 'mcp-runtime operator commands' commands "$@"
+}
+(( $+functions[_mcp-runtime__subcmd__policy_commands] )) ||
+_mcp-runtime__subcmd__policy_commands() {
+    local commands; commands=(
+'render:Print the policy document (policy.json) the gateway of a server would load' \
+'help:Print this message or the help of the given subcommand(s)' \
+    )
+    _describe -t commands 'mcp-runtime policy commands' commands "$@"
+}
+(( $+functions[_mcp-runtime__subcmd__policy__subcmd__help_commands] )) ||
+_mcp-runtime__subcmd__policy__subcmd__help_commands() {
+    local commands; commands=(
+'render:Print the policy document (policy.json) the gateway of a server would load' \
+'help:Print this message or the help of the given subcommand(s)' \
+    )
+    _describe -t commands 'mcp-runtime policy help commands' commands "$@"
+}
+(( $+functions[_mcp-runtime__subcmd__policy__subcmd__help__subcmd__help_commands] )) ||
+_mcp-runtime__subcmd__policy__subcmd__help__subcmd__help_commands() {
+    local commands; commands=()
+    _describe -t commands 'mcp-runtime policy help help commands' commands "$@"
+}
+(( $+functions[_mcp-runtime__subcmd__policy__subcmd__help__subcmd__render_commands] )) ||
+_mcp-runtime__subcmd__policy__subcmd__help__subcmd__render_commands() {
+    local commands; commands=()
+    _describe -t commands 'mcp-runtime policy help render commands' commands "$@"
+}
+(( $+functions[_mcp-runtime__subcmd__policy__subcmd__render_commands] )) ||
+_mcp-runtime__subcmd__policy__subcmd__render_commands() {
+    local commands; commands=()
+    _describe -t commands 'mcp-runtime policy render commands' commands "$@"
+}
+(( $+functions[_mcp-runtime__subcmd__sentinel_commands] )) ||
+_mcp-runtime__subcmd__sentinel_commands() {
+    local commands; commands=(
+'serve:Run the Sentinel server (the default when no subcommand is given)' \
+'status:Show a running Sentinel'\''s health and event totals' \
+'events:List events from a running Sentinel, newest first, with filters' \
+'help:Print this message or the help of the given subcommand(s)' \
+    )
+    _describe -t commands 'mcp-runtime sentinel commands' commands "$@"
+}
+(( $+functions[_mcp-runtime__subcmd__sentinel__subcmd__events_commands] )) ||
+_mcp-runtime__subcmd__sentinel__subcmd__events_commands() {
+    local commands; commands=()
+    _describe -t commands 'mcp-runtime sentinel events commands' commands "$@"
+}
+(( $+functions[_mcp-runtime__subcmd__sentinel__subcmd__help_commands] )) ||
+_mcp-runtime__subcmd__sentinel__subcmd__help_commands() {
+    local commands; commands=(
+'serve:Run the Sentinel server (the default when no subcommand is given)' \
+'status:Show a running Sentinel'\''s health and event totals' \
+'events:List events from a running Sentinel, newest first, with filters' \
+'help:Print this message or the help of the given subcommand(s)' \
+    )
+    _describe -t commands 'mcp-runtime sentinel help commands' commands "$@"
+}
+(( $+functions[_mcp-runtime__subcmd__sentinel__subcmd__help__subcmd__events_commands] )) ||
+_mcp-runtime__subcmd__sentinel__subcmd__help__subcmd__events_commands() {
+    local commands; commands=()
+    _describe -t commands 'mcp-runtime sentinel help events commands' commands "$@"
+}
+(( $+functions[_mcp-runtime__subcmd__sentinel__subcmd__help__subcmd__help_commands] )) ||
+_mcp-runtime__subcmd__sentinel__subcmd__help__subcmd__help_commands() {
+    local commands; commands=()
+    _describe -t commands 'mcp-runtime sentinel help help commands' commands "$@"
+}
+(( $+functions[_mcp-runtime__subcmd__sentinel__subcmd__help__subcmd__serve_commands] )) ||
+_mcp-runtime__subcmd__sentinel__subcmd__help__subcmd__serve_commands() {
+    local commands; commands=()
+    _describe -t commands 'mcp-runtime sentinel help serve commands' commands "$@"
+}
+(( $+functions[_mcp-runtime__subcmd__sentinel__subcmd__help__subcmd__status_commands] )) ||
+_mcp-runtime__subcmd__sentinel__subcmd__help__subcmd__status_commands() {
+    local commands; commands=()
+    _describe -t commands 'mcp-runtime sentinel help status commands' commands "$@"
+}
+(( $+functions[_mcp-runtime__subcmd__sentinel__subcmd__serve_commands] )) ||
+_mcp-runtime__subcmd__sentinel__subcmd__serve_commands() {
+    local commands; commands=()
+    _describe -t commands 'mcp-runtime sentinel serve commands' commands "$@"
+}
+(( $+functions[_mcp-runtime__subcmd__sentinel__subcmd__status_commands] )) ||
+_mcp-runtime__subcmd__sentinel__subcmd__status_commands() {
+    local commands; commands=()
+    _describe -t commands 'mcp-runtime sentinel status commands' commands "$@"
+}
+(( $+functions[_mcp-runtime__subcmd__server_commands] )) ||
+_mcp-runtime__subcmd__server_commands() {
+    local commands; commands=(
+'render:Print the objects the operator would apply for an MCPServer (policy ConfigMap, Deployments, Service, Ingress, NetworkPolicy), without a cluster. Operator settings are read from the same environment variables as the operator (MCP_GATEWAY_PROXY_IMAGE, MCP_SENTINEL_INGEST_URL, MCP_DEFAULT_INGRESS_HOST, …)' \
+'apply:Validate manifests (as \`mcp-runtime validate\`) and, only if all are valid, apply them to the cluster by server-side apply (field manager \`mcp-runtime\`)' \
+'list:List the MCPServers of a namespace (or every namespace with -A), with the CRD'\''s columns' \
+'get:Print one MCPServer' \
+'status:Show an MCPServer'\''s conditions and why it is not Ready' \
+'delete:Delete an MCPServer (the operator'\''s garbage collection removes its children)' \
+'help:Print this message or the help of the given subcommand(s)' \
+    )
+    _describe -t commands 'mcp-runtime server commands' commands "$@"
+}
+(( $+functions[_mcp-runtime__subcmd__server__subcmd__apply_commands] )) ||
+_mcp-runtime__subcmd__server__subcmd__apply_commands() {
+    local commands; commands=()
+    _describe -t commands 'mcp-runtime server apply commands' commands "$@"
+}
+(( $+functions[_mcp-runtime__subcmd__server__subcmd__delete_commands] )) ||
+_mcp-runtime__subcmd__server__subcmd__delete_commands() {
+    local commands; commands=()
+    _describe -t commands 'mcp-runtime server delete commands' commands "$@"
+}
+(( $+functions[_mcp-runtime__subcmd__server__subcmd__get_commands] )) ||
+_mcp-runtime__subcmd__server__subcmd__get_commands() {
+    local commands; commands=()
+    _describe -t commands 'mcp-runtime server get commands' commands "$@"
+}
+(( $+functions[_mcp-runtime__subcmd__server__subcmd__help_commands] )) ||
+_mcp-runtime__subcmd__server__subcmd__help_commands() {
+    local commands; commands=(
+'render:Print the objects the operator would apply for an MCPServer (policy ConfigMap, Deployments, Service, Ingress, NetworkPolicy), without a cluster. Operator settings are read from the same environment variables as the operator (MCP_GATEWAY_PROXY_IMAGE, MCP_SENTINEL_INGEST_URL, MCP_DEFAULT_INGRESS_HOST, …)' \
+'apply:Validate manifests (as \`mcp-runtime validate\`) and, only if all are valid, apply them to the cluster by server-side apply (field manager \`mcp-runtime\`)' \
+'list:List the MCPServers of a namespace (or every namespace with -A), with the CRD'\''s columns' \
+'get:Print one MCPServer' \
+'status:Show an MCPServer'\''s conditions and why it is not Ready' \
+'delete:Delete an MCPServer (the operator'\''s garbage collection removes its children)' \
+'help:Print this message or the help of the given subcommand(s)' \
+    )
+    _describe -t commands 'mcp-runtime server help commands' commands "$@"
+}
+(( $+functions[_mcp-runtime__subcmd__server__subcmd__help__subcmd__apply_commands] )) ||
+_mcp-runtime__subcmd__server__subcmd__help__subcmd__apply_commands() {
+    local commands; commands=()
+    _describe -t commands 'mcp-runtime server help apply commands' commands "$@"
+}
+(( $+functions[_mcp-runtime__subcmd__server__subcmd__help__subcmd__delete_commands] )) ||
+_mcp-runtime__subcmd__server__subcmd__help__subcmd__delete_commands() {
+    local commands; commands=()
+    _describe -t commands 'mcp-runtime server help delete commands' commands "$@"
+}
+(( $+functions[_mcp-runtime__subcmd__server__subcmd__help__subcmd__get_commands] )) ||
+_mcp-runtime__subcmd__server__subcmd__help__subcmd__get_commands() {
+    local commands; commands=()
+    _describe -t commands 'mcp-runtime server help get commands' commands "$@"
+}
+(( $+functions[_mcp-runtime__subcmd__server__subcmd__help__subcmd__help_commands] )) ||
+_mcp-runtime__subcmd__server__subcmd__help__subcmd__help_commands() {
+    local commands; commands=()
+    _describe -t commands 'mcp-runtime server help help commands' commands "$@"
+}
+(( $+functions[_mcp-runtime__subcmd__server__subcmd__help__subcmd__list_commands] )) ||
+_mcp-runtime__subcmd__server__subcmd__help__subcmd__list_commands() {
+    local commands; commands=()
+    _describe -t commands 'mcp-runtime server help list commands' commands "$@"
+}
+(( $+functions[_mcp-runtime__subcmd__server__subcmd__help__subcmd__render_commands] )) ||
+_mcp-runtime__subcmd__server__subcmd__help__subcmd__render_commands() {
+    local commands; commands=()
+    _describe -t commands 'mcp-runtime server help render commands' commands "$@"
+}
+(( $+functions[_mcp-runtime__subcmd__server__subcmd__help__subcmd__status_commands] )) ||
+_mcp-runtime__subcmd__server__subcmd__help__subcmd__status_commands() {
+    local commands; commands=()
+    _describe -t commands 'mcp-runtime server help status commands' commands "$@"
+}
+(( $+functions[_mcp-runtime__subcmd__server__subcmd__list_commands] )) ||
+_mcp-runtime__subcmd__server__subcmd__list_commands() {
+    local commands; commands=()
+    _describe -t commands 'mcp-runtime server list commands' commands "$@"
+}
+(( $+functions[_mcp-runtime__subcmd__server__subcmd__render_commands] )) ||
+_mcp-runtime__subcmd__server__subcmd__render_commands() {
+    local commands; commands=()
+    _describe -t commands 'mcp-runtime server render commands' commands "$@"
+}
+(( $+functions[_mcp-runtime__subcmd__server__subcmd__status_commands] )) ||
+_mcp-runtime__subcmd__server__subcmd__status_commands() {
+    local commands; commands=()
+    _describe -t commands 'mcp-runtime server status commands' commands "$@"
+}
+(( $+functions[_mcp-runtime__subcmd__setup_commands] )) ||
+_mcp-runtime__subcmd__setup_commands() {
+    local commands; commands=()
+    _describe -t commands 'mcp-runtime setup commands' commands "$@"
+}
+(( $+functions[_mcp-runtime__subcmd__status_commands] )) ||
+_mcp-runtime__subcmd__status_commands() {
+    local commands; commands=()
+    _describe -t commands 'mcp-runtime status commands' commands "$@"
+}
+(( $+functions[_mcp-runtime__subcmd__up_commands] )) ||
+_mcp-runtime__subcmd__up_commands() {
+    local commands; commands=()
+    _describe -t commands 'mcp-runtime up commands' commands "$@"
+}
+(( $+functions[_mcp-runtime__subcmd__validate_commands] )) ||
+_mcp-runtime__subcmd__validate_commands() {
+    local commands; commands=()
+    _describe -t commands 'mcp-runtime validate commands' commands "$@"
+}
+
+if [ "$funcstack[1]" = "_mcp-runtime" ]; then
+    _mcp-runtime "$@"
+else
+    compdef _mcp-runtime mcp-runtime
+fi
