@@ -15,8 +15,19 @@ pub const EXIT_DENIED: u8 = 3;
 #[derive(Debug, clap::Args)]
 pub struct ManifestSelection {
     /// Directory (or file) of MCPServer, MCPAccessGrant and MCPAgentSession manifests.
-    #[arg(short = 'f', long = "filename", value_name = "PATH")]
-    path: PathBuf,
+    #[arg(
+        short = 'f',
+        long = "filename",
+        value_name = "PATH",
+        required_unless_present = "live"
+    )]
+    path: Option<PathBuf>,
+    /// Read the server, grants and sessions from the cluster (the current context, or
+    /// --kubeconfig / --context) instead of files.
+    #[arg(long, conflicts_with = "path")]
+    live: bool,
+    #[command(flatten)]
+    target: crate::setup_cmd::ClusterArgs,
     /// Name of the MCPServer.
     #[arg(long, value_name = "NAME")]
     server: String,
@@ -160,7 +171,10 @@ pub fn select(
     selection: &ManifestSelection,
     now: jiff::Timestamp,
 ) -> Result<(MCPServer, PolicyDocument)> {
-    let loaded = load(&selection.path)?;
+    let loaded = match &selection.path {
+        Some(path) => load(path)?,
+        None => live(&selection.target)?,
+    };
     for error in &loaded.errors {
         eprintln!("warning: skipped {error}");
     }
@@ -174,6 +188,37 @@ pub fn select(
     )
     .with_context(|| format!("rendering the policy of MCPServer {}", selection.server))?;
     Ok((server.clone(), document))
+}
+
+/// Every MCPServer, grant and session of the cluster, as if read from files.
+fn live(target: &crate::setup_cmd::ClusterArgs) -> Result<LoadResult> {
+    use mcp_runtime_admin::objects::list;
+    use mcp_runtime_api::manifest::{Loaded, Manifest, Source};
+    use mcp_runtime_api::{MCPAccessGrant, MCPAgentSession};
+    crate::cluster_verbs::block_on(async {
+        let client = mcp_runtime_admin::connect(&target.target()).await?.0;
+        let servers = list::<MCPServer>(&client, None).await?;
+        let grants = list::<MCPAccessGrant>(&client, None).await?;
+        let sessions = list::<MCPAgentSession>(&client, None).await?;
+        let manifests = servers
+            .into_iter()
+            .map(|s| Manifest::Server(Box::new(s)))
+            .chain(grants.into_iter().map(|g| Manifest::Grant(Box::new(g))))
+            .chain(sessions.into_iter().map(|s| Manifest::Session(Box::new(s))));
+        Ok(LoadResult {
+            loaded: manifests
+                .enumerate()
+                .map(|(i, manifest)| Loaded {
+                    manifest,
+                    source: Source {
+                        file: None,
+                        document: i + 1,
+                    },
+                })
+                .collect(),
+            errors: Vec::new(),
+        })
+    })
 }
 
 fn load(path: &std::path::Path) -> Result<LoadResult> {

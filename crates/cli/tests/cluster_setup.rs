@@ -436,6 +436,31 @@ fn setup_installs_says_why_nothing_runs_changes_nothing_twice_and_uninstalls_wha
         "{sessions}"
     );
 
+    // `access explain` on the live objects: the disabled grant is considered and refuses.
+    let explained = access(
+        &[
+            "explain",
+            "--live",
+            "--server",
+            "kept",
+            "-n",
+            "mcp-servers",
+            "--agent",
+            "claude",
+            "--tool",
+            "search",
+        ],
+        None,
+    );
+    assert_eq!(
+        explained.status.code(),
+        Some(3),
+        "denied: {}{}",
+        stdout(&explained),
+        stderr(&explained)
+    );
+    assert!(stdout(&explained).contains("dev"), "{}", stdout(&explained));
+
     // `status` of the cluster: the install, why it does not run, and the servers.
     let status = Command::new(BIN)
         .args(["status", "--kubeconfig", &admin])

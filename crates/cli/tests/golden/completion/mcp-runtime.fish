@@ -202,9 +202,12 @@ complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand policy; and not 
 complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand policy; and not __fish_seen_subcommand_from render help" -f -a "render" -d 'Print the policy document (policy.json) the gateway of a server would load'
 complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand policy; and not __fish_seen_subcommand_from render help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand policy; and __fish_seen_subcommand_from render" -s f -l filename -d 'Directory (or file) of MCPServer, MCPAccessGrant and MCPAgentSession manifests' -r -F
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand policy; and __fish_seen_subcommand_from render" -l kubeconfig -d 'Path to the kubeconfig (default: KUBECONFIG, then ~/.kube/config)' -r -F
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand policy; and __fish_seen_subcommand_from render" -l context -d 'The kubeconfig context to use (default: its current context)' -r
 complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand policy; and __fish_seen_subcommand_from render" -l server -d 'Name of the MCPServer' -r
 complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand policy; and __fish_seen_subcommand_from render" -s n -l namespace -d 'Namespace of the MCPServer; needed only when several servers share the name' -r
 complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand policy; and __fish_seen_subcommand_from render" -l cluster -d 'Cluster name written into the policy (as the operator\'s `MCP_CLUSTER_NAME`)' -r
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand policy; and __fish_seen_subcommand_from render" -l live -d 'Read the server, grants and sessions from the cluster (the current context, or --kubeconfig / --context) instead of files'
 complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand policy; and __fish_seen_subcommand_from render" -s h -l help -d 'Print help'
 complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand policy; and __fish_seen_subcommand_from render" -s V -l version -d 'Print version'
 complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand policy; and __fish_seen_subcommand_from help" -f -a "render" -d 'Print the policy document (policy.json) the gateway of a server would load'
@@ -219,9 +222,12 @@ complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand server; and not 
 complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand server; and not __fish_seen_subcommand_from render apply list get status delete help" -f -a "delete" -d 'Delete an MCPServer (the operator\'s garbage collection removes its children)'
 complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand server; and not __fish_seen_subcommand_from render apply list get status delete help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand server; and __fish_seen_subcommand_from render" -s f -l filename -d 'Directory (or file) of MCPServer, MCPAccessGrant and MCPAgentSession manifests' -r -F
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand server; and __fish_seen_subcommand_from render" -l kubeconfig -d 'Path to the kubeconfig (default: KUBECONFIG, then ~/.kube/config)' -r -F
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand server; and __fish_seen_subcommand_from render" -l context -d 'The kubeconfig context to use (default: its current context)' -r
 complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand server; and __fish_seen_subcommand_from render" -l server -d 'Name of the MCPServer' -r
 complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand server; and __fish_seen_subcommand_from render" -s n -l namespace -d 'Namespace of the MCPServer; needed only when several servers share the name' -r
 complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand server; and __fish_seen_subcommand_from render" -l cluster -d 'Cluster name written into the policy (as the operator\'s `MCP_CLUSTER_NAME`)' -r
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand server; and __fish_seen_subcommand_from render" -l live -d 'Read the server, grants and sessions from the cluster (the current context, or --kubeconfig / --context) instead of files'
 complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand server; and __fish_seen_subcommand_from render" -s h -l help -d 'Print help'
 complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand server; and __fish_seen_subcommand_from render" -s V -l version -d 'Print version'
 complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand server; and __fish_seen_subcommand_from apply" -s f -l filename -d 'Manifest files or directories' -r -F
@@ -271,6 +277,8 @@ complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand access; and not 
 complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand access; and not __fish_seen_subcommand_from explain grant session help" -f -a "session" -d 'MCPAgentSessions in the cluster: init, apply, list, get, revoke, unrevoke, delete'
 complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand access; and not __fish_seen_subcommand_from explain grant session help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand access; and __fish_seen_subcommand_from explain" -s f -l filename -d 'Directory (or file) of MCPServer, MCPAccessGrant and MCPAgentSession manifests' -r -F
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand access; and __fish_seen_subcommand_from explain" -l kubeconfig -d 'Path to the kubeconfig (default: KUBECONFIG, then ~/.kube/config)' -r -F
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand access; and __fish_seen_subcommand_from explain" -l context -d 'The kubeconfig context to use (default: its current context)' -r
 complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand access; and __fish_seen_subcommand_from explain" -l server -d 'Name of the MCPServer' -r
 complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand access; and __fish_seen_subcommand_from explain" -s n -l namespace -d 'Namespace of the MCPServer; needed only when several servers share the name' -r
 complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand access; and __fish_seen_subcommand_from explain" -l cluster -d 'Cluster name written into the policy (as the operator\'s `MCP_CLUSTER_NAME`)' -r
@@ -282,6 +290,7 @@ complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand access; and __fi
 complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand access; and __fish_seen_subcommand_from explain" -l at -d 'Evaluate at this time (RFC 3339) instead of now, e.g. to check an expiry' -r
 complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand access; and __fish_seen_subcommand_from explain" -s o -l output -d 'Output format' -r -f -a "text\t''
 json\t''"
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand access; and __fish_seen_subcommand_from explain" -l live -d 'Read the server, grants and sessions from the cluster (the current context, or --kubeconfig / --context) instead of files'
 complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand access; and __fish_seen_subcommand_from explain" -s h -l help -d 'Print help'
 complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand access; and __fish_seen_subcommand_from explain" -s V -l version -d 'Print version'
 complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand access; and __fish_seen_subcommand_from grant" -s h -l help -d 'Print help'

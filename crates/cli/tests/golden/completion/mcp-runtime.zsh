@@ -327,10 +327,13 @@ _arguments "${_arguments_options[@]}" : \
 _arguments "${_arguments_options[@]}" : \
 '-f+[Directory (or file) of MCPServer, MCPAccessGrant and MCPAgentSession manifests]:PATH:_files' \
 '--filename=[Directory (or file) of MCPServer, MCPAccessGrant and MCPAgentSession manifests]:PATH:_files' \
+'--kubeconfig=[Path to the kubeconfig (default\: KUBECONFIG, then ~/.kube/config)]:FILE:_files' \
+'--context=[The kubeconfig context to use (default\: its current context)]:NAME:_default' \
 '--server=[Name of the MCPServer]:NAME:_default' \
 '-n+[Namespace of the MCPServer; needed only when several servers share the name]:NAMESPACE:_default' \
 '--namespace=[Namespace of the MCPServer; needed only when several servers share the name]:NAMESPACE:_default' \
 '--cluster=[Cluster name written into the policy (as the operator'\''s \`MCP_CLUSTER_NAME\`)]:NAME:_default' \
+'(-f --filename)--live[Read the server, grants and sessions from the cluster (the current context, or --kubeconfig / --context) instead of files]' \
 '-h[Print help]' \
 '--help[Print help]' \
 '-V[Print version]' \
@@ -385,10 +388,13 @@ _arguments "${_arguments_options[@]}" : \
 _arguments "${_arguments_options[@]}" : \
 '-f+[Directory (or file) of MCPServer, MCPAccessGrant and MCPAgentSession manifests]:PATH:_files' \
 '--filename=[Directory (or file) of MCPServer, MCPAccessGrant and MCPAgentSession manifests]:PATH:_files' \
+'--kubeconfig=[Path to the kubeconfig (default\: KUBECONFIG, then ~/.kube/config)]:FILE:_files' \
+'--context=[The kubeconfig context to use (default\: its current context)]:NAME:_default' \
 '--server=[Name of the MCPServer]:NAME:_default' \
 '-n+[Namespace of the MCPServer; needed only when several servers share the name]:NAMESPACE:_default' \
 '--namespace=[Namespace of the MCPServer; needed only when several servers share the name]:NAMESPACE:_default' \
 '--cluster=[Cluster name written into the policy (as the operator'\''s \`MCP_CLUSTER_NAME\`)]:NAME:_default' \
+'(-f --filename)--live[Read the server, grants and sessions from the cluster (the current context, or --kubeconfig / --context) instead of files]' \
 '-h[Print help]' \
 '--help[Print help]' \
 '-V[Print version]' \
@@ -534,6 +540,8 @@ _arguments "${_arguments_options[@]}" : \
 _arguments "${_arguments_options[@]}" : \
 '-f+[Directory (or file) of MCPServer, MCPAccessGrant and MCPAgentSession manifests]:PATH:_files' \
 '--filename=[Directory (or file) of MCPServer, MCPAccessGrant and MCPAgentSession manifests]:PATH:_files' \
+'--kubeconfig=[Path to the kubeconfig (default\: KUBECONFIG, then ~/.kube/config)]:FILE:_files' \
+'--context=[The kubeconfig context to use (default\: its current context)]:NAME:_default' \
 '--server=[Name of the MCPServer]:NAME:_default' \
 '-n+[Namespace of the MCPServer; needed only when several servers share the name]:NAMESPACE:_default' \
 '--namespace=[Namespace of the MCPServer; needed only when several servers share the name]:NAMESPACE:_default' \
@@ -546,6 +554,7 @@ _arguments "${_arguments_options[@]}" : \
 '--at=[Evaluate at this time (RFC 3339) instead of now, e.g. to check an expiry]:TIME:_default' \
 '-o+[Output format]:OUTPUT:(text json)' \
 '--output=[Output format]:OUTPUT:(text json)' \
+'(-f --filename)--live[Read the server, grants and sessions from the cluster (the current context, or --kubeconfig / --context) instead of files]' \
 '-h[Print help]' \
 '--help[Print help]' \
 '-V[Print version]' \
