@@ -13,8 +13,7 @@
 
 use mcp_runtime_api::manifest::LoadResult;
 use mcp_runtime_api::server::{AuthMode, MCPServer, Transport};
-use mcp_runtime_operator::build::Route;
-use mcp_runtime_operator::config::OperatorConfig;
+use mcp_runtime_api::route::Route;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
@@ -126,7 +125,6 @@ pub fn plan(load: &LoadResult, environment: &dyn Fn(&str) -> Option<String>) -> 
                 .join("; "),
         });
     }
-    let route_config = OperatorConfig::default();
     let mut routes: BTreeMap<String, ServerKey> = BTreeMap::new();
     for loaded in &load.loaded {
         let mcp_runtime_api::manifest::Manifest::Server(server) = &loaded.manifest else {
@@ -134,7 +132,7 @@ pub fn plan(load: &LoadResult, environment: &dyn Fn(&str) -> Option<String>) -> 
         };
         let key = key_of(server);
         let source = format!("{} MCPServer {key}", loaded.source);
-        match plan_server(server, &key, &route_config, environment) {
+        match plan_server(server, &key, environment) {
             Ok(mut planned) => {
                 planned.source = source.clone();
                 if let Some(first) = routes.get(&planned.route) {
@@ -171,7 +169,6 @@ fn key_of(server: &MCPServer) -> ServerKey {
 fn plan_server(
     server: &MCPServer,
     key: &ServerKey,
-    route_config: &OperatorConfig,
     environment: &dyn Fn(&str) -> Option<String>,
 ) -> Result<ServerPlan, String> {
     let spec = &server.spec;
@@ -222,7 +219,8 @@ fn plan_server(
             ));
         }
     };
-    let route = Route::of(server, route_config).path;
+    // The path a cluster would publish the server at (hosts mean nothing on one port).
+    let route = Route::of(server, None).path;
     let fingerprint = fingerprint_of(&launch);
     Ok(ServerPlan {
         key: key.clone(),
