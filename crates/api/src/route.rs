@@ -54,8 +54,7 @@ mod tests {
 
     fn server(name: &str) -> MCPServer {
         let spec: MCPServerSpec =
-            serde_json::from_value(serde_json::json!({"image": "ghcr.io/acme/srv"}))
-                .expect("spec");
+            serde_json::from_value(serde_json::json!({"image": "ghcr.io/acme/srv"})).expect("spec");
         MCPServer::new(name, spec)
     }
 
@@ -63,15 +62,25 @@ mod tests {
     fn routes_follow_the_go_reconciler() {
         let default_host = Some("mcp.example");
         let mut s = server("srv");
-        assert_eq!(Route::of(&s, default_host).url(), "http://mcp.example/srv/mcp");
+        assert_eq!(
+            Route::of(&s, default_host).url(),
+            "http://mcp.example/srv/mcp"
+        );
         assert_eq!(Route::of(&s, None).url(), "/srv/mcp");
         s.spec.ingress_path = Some(String::new());
-        assert_eq!(Route::of(&s, None).url(), "/srv/mcp", "an empty path is the default");
+        assert_eq!(
+            Route::of(&s, None).url(),
+            "/srv/mcp",
+            "an empty path is the default"
+        );
         s.spec.ingress_path = None;
         s.spec.public_path_prefix = Some("/tools/".into());
         assert_eq!(Route::of(&s, default_host).url(), "/tools/mcp");
         s.spec.ingress_host = Some("h.example".into());
-        assert_eq!(Route::of(&s, default_host).url(), "http://h.example/tools/mcp");
+        assert_eq!(
+            Route::of(&s, default_host).url(),
+            "http://h.example/tools/mcp"
+        );
         s.spec.public_path_prefix = None;
         s.spec.ingress_path = Some("/custom".into());
         assert_eq!(Route::of(&s, default_host).url(), "http://h.example/custom");

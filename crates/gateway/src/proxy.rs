@@ -17,7 +17,6 @@
 
 use crate::deny::{AuthStyle, DenyEncoding, GovernanceHeaders, encode_denial};
 use crate::inspect::{Inspected, Limits, PostInput, inspect_post};
-pub use mcp_runtime_protocol::guard::{is_loopback_host, origin_allowed};
 use crate::metrics::{GatewayMetrics, Observation};
 use bytes::{Bytes, BytesMut};
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
@@ -32,6 +31,7 @@ use mcp_runtime_policy::{
     AuthMode, CompiledPolicy, Decision, Identity, Lenient, PolicyMode, Reason,
     Request as PolicyRequest, Vocabulary,
 };
+pub use mcp_runtime_protocol::guard::{is_loopback_host, origin_allowed};
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -246,10 +246,10 @@ impl Work {
                     self.update(|s| {
                         s.phase = Phase::Failed;
                         s.pid = None;
-                        s.last_error = Some(error.clone());
+                        s.last_error = Some(error.to_string());
                     });
                     eprintln!("{} | {error}", self.name);
-                    Outcome::Exited(error)
+                    Outcome::Exited(error.to_string())
                 }
             };
             match outcome {
@@ -301,7 +301,7 @@ impl Work {
             checks += 1;
             let error = spawn_error(
                 &command.requires,
-                &std::io::Error::from(std::io::ErrorKind::NotFound),
+                std::io::Error::from(std::io::ErrorKind::NotFound),
             );
             if checks == 1 {
                 eprintln!(

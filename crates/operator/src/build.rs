@@ -6,7 +6,6 @@
 //! volumes, probes, security contexts, NetworkPolicy, session affinity) are layered on top.
 
 use crate::config::OperatorConfig;
-pub use mcp_runtime_api::route::Route;
 use k8s_openapi::api::apps::v1::{
     Deployment, DeploymentSpec, DeploymentStrategy, RollingUpdateDeployment,
 };
@@ -27,6 +26,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta, 
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use kube::Resource;
 use mcp_runtime_api::defaults::{GATEWAY_METRICS_PORT, IMAGE_TAG};
+pub use mcp_runtime_api::route::Route;
 use mcp_runtime_api::server::{
     AuthMode, GatewayConfig, ResourceList, RolloutStrategy, Transport, VolumePermissions,
 };

@@ -62,7 +62,11 @@ impl Guard<'_> {
 
 /// An `Origin` is allowed when it is the listener's own (its host and port equal the request's
 /// `Host`) or listed in `allowed` (`*` allows any). `null` and unparseable origins are refused.
-pub fn origin_allowed(origin: &HeaderValue, host: Option<&HeaderValue>, allowed: &[String]) -> bool {
+pub fn origin_allowed(
+    origin: &HeaderValue,
+    host: Option<&HeaderValue>,
+    allowed: &[String],
+) -> bool {
     let Ok(origin) = origin.to_str() else {
         return false;
     };

@@ -1023,7 +1023,10 @@ mod tests {
             base64_decode(b"dG9vbHMvY2FsbA==").as_deref(),
             Some(&b"tools/call"[..])
         );
-        assert_eq!(base64_decode(b"AP8A/w").as_deref(), Some(&[0u8, 255, 0, 255][..]));
+        assert_eq!(
+            base64_decode(b"AP8A/w").as_deref(),
+            Some(&[0u8, 255, 0, 255][..])
+        );
         // Non-canonical trailing bits decode as Python's b64decode decodes them.
         assert_eq!(base64_decode(b"YR").as_deref(), Some(&b"a"[..]));
         assert_eq!(base64_decode(b"YR==").as_deref(), Some(&b"a"[..]));

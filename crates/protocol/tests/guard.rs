@@ -70,7 +70,10 @@ fn the_host_and_origin_rule() {
             headers.insert(HOST, HeaderValue::from_bytes(host).expect("host value"));
         }
         if let Some(origin) = case.origin {
-            headers.insert(ORIGIN, HeaderValue::from_bytes(origin).expect("origin value"));
+            headers.insert(
+                ORIGIN,
+                HeaderValue::from_bytes(origin).expect("origin value"),
+            );
         }
         let allowed: Vec<String> = case.allowed.iter().map(|a| (*a).to_owned()).collect();
         let guard = Guard {
@@ -79,7 +82,10 @@ fn the_host_and_origin_rule() {
         };
         let got = guard.check(&headers);
         if got != case.expected {
-            failures.push(format!("{}: expected {:?}, got {got:?}", case.name, case.expected));
+            failures.push(format!(
+                "{}: expected {:?}, got {got:?}",
+                case.name, case.expected
+            ));
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));

@@ -176,14 +176,7 @@ pub fn session(name: &str, server: &str, expires_at: Option<String>) -> MCPAgent
     .expect("session")
 }
 
-/// Polls `check` until it returns `Some`.
-pub async fn eventually<T, F, Fut>(what: &str, check: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Option<T>>,
-{
-    mcp_runtime_testkit::eventually(what, WAIT, check).await
-}
+pub use mcp_runtime_testkit::eventually;
 
 /// The rules of `deploy/operator/rbac.yaml`: the ClusterRole and the leader-election Role.
 pub fn rbac_rules() -> Vec<PolicyRule> {
