@@ -399,7 +399,7 @@ impl Work {
         loop {
             match tokio::time::timeout(Duration::from_secs(10), handshake(&self.upstream)).await {
                 Ok(Ok(facts)) => return facts,
-                Ok(Err(error)) => self.update(|s| s.last_error = Some(error)),
+                Ok(Err(error)) => self.update(|s| s.last_error = Some(error.to_string())),
                 Err(_) => self.update(|s| {
                     s.last_error = Some("handshake timed out after 10 s".to_owned());
                 }),
@@ -425,7 +425,7 @@ impl Work {
                 Ok(Err(error)) => {
                     self.update(|s| {
                         s.phase = Phase::Starting;
-                        s.last_error = Some(error);
+                        s.last_error = Some(error.to_string());
                     });
                     Duration::from_secs(1)
                 }

@@ -791,7 +791,7 @@ async fn handshake(
     }
     match ctx.handshake.initialize(address).await {
         Ok(info) => (Some(info), None),
-        Err(e) => (None, Some(e)),
+        Err(e) => (None, Some(e.to_string())),
     }
 }
 
