@@ -6,6 +6,7 @@ mod example_server_cmd;
 mod gateway_cmd;
 mod import_cmd;
 mod install_cmd;
+mod logging;
 mod operator_cmd;
 mod policy_cmd;
 mod sentinel_cmd;
@@ -99,14 +100,20 @@ enum Command {
 }
 
 /// Warnings and errors from every role go to stderr; `MCP_RUNTIME_LOG` (a tracing filter such
-/// as `info` or `mcp_runtime_gateway=debug`) shows more.
+/// as `info` or `mcp_runtime_gateway=debug`) shows more. The local mode's console lines
+/// ([`mcp_runtime_local::CONSOLE`]) show at `info` by default, as bare lines.
 fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("MCP_RUNTIME_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let filter =
+        tracing_subscriber::EnvFilter::try_from_env("MCP_RUNTIME_LOG").unwrap_or_else(|_| {
+            tracing_subscriber::EnvFilter::new(format!("warn,{}=info", mcp_runtime_local::CONSOLE))
+        });
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .with_ansi(false)
+        .event_format(logging::ConsoleOrFull(
+            tracing_subscriber::fmt::format().with_ansi(false),
+        ))
         .try_init();
 }
 

@@ -179,7 +179,7 @@ pub(crate) fn program_exists(program: &Path, env: &[(String, String)], dir: &Pat
 async fn relay(name: String, stream: impl AsyncRead + Unpin, output: RecentOutput) {
     let mut lines = BufReader::new(stream).lines();
     while let Ok(Some(line)) = lines.next_line().await {
-        eprintln!("{name} | {line}");
+        tracing::info!(target: crate::CONSOLE, "{name} | {line}");
         output.push(line);
     }
 }

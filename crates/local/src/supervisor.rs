@@ -248,7 +248,7 @@ impl Work {
                         s.pid = None;
                         s.last_error = Some(error.to_string());
                     });
-                    eprintln!("{} | {error}", self.name);
+                    tracing::warn!(target: crate::CONSOLE, "{} | {error}", self.name);
                     Outcome::Exited(error.to_string())
                 }
             };
@@ -272,7 +272,8 @@ impl Work {
                         }
                         s.pid = None;
                     });
-                    eprintln!(
+                    tracing::warn!(
+                        target: crate::CONSOLE,
                         "{} | exited ({how}); starting again in {} ms",
                         self.name,
                         backoff.as_millis()
@@ -304,7 +305,8 @@ impl Work {
                 std::io::Error::from(std::io::ErrorKind::NotFound),
             );
             if checks == 1 {
-                eprintln!(
+                tracing::warn!(
+                    target: crate::CONSOLE,
                     "{} | {error}; checking again with a growing interval",
                     self.name
                 );
@@ -323,7 +325,8 @@ impl Work {
             interval = (interval * 2).min(MAX_BACKOFF);
         }
         if checks > 0 {
-            eprintln!(
+            tracing::info!(
+                target: crate::CONSOLE,
                 "{} | {} is there now; starting",
                 self.name,
                 command.requires.display()
@@ -379,7 +382,8 @@ impl Work {
 
     fn mark_ready(&self, facts: ServerFacts) {
         let now = jiff::Timestamp::now().to_string();
-        eprintln!(
+        tracing::info!(
+            target: crate::CONSOLE,
             "{} | ready: {} tool(s) at {}",
             self.name,
             facts.tools.len(),
