@@ -15,6 +15,7 @@ pub mod grant;
 pub mod import;
 pub mod manifest;
 pub mod reference;
+pub mod route;
 pub mod server;
 pub mod session;
 pub mod status;
@@ -25,6 +26,7 @@ pub use grant::{MCPAccessGrant, MCPAccessGrantSpec, ToolRule};
 pub use manifest::{
     LoadResult, Loaded, Manifest, ManifestError, Source, load_dir, parse_manifests,
 };
+pub use route::Route;
 pub use server::{MCPServer, MCPServerSpec, MCPServerStatus};
 pub use session::{MCPAgentSession, MCPAgentSessionSpec};
 pub use status::ObjectStatus;

@@ -3,7 +3,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::BTreeSet;
-use std::future::Future;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -15,6 +14,7 @@ use http_body_util::{BodyExt, Full};
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use mcp_runtime_audit::{AuditEvent, AuditSink, HttpSink, HttpSinkConfig, RequestPayload};
+use mcp_runtime_testkit::eventually;
 use tokio::net::TcpSocket;
 use tokio::task::{JoinHandle, JoinSet};
 use tokio::time::Instant;
@@ -134,21 +134,6 @@ async fn dead_addr() -> SocketAddr {
     l.local_addr().unwrap()
 }
 
-async fn eventually<F, Fut>(what: &str, mut check: F)
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = bool>,
-{
-    let deadline = Instant::now() + DEADLINE;
-    loop {
-        if check().await {
-            return;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for: {what}");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-}
-
 fn config(url: String, dir: &Path) -> HttpSinkConfig {
     let mut c = HttpSinkConfig::new(url, dir);
     c.batch_interval = Duration::from_millis(20);
@@ -192,7 +177,7 @@ fn spool_bytes(dir: &Path) -> u64 {
 }
 
 async fn flush_until_delivered(sink: &HttpSink) {
-    eventually("flush delivers everything", || sink.flush()).await;
+    eventually("flush delivers everything", DEADLINE, || sink.flush()).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -205,7 +190,7 @@ async fn delivers_batched_with_api_key() {
 
     let emitted = emit_n(&sink, 200);
     let state = Arc::clone(&rx.state);
-    eventually("200 events received", || {
+    eventually("200 events received", DEADLINE, || {
         let n = state.ids().len();
         async move { n >= 200 }
     })
@@ -232,7 +217,7 @@ async fn delivers_batched_with_api_key() {
             .iter()
             .all(|c| c.as_deref() == Some("application/json"))
     );
-    eventually("sent_total counts", || {
+    eventually("sent_total counts", DEADLINE, || {
         let n = sink.sent_total();
         async move { n == 200 }
     })
@@ -261,7 +246,7 @@ async fn outage_spools_and_replays_in_full() {
 
     rx.stop().await;
     emitted.extend(emit_n(&sink, 300));
-    eventually("the 300 events are spooled", || {
+    eventually("the 300 events are spooled", DEADLINE, || {
         let n = sink.spooled_total();
         async move { n >= 300 }
     })
@@ -291,7 +276,7 @@ async fn error_status_spools_then_replays() {
     let sink = HttpSink::new(config(rx.url(), dir.path())).unwrap();
     rx.state.fail.store(true, Ordering::SeqCst);
     let emitted = emit_n(&sink, 40);
-    eventually("spooled after 503", || {
+    eventually("spooled after 503", DEADLINE, || {
         let n = sink.spooled_total();
         async move { n >= 40 }
     })
@@ -300,13 +285,13 @@ async fn error_status_spools_then_replays() {
     rx.state.fail.store(false, Ordering::SeqCst);
     // The background retry replays the spool without an explicit flush.
     let state = Arc::clone(&rx.state);
-    eventually("replayed by the retry loop", || {
+    eventually("replayed by the retry loop", DEADLINE, || {
         let got: BTreeSet<String> = state.ids().into_iter().collect();
         let done = got == emitted;
         async move { done }
     })
     .await;
-    eventually("spool emptied", || {
+    eventually("spool emptied", DEADLINE, || {
         let empty = spool_files(dir.path()) == 0;
         async move { empty }
     })
@@ -351,7 +336,7 @@ async fn full_spool_drops_and_counts() {
     cfg.queue_capacity = 16;
     let sink = HttpSink::new(cfg).unwrap();
     emit_n(&sink, 300);
-    eventually("every event spooled or dropped", || {
+    eventually("every event spooled or dropped", DEADLINE, || {
         let n = sink.spooled_total() + sink.dropped_total();
         async move { n == 300 }
     })
@@ -384,7 +369,7 @@ async fn unresponsive_ingest_times_out_and_spools() {
         started.elapsed() < Duration::from_secs(1),
         "emit does not wait for the ingest"
     );
-    eventually("spooled after the timeout", || {
+    eventually("spooled after the timeout", DEADLINE, || {
         let n = sink.spooled_total();
         async move { n == 30 }
     })

@@ -10,7 +10,8 @@ use http_body_util::combinators::UnsyncBoxBody;
 use http_body_util::{BodyExt, Full, Limited, StreamBody};
 use hyper::body::{Frame, Incoming};
 use hyper_util::rt::TokioIo;
-use mcp_runtime_gateway::inspect::{self, Inspected, Kind, PostInput};
+use mcp_runtime_protocol::guard::{Guard, Refusal};
+use mcp_runtime_protocol::inspect::{self, Inspected, Kind, PostInput};
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
@@ -41,13 +42,18 @@ async fn handle(shared: &Arc<Shared>, request: Request<Incoming>) -> Response<Bo
     if path != shared.config.mcp_path {
         return text(StatusCode::NOT_FOUND, "not found\n");
     }
-    if !origin_allowed(request.headers(), &shared.config.allowed_origins) {
-        return error_response(
-            StatusCode::FORBIDDEN,
-            None,
-            codes::TRANSPORT,
-            "Forbidden: Origin not allowed",
-        );
+    let guard = Guard {
+        allowed_origins: &shared.config.allowed_origins,
+        loopback_listener: shared.loopback_listener,
+    };
+    if let Err(refusal) = guard.check(request.headers()) {
+        let message = match refusal {
+            Refusal::HostNotLoopback => {
+                "Forbidden: Host not allowed (a bridge on a loopback address only answers loopback host names)"
+            }
+            Refusal::OriginNotAllowed => "Forbidden: Origin not allowed",
+        };
+        return error_response(StatusCode::FORBIDDEN, None, codes::TRANSPORT, message);
     }
     match *request.method() {
         Method::POST => post(shared, request).await,
@@ -516,37 +522,6 @@ async fn worker_for(shared: &Arc<Shared>) -> Result<Arc<Worker>, Box<Response<Bo
             Err(failed(&message))
         }
     }
-}
-
-fn origin_allowed(headers: &HeaderMap, allowed: &[String]) -> bool {
-    let Some(origin) = headers.get(header::ORIGIN) else {
-        return true;
-    };
-    let Ok(origin) = origin.to_str() else {
-        return false;
-    };
-    let origin = origin.trim();
-    if allowed
-        .iter()
-        .any(|a| a == "*" || a.trim_end_matches('/').eq_ignore_ascii_case(origin))
-    {
-        return true;
-    }
-    let Some((_, authority)) = origin.split_once("://") else {
-        return false;
-    };
-    let host = if let Some(rest) = authority.strip_prefix('[') {
-        rest.split(']').next().unwrap_or("")
-    } else {
-        authority.split(':').next().unwrap_or("")
-    };
-    if matches!(
-        host.to_ascii_lowercase().as_str(),
-        "localhost" | "127.0.0.1" | "::1"
-    ) {
-        return true;
-    }
-    header_str(headers, "host").is_some_and(|own| own.eq_ignore_ascii_case(authority))
 }
 
 fn full(bytes: impl Into<Bytes>) -> Body {

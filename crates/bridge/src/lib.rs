@@ -78,8 +78,8 @@ pub struct BridgeConfig {
     pub grace: Grace,
     /// Bounds.
     pub limits: Limits,
-    /// Browser origins accepted besides loopback ones and the bridge's own host (`*`: any).
-    /// Requests carrying another `Origin` get 403 (DNS-rebinding protection).
+    /// Browser origins accepted besides the bridge's own (`*`: any). Requests carrying another
+    /// `Origin` get 403; the rule is `mcp_runtime_protocol::guard`, shared with the gateway.
     pub allowed_origins: Vec<String>,
 }
 
@@ -126,6 +126,8 @@ pub enum BridgeError {
 #[derive(Debug)]
 struct Shared {
     config: BridgeConfig,
+    /// Whether the listener is on a loopback address: then `Host` must be a loopback name.
+    loopback_listener: bool,
     launch: child::Launch,
     sessions: Mutex<Sessions>,
     worker: tokio::sync::Mutex<WorkerSlot>,
@@ -197,8 +199,12 @@ pub async fn serve(
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), BridgeError> {
     let launch = config.launch();
+    let loopback_listener = listener
+        .local_addr()
+        .is_ok_and(|address| address.ip().is_loopback());
     let shared = Arc::new(Shared {
         config,
+        loopback_listener,
         launch,
         sessions: Mutex::new(Sessions::default()),
         worker: tokio::sync::Mutex::new(WorkerSlot::default()),

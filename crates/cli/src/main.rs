@@ -8,6 +8,7 @@ mod example_server_cmd;
 mod gateway_cmd;
 mod import_cmd;
 mod install_cmd;
+mod logging;
 mod operator_cmd;
 mod policy_cmd;
 mod sentinel_cmd;
@@ -105,18 +106,25 @@ enum Command {
 }
 
 /// Warnings and errors from every role go to stderr; `MCP_RUNTIME_LOG` (a tracing filter such
-/// as `info` or `mcp_runtime_gateway=debug`) shows more.
+/// as `info` or `mcp_runtime_gateway=debug`) shows more. The local mode's console lines
+/// ([`mcp_runtime_local::CONSOLE`]) show at `info` by default, as bare lines.
 fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("MCP_RUNTIME_LOG")
-        // kube's client logs every failed request at ERROR; the caller reports the same error
-        // with what it was doing, so the client's own line is only noise.
-        .unwrap_or_else(|_| {
-            tracing_subscriber::EnvFilter::new("warn,kube_client::client::builder=off")
+    let filter =
+        tracing_subscriber::EnvFilter::try_from_env("MCP_RUNTIME_LOG").unwrap_or_else(|_| {
+            // kube's client logs every failed request at ERROR; the caller reports the same
+            // error with what it was doing, so the client's own line is only noise.
+            tracing_subscriber::EnvFilter::new(format!(
+                "warn,kube_client::client::builder=off,{}=info",
+                mcp_runtime_local::CONSOLE
+            ))
         });
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .with_ansi(false)
+        .event_format(logging::ConsoleOrFull(
+            tracing_subscriber::fmt::format().with_ansi(false),
+        ))
         .try_init();
 }
 

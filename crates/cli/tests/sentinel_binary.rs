@@ -30,13 +30,7 @@ impl Drop for Process {
     }
 }
 
-fn wait_for(what: &str, timeout: Duration, mut ready: impl FnMut() -> bool) {
-    let deadline = Instant::now() + timeout;
-    while !ready() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
+use mcp_runtime_testkit::eventually_blocking as wait_for;
 
 /// A raw HTTP/1.1 GET; returns (status, body). Status 0 when the connection fails.
 fn get(address: &str, path: &str) -> (u16, String) {

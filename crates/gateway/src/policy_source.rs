@@ -208,11 +208,14 @@ impl PolicyStore {
     /// On failure the previous policy stays active, `last_reload_error` records the message
     /// (which names the file) and it is returned. A document with the active revision swaps
     /// nothing but still clears a stale error. Blocking: call it off the async runtime.
-    pub fn load_file(&self, path: &Path) -> Result<(), String> {
+    pub fn load_file(&self, path: &Path) -> Result<(), PolicyFileError> {
         let policy = read_policy(path).and_then(|policy| {
             self.defaults
                 .apply(policy)
-                .map_err(|conflict| format!("policy file {}: {conflict}", path.display()))
+                .map_err(|source| PolicyFileError::AuthMode {
+                    path: path.to_owned(),
+                    source,
+                })
         });
         self.install(&path.display().to_string(), policy)
     }
@@ -220,11 +223,11 @@ impl PolicyStore {
     /// Activates a policy produced elsewhere (the local mode renders it in process), with the
     /// same rules as [`PolicyStore::load_file`]: an error keeps the last good policy and is
     /// reported on `/config/status`. `origin` names where it came from in the logs.
-    pub fn install(
+    pub fn install<E: fmt::Display>(
         &self,
         origin: &str,
-        outcome: Result<CompiledPolicy, String>,
-    ) -> Result<(), String> {
+        outcome: Result<CompiledPolicy, E>,
+    ) -> Result<(), E> {
         let mut state = self.lock();
         match outcome {
             Ok(policy) => {
@@ -258,7 +261,7 @@ impl PolicyStore {
                     ready = self.is_ready(),
                     "policy reload failed; keeping the last good policy"
                 );
-                state.last_reload_error = Some(error.clone());
+                state.last_reload_error = Some(error.to_string());
                 Err(error)
             }
         }
@@ -375,8 +378,13 @@ pub struct AuthModeConflict {
     pub variable: &'static str,
 }
 
+/// An `AUTH_MODE` value that names no identity mode.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("unknown AUTH_MODE {0:?}: expected none, header, oauth or mtls")]
+pub struct UnknownAuthMode(pub String);
+
 /// Parses an `AUTH_MODE` value; empty means unset.
-pub fn parse_auth_mode(raw: &str) -> Result<Option<AuthMode>, String> {
+pub fn parse_auth_mode(raw: &str) -> Result<Option<AuthMode>, UnknownAuthMode> {
     match raw.trim() {
         "" => Ok(None),
         other => AuthMode::ALL
@@ -384,9 +392,7 @@ pub fn parse_auth_mode(raw: &str) -> Result<Option<AuthMode>, String> {
             .copied()
             .find(|mode| mode.as_str() == other)
             .map(Some)
-            .ok_or_else(|| {
-                format!("unknown AUTH_MODE {other:?}: expected none, header, oauth or mtls")
-            }),
+            .ok_or_else(|| UnknownAuthMode(other.to_owned())),
     }
 }
 
@@ -408,21 +414,54 @@ fn lenient<T: serde::de::DeserializeOwned>(value: &Option<String>) -> Option<T> 
     serde_json::from_value(serde_json::Value::String(value.trim().to_owned())).ok()
 }
 
-fn read_policy(path: &Path) -> Result<CompiledPolicy, String> {
-    let file = std::fs::File::open(path)
-        .map_err(|error| format!("reading policy file {}: {error}", path.display()))?;
+/// Why a policy file was not activated. Every message names the file.
+#[derive(Debug, thiserror::Error)]
+pub enum PolicyFileError {
+    /// The file could not be opened or read.
+    #[error("reading policy file {}: {source}", path.display())]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file is over [`MAX_POLICY_BYTES`].
+    #[error("policy file {} is larger than {MAX_POLICY_BYTES} bytes", path.display())]
+    TooLarge { path: PathBuf },
+    /// The document is not a valid policy.
+    #[error("policy file {}: {source}", path.display())]
+    Invalid {
+        path: PathBuf,
+        #[source]
+        source: mcp_runtime_policy::PolicyError,
+    },
+    /// The document's `auth.mode` disagrees with `AUTH_MODE`.
+    #[error("policy file {}: {source}", path.display())]
+    AuthMode {
+        path: PathBuf,
+        #[source]
+        source: AuthModeConflict,
+    },
+}
+
+fn read_policy(path: &Path) -> Result<CompiledPolicy, PolicyFileError> {
+    let read_error = |source| PolicyFileError::Read {
+        path: path.to_owned(),
+        source,
+    };
+    let file = std::fs::File::open(path).map_err(read_error)?;
     let mut bytes = Vec::new();
     file.take(MAX_POLICY_BYTES + 1)
         .read_to_end(&mut bytes)
-        .map_err(|error| format!("reading policy file {}: {error}", path.display()))?;
+        .map_err(read_error)?;
     if bytes.len() as u64 > MAX_POLICY_BYTES {
-        return Err(format!(
-            "policy file {} is larger than {MAX_POLICY_BYTES} bytes",
-            path.display()
-        ));
+        return Err(PolicyFileError::TooLarge {
+            path: path.to_owned(),
+        });
     }
-    CompiledPolicy::from_json(&bytes)
-        .map_err(|error| format!("policy file {}: {error}", path.display()))
+    CompiledPolicy::from_json(&bytes).map_err(|source| PolicyFileError::Invalid {
+        path: path.to_owned(),
+        source,
+    })
 }
 
 /// Why [`watch_file`] could not start.

@@ -31,6 +31,7 @@ use mcp_runtime_policy::{
     AuthMode, CompiledPolicy, Decision, Identity, Lenient, PolicyMode, Reason,
     Request as PolicyRequest, Vocabulary,
 };
+pub use mcp_runtime_protocol::guard::{is_loopback_host, origin_allowed};
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -564,54 +565,6 @@ impl Proxy {
             Err(_) => upstream_error(),
         }
     }
-}
-
-/// An `Origin` is allowed when it is the gateway's own (its host and port equal the request's
-/// `Host`) or listed in `allowed` (`*` allows any). `null` and unparseable origins are refused.
-fn origin_allowed(origin: &HeaderValue, host: Option<&HeaderValue>, allowed: &[String]) -> bool {
-    let Ok(origin) = origin.to_str() else {
-        return false;
-    };
-    let origin = origin.trim().trim_end_matches('/');
-    if allowed
-        .iter()
-        .any(|a| a == "*" || a.trim_end_matches('/').eq_ignore_ascii_case(origin))
-    {
-        return true;
-    }
-    let authority = origin
-        .strip_prefix("http://")
-        .or_else(|| origin.strip_prefix("https://"))
-        .filter(|rest| !rest.is_empty() && !rest.contains('/'));
-    match (authority, host.and_then(|h| h.to_str().ok())) {
-        (Some(authority), Some(host)) => authority.eq_ignore_ascii_case(host.trim()),
-        _ => false,
-    }
-}
-
-/// Whether a `Host` value names a loopback host (`localhost`, `127.0.0.0/8`, `[::1]`), with or
-/// without a port.
-pub fn is_loopback_host(host: &HeaderValue) -> bool {
-    let Ok(host) = host.to_str() else {
-        return false;
-    };
-    let host = host.trim();
-    let name = if let Some(rest) = host.strip_prefix('[') {
-        match rest.split_once(']') {
-            Some((inside, port)) if port.is_empty() || port.starts_with(':') => inside,
-            _ => return false,
-        }
-    } else {
-        match host.rsplit_once(':') {
-            Some((name, port)) if port.bytes().all(|b| b.is_ascii_digit()) => name,
-            _ => host,
-        }
-    };
-    let name = name.strip_suffix('.').unwrap_or(name);
-    name.eq_ignore_ascii_case("localhost")
-        || name
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
 }
 
 /// What the pipeline learned about a request, for its audit event.

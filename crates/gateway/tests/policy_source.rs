@@ -9,9 +9,9 @@ use mcp_runtime_gateway::policy_source::{
     DocumentDefaults, PolicyStatus, PolicyStore, ReloadCounts, WatchHandle, watch_file,
 };
 use mcp_runtime_policy::{Grant, PolicyDocument, SessionBinding, SideEffect, Tool, Trust};
+use mcp_runtime_testkit::eventually;
 use pretty_assertions::assert_eq;
 use serde_json::Value;
-use tokio::time::Instant;
 
 /// A finalized document; `revoked` flips the session binding and so the revision.
 fn document(revoked: bool) -> PolicyDocument {
@@ -51,18 +51,11 @@ async fn wait_for(
     what: &str,
     done: impl Fn(&PolicyStatus) -> bool,
 ) -> PolicyStatus {
-    let deadline = Instant::now() + within;
-    loop {
+    eventually(what, within, async || {
         let status = store.status();
-        if done(&status) {
-            return status;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "not within {within:?}: {what}; status: {status:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+        done(&status).then_some(status)
+    })
+    .await
 }
 
 async fn watch(path: PathBuf) -> (Arc<PolicyStore>, WatchHandle) {
@@ -166,7 +159,10 @@ async fn unchanged_revision_swaps_nothing_but_clears_a_stale_error() {
     let mut tampered = document.clone();
     tampered.revision = "sha256:0000".into();
     write(&path, &json(&tampered));
-    let error = store.load_file(&path).expect_err("tampered revision");
+    let error = store
+        .load_file(&path)
+        .expect_err("tampered revision")
+        .to_string();
     assert!(error.contains(&path.display().to_string()), "{error}");
     assert!(store.status().last_reload_error.is_some());
 
@@ -425,7 +421,10 @@ fn auth_mode_only_fills_or_repeats_the_documents_mode() {
         .finalize(jiff::Timestamp::UNIX_EPOCH)
         .expect("finalize");
     write(&path, &json(&header));
-    let error = store.load_file(&path).expect_err("conflicting mode");
+    let error = store
+        .load_file(&path)
+        .expect_err("conflicting mode")
+        .to_string();
     assert!(
         error.contains("\"header\"") && error.contains("\"none\"") && error.contains("AUTH_MODE"),
         "{error}"

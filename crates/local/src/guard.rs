@@ -44,11 +44,11 @@ pub fn guarded_args(parent: u32, program: &std::path::Path, args: &[String]) -> 
 /// Runs `command` (program and arguments) as described in the module docs.
 pub fn run(parent: u32, command: &[OsString]) -> ExitCode {
     let Some((program, args)) = command.split_first() else {
-        eprintln!("guard-child: no command to run");
+        tracing::error!(target: crate::CONSOLE, "guard-child: no command to run");
         return ExitCode::from(2);
     };
     if let Err(error) = set_pdeathsig(Signal::SIGUSR1) {
-        eprintln!("guard-child: cannot ask to be told when the parent dies: {error}");
+        tracing::error!(target: crate::CONSOLE, "guard-child: cannot ask to be told when the parent dies: {error}");
         return ExitCode::from(1);
     }
     // The parent may have died before the request above took effect; then no signal comes.
@@ -61,7 +61,7 @@ pub fn run(parent: u32, command: &[OsString]) -> ExitCode {
     {
         Ok(runtime) => runtime,
         Err(error) => {
-            eprintln!("guard-child: {error}");
+            tracing::error!(target: crate::CONSOLE, "guard-child: {error}");
             return ExitCode::from(1);
         }
     };
@@ -78,13 +78,14 @@ async fn supervise(program: &OsString, args: &[OsString]) -> ExitCode {
     );
     let (Ok(mut parent_died), Ok(mut terminate), Ok(mut interrupt), Ok(mut hangup)) = handlers
     else {
-        eprintln!("guard-child: cannot handle signals");
+        tracing::error!(target: crate::CONSOLE, "guard-child: cannot handle signals");
         return ExitCode::from(1);
     };
     let mut child = match tokio::process::Command::new(program).args(args).spawn() {
         Ok(child) => child,
         Err(error) => {
-            eprintln!(
+            tracing::error!(
+                target: crate::CONSOLE,
                 "guard-child: starting {}: {error}",
                 program.to_string_lossy()
             );

@@ -20,4 +20,10 @@ pub mod status;
 pub mod supervisor;
 
 pub use daemon::{MountedHandler, UpConfig, run};
+
+/// The tracing target of the lines `up` shows the person running it (`notes | ready: 3
+/// tool(s) at …`, each server's own output prefixed with its name). The CLI prints events of
+/// this target as their bare message, without time, level or target, and shows them at `info`
+/// by default; `MCP_RUNTIME_LOG` can still change that like any other target.
+pub const CONSOLE: &str = "mcp_runtime_local::console";
 pub use status::{STATUS_PATH, UpStatus};

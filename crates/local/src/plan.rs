@@ -12,9 +12,8 @@
 //! Nothing here does I/O, so every rule is unit tested.
 
 use mcp_runtime_api::manifest::LoadResult;
+use mcp_runtime_api::route::Route;
 use mcp_runtime_api::server::{AuthMode, MCPServer, Transport};
-use mcp_runtime_operator::build::Route;
-use mcp_runtime_operator::config::OperatorConfig;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
@@ -126,7 +125,6 @@ pub fn plan(load: &LoadResult, environment: &dyn Fn(&str) -> Option<String>) -> 
                 .join("; "),
         });
     }
-    let route_config = OperatorConfig::default();
     let mut routes: BTreeMap<String, ServerKey> = BTreeMap::new();
     for loaded in &load.loaded {
         let mcp_runtime_api::manifest::Manifest::Server(server) = &loaded.manifest else {
@@ -134,7 +132,7 @@ pub fn plan(load: &LoadResult, environment: &dyn Fn(&str) -> Option<String>) -> 
         };
         let key = key_of(server);
         let source = format!("{} MCPServer {key}", loaded.source);
-        match plan_server(server, &key, &route_config, environment) {
+        match plan_server(server, &key, environment) {
             Ok(mut planned) => {
                 planned.source = source.clone();
                 if let Some(first) = routes.get(&planned.route) {
@@ -151,7 +149,10 @@ pub fn plan(load: &LoadResult, environment: &dyn Fn(&str) -> Option<String>) -> 
                 routes.insert(planned.route.clone(), key);
                 result.servers.push(planned);
             }
-            Err(message) => result.problems.push(Problem { source, message }),
+            Err(error) => result.problems.push(Problem {
+                source,
+                message: error.to_string(),
+            }),
         }
     }
     result
@@ -171,9 +172,8 @@ fn key_of(server: &MCPServer) -> ServerKey {
 fn plan_server(
     server: &MCPServer,
     key: &ServerKey,
-    route_config: &OperatorConfig,
     environment: &dyn Fn(&str) -> Option<String>,
-) -> Result<ServerPlan, String> {
+) -> Result<ServerPlan, ServerPlanError> {
     let spec = &server.spec;
     let mut warnings = Vec::new();
     // The gateway takes the identity mode from the rendered policy, as in a cluster: a mode it
@@ -214,15 +214,13 @@ fn plan_server(
             url: external_url(&url, &spec.mcp_path)?,
         },
         (None, None) => {
-            return Err(format!(
-                "spec.command: the local mode runs servers as processes, and the image {:?} \
-                 only runs in a cluster; set spec.command (with spec.transport: stdio for a \
-                 stdio server) or spec.gateway.upstreamURL for a server that already runs",
-                spec.image
-            ));
+            return Err(ServerPlanError::ImageOnly {
+                image: spec.image.clone(),
+            });
         }
     };
-    let route = Route::of(server, route_config).path;
+    // The path a cluster would publish the server at (hosts mean nothing on one port).
+    let route = Route::of(server, None).path;
     let fingerprint = fingerprint_of(&launch);
     Ok(ServerPlan {
         key: key.clone(),
@@ -287,17 +285,41 @@ fn environment_of(
     env
 }
 
+/// Why a server cannot run in the local mode; each message names the field.
+#[derive(Debug, thiserror::Error)]
+enum ServerPlanError {
+    #[error(
+        "spec.command: the local mode runs servers as processes, and the image {image:?} only \
+         runs in a cluster; set spec.command (with spec.transport: stdio for a stdio server) or \
+         spec.gateway.upstreamURL for a server that already runs"
+    )]
+    ImageOnly { image: String },
+    #[error("spec.gateway.upstreamURL: {url:?} is not a URL: {source}")]
+    UpstreamNotAUrl {
+        url: String,
+        #[source]
+        source: http::uri::InvalidUri,
+    },
+    #[error(
+        "spec.gateway.upstreamURL: {url:?} must be an http:// URL with a host (TLS upstreams \
+         are not supported by the local mode yet)"
+    )]
+    UpstreamNotHttp { url: String },
+}
+
 /// An upstream URL with a path is the endpoint itself; without one, `mcpPath` is appended (MR's
 /// `gateway.upstreamURL` is a base such as `http://127.0.0.1:8088`).
-fn external_url(url: &str, mcp_path: &str) -> Result<String, String> {
+fn external_url(url: &str, mcp_path: &str) -> Result<String, ServerPlanError> {
     let uri: http::Uri = url
         .parse()
-        .map_err(|error| format!("spec.gateway.upstreamURL: {url:?} is not a URL: {error}"))?;
+        .map_err(|source| ServerPlanError::UpstreamNotAUrl {
+            url: url.to_owned(),
+            source,
+        })?;
     if uri.scheme_str() != Some("http") || uri.authority().is_none() {
-        return Err(format!(
-            "spec.gateway.upstreamURL: {url:?} must be an http:// URL with a host (TLS \
-             upstreams are not supported by the local mode yet)"
-        ));
+        return Err(ServerPlanError::UpstreamNotHttp {
+            url: url.to_owned(),
+        });
     }
     if uri.path().trim_matches('/').is_empty() {
         Ok(format!(

@@ -62,7 +62,7 @@ pub struct Running {
 
 /// Starts `spec` in a new process group. A program that is not installed gets an error that
 /// says what to install, when the program is a well-known runtime.
-pub fn start(spec: &Spec<'_>, output: &RecentOutput) -> Result<Running, String> {
+pub fn start(spec: &Spec<'_>, output: &RecentOutput) -> Result<Running, StartError> {
     let mut command = match spec.guard {
         Some(this_exe) => {
             let mut command = Command::new(this_exe);
@@ -91,7 +91,7 @@ pub fn start(spec: &Spec<'_>, output: &RecentOutput) -> Result<Running, String> 
         .kill_on_drop(true);
     let mut child = command
         .spawn()
-        .map_err(|error| spawn_error(spec.program, &error))?;
+        .map_err(|error| spawn_error(spec.program, error))?;
     let pid = child.id().unwrap_or_default();
     if let Some(stdout) = child.stdout.take() {
         tokio::spawn(relay(spec.name.to_owned(), stdout, output.clone()));
@@ -179,14 +179,32 @@ pub(crate) fn program_exists(program: &Path, env: &[(String, String)], dir: &Pat
 async fn relay(name: String, stream: impl AsyncRead + Unpin, output: RecentOutput) {
     let mut lines = BufReader::new(stream).lines();
     while let Ok(Some(line)) = lines.next_line().await {
-        eprintln!("{name} | {line}");
+        tracing::info!(target: crate::CONSOLE, "{name} | {line}");
         output.push(line);
     }
 }
 
-pub(crate) fn spawn_error(program: &Path, error: &io::Error) -> String {
+/// Why a server's process did not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The program is not on `PATH`; `hint` says what to install.
+    #[error("command {program:?} was not found on PATH; {hint}")]
+    NotFound { program: String, hint: &'static str },
+    /// Any other failure to start it.
+    #[error("starting {program}: {source}")]
+    Spawn {
+        program: String,
+        #[source]
+        source: io::Error,
+    },
+}
+
+pub(crate) fn spawn_error(program: &Path, error: io::Error) -> StartError {
     if error.kind() != io::ErrorKind::NotFound {
-        return format!("starting {}: {error}", program.display());
+        return StartError::Spawn {
+            program: program.display().to_string(),
+            source: error,
+        };
     }
     let name = program
         .file_name()
@@ -194,24 +212,27 @@ pub(crate) fn spawn_error(program: &Path, error: &io::Error) -> String {
         .unwrap_or_default();
     let hint = match name {
         "node" | "npx" | "npm" => {
-            "; install Node.js and npm (Debian: `apt-get install nodejs npm`), then run again"
+            "install Node.js and npm (Debian: `apt-get install nodejs npm`), then run again"
         }
         "python" | "python3" | "pip" | "pip3" => {
-            "; install Python 3 (Debian: `apt-get install python3 python3-venv`), then run again"
+            "install Python 3 (Debian: `apt-get install python3 python3-venv`), then run again"
         }
-        "uv" | "uvx" => "; install uv (`pip install uv`), then run again",
-        "docker" => "; the local mode runs processes, not containers: set spec.command",
-        _ => "; install it or fix spec.command",
+        "uv" | "uvx" => "install uv (`pip install uv`), then run again",
+        "docker" => "the local mode runs processes, not containers: set spec.command",
+        _ => "install it or fix spec.command",
     };
-    format!(
-        "command {:?} was not found on PATH{hint}",
-        program.display().to_string()
-    )
+    StartError::NotFound {
+        program: program.display().to_string(),
+        hint,
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use mcp_runtime_testkit::eventually;
+
+    const WAIT: Duration = Duration::from_secs(10);
 
     #[tokio::test]
     async fn missing_runtime_gets_an_install_hint() {
@@ -224,9 +245,12 @@ mod tests {
             dir: Path::new("."),
             guard: None,
         };
-        let error = start(&spec, &output).expect_err("no such program");
+        let error = start(&spec, &output)
+            .expect_err("no such program")
+            .to_string();
         assert!(error.contains("was not found on PATH"), "{error}");
-        let hint = spawn_error(Path::new("npx"), &io::Error::from(io::ErrorKind::NotFound));
+        let hint =
+            spawn_error(Path::new("npx"), io::Error::from(io::ErrorKind::NotFound)).to_string();
         assert!(hint.contains("apt-get install nodejs npm"), "{hint}");
     }
 
@@ -247,11 +271,14 @@ mod tests {
             guard: None,
         };
         let running = start(&spec, &output).expect("sh starts");
-        let grandchild = wait_for(|| output.lines().get(1).cloned()).await;
+        let grandchild = eventually("the grandchild's pid", WAIT, async || {
+            output.lines().get(1).cloned()
+        })
+        .await;
         let grandchild: i32 = grandchild.trim().parse().expect("a pid");
         assert!(Path::new(&format!("/proc/{grandchild}")).exists());
         running.stop(Duration::from_millis(200), false).await;
-        wait_for(|| {
+        eventually("the grandchild gone", WAIT, async || {
             let state = std::fs::read_to_string(format!("/proc/{grandchild}/stat")).ok();
             // Gone, or a zombie waiting for init to reap it.
             match state {
@@ -262,16 +289,5 @@ mod tests {
         })
         .await;
         assert_eq!(output.lines()[0], "started");
-    }
-
-    async fn wait_for<T>(mut check: impl FnMut() -> Option<T>) -> T {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-        loop {
-            if let Some(value) = check() {
-                return value;
-            }
-            assert!(tokio::time::Instant::now() < deadline, "timed out");
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
     }
 }

@@ -246,10 +246,10 @@ impl Work {
                     self.update(|s| {
                         s.phase = Phase::Failed;
                         s.pid = None;
-                        s.last_error = Some(error.clone());
+                        s.last_error = Some(error.to_string());
                     });
-                    eprintln!("{} | {error}", self.name);
-                    Outcome::Exited(error)
+                    tracing::warn!(target: crate::CONSOLE, "{} | {error}", self.name);
+                    Outcome::Exited(error.to_string())
                 }
             };
             match outcome {
@@ -272,7 +272,8 @@ impl Work {
                         }
                         s.pid = None;
                     });
-                    eprintln!(
+                    tracing::warn!(
+                        target: crate::CONSOLE,
                         "{} | exited ({how}); starting again in {} ms",
                         self.name,
                         backoff.as_millis()
@@ -301,10 +302,11 @@ impl Work {
             checks += 1;
             let error = spawn_error(
                 &command.requires,
-                &std::io::Error::from(std::io::ErrorKind::NotFound),
+                std::io::Error::from(std::io::ErrorKind::NotFound),
             );
             if checks == 1 {
-                eprintln!(
+                tracing::warn!(
+                    target: crate::CONSOLE,
                     "{} | {error}; checking again with a growing interval",
                     self.name
                 );
@@ -323,7 +325,8 @@ impl Work {
             interval = (interval * 2).min(MAX_BACKOFF);
         }
         if checks > 0 {
-            eprintln!(
+            tracing::info!(
+                target: crate::CONSOLE,
                 "{} | {} is there now; starting",
                 self.name,
                 command.requires.display()
@@ -379,7 +382,8 @@ impl Work {
 
     fn mark_ready(&self, facts: ServerFacts) {
         let now = jiff::Timestamp::now().to_string();
-        eprintln!(
+        tracing::info!(
+            target: crate::CONSOLE,
             "{} | ready: {} tool(s) at {}",
             self.name,
             facts.tools.len(),
@@ -399,7 +403,7 @@ impl Work {
         loop {
             match tokio::time::timeout(Duration::from_secs(10), handshake(&self.upstream)).await {
                 Ok(Ok(facts)) => return facts,
-                Ok(Err(error)) => self.update(|s| s.last_error = Some(error)),
+                Ok(Err(error)) => self.update(|s| s.last_error = Some(error.to_string())),
                 Err(_) => self.update(|s| {
                     s.last_error = Some("handshake timed out after 10 s".to_owned());
                 }),
@@ -425,7 +429,7 @@ impl Work {
                 Ok(Err(error)) => {
                     self.update(|s| {
                         s.phase = Phase::Starting;
-                        s.last_error = Some(error);
+                        s.last_error = Some(error.to_string());
                     });
                     Duration::from_secs(1)
                 }

@@ -122,7 +122,7 @@ fn stamp_applied_hash(desired: &mut Value) {
     use sha2::Digest;
     let content = strip_meta(desired);
     let digest = sha2::Sha256::digest(content.to_string().as_bytes());
-    let hex: String = digest.iter().take(16).map(|b| format!("{b:02x}")).collect();
+    let hex = hex::encode(&digest[..16]);
     if let Some(meta) = desired.get_mut("metadata").and_then(Value::as_object_mut) {
         let annotations = meta
             .entry("annotations")

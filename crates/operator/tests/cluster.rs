@@ -32,7 +32,7 @@ use mcp_runtime_testkit::{Fault, RecordingApi};
 use serde_json::json;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use support::{assert_rbac_covers, config};
+use support::{assert_rbac_covers, config, eventually};
 
 const WAIT: Duration = Duration::from_secs(60);
 
@@ -49,14 +49,6 @@ struct Cluster {
     task: Option<tokio::task::JoinHandle<()>>,
     // Last: deleted after the operator has stopped.
     _namespace: TestNamespace,
-}
-
-async fn eventually<T, F, Fut>(what: &str, check: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Option<T>>,
-{
-    mcp_runtime_testkit::eventually(what, WAIT, check).await
 }
 
 impl Cluster {
@@ -260,7 +252,7 @@ async fn resource_versions(k: &Cluster, name: &str) -> Vec<(String, Option<Strin
 async fn t6_create_builds_owned_children_status_and_events_then_writes_nothing() {
     let k = Cluster::start("create").await;
     k.create_server("web", gateway_spec()).await;
-    let server = eventually("status with every condition", || async {
+    let server = eventually("status with every condition", WAIT, || async {
         let s: MCPServer = k.get("web").await?;
         let status = s.status.as_ref()?;
         (status.conditions.len() == 8 && status.observed_generation == s.metadata.generation)
@@ -309,7 +301,7 @@ async fn t6_create_builds_owned_children_status_and_events_then_writes_nothing()
         status.url
     );
     assert!(status.policy_revision.is_some());
-    eventually("service ready and a pod-level reason", || async {
+    eventually("service ready and a pod-level reason", WAIT, || async {
         let s: MCPServer = k.get("web").await?;
         let st = s.status?;
         let reason = st
@@ -325,7 +317,7 @@ async fn t6_create_builds_owned_children_status_and_events_then_writes_nothing()
 
     // Events about the server are published (events.k8s.io/v1).
     let events: Api<Event> = k.api();
-    let event = eventually("an Event about the MCPServer", || async {
+    let event = eventually("an Event about the MCPServer", WAIT, || async {
         let list = events.list(&ListParams::default()).await.ok()?;
         list.items.into_iter().find(|e| {
             e.regarding.as_ref().is_some_and(|r| {
@@ -402,7 +394,7 @@ async fn t6_drift_deletion_pruning_and_removed_fields() {
     spec["extraAnnotations"] = json!({"team.example.com/owner": "search"});
     spec["env"] = json!([{"name": "LOG_LEVEL", "value": "debug"}]);
     k.create_server("web", spec).await;
-    let (service, canary) = eventually("children", || async {
+    let (service, canary) = eventually("children", WAIT, || async {
         k.get::<ConfigMap>("web-gateway-policy").await?;
         k.get::<NetworkPolicy>("web").await?;
         Some((
@@ -423,7 +415,7 @@ async fn t6_drift_deletion_pruning_and_removed_fields() {
         )
         .await
         .expect("drift");
-    eventually("replicas repaired", || async {
+    eventually("replicas repaired", WAIT, || async {
         let d: Deployment = k.get("web").await?;
         (d.spec?.replicas == Some(2)).then_some(())
     })
@@ -442,7 +434,7 @@ async fn t6_drift_deletion_pruning_and_removed_fields() {
     ] {
         deleted.expect("delete a child");
     }
-    eventually("Service and canary recreated", || async {
+    eventually("Service and canary recreated", WAIT, || async {
         let s: Service = k.get("web").await?;
         let c: Deployment = k.get("web-canary").await?;
         (s.metadata.uid != service.metadata.uid && c.metadata.uid != canary.metadata.uid)
@@ -464,38 +456,42 @@ async fn t6_drift_deletion_pruning_and_removed_fields() {
         }),
     )
     .await;
-    eventually("canary, policy and network policy pruned", || async {
+    eventually("canary, policy and network policy pruned", WAIT, || async {
         (k.get::<Deployment>("web-canary").await.is_none()
             && k.get::<ConfigMap>("web-gateway-policy").await.is_none()
             && k.get::<NetworkPolicy>("web").await.is_none())
         .then_some(())
     })
     .await;
-    let deployment = eventually("sidecar, args, env and annotation removed", || async {
-        let d: Deployment = k.get("web").await?;
-        let annotated = |a: &Option<std::collections::BTreeMap<String, String>>| {
-            a.as_ref()
-                .is_some_and(|a| a.contains_key("team.example.com/owner"))
-        };
-        let spec = d.spec.clone()?;
-        let containers = spec.template.spec.clone()?.containers;
-        let main = containers.first()?;
-        let no_args = main.args.as_ref().is_none_or(Vec::is_empty);
-        let no_env = main.env.iter().flatten().all(|e| e.name != "LOG_LEVEL");
-        (containers.len() == 1
-            && no_args
-            && no_env
-            && !annotated(&d.metadata.annotations)
-            && !annotated(&spec.template.metadata.clone()?.annotations))
-        .then_some(d)
-    })
+    let deployment = eventually(
+        "sidecar, args, env and annotation removed",
+        WAIT,
+        || async {
+            let d: Deployment = k.get("web").await?;
+            let annotated = |a: &Option<std::collections::BTreeMap<String, String>>| {
+                a.as_ref()
+                    .is_some_and(|a| a.contains_key("team.example.com/owner"))
+            };
+            let spec = d.spec.clone()?;
+            let containers = spec.template.spec.clone()?.containers;
+            let main = containers.first()?;
+            let no_args = main.args.as_ref().is_none_or(Vec::is_empty);
+            let no_env = main.env.iter().flatten().all(|e| e.name != "LOG_LEVEL");
+            (containers.len() == 1
+                && no_args
+                && no_env
+                && !annotated(&d.metadata.annotations)
+                && !annotated(&spec.template.metadata.clone()?.annotations))
+            .then_some(d)
+        },
+    )
     .await;
     assert_eq!(
         deployment.spec.and_then(|s| s.replicas),
         Some(3),
         "without a canary, the stable Deployment takes every replica"
     );
-    let status = eventually("status of the new generation", || async {
+    let status = eventually("status of the new generation", WAIT, || async {
         let s: MCPServer = k.get("web").await?;
         let st = s.status?;
         (st.observed_generation == s.metadata.generation).then_some(st)
@@ -527,7 +523,7 @@ async fn t6_grants_and_sessions_status_and_a_new_policy_revision_within_5_s() {
         v["revision"].as_str().map(str::to_owned)
     };
     let status_revision = |s: MCPServer| s.status.and_then(|s| s.policy_revision);
-    let (alpha_before, beta_before) = eventually("policies and their revisions", || async {
+    let (alpha_before, beta_before) = eventually("policies and their revisions", WAIT, || async {
         let a: ConfigMap = k.get("alpha-gateway-policy").await?;
         let b: ConfigMap = k.get("beta-gateway-policy").await?;
         let alpha = revision(&a)?;
@@ -544,7 +540,7 @@ async fn t6_grants_and_sessions_status_and_a_new_policy_revision_within_5_s() {
         .create(&PostParams::default(), &grant)
         .await
         .expect("grant");
-    let alpha_after = mcp_runtime_testkit::eventually(
+    let alpha_after = eventually(
         "alpha's new policy revision within 5 s",
         Duration::from_secs(5),
         || async {
@@ -558,7 +554,7 @@ async fn t6_grants_and_sessions_status_and_a_new_policy_revision_within_5_s() {
         "grant -> policy revision {alpha_after} in ConfigMap and status after {:?}",
         granted.elapsed()
     );
-    let grant_status = eventually("grant Accepted, server found", || async {
+    let grant_status = eventually("grant Accepted, server found", WAIT, || async {
         let g: MCPAccessGrant = k.get("alice").await?;
         let st = g.status?;
         let found = st
@@ -591,10 +587,15 @@ async fn t6_grants_and_sessions_status_and_a_new_policy_revision_within_5_s() {
                 .then_some(())
         }
     };
-    eventually("ServerNotFound", server_found("ServerNotFound")).await;
+    eventually("ServerNotFound", WAIT, server_found("ServerNotFound")).await;
     k.create_server("gamma", json!({"image": "ghcr.io/example/gamma"}))
         .await;
-    eventually("ServerFound once the server exists", server_found("Found")).await;
+    eventually(
+        "ServerFound once the server exists",
+        WAIT,
+        server_found("Found"),
+    )
+    .await;
 
     // Sessions: Active, then Expired at the expiry time.
     let expires = jiff::Timestamp::now() + jiff::SignedDuration::from_secs(4);
@@ -605,7 +606,7 @@ async fn t6_grants_and_sessions_status_and_a_new_policy_revision_within_5_s() {
         .create(&PostParams::default(), &session)
         .await
         .expect("session");
-    eventually("session Active, server found", || async {
+    eventually("session Active, server found", WAIT, || async {
         let s: MCPAgentSession = k.get("s1").await?;
         let st = s.status?;
         let found = st
@@ -615,7 +616,7 @@ async fn t6_grants_and_sessions_status_and_a_new_policy_revision_within_5_s() {
         (st.phase.as_deref() == Some("Active") && found).then_some(())
     })
     .await;
-    let seen = eventually("session Expired", || async {
+    let seen = eventually("session Expired", WAIT, || async {
         let s: MCPAgentSession = k.get("s1").await?;
         (s.status?.phase.as_deref() == Some("Expired")).then_some(jiff::Timestamp::now())
     })
@@ -647,13 +648,13 @@ async fn t6_faults_are_retried_and_garbage_collection_removes_the_children() {
         times: 1,
     });
     k.create_server("web", gateway_spec()).await;
-    let server = eventually("reconciled despite the faults", || async {
+    let server = eventually("reconciled despite the faults", WAIT, || async {
         let s: MCPServer = k.get("web").await?;
         let generation = s.metadata.generation;
         (s.status.as_ref()?.observed_generation == generation).then_some(s)
     })
     .await;
-    eventually("children", || async {
+    eventually("children", WAIT, || async {
         k.get::<Deployment>("web-canary").await?;
         k.get::<Ingress>("web").await?;
         k.get::<NetworkPolicy>("web").await?;
@@ -670,7 +671,7 @@ async fn t6_faults_are_retried_and_garbage_collection_removes_the_children() {
         .delete("web", &DeleteParams::default())
         .await
         .expect("delete");
-    eventually("children garbage-collected", || async {
+    eventually("children garbage-collected", WAIT, || async {
         (k.get::<Deployment>("web").await.is_none()
             && k.get::<Deployment>("web-canary").await.is_none()
             && k.get::<Service>("web").await.is_none()
@@ -774,7 +775,7 @@ async fn t6_ready_pods_verified_address_next_to_deployment_and_service_names() {
         json!({"image": "ghcr.io/example/web-tools", "imageTag": "1.0", "replicas": 2}),
     )
     .await;
-    let status = eventually("a verified address", || async {
+    let status = eventually("a verified address", WAIT, || async {
         run_pods(&k, "web", &node_name).await;
         let s: MCPServer = k.get("web").await?;
         let status = s.status?;

@@ -73,7 +73,7 @@ async fn create_builds_every_child_and_the_status() {
     let c = op.client.clone();
     create_server(&c, &server("web", gateway_spec())).await;
 
-    let status = eventually("server status with every condition", || async {
+    let status = eventually("server status with every condition", WAIT, || async {
         let s: MCPServer = get(&c, "web").await?;
         (s.status.as_ref()?.conditions.len() == 8 && get::<Ingress>(&c, "web").await.is_some())
             .then_some(s)
@@ -150,7 +150,7 @@ async fn create_builds_every_child_and_the_status() {
         )
         .await
         .expect("service cluster IP");
-    let ready = eventually("server Ready with serverInfo", || async {
+    let ready = eventually("server Ready with serverInfo", WAIT, || async {
         let s: MCPServer = get(&c, "web").await?;
         let st = s.status.clone()?;
         (st.phase == Some(ServerPhase::Ready) && st.server_info.is_some()).then_some(st)
@@ -185,7 +185,7 @@ async fn a_steady_state_reconcile_makes_no_writes() {
     let op = Running::start(fake.clone()).await;
     let c = op.client.clone();
     create_server(&c, &server("web", gateway_spec())).await;
-    eventually("children and status", || async {
+    eventually("children and status", WAIT, || async {
         let s: MCPServer = get(&c, "web").await?;
         let cm: ConfigMap = get(&c, "web-gateway-policy").await?;
         (s.status?.conditions.len() == 8 && cm.data.is_some()).then_some(())
@@ -194,13 +194,13 @@ async fn a_steady_state_reconcile_makes_no_writes() {
     // Let the creation settle, then watch several full reconciles (the not-ready requeue runs one
     // every 300 ms).
     let settled = op.reconciles("mcpserver");
-    eventually("a few reconciles", || async {
+    eventually("a few reconciles", WAIT, || async {
         (op.reconciles("mcpserver") >= settled + 2).then_some(())
     })
     .await;
     fake.clear_calls();
     let before = op.reconciles("mcpserver");
-    eventually("three more reconciles", || async {
+    eventually("three more reconciles", WAIT, || async {
         (op.reconciles("mcpserver") >= before + 3).then_some(())
     })
     .await;
@@ -224,7 +224,7 @@ async fn drift_on_a_child_is_repaired() {
     let op = Running::start(fake.clone()).await;
     let c = op.client.clone();
     create_server(&c, &server("web", gateway_spec())).await;
-    eventually("deployment", || async {
+    eventually("deployment", WAIT, || async {
         get::<Deployment>(&c, "web").await
     })
     .await;
@@ -237,7 +237,7 @@ async fn drift_on_a_child_is_repaired() {
         )
         .await
         .expect("drift");
-    eventually("replicas repaired", || async {
+    eventually("replicas repaired", WAIT, || async {
         let d: Deployment = get(&c, "web").await?;
         (d.spec?.replicas == Some(2)).then_some(())
     })
@@ -252,7 +252,7 @@ async fn drift_on_a_child_is_repaired() {
         )
         .await
         .expect("policy drift");
-    eventually("policy repaired", || async {
+    eventually("policy repaired", WAIT, || async {
         let cm: ConfigMap = get(&c, "web-gateway-policy").await?;
         let json = cm.data?.get("policy.json")?.clone();
         json.contains(&revision).then_some(())
@@ -285,7 +285,7 @@ async fn fields_removed_from_the_spec_are_removed_from_the_children() {
             .and_then(|c| c.args.clone())
             .unwrap_or_default()
     };
-    eventually("args and annotation applied", || async {
+    eventually("args and annotation applied", WAIT, || async {
         let d: Deployment = get(&c, "web").await?;
         (annotated(&d) && args(&d) == ["--verbose"]).then_some(())
     })
@@ -311,7 +311,7 @@ async fn fields_removed_from_the_spec_are_removed_from_the_children() {
         )
         .await
         .expect("edit the server");
-    eventually("the new desired Deployment applied", || async {
+    eventually("the new desired Deployment applied", WAIT, || async {
         let d: Deployment = get(&c, "web").await?;
         let after = applied_hash(&d)?;
         (after != before).then_some(())
@@ -327,7 +327,7 @@ async fn features_switched_off_are_pruned() {
     let op = Running::start(fake.clone()).await;
     let c = op.client.clone();
     create_server(&c, &server("web", gateway_spec())).await;
-    eventually("every child", || async {
+    eventually("every child", WAIT, || async {
         get::<Deployment>(&c, "web-canary").await?;
         get::<NetworkPolicy>(&c, "web").await?;
         get::<Ingress>(&c, "web").await?;
@@ -347,7 +347,7 @@ async fn features_switched_off_are_pruned() {
         )
         .await
         .expect("switch off");
-    eventually("canary, policy and NetworkPolicy pruned", || async {
+    eventually("canary, policy and NetworkPolicy pruned", WAIT, || async {
         let gone = get::<Deployment>(&c, "web-canary").await.is_none()
             && get::<ConfigMap>(&c, "web-gateway-policy").await.is_none()
             && get::<NetworkPolicy>(&c, "web").await.is_none();
@@ -369,7 +369,7 @@ async fn features_switched_off_are_pruned() {
         )
         .await
         .expect("mtls");
-    eventually("ingress pruned", || async {
+    eventually("ingress pruned", WAIT, || async {
         get::<Ingress>(&c, "web").await.is_none().then_some(())
     })
     .await;
@@ -384,7 +384,7 @@ async fn a_grant_change_re_renders_only_its_server() {
     let c = op.client.clone();
     create_server(&c, &server("alpha", gateway_spec())).await;
     create_server(&c, &server("beta", gateway_spec())).await;
-    let (alpha_rev, beta_before) = eventually("both policies", || async {
+    let (alpha_rev, beta_before) = eventually("both policies", WAIT, || async {
         let a: ConfigMap = get(&c, "alpha-gateway-policy").await?;
         let b: ConfigMap = get(&c, "beta-gateway-policy").await?;
         let s: MCPServer = get(&c, "alpha").await?;
@@ -401,18 +401,18 @@ async fn a_grant_change_re_renders_only_its_server() {
         )
         .await
         .expect("grant");
-    let new_rev = eventually("alpha's policy re-rendered", || async {
+    let new_rev = eventually("alpha's policy re-rendered", WAIT, || async {
         let a: ConfigMap = get(&c, "alpha-gateway-policy").await?;
         let rev = policy_revision(&a);
         (rev != alpha_rev && a.data?["policy.json"].contains("alice")).then_some(rev)
     })
     .await;
-    eventually("alpha's status carries the new revision", || async {
+    eventually("alpha's status carries the new revision", WAIT, || async {
         let s: MCPServer = get(&c, "alpha").await?;
         (s.status?.policy_revision.as_deref() == Some(new_rev.as_str())).then_some(())
     })
     .await;
-    eventually("grant accepted", || async {
+    eventually("grant accepted", WAIT, || async {
         let g: MCPAccessGrant = get(&c, "alice-alpha").await?;
         let st = g.status?;
         (st.phase.as_deref() == Some("Accepted")
@@ -453,7 +453,7 @@ async fn a_grant_change_re_renders_only_its_server() {
         .delete("alice-alpha", &DeleteParams::default())
         .await
         .expect("delete grant");
-    eventually("grant removed from the policy", || async {
+    eventually("grant removed from the policy", WAIT, || async {
         let a: ConfigMap = get(&c, "alpha-gateway-policy").await?;
         (policy_revision(&a) == alpha_rev).then_some(())
     })
@@ -471,7 +471,7 @@ async fn grants_and_sessions_for_a_missing_server_say_so() {
         .create(&PostParams::default(), &grant("orphan", "nowhere", "bob"))
         .await
         .expect("grant");
-    let status = eventually("grant status", || async {
+    let status = eventually("grant status", WAIT, || async {
         let g: MCPAccessGrant = get(&c, "orphan").await?;
         g.status
     })
@@ -493,7 +493,7 @@ async fn grants_and_sessions_for_a_missing_server_say_so() {
     );
     // The server appears: the grant is re-reconciled.
     create_server(&c, &server("nowhere", json!({"image": "x"}))).await;
-    eventually("ServerFound turns True", || async {
+    eventually("ServerFound turns True", WAIT, || async {
         let g: MCPAccessGrant = get(&c, "orphan").await?;
         g.status?
             .conditions
@@ -521,7 +521,7 @@ async fn a_session_expires_at_its_expiry_time() {
         )
         .await
         .expect("session");
-    let active = eventually("session Active", || async {
+    let active = eventually("session Active", WAIT, || async {
         let s: MCPAgentSession = get(&c, "alice-claude").await?;
         let st = s.status?;
         (st.phase.as_deref() == Some("Active")).then_some(jiff::Timestamp::now())
@@ -531,7 +531,7 @@ async fn a_session_expires_at_its_expiry_time() {
         active < expires,
         "the session must be Active before its expiry"
     );
-    let expired_seen = eventually("session Expired", || async {
+    let expired_seen = eventually("session Expired", WAIT, || async {
         let s: MCPAgentSession = get(&c, "alice-claude").await?;
         (s.status?.phase.as_deref() == Some("Expired")).then_some(jiff::Timestamp::now())
     })
@@ -567,7 +567,7 @@ async fn conflicts_and_server_errors_are_retried_with_backoff() {
     let c = op.client.clone();
     let started = std::time::Instant::now();
     create_server(&c, &server("web", json!({"image": "x"}))).await;
-    eventually("status written after the faults", || async {
+    eventually("status written after the faults", WAIT, || async {
         let s: MCPServer = get(&c, "web").await?;
         s.status?.phase
     })
@@ -593,7 +593,7 @@ async fn deleting_the_server_removes_its_children() {
     let op = Running::start(fake.clone()).await;
     let c = op.client.clone();
     create_server(&c, &server("web", gateway_spec())).await;
-    eventually("children", || async {
+    eventually("children", WAIT, || async {
         get::<Ingress>(&c, "web").await?;
         get::<Deployment>(&c, "web-canary").await
     })
@@ -602,7 +602,7 @@ async fn deleting_the_server_removes_its_children() {
         .delete("web", &DeleteParams::default())
         .await
         .expect("delete");
-    eventually("children garbage-collected", || async {
+    eventually("children garbage-collected", WAIT, || async {
         let gone = get::<Deployment>(&c, "web").await.is_none()
             && get::<Deployment>(&c, "web-canary").await.is_none()
             && get::<Service>(&c, "web").await.is_none()
@@ -633,7 +633,7 @@ async fn children_owned_by_someone_else_are_not_adopted() {
         .await
         .expect("foreign service");
     create_server(&c, &server("web", json!({"image": "x"}))).await;
-    let s = eventually("ownership conflict reported", || async {
+    let s = eventually("ownership conflict reported", WAIT, || async {
         let s: MCPServer = get(&c, "web").await?;
         (s.status.as_ref()?.phase == Some(ServerPhase::Error)).then_some(s)
     })
@@ -647,7 +647,7 @@ async fn children_owned_by_someone_else_are_not_adopted() {
     assert!(svc.metadata.owner_references.is_none());
     // The transition is published as a Warning Event on the server.
     let events = Api::<k8s_openapi::api::events::v1::Event>::namespaced(c.clone(), NS);
-    let event = eventually("a Warning event", || async {
+    let event = eventually("a Warning event", WAIT, || async {
         let list = events.list(&Default::default()).await.ok()?;
         list.items
             .into_iter()
@@ -689,7 +689,7 @@ async fn a_referenced_configmap_change_rolls_the_pods() {
             .and_then(|m| m.annotations.as_ref())
             .and_then(|a| a.get(CONFIG_HASH_ANNOTATION).cloned())
     };
-    let first = eventually("config hash", || async {
+    let first = eventually("config hash", WAIT, || async {
         let d: Deployment = get(&c, "web").await?;
         hash(&d)
     })
@@ -701,7 +701,7 @@ async fn a_referenced_configmap_change_rolls_the_pods() {
     )
     .await
     .expect("change settings");
-    eventually("config hash changed", || async {
+    eventually("config hash changed", WAIT, || async {
         let d: Deployment = get(&c, "web").await?;
         hash(&d).filter(|h| *h != first)
     })
@@ -740,7 +740,7 @@ async fn a_referenced_secret_change_rolls_the_pods_without_watching_secrets() {
             .and_then(|m| m.annotations.as_ref())
             .and_then(|a| a.get(CONFIG_HASH_ANNOTATION).cloned())
     };
-    let first = eventually("config hash", || async {
+    let first = eventually("config hash", WAIT, || async {
         let d: Deployment = get(&c, "web").await?;
         hash(&d)
     })
@@ -753,7 +753,7 @@ async fn a_referenced_secret_change_rolls_the_pods_without_watching_secrets() {
         )
         .await
         .expect("change token");
-    eventually("config hash changed", || async {
+    eventually("config hash changed", WAIT, || async {
         let d: Deployment = get(&c, "web").await?;
         hash(&d).filter(|h| *h != first)
     })
@@ -786,7 +786,7 @@ async fn an_invalid_spec_is_reported_not_retried() {
     );
     bad.metadata.namespace = Some(NS.into());
     create_server(&c, &bad).await;
-    let s = eventually("Error status", || async {
+    let s = eventually("Error status", WAIT, || async {
         let s: MCPServer = get(&c, "bad").await?;
         (s.status.as_ref()?.phase == Some(ServerPhase::Error)).then_some(s)
     })
@@ -830,7 +830,7 @@ async fn each_kind_is_watched_once_by_the_three_controllers() {
     // Every controller is running on its shared caches: the grant and the session found their
     // server, and the server's policy holds the grant.
     for name in ["alice-alpha", "s1"] {
-        eventually("ServerFound on the grant and the session", || async {
+        eventually("ServerFound on the grant and the session", WAIT, || async {
             let found =
                 |conditions: &[k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition]| {
                     conditions
@@ -847,7 +847,7 @@ async fn each_kind_is_watched_once_by_the_three_controllers() {
         })
         .await;
     }
-    eventually("the grant in alpha's policy", || async {
+    eventually("the grant in alpha's policy", WAIT, || async {
         let cm: ConfigMap = get(&c, "alpha-gateway-policy").await?;
         cm.data?.get("policy.json")?.contains("alice").then_some(())
     })

@@ -71,7 +71,7 @@ async fn the_holder_survives_a_failed_renewal_and_steps_down_at_the_renew_deadli
         status: 500,
         times: 1,
     });
-    support::eventually("the failed renewal", || async {
+    support::eventually("the failed renewal", support::WAIT, || async {
         (fake.pending_faults() == 0).then_some(())
     })
     .await;
@@ -82,7 +82,7 @@ async fn the_holder_survives_a_failed_renewal_and_steps_down_at_the_renew_deadli
             .count()
     };
     let before = renewals(&fake);
-    support::eventually("renewed after the failure", || async {
+    support::eventually("renewed after the failure", support::WAIT, || async {
         (renewals(&fake) > before).then_some(())
     })
     .await;

@@ -597,8 +597,8 @@ async fn retention_deletes_old_events(store: TestStore) {
     let want = expected(&data[2..], |_| true);
     let base = server.base.clone();
     eventually(
-        Duration::from_secs(10),
         "retention to delete the old events",
+        Duration::from_secs(10),
         async || stored_ids(&base).await == want,
     )
     .await;

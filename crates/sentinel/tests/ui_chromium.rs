@@ -79,7 +79,7 @@ impl Driver {
             _profile: profile,
         };
         let status_url = format!("{}/status", driver.base);
-        eventually(Duration::from_secs(20), "chromedriver", async || {
+        eventually("chromedriver", Duration::from_secs(20), async || {
             std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
                 && request("GET", &status_url, &[], Vec::new()).await.body["value"]["ready"] == true
         })

@@ -4,7 +4,6 @@
 pub use mcp_runtime_peers::{python, workspace};
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::time::{Duration, Instant};
 
 /// Runs the Python SDK client script `examples/quickstart/mcp_call.py` once and parses its JSON.
 pub fn mcp_call(url: &str, mode: &str, headers: &[&str], action: &[&str]) -> serde_json::Value {
@@ -115,14 +114,6 @@ pub fn get_following_redirects(address: &str, path: &str) -> (u16, String) {
     panic!("more than five redirects from {path}")
 }
 
-/// Polls `check` every 20 ms until it returns `Some`, failing after `timeout` with `what`.
-pub fn wait_for<T>(what: &str, timeout: Duration, mut check: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + timeout;
-    loop {
-        if let Some(value) = check() {
-            return value;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
+/// Polls until `check` holds (the workspace's one blocking poll).
+#[allow(unused_imports)] // each test binary uses a different subset
+pub use mcp_runtime_testkit::eventually_blocking as wait_for;

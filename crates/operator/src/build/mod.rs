@@ -21,6 +21,7 @@ mod service_account;
 
 pub use deployment::resolve_image;
 pub use pull_secret::registry_pull_secret;
+pub use mcp_runtime_api::route::Route;
 pub use service_account::workload_service_account;
 
 use crate::config::OperatorConfig;
@@ -141,47 +142,6 @@ pub fn build(
     })
 }
 
-/// Where the server is published.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Route {
-    /// Ingress host; `None` for a hostless rule.
-    pub host: Option<String>,
-    /// Ingress path, e.g. `/github/mcp`.
-    pub path: String,
-}
-
-impl Route {
-    /// Resolves host and path as the Go reconciler does: a `publicPathPrefix` gives
-    /// `/<prefix>/mcp`; otherwise `ingressPath`, default `/<name>/mcp`. Without a host or a prefix
-    /// the operator's default host is used, and without that the route is hostless.
-    pub fn of(server: &MCPServer, config: &OperatorConfig) -> Route {
-        let spec = &server.spec;
-        let name = server.metadata.name.as_deref().unwrap_or_default();
-        let prefix = spec
-            .public_path_prefix
-            .as_deref()
-            .map(|p| p.trim_matches('/'));
-        let host = match (&spec.ingress_host, prefix) {
-            (Some(host), _) if !host.is_empty() => Some(host.clone()),
-            (_, Some(_)) => None,
-            _ => config.default_ingress_host.clone(),
-        };
-        let path = match (prefix, &spec.ingress_path) {
-            (Some(prefix), _) => format!("/{prefix}/mcp"),
-            (None, Some(path)) if !path.is_empty() => path.clone(),
-            _ => format!("/{name}/mcp"),
-        };
-        Route { host, path }
-    }
-
-    /// `http://host/path`, or just the path for a hostless route.
-    pub fn url(&self) -> String {
-        match &self.host {
-            Some(host) => format!("http://{host}{}", self.path),
-            None => self.path.clone(),
-        }
-    }
-}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Track {
@@ -220,7 +180,7 @@ impl<'a> Context<'a> {
             config,
             namespace: server.metadata.namespace.clone(),
             owner: server.controller_owner_ref(&()),
-            route: Route::of(server, config),
+            route: Route::of(server, config.default_ingress_host.as_deref()),
             name,
         })
     }
@@ -458,22 +418,6 @@ mod tests {
         assert!(workload_service_account("ns").automount_service_account_token == Some(false));
     }
 
-    #[test]
-    fn routes() {
-        let config = OperatorConfig::from_lookup(|k| {
-            (k == "MCP_DEFAULT_INGRESS_HOST").then(|| "mcp.example".into())
-        });
-        let mut s = server("x", None, None);
-        assert_eq!(Route::of(&s, &config).url(), "http://mcp.example/srv/mcp");
-        assert_eq!(Route::of(&s, &OperatorConfig::default()).url(), "/srv/mcp");
-        s.spec.public_path_prefix = Some("/tools/".into());
-        assert_eq!(Route::of(&s, &config).url(), "/tools/mcp");
-        s.spec.ingress_host = Some("h.example".into());
-        assert_eq!(Route::of(&s, &config).url(), "http://h.example/tools/mcp");
-        s.spec.public_path_prefix = None;
-        s.spec.ingress_path = Some("/custom".into());
-        assert_eq!(Route::of(&s, &config).url(), "http://h.example/custom");
-    }
 
     fn built(spec: serde_json::Value, config: &OperatorConfig) -> Desired {
         let spec: MCPServerSpec = serde_json::from_value(spec).expect("spec");

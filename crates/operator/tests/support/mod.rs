@@ -9,7 +9,7 @@ use mcp_runtime_api::server::{ServerCapabilities, ServerInfo};
 use mcp_runtime_api::{MCPAccessGrant, MCPAgentSession, MCPServer};
 use mcp_runtime_operator::config::OperatorConfig;
 use mcp_runtime_operator::controller::{self, Context, Timing};
-use mcp_runtime_operator::handshake::Handshake;
+use mcp_runtime_operator::handshake::{Handshake, HandshakeError};
 use mcp_runtime_testkit::{ApiCall, FakeApi};
 use std::path::Path;
 use std::sync::Arc;
@@ -27,7 +27,10 @@ pub struct StubHandshake {
 }
 
 impl Handshake for StubHandshake {
-    fn initialize<'a>(&'a self, _url: &'a str) -> BoxFuture<'a, Result<ServerInfo, String>> {
+    fn initialize<'a>(
+        &'a self,
+        _url: &'a str,
+    ) -> BoxFuture<'a, Result<ServerInfo, HandshakeError>> {
         self.calls.fetch_add(1, Ordering::SeqCst);
         Box::pin(async {
             Ok(ServerInfo {
@@ -176,14 +179,7 @@ pub fn session(name: &str, server: &str, expires_at: Option<String>) -> MCPAgent
     .expect("session")
 }
 
-/// Polls `check` until it returns `Some`.
-pub async fn eventually<T, F, Fut>(what: &str, check: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Option<T>>,
-{
-    mcp_runtime_testkit::eventually(what, WAIT, check).await
-}
+pub use mcp_runtime_testkit::eventually;
 
 /// The rules of `deploy/operator/rbac.yaml`: the ClusterRole and the leader-election Role.
 pub fn rbac_rules() -> Vec<PolicyRule> {

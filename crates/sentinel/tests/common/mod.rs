@@ -239,17 +239,4 @@ pub async fn seed(base: &str, key: Option<&str>, events: &[Seed]) {
     }
 }
 
-/// Polls `check` every 20 ms until it returns true or `timeout` passes.
-pub async fn eventually(timeout: Duration, what: &str, mut check: impl AsyncFnMut() -> bool) {
-    let deadline = tokio::time::Instant::now() + timeout;
-    loop {
-        if check().await {
-            return;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
+pub use mcp_runtime_testkit::eventually;

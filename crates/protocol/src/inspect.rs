@@ -633,39 +633,26 @@ fn strip_base64_wrapper(raw: &[u8]) -> Option<&[u8]> {
     raw[PREFIX.len()..].strip_suffix(b"?=")
 }
 
-/// Standard-alphabet base64, padding optional; `None` on any other byte.
+/// Standard-alphabet base64 as MCP's `=?base64?…?=` header values use it: padding optional (but
+/// when present, the input is whole 4-character groups), no whitespace, no URL-safe alphabet;
+/// `None` on anything else. Non-zero trailing bits are accepted, as Python's `b64decode` (the
+/// reference SDK's decoder) accepts them: the decoded text is what is compared with the body, so
+/// two spellings of one value cannot make the header and the body disagree.
 fn base64_decode(input: &[u8]) -> Option<Vec<u8>> {
-    let unpadded = match input {
-        [rest @ .., b'=', b'='] => rest,
-        [rest @ .., b'='] => rest,
-        _ => input,
-    };
-    if input.len() != unpadded.len() && !input.len().is_multiple_of(4) {
+    use base64::Engine as _;
+    use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
+    const HEADER_BASE64: GeneralPurpose = GeneralPurpose::new(
+        &base64::alphabet::STANDARD,
+        GeneralPurposeConfig::new()
+            .with_decode_padding_mode(DecodePaddingMode::Indifferent)
+            .with_decode_allow_trailing_bits(true),
+    );
+    // The engine's `Indifferent` mode also takes partial padding (`YQ=`); padding, when there
+    // is any, must complete the last group.
+    if input.ends_with(b"=") && !input.len().is_multiple_of(4) {
         return None;
     }
-    if unpadded.len() % 4 == 1 {
-        return None;
-    }
-    let mut out = Vec::with_capacity(unpadded.len() * 3 / 4);
-    let mut buffer: u32 = 0;
-    let mut bits = 0;
-    for &byte in unpadded {
-        let sextet = match byte {
-            b'A'..=b'Z' => byte - b'A',
-            b'a'..=b'z' => byte - b'a' + 26,
-            b'0'..=b'9' => byte - b'0' + 52,
-            b'+' => 62,
-            b'/' => 63,
-            _ => return None,
-        };
-        buffer = (buffer << 6) | u32::from(sextet);
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push(((buffer >> bits) & 0xFF) as u8);
-        }
-    }
-    Some(out)
+    HEADER_BASE64.decode(input).ok()
 }
 
 fn is_ows(c: char) -> bool {
@@ -1021,6 +1008,83 @@ mod tests {
         assert_eq!(base64_decode(b"YQ="), None);
         assert_eq!(base64_decode(b"Y Q=="), None);
         assert_eq!(base64_decode(b"YW-k"), None);
+        // Whitespace anywhere, URL-safe letters, a padding character inside, too much padding,
+        // a padded group that is not whole, and a lone quantum of one character are all refused.
+        assert_eq!(base64_decode(b" YWRk"), None);
+        assert_eq!(base64_decode(b"YWRk\n"), None);
+        assert_eq!(base64_decode(b"YW_k"), None);
+        assert_eq!(base64_decode(b"YQ==YQ=="), None);
+        assert_eq!(base64_decode(b"YQ==="), None);
+        assert_eq!(base64_decode(b"YWRkY=="), None);
+        assert_eq!(base64_decode(b"YWRkY"), None);
+        assert_eq!(base64_decode(b"===="), None);
+        // Longer inputs and every byte value survive a round trip.
+        assert_eq!(
+            base64_decode(b"dG9vbHMvY2FsbA==").as_deref(),
+            Some(&b"tools/call"[..])
+        );
+        assert_eq!(
+            base64_decode(b"AP8A/w").as_deref(),
+            Some(&[0u8, 255, 0, 255][..])
+        );
+        // Non-canonical trailing bits decode as Python's b64decode decodes them.
+        assert_eq!(base64_decode(b"YR").as_deref(), Some(&b"a"[..]));
+        assert_eq!(base64_decode(b"YR==").as_deref(), Some(&b"a"[..]));
+    }
+
+    /// The decoder this module had before it used the `base64` crate, kept as the reference:
+    /// the crate must accept exactly what it accepted and decode it to the same bytes.
+    fn former_base64_decode(input: &[u8]) -> Option<Vec<u8>> {
+        let unpadded = match input {
+            [rest @ .., b'=', b'='] => rest,
+            [rest @ .., b'='] => rest,
+            _ => input,
+        };
+        if input.len() != unpadded.len() && !input.len().is_multiple_of(4) {
+            return None;
+        }
+        if unpadded.len() % 4 == 1 {
+            return None;
+        }
+        let mut out = Vec::new();
+        let mut buffer: u32 = 0;
+        let mut bits = 0;
+        for &byte in unpadded {
+            let sextet = match byte {
+                b'A'..=b'Z' => byte - b'A',
+                b'a'..=b'z' => byte - b'a' + 26,
+                b'0'..=b'9' => byte - b'0' + 52,
+                b'+' => 62,
+                b'/' => 63,
+                _ => return None,
+            };
+            buffer = (buffer << 6) | u32::from(sextet);
+            bits += 6;
+            if bits >= 8 {
+                bits -= 8;
+                out.push(((buffer >> bits) & 0xFF) as u8);
+            }
+        }
+        Some(out)
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn base64_accepts_and_decodes_as_the_former_decoder(
+            input in proptest::collection::vec(
+                proptest::sample::select(b"AQRYZagz09+/=-_ \n.".to_vec()), 0..24)
+        ) {
+            proptest::prop_assert_eq!(base64_decode(&input), former_base64_decode(&input));
+        }
+
+        #[test]
+        fn base64_round_trips_any_bytes(bytes in proptest::collection::vec(proptest::arbitrary::any::<u8>(), 0..48)) {
+            use base64::Engine as _;
+            let padded = base64::engine::general_purpose::STANDARD.encode(&bytes);
+            let unpadded = base64::engine::general_purpose::STANDARD_NO_PAD.encode(&bytes);
+            proptest::prop_assert_eq!(base64_decode(padded.as_bytes()), Some(bytes.clone()));
+            proptest::prop_assert_eq!(base64_decode(unpadded.as_bytes()), Some(bytes));
+        }
     }
 
     #[test]

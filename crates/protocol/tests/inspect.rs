@@ -1,7 +1,7 @@
 //! Inspection tests: the bypass table, the accepted shapes, and a no-panic property.
 
-use mcp_runtime_gateway::codes::{HEADER_MISMATCH, INVALID_PARAMS, INVALID_REQUEST, PARSE_ERROR};
-use mcp_runtime_gateway::{
+use mcp_runtime_protocol::codes::{HEADER_MISMATCH, INVALID_PARAMS, INVALID_REQUEST, PARSE_ERROR};
+use mcp_runtime_protocol::inspect::{
     HeaderField, InspectError, Inspected, Kind, Limits, PostInput, inspect_post,
 };
 use pretty_assertions::assert_eq;
@@ -299,6 +299,56 @@ fn bypass_attempts_are_refused_or_seen_as_tool_calls() {
             mcp_method: HeaderField::single("tools/call"),
             // "secret_admin"
             mcp_name: HeaderField::single("=?base64?c2VjcmV0X2FkbWlu?="),
+            ..input
+        }),
+        // Odd base64 that a lenient decoder (Python's `b64decode` drops every byte outside the
+        // alphabet) would read as another name is refused, never guessed at.
+        case(
+            "base64 Mcp-Name with whitespace inside",
+            TOOL_CALL,
+            Refused(400, HEADER_MISMATCH, "invalid =?base64?…?= encoding"),
+        )
+        .headers(|input| PostInput {
+            mcp_name: HeaderField::single("=?base64?c2VjcmV0 X2FkbWlu?="),
+            ..input
+        }),
+        case(
+            "base64 Mcp-Name in the URL-safe alphabet",
+            r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"???"}}"#,
+            Refused(400, HEADER_MISMATCH, "invalid =?base64?…?= encoding"),
+        )
+        .headers(|input| PostInput {
+            // "???" is Pz8/ in the standard alphabet; the URL-safe spelling is refused.
+            mcp_name: HeaderField::single("=?base64?Pz8_?="),
+            ..input
+        }),
+        case(
+            "base64 Mcp-Name with padding inside",
+            TOOL_CALL,
+            Refused(400, HEADER_MISMATCH, "invalid =?base64?…?= encoding"),
+        )
+        .headers(|input| PostInput {
+            mcp_name: HeaderField::single("=?base64?c2VjcmV0X2==FkbWlu?="),
+            ..input
+        }),
+        case(
+            "base64 Mcp-Name of another name with a NUL",
+            TOOL_CALL,
+            Refused(400, HEADER_MISMATCH, "does not match"),
+        )
+        .headers(|input| PostInput {
+            // "secret_admin\0"
+            mcp_name: HeaderField::single("=?base64?c2VjcmV0X2FkbWluAA==?="),
+            ..input
+        }),
+        case(
+            "base64 Mcp-Name without padding and an upper-case label",
+            TOOL_CALL,
+            Accepted(|inspected| assert_eq!(single_tool(inspected), "secret_admin")),
+        )
+        .headers(|input| PostInput {
+            mcp_method: HeaderField::single("tools/call"),
+            mcp_name: HeaderField::single("=?BASE64?c2VjcmV0X2FkbWlu?="),
             ..input
         }),
         case(

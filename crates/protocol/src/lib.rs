@@ -1,0 +1,28 @@
+//! The MCP wire rules that the gateway and the bridge share.
+//!
+//! Everything here is pure (no I/O, no async runtime, no Kubernetes), so both data-plane
+//! servers decide on exactly the same rules:
+//!
+//! * [`inspect`]: strict inspection of an MCP streamable-HTTP `POST` (headers and body), so
+//!   the policy decides on exactly the message the upstream will read;
+//! * [`guard`]: the one `Host`/`Origin` rule (DNS-rebinding and cross-site protection);
+//! * [`codes`]: the JSON-RPC error codes both servers emit.
+
+pub mod guard;
+pub mod inspect;
+
+/// JSON-RPC error codes the gateway and the bridge emit.
+pub mod codes {
+    /// Invalid JSON (JSON-RPC 2.0).
+    pub const PARSE_ERROR: i64 = -32700;
+    /// Not a valid request object (JSON-RPC 2.0).
+    pub const INVALID_REQUEST: i64 = -32600;
+    /// Unknown method (JSON-RPC 2.0).
+    pub const METHOD_NOT_FOUND: i64 = -32601;
+    /// Invalid method parameters (JSON-RPC 2.0); MCP also uses it for unknown tools.
+    pub const INVALID_PARAMS: i64 = -32602;
+    /// Internal error (JSON-RPC 2.0).
+    pub const INTERNAL_ERROR: i64 = -32603;
+    /// MCP 2026-07-28 `HeaderMismatch`: a standard header disagrees with the body or is missing.
+    pub const HEADER_MISMATCH: i64 = -32020;
+}
