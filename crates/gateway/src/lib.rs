@@ -6,10 +6,18 @@
 //!   the policy decides on exactly the message the upstream will read;
 //! * [`deny`]: the two encodings of a policy [`Decision`](mcp_runtime_policy::Decision)
 //!   (the default JSON-RPC error, and MR's `http` compatibility bodies).
+//!
+//! Around it, the proxy ([`proxy`]: the request pipeline, one stage per module in `pipeline`),
+//! the policy source ([`policy_source`]), the metrics and their own listener ([`metrics`],
+//! [`metrics_server`]), the audit fan-out ([`fanout`]) and the path router of the local mode
+//! ([`router`]).
 
 pub mod deny;
+pub mod fanout;
 pub mod inspect;
 pub mod metrics;
+pub mod metrics_server;
+mod pipeline;
 pub mod policy_source;
 pub mod proxy;
 pub mod router;
