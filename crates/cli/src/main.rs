@@ -99,15 +99,56 @@ enum Command {
 }
 
 /// Warnings and errors from every role go to stderr; `MCP_RUNTIME_LOG` (a tracing filter such
-/// as `info` or `mcp_runtime_gateway=debug`) shows more.
+/// as `info` or `mcp_runtime_gateway=debug`) shows more. Lines meant for the person at the
+/// terminal (the `mcp_runtime_serve::CONSOLE` target: `up | serving on …`, a bridged server's
+/// stderr) are printed as they are, whatever the filter.
 fn init_logging() {
+    use tracing_subscriber::Layer;
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
     let filter = tracing_subscriber::EnvFilter::try_from_env("MCP_RUNTIME_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
+    let is_console =
+        |metadata: &tracing::Metadata<'_>| metadata.target() == mcp_runtime_serve::CONSOLE;
+    let logs = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
         .with_ansi(false)
+        .with_filter(filter)
+        .with_filter(tracing_subscriber::filter::filter_fn(move |m| {
+            !is_console(m)
+        }));
+    let console = tracing_subscriber::fmt::layer()
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .event_format(ConsoleLine)
+        .with_filter(tracing_subscriber::filter::filter_fn(move |m| {
+            is_console(m) && *m.level() <= tracing::Level::INFO
+        }));
+    let _ = tracing_subscriber::registry()
+        .with(logs)
+        .with(console)
         .try_init();
+}
+
+/// A console line: the message alone, as `eprintln!` would print it.
+struct ConsoleLine;
+
+impl<S, N> tracing_subscriber::fmt::FormatEvent<S, N> for ConsoleLine
+where
+    S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+    N: for<'a> tracing_subscriber::fmt::FormatFields<'a> + 'static,
+{
+    fn format_event(
+        &self,
+        context: &tracing_subscriber::fmt::FmtContext<'_, S, N>,
+        mut writer: tracing_subscriber::fmt::format::Writer<'_>,
+        event: &tracing::Event<'_>,
+    ) -> std::fmt::Result {
+        context
+            .field_format()
+            .format_fields(writer.by_ref(), event)?;
+        writeln!(writer)
+    }
 }
 
 impl Command {

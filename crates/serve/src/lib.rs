@@ -25,6 +25,11 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
+/// The `tracing` target of lines meant for the person at the terminal (`up | serving on …`, a
+/// child's stderr relayed by the bridge): the binary prints them as they are, without time,
+/// level or target, whatever `MCP_RUNTIME_LOG` says; other events are logs, filtered by it.
+pub const CONSOLE: &str = "mcp_runtime::console";
+
 /// The first pause after a resource error; it doubles with each further error in a row.
 pub const FIRST_BACKOFF: Duration = Duration::from_millis(10);
 /// The longest pause between two accepts while errors last: short, so that a server recovers
