@@ -7,11 +7,11 @@ use mcp_runtime_gateway::DenyEncoding;
 use mcp_runtime_gateway::fanout::FanOut;
 use mcp_runtime_gateway::inspect::Limits;
 use mcp_runtime_gateway::metrics::{GatewayMetrics, ServerLabelSet};
-use mcp_runtime_gateway::metrics_server::serve_metrics;
 use mcp_runtime_gateway::policy_source::{
     DocumentDefaults, PolicyStore, parse_auth_mode, startup_check, watch_file,
 };
 use mcp_runtime_gateway::proxy::{Proxy, ProxyConfig, ServerLabels};
+use mcp_runtime_gateway::server::serve_gateway;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -203,42 +203,24 @@ pub fn run(args: &GatewayArgs) -> Result<ExitCode> {
             listener.local_addr()?,
             args.upstream_url
         );
-        // SIGTERM (or Ctrl-C) stops both listeners: no new connections, the requests in flight
-        // finish (within the drain bound), then the audit queue is flushed.
-        let (stop, stopped) = tokio::sync::watch::channel(false);
-        let shutdown = move || {
-            let mut stopped = stopped.clone();
-            async move {
-                let _ = stopped.wait_for(|stop| *stop).await;
-            }
-        };
-        let metrics_server = if args.metrics_port != 0 {
+        let metrics_listener = if args.metrics_port == 0 {
+            None
+        } else {
             let metrics_address = SocketAddr::new(args.address, args.metrics_port);
-            let metrics_listener = tokio::net::TcpListener::bind(metrics_address)
+            let listener = tokio::net::TcpListener::bind(metrics_address)
                 .await
                 .with_context(|| format!("listening on {metrics_address} for metrics"))?;
-            Some(tokio::spawn(serve_metrics(
-                metrics_listener,
-                metrics,
-                shutdown(),
-            )))
-        } else {
-            None
+            Some((listener, metrics))
         };
-        let options = proxy.serve_options();
-        let serving = proxy.serve_until(listener, options, shutdown());
-        tokio::pin!(serving);
-        tokio::select! {
-            served = &mut serving => served.context("serving")?,
-            () = crate::signals::shutdown_signal() => {
-                eprintln!("shutting down");
-                let _ = stop.send(true);
-                serving.await.context("serving")?;
-            }
-        }
-        if let Some(metrics_server) = metrics_server {
-            let _ = metrics_server.await;
-        }
+        // SIGTERM (or Ctrl-C) stops both listeners: no new connections, the requests in flight
+        // finish (within the drain bound), then the audit queue is flushed.
+        let shutdown = async {
+            crate::signals::shutdown_signal().await;
+            eprintln!("shutting down");
+        };
+        serve_gateway(proxy, listener, metrics_listener, shutdown)
+            .await
+            .context("serving")?;
         // Queued audit events go to the ingest or, failing that, to the spool: none is lost.
         if let Some(sink) = http_sink {
             sink.shutdown().await;

@@ -8,19 +8,19 @@
 //!   (the default JSON-RPC error, and MR's `http` compatibility bodies).
 //!
 //! Around it, the proxy ([`proxy`]: the request pipeline, one stage per module in `pipeline`),
-//! the policy source ([`policy_source`]), the metrics and their own listener ([`metrics`],
-//! [`metrics_server`]), the audit fan-out ([`fanout`]) and the path router of the local mode
+//! the policy source ([`policy_source`]), the listeners ([`server`]), the metrics
+//! ([`metrics`]), the audit fan-out ([`fanout`]) and the path router of the local mode
 //! ([`router`]).
 
 pub mod deny;
 pub mod fanout;
 pub mod inspect;
 pub mod metrics;
-pub mod metrics_server;
 mod pipeline;
 pub mod policy_source;
 pub mod proxy;
 pub mod router;
+pub mod server;
 
 pub use deny::{AuthStyle, DenyEncoding, DenyResponse, GovernanceHeaders, encode_denial};
 pub use inspect::{
