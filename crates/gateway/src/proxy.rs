@@ -131,7 +131,7 @@ impl Proxy {
         }
     }
 
-    /// Serves on `listener` until the task is dropped.
+    /// Serves on `listener` until the future is dropped (its connections end with it).
     ///
     /// On a loopback listener (local mode) a request whose `Host` is not a loopback name is
     /// refused with 403 (DNS-rebinding protection: a rebound name carries a matching `Origin`,
