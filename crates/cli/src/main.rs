@@ -106,24 +106,28 @@ fn init_logging() {
     use tracing_subscriber::Layer;
     use tracing_subscriber::layer::SubscriberExt;
     use tracing_subscriber::util::SubscriberInitExt;
+    // Both filters are static (per target and level), so a disabled callsite is decided once
+    // and costs nothing afterwards: the request path has spans and events at levels that are
+    // usually off.
+    let console_off = format!("{}=off", mcp_runtime_serve::CONSOLE);
     let filter = tracing_subscriber::EnvFilter::try_from_env("MCP_RUNTIME_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    let is_console =
-        |metadata: &tracing::Metadata<'_>| metadata.target() == mcp_runtime_serve::CONSOLE;
+    let filter = match console_off.parse() {
+        Ok(directive) => filter.add_directive(directive),
+        Err(_) => filter,
+    };
     let logs = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
         .with_ansi(false)
-        .with_filter(filter)
-        .with_filter(tracing_subscriber::filter::filter_fn(move |m| {
-            !is_console(m)
-        }));
+        .with_filter(filter);
     let console = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
         .with_ansi(false)
         .event_format(ConsoleLine)
-        .with_filter(tracing_subscriber::filter::filter_fn(move |m| {
-            is_console(m) && *m.level() <= tracing::Level::INFO
-        }));
+        .with_filter(
+            tracing_subscriber::filter::Targets::new()
+                .with_target(mcp_runtime_serve::CONSOLE, tracing::Level::INFO),
+        );
     let _ = tracing_subscriber::registry()
         .with(logs)
         .with(console)
