@@ -140,7 +140,7 @@ pub(crate) fn spawn(
                     Ok(0) | Err(_) => break,
                     Ok(_) => {
                         let text = String::from_utf8_lossy(&line);
-                        eprintln!("[{label}] {}", text.trim_end_matches(['\n', '\r']));
+                        tracing::info!(target: mcp_runtime_serve::CONSOLE, "[{label}] {}", text.trim_end_matches(['\n', '\r']));
                     }
                 }
             }
@@ -157,7 +157,7 @@ pub(crate) fn spawn(
                 match read_line(&mut reader, max).await {
                     Ok(Line::Eof) | Err(_) => break,
                     Ok(Line::TooLong) => {
-                        eprintln!("[{label}] dropped a stdout line longer than {max} bytes");
+                        tracing::warn!("[{label}] dropped a stdout line longer than {max} bytes");
                     }
                     Ok(Line::Data(bytes)) => {
                         if bytes.iter().all(u8::is_ascii_whitespace) {
@@ -169,7 +169,7 @@ pub(crate) fn spawn(
                                     break;
                                 }
                             }
-                            _ => eprintln!(
+                            _ => tracing::warn!(
                                 "[{label}] ignored a stdout line that is not a JSON-RPC message: {}",
                                 String::from_utf8_lossy(&bytes[..bytes.len().min(200)])
                             ),
@@ -348,17 +348,19 @@ impl ChildProcess {
         if self.wait_exit(grace.after_stdin_close).await {
             return;
         }
-        eprintln!(
+        tracing::warn!(
             "[{}] still running {:?} after its stdin closed: SIGTERM",
-            self.label, grace.after_stdin_close
+            self.label,
+            grace.after_stdin_close
         );
         let _ = self.control.send(Control::Signal(Signal::SIGTERM));
         if self.wait_exit(grace.after_sigterm).await {
             return;
         }
-        eprintln!(
+        tracing::warn!(
             "[{}] still running {:?} after SIGTERM: SIGKILL",
-            self.label, grace.after_sigterm
+            self.label,
+            grace.after_sigterm
         );
         let _ = self.control.send(Control::Signal(Signal::SIGKILL));
         self.exited().await;

@@ -9,7 +9,6 @@ use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, header
 use http_body_util::combinators::UnsyncBoxBody;
 use http_body_util::{BodyExt, Full, Limited, StreamBody};
 use hyper::body::{Frame, Incoming};
-use hyper_util::rt::TokioIo;
 use mcp_runtime_protocol::guard::{Guard, Refusal};
 use mcp_runtime_protocol::inspect::{self, Inspected, Kind, PostInput};
 use serde_json::{Value, json};
@@ -24,14 +23,16 @@ type Body = UnsyncBoxBody<Bytes, Infallible>;
 
 const SESSION_HEADER: &str = "mcp-session-id";
 
-pub(crate) async fn serve_connection(stream: tokio::net::TcpStream, shared: Arc<Shared>) {
+pub(crate) async fn serve_connection(
+    stream: tokio::net::TcpStream,
+    shared: Arc<Shared>,
+    drain: mcp_runtime_serve::Drain,
+) {
     let service = hyper::service::service_fn(move |request| {
         let shared = shared.clone();
         async move { Ok::<_, Infallible>(handle(&shared, request).await) }
     });
-    let _ = hyper::server::conn::http1::Builder::new()
-        .serve_connection(TokioIo::new(stream), service)
-        .await;
+    mcp_runtime_serve::serve_http1(stream, service, drain).await;
 }
 
 async fn handle(shared: &Arc<Shared>, request: Request<Incoming>) -> Response<Body> {
@@ -260,10 +261,7 @@ async fn new_session(shared: &Arc<Shared>, message: Value, accept: &Accept) -> R
         match child::spawn(&shared.launch, &format!("session {}", &id[..8])) {
             Ok(spawned) => spawned,
             Err(error) => {
-                eprintln!(
-                    "mcp-runtime bridge: could not start {:?}: {error}",
-                    shared.config.program
-                );
+                tracing::warn!("could not start {:?}: {error}", shared.config.program);
                 return error_response(
                     StatusCode::INTERNAL_SERVER_ERROR,
                     id_value.as_ref(),
@@ -305,7 +303,8 @@ async fn new_session(shared: &Arc<Shared>, message: Value, accept: &Accept) -> R
             }
             session.process.exited().await;
             if shared.end_session(&session.id, "the MCP server process exited") {
-                eprintln!(
+                tracing::info!(
+                    target: mcp_runtime_serve::CONSOLE,
                     "[{}] exited: session {} ended",
                     session.process.label(),
                     session.id
@@ -494,7 +493,7 @@ async fn worker_for(shared: &Arc<Shared>) -> Result<Arc<Worker>, Box<Response<Bo
     if let Some(old) = slot.current.take() {
         let grace = shared.config.grace;
         tokio::spawn(async move { old.process.terminate(grace).await });
-        eprintln!("mcp-runtime bridge: the stateless worker exited: starting a new one");
+        tracing::warn!("the stateless worker exited: starting a new one");
     }
     let failed = |message: &str| {
         Box::new(error_response(
@@ -517,7 +516,7 @@ async fn worker_for(shared: &Arc<Shared>) -> Result<Arc<Worker>, Box<Response<Bo
         }
         Err(error) => {
             let message = error.to_string();
-            eprintln!("mcp-runtime bridge: {message}");
+            tracing::warn!("{message}");
             slot.failed = Some((Instant::now(), message.clone()));
             Err(failed(&message))
         }

@@ -114,7 +114,8 @@ impl BridgeConfig {
     }
 }
 
-/// Why [`serve`] failed.
+/// Why [`serve`] failed. Since every listener runs the shared accept loop, which retries
+/// accept errors instead of failing, `serve` no longer returns it; the type stays for callers.
 #[derive(Debug, thiserror::Error)]
 pub enum BridgeError {
     /// The listener failed.
@@ -209,46 +210,35 @@ pub async fn serve(
         sessions: Mutex::new(Sessions::default()),
         worker: tokio::sync::Mutex::new(WorkerSlot::default()),
     });
-    let mut connections = tokio::task::JoinSet::new();
+    let mut background = tokio::task::JoinSet::new();
     if let Some(idle) = shared.config.limits.session_idle_timeout {
         let shared = shared.clone();
-        connections.spawn(async move { reap_idle_sessions(shared, idle).await });
+        background.spawn(async move { reap_idle_sessions(shared, idle).await });
     }
     if std::process::id() == 1 {
-        connections.spawn(child::reap_orphans());
+        background.spawn(child::reap_orphans());
     }
-    tokio::pin!(shutdown);
-    let result = loop {
-        tokio::select! {
-            () = &mut shutdown => break Ok(()),
-            accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => {
-                    let _ = stream.set_nodelay(true);
-                    let shared = shared.clone();
-                    connections.spawn(http_api::serve_connection(stream, shared));
-                }
-                Err(error) if is_transient(&error) => {
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                }
-                Err(error) => break Err(BridgeError::Accept(error)),
-            },
-            Some(_) = connections.join_next(), if !connections.is_empty() => {}
-        }
-    };
-    drop(listener);
+    // The shared accept loop: an accept error (out of descriptors, a connection aborted before
+    // it was accepted) is logged and retried, never fatal.
+    let options = mcp_runtime_serve::Options::new("bridge").drain_timeout(DRAIN_TIMEOUT);
+    let accepting = shared.clone();
+    let connections = mcp_runtime_serve::accept_until(
+        listener,
+        options,
+        shutdown,
+        move |stream, _peer, drain| http_api::serve_connection(stream, accepting.clone(), drain),
+    )
+    .await;
+    // The children stop first: that ends their sessions' streams, so the connections can
+    // finish; whatever is still open after the drain bound is cut.
     shared.shutdown().await;
-    connections.abort_all();
-    while connections.join_next().await.is_some() {}
-    result
+    connections.drain().await;
+    background.shutdown().await;
+    Ok(())
 }
 
-fn is_transient(error: &std::io::Error) -> bool {
-    use std::io::ErrorKind::{ConnectionAborted, ConnectionReset, Interrupted};
-    matches!(
-        error.kind(),
-        ConnectionAborted | ConnectionReset | Interrupted
-    ) || error.raw_os_error() == Some(24) // EMFILE: wait for descriptors to free up
-}
+/// How long connections get to finish once the children have stopped.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(2);
 
 async fn reap_idle_sessions(shared: Arc<Shared>, idle: Duration) {
     let period = (idle / 4).clamp(Duration::from_millis(100), Duration::from_secs(30));
@@ -267,7 +257,10 @@ async fn reap_idle_sessions(shared: Arc<Shared>, idle: Duration) {
             }
         }
         for id in expired {
-            eprintln!("mcp-runtime bridge: session {id} idle for {idle:?}: ending it");
+            tracing::info!(
+                target: mcp_runtime_serve::CONSOLE,
+                "mcp-runtime bridge: session {id} idle for {idle:?}: ending it"
+            );
             shared.end_session(&id, "the session expired");
         }
     }

@@ -196,7 +196,7 @@ impl Session {
                     // The reply stream ends with its response.
                     state.live.remove(&stream);
                 }
-                None => eprintln!(
+                None => tracing::warn!(
                     "[{}] dropped a response to unknown request id {key}",
                     self.process.label()
                 ),
@@ -236,7 +236,7 @@ impl Session {
         }
         if state.backlog.len() >= self.limits.backlog {
             state.backlog.pop_front();
-            eprintln!(
+            tracing::warn!(
                 "[{}] no GET stream is open: dropped the oldest undelivered server message",
                 self.process.label()
             );

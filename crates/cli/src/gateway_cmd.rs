@@ -2,14 +2,16 @@
 //! mcp-runtime sidecar's environment variables (so the operator renders MR-compatible pods).
 
 use anyhow::{Context, Result};
-use mcp_runtime_audit::{AuditEvent, AuditSink, HttpSink, HttpSinkConfig, StdoutSink};
+use mcp_runtime_audit::{AuditSink, HttpSink, HttpSinkConfig, StdoutSink};
 use mcp_runtime_gateway::DenyEncoding;
+use mcp_runtime_gateway::fanout::FanOut;
 use mcp_runtime_gateway::inspect::Limits;
 use mcp_runtime_gateway::metrics::{GatewayMetrics, ServerLabelSet};
 use mcp_runtime_gateway::policy_source::{
     DocumentDefaults, PolicyStore, parse_auth_mode, startup_check, watch_file,
 };
 use mcp_runtime_gateway::proxy::{Proxy, ProxyConfig, ServerLabels};
+use mcp_runtime_gateway::server::serve_gateway;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -201,17 +203,24 @@ pub fn run(args: &GatewayArgs) -> Result<ExitCode> {
             listener.local_addr()?,
             args.upstream_url
         );
-        if args.metrics_port != 0 {
+        let metrics_listener = if args.metrics_port == 0 {
+            None
+        } else {
             let metrics_address = SocketAddr::new(args.address, args.metrics_port);
-            let metrics_listener = tokio::net::TcpListener::bind(metrics_address)
+            let listener = tokio::net::TcpListener::bind(metrics_address)
                 .await
                 .with_context(|| format!("listening on {metrics_address} for metrics"))?;
-            tokio::spawn(serve_metrics(metrics_listener, metrics));
-        }
-        tokio::select! {
-            served = proxy.serve(listener) => served.context("serving")?,
-            () = crate::signals::shutdown_signal() => eprintln!("shutting down"),
-        }
+            Some((listener, metrics))
+        };
+        // SIGTERM (or Ctrl-C) stops both listeners: no new connections, the requests in flight
+        // finish (within the drain bound), then the audit queue is flushed.
+        let shutdown = async {
+            crate::signals::shutdown_signal().await;
+            eprintln!("shutting down");
+        };
+        serve_gateway(proxy, listener, metrics_listener, shutdown)
+            .await
+            .context("serving")?;
         // Queued audit events go to the ingest or, failing that, to the spool: none is lost.
         if let Some(sink) = http_sink {
             sink.shutdown().await;
@@ -261,20 +270,6 @@ impl From<DocumentDefaultArgs> for DocumentDefaults {
     }
 }
 
-/// Sends each event to every configured sink.
-struct FanOut(Vec<Arc<dyn AuditSink>>);
-
-impl AuditSink for FanOut {
-    fn emit(&self, event: AuditEvent) {
-        if let Some((last, rest)) = self.0.split_last() {
-            for sink in rest {
-                sink.emit(event.clone());
-            }
-            last.emit(event);
-        }
-    }
-}
-
 /// Must run inside the tokio runtime (the HTTP sink starts its delivery task).
 type Sinks = (Option<Arc<dyn AuditSink>>, Option<Arc<HttpSink>>);
 
@@ -297,34 +292,5 @@ fn audit_sink(args: &GatewayArgs) -> Result<Sinks> {
     if let Some(sink) = &http {
         sinks.push(sink.clone());
     }
-    let combined: Option<Arc<dyn AuditSink>> = match sinks.len() {
-        0 => None,
-        1 => sinks.pop(),
-        _ => Some(Arc::new(FanOut(sinks))),
-    };
-    Ok((combined, http))
-}
-
-/// The separate metrics listener (MR's `METRICS_PORT`): every path answers with the metrics.
-async fn serve_metrics(listener: tokio::net::TcpListener, metrics: Arc<GatewayMetrics>) {
-    use http_body_util::Full;
-    while let Ok((stream, _)) = listener.accept().await {
-        let metrics = metrics.clone();
-        tokio::spawn(async move {
-            let service = hyper::service::service_fn(move |_request| {
-                let body = metrics.encode();
-                async move {
-                    http::Response::builder()
-                        .header(
-                            "content-type",
-                            "application/openmetrics-text; version=1.0.0; charset=utf-8",
-                        )
-                        .body(Full::new(bytes::Bytes::from(body)))
-                }
-            });
-            let _ = hyper::server::conn::http1::Builder::new()
-                .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
-                .await;
-        });
-    }
+    Ok((FanOut::combine(sinks), http))
 }

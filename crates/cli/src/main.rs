@@ -8,7 +8,6 @@ mod example_server_cmd;
 mod gateway_cmd;
 mod import_cmd;
 mod install_cmd;
-mod logging;
 mod operator_cmd;
 mod policy_cmd;
 mod sentinel_cmd;
@@ -106,26 +105,63 @@ enum Command {
 }
 
 /// Warnings and errors from every role go to stderr; `MCP_RUNTIME_LOG` (a tracing filter such
-/// as `info` or `mcp_runtime_gateway=debug`) shows more. The local mode's console lines
-/// ([`mcp_runtime_local::CONSOLE`]) show at `info` by default, as bare lines.
+/// as `info` or `mcp_runtime_gateway=debug`) shows more. Lines meant for the person at the
+/// terminal (the `mcp_runtime_serve::CONSOLE` target: `up | serving on …`, a bridged server's
+/// stderr) are printed as they are, whatever the filter.
 fn init_logging() {
-    let filter =
-        tracing_subscriber::EnvFilter::try_from_env("MCP_RUNTIME_LOG").unwrap_or_else(|_| {
-            // kube's client logs every failed request at ERROR; the caller reports the same
-            // error with what it was doing, so the client's own line is only noise.
-            tracing_subscriber::EnvFilter::new(format!(
-                "warn,kube_client::client::builder=off,{}=info",
-                mcp_runtime_local::CONSOLE
-            ))
-        });
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
+    use tracing_subscriber::Layer;
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    // Both filters are static (per target and level), so a disabled callsite is decided once
+    // and costs nothing afterwards: the request path has spans and events at levels that are
+    // usually off.
+    let console_off = format!("{}=off", mcp_runtime_serve::CONSOLE);
+    // kube's client logs every failed request at ERROR; the caller reports the same error with
+    // what it was doing, so the client's own line is only noise.
+    let filter = tracing_subscriber::EnvFilter::try_from_env("MCP_RUNTIME_LOG").unwrap_or_else(|_| {
+        tracing_subscriber::EnvFilter::new("warn,kube_client::client::builder=off")
+    });
+    let filter = match console_off.parse() {
+        Ok(directive) => filter.add_directive(directive),
+        Err(_) => filter,
+    };
+    let logs = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
         .with_ansi(false)
-        .event_format(logging::ConsoleOrFull(
-            tracing_subscriber::fmt::format().with_ansi(false),
-        ))
+        .with_filter(filter);
+    let console = tracing_subscriber::fmt::layer()
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .event_format(ConsoleLine)
+        .with_filter(
+            tracing_subscriber::filter::Targets::new()
+                .with_target(mcp_runtime_serve::CONSOLE, tracing::Level::INFO),
+        );
+    let _ = tracing_subscriber::registry()
+        .with(logs)
+        .with(console)
         .try_init();
+}
+
+/// A console line: the message alone, as `eprintln!` would print it.
+struct ConsoleLine;
+
+impl<S, N> tracing_subscriber::fmt::FormatEvent<S, N> for ConsoleLine
+where
+    S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+    N: for<'a> tracing_subscriber::fmt::FormatFields<'a> + 'static,
+{
+    fn format_event(
+        &self,
+        context: &tracing_subscriber::fmt::FmtContext<'_, S, N>,
+        mut writer: tracing_subscriber::fmt::format::Writer<'_>,
+        event: &tracing::Event<'_>,
+    ) -> std::fmt::Result {
+        context
+            .field_format()
+            .format_fields(writer.by_ref(), event)?;
+        writeln!(writer)
+    }
 }
 
 impl Command {

@@ -119,8 +119,19 @@ fn start_gateway(upstream: &str, policy: &Path) -> Gateway {
 }
 
 fn start_gateway_with(upstream: &str, policy: &Path, env: &[(&str, String)]) -> Gateway {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_mcp-runtime"))
-        .arg("gateway")
+    let mut command = Command::new(env!("CARGO_BIN_EXE_mcp-runtime"));
+    command.arg("gateway");
+    spawn_gateway(command, upstream, policy, env)
+}
+
+/// Starts `command` (the gateway, possibly wrapped) and waits for its listen address.
+fn spawn_gateway(
+    mut command: Command,
+    upstream: &str,
+    policy: &Path,
+    env: &[(&str, String)],
+) -> Gateway {
+    let mut child = command
         .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
         .env("PORT", "0")
         .env("METRICS_PORT", "0")
@@ -504,4 +515,136 @@ fn sigterm_keeps_queued_audit_events_for_the_next_gateway() {
     );
     let _next = start_gateway_with(&upstream_url, &policy, &env);
     wait_for_events(&ids, calls);
+}
+
+/// Open-file limit of the gateway in the descriptor-exhaustion test: a few dozen descriptors
+/// are its own (listener, epoll, policy watch…), the rest go to connections.
+const LOW_NOFILE: u32 = 64;
+
+/// `GET path` on a keep-alive connection; returns (status, body).
+fn keep_alive_get(stream: &mut TcpStream, path: &str) -> (u16, String) {
+    write!(stream, "GET {path} HTTP/1.1\r\nhost: 127.0.0.1\r\n\r\n").expect("send");
+    let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+    let mut status_line = String::new();
+    reader.read_line(&mut status_line).expect("status line");
+    let status = status_line
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let mut length = 0;
+    let mut line = String::new();
+    while reader.read_line(&mut line).map(|n| n > 2).unwrap_or(false) {
+        if let Some(value) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+            length = value.trim().parse().unwrap_or(0);
+        }
+        line.clear();
+    }
+    let mut body = vec![0; length];
+    reader.read_exact(&mut body).expect("body");
+    (status, String::from_utf8_lossy(&body).into_owned())
+}
+
+/// `mcp_gateway_accept_errors_total` in a metrics exposition.
+fn accept_errors(metrics: &str) -> u64 {
+    metrics
+        .lines()
+        .find_map(|line| line.strip_prefix("mcp_gateway_accept_errors_total "))
+        .and_then(|value| value.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no accept error counter in {metrics}"))
+}
+
+#[test]
+fn running_out_of_file_descriptors_pauses_the_gateway_and_it_serves_again() {
+    let (upstream_url, forwarded) = upstream();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let policy = dir.path().join("policy.json");
+    write_policy(&policy, false);
+    // The shell lowers the limit, then becomes the gateway (same process, same pid).
+    let mut command = Command::new("sh");
+    command
+        .arg("-c")
+        .arg(format!("ulimit -n {LOW_NOFILE} && exec \"$0\" gateway"))
+        .arg(env!("CARGO_BIN_EXE_mcp-runtime"));
+    let mut gateway = spawn_gateway(command, &upstream_url, &policy, &[]);
+    wait_ready(&gateway);
+    let pid = gateway.child.id();
+
+    // A connection opened before the exhaustion keeps being served throughout.
+    let mut probe = TcpStream::connect(&gateway.address).expect("probe");
+    probe
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    let (status, metrics) = keep_alive_get(&mut probe, "/metrics");
+    assert_eq!(status, 200, "{metrics}");
+    assert_eq!(accept_errors(&metrics), 0, "{metrics}");
+
+    // More connections than the gateway has descriptors for: it accepts until it runs out; the
+    // rest wait in the kernel's backlog.
+    let held: Vec<TcpStream> = (0..LOW_NOFILE + 16)
+        .map(|_| TcpStream::connect(&gateway.address).expect("connect"))
+        .collect();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let errors = loop {
+        let (status, metrics) = keep_alive_get(&mut probe, "/metrics");
+        assert_eq!(
+            status, 200,
+            "the probe connection is still served: {metrics}"
+        );
+        let errors = accept_errors(&metrics);
+        if errors > 0 {
+            break errors;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the gateway never failed to accept"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+
+    // While saturated a new connection is not served. (Proving that something does not happen
+    // takes a bounded wait: a reply would come within microseconds on loopback.)
+    let mut late = TcpStream::connect(&gateway.address).expect("connect while saturated");
+    write!(
+        late,
+        "GET /health HTTP/1.1\r\nhost: 127.0.0.1\r\nconnection: close\r\n\r\n"
+    )
+    .expect("send while saturated");
+    late.set_read_timeout(Some(Duration::from_millis(300)))
+        .expect("timeout");
+    let mut byte = [0_u8; 1];
+    let unserved = late.read(&mut byte);
+    assert!(
+        unserved.as_ref().is_err_and(|e| matches!(
+            e.kind(),
+            std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+        )),
+        "a connection was served while the gateway had no descriptors left: {unserved:?}"
+    );
+    assert!(
+        gateway.child.try_wait().expect("wait").is_none(),
+        "the gateway exited"
+    );
+
+    // Once the held connections close, the same process accepts again: the waiting
+    // connection is served, then new ones, and the policy is still enforced.
+    drop(held);
+    late.set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    let mut answer = String::new();
+    late.read_to_string(&mut answer)
+        .expect("the waiting connection is served");
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert_eq!(http(&gateway.address, "GET", "/health", "").0, 200);
+    let before = forwarded.load(Ordering::SeqCst);
+    assert_eq!(http(&gateway.address, "POST", "/mcp", CALL).0, 200);
+    assert_eq!(forwarded.load(Ordering::SeqCst), before + 1);
+    let (status, metrics) = http(&gateway.address, "GET", "/metrics", "");
+    assert_eq!(status, 200);
+    assert!(accept_errors(&metrics) >= errors, "{metrics}");
+    assert!(
+        gateway.child.try_wait().expect("wait").is_none(),
+        "the gateway exited"
+    );
+    assert_eq!(gateway.child.id(), pid);
 }

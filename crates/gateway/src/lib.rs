@@ -7,12 +7,20 @@
 //!   the upstream will read;
 //! * [`deny`]: the two encodings of a policy [`Decision`](mcp_runtime_policy::Decision)
 //!   (the default JSON-RPC error, and MR's `http` compatibility bodies).
+//!
+//! Around it, the proxy ([`proxy`]: the request pipeline, one stage per module in `pipeline`),
+//! the policy source ([`policy_source`]), the listeners ([`server`]), the metrics
+//! ([`metrics`]), the audit fan-out ([`fanout`]) and the path router of the local mode
+//! ([`router`]).
 
 pub mod deny;
+pub mod fanout;
 pub mod metrics;
+mod pipeline;
 pub mod policy_source;
 pub mod proxy;
 pub mod router;
+pub mod server;
 
 pub use mcp_runtime_protocol::{codes, inspect};
 

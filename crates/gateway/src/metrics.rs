@@ -83,6 +83,7 @@ pub struct GatewayMetrics {
     response_bytes: Family<RequestLabels, Counter>,
     decisions: Family<DecisionLabels, Counter>,
     inflight: Family<ServerLabelSet, Gauge>,
+    accept_errors: Counter,
     reloads: Option<ReloadCounter>,
     audit_dropped: Option<DroppedCounter>,
 }
@@ -161,6 +162,12 @@ impl GatewayMetrics {
             "Requests in flight",
             inflight.clone(),
         );
+        let accept_errors = Counter::default();
+        registry.register(
+            "mcp_gateway_accept_errors",
+            "Failed accepts of new connections (out of file descriptors, connection aborted); each is retried",
+            accept_errors.clone(),
+        );
         GatewayMetrics {
             registry,
             server,
@@ -170,6 +177,7 @@ impl GatewayMetrics {
             response_bytes,
             decisions,
             inflight,
+            accept_errors,
             reloads,
             audit_dropped: None,
         }
@@ -181,6 +189,11 @@ impl GatewayMetrics {
     pub fn with_audit_dropped(mut self, dropped: DroppedCounter) -> Self {
         self.audit_dropped = Some(dropped);
         self
+    }
+
+    /// The counter of failed accepts, for the accept loops of the gateway's listeners.
+    pub fn accept_errors(&self) -> Counter {
+        self.accept_errors.clone()
     }
 
     /// Marks a request as started; the guard marks it finished when dropped.

@@ -6,7 +6,8 @@
 //! labels and audit identity. The table is swapped atomically, so adding or removing a server
 //! never drops requests in flight to the others.
 
-use crate::proxy::{Proxy, ProxyBody, jsonrpc_error};
+use crate::pipeline::jsonrpc_error;
+use crate::proxy::{Proxy, ProxyBody};
 use arc_swap::ArcSwap;
 use http::{Request, Response, StatusCode};
 use hyper::body::Incoming;

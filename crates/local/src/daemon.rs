@@ -9,7 +9,6 @@ use bytes::Bytes;
 use http::{Request, Response, StatusCode, header};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
-use hyper_util::rt::TokioIo;
 use mcp_runtime_api::manifest::{LoadResult, load_dir};
 use mcp_runtime_api::server::MCPServer;
 use mcp_runtime_audit::{AuditSink, EVENT_TYPE_REQUEST};
@@ -17,6 +16,7 @@ use mcp_runtime_gateway::policy_source::PolicyStore;
 use mcp_runtime_gateway::proxy::{Proxy, ProxyBody, ProxyConfig, ServerLabels, is_loopback_host};
 use mcp_runtime_gateway::router::{Route, Router};
 use mcp_runtime_policy::CompiledPolicy;
+use mcp_runtime_serve::CONSOLE;
 use notify::{RecursiveMode, Watcher};
 use std::collections::BTreeMap;
 use std::convert::Infallible;
@@ -122,7 +122,10 @@ pub async fn run(
     reconcile(&shared, &context, &mut servers).await;
     print_summary(&shared);
 
-    let server = tokio::spawn(serve(listener, shared.clone()));
+    let (stop_accepting, accepting_stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(serve(listener, shared.clone(), async move {
+        let _ = accepting_stopped.await;
+    }));
     tokio::pin!(shutdown);
     loop {
         tokio::select! {
@@ -131,20 +134,26 @@ pub async fn run(
                 // Editors write a file in several steps: let the burst settle, then read once.
                 tokio::time::sleep(Duration::from_millis(100)).await;
                 while changes.try_recv().is_ok() {}
-                eprintln!("up | {} changed; reconciling", config.dir.display());
+                tracing::info!(target: CONSOLE, "up | {} changed; reconciling", config.dir.display());
                 reconcile(&shared, &context, &mut servers).await;
                 print_problems(&shared.view.load().problems);
             }
         }
     }
-    eprintln!("up | shutting down: stopping {} server(s)", servers.len());
-    server.abort();
+    tracing::info!(target: CONSOLE, "up | shutting down: stopping {} server(s)", servers.len());
+    // No new connections; the servers stop (which ends their streams); then the connections
+    // still open get the drain bound to finish.
+    let _ = stop_accepting.send(());
+    let connections = server.await.ok();
     let stops: Vec<_> = std::mem::take(&mut servers)
         .into_values()
         .map(|entry| tokio::spawn(entry.supervisor.stop()))
         .collect();
     for stop in stops {
         let _ = stop.await;
+    }
+    if let Some(connections) = connections {
+        connections.drain().await;
     }
     Ok(())
 }
@@ -205,14 +214,14 @@ async fn reconcile(
         .collect();
     for key in stale {
         if let Some(entry) = servers.remove(&key) {
-            eprintln!("up | stopping {key}");
+            tracing::info!(target: CONSOLE, "up | stopping {key}");
             entry.supervisor.stop().await;
         }
     }
     for server in &planned.servers {
         let url = format!("{}{}", shared.base_url, server.route);
         let entry = servers.entry(server.key.clone()).or_insert_with(|| {
-            eprintln!("up | starting {} at {url}", server.key);
+            tracing::info!(target: CONSOLE, "up | starting {} at {url}", server.key);
             Entry {
                 plan: server.clone(),
                 supervisor: Supervisor::spawn(server, url.clone(), context),
@@ -367,16 +376,16 @@ fn snapshot(shared: &Shared) -> UpStatus {
 
 fn print_summary(shared: &Shared) {
     let view = shared.view.load();
-    eprintln!("up | serving on {}", shared.base_url);
+    tracing::info!(target: CONSOLE, "up | serving on {}", shared.base_url);
     for (status, _) in &view.servers {
         let status = status();
-        eprintln!("up |   {:<20} {}", status.name, status.url);
+        tracing::info!(target: CONSOLE, "up |   {:<20} {}", status.name, status.url);
     }
     if let Some(path) = &shared.config.sentinel_path {
-        eprintln!("up |   Sentinel UI          {}{path}/", shared.base_url);
+        tracing::info!(target: CONSOLE, "up |   Sentinel UI          {}{path}/", shared.base_url);
     }
     if let Some(human) = &shared.config.default_human_id {
-        eprintln!(
+        tracing::info!(target: CONSOLE,
             "up | requests without identity headers act as human {human:?} \
              (--default-human-id to change)"
         );
@@ -386,24 +395,29 @@ fn print_summary(shared: &Shared) {
 
 fn print_problems(problems: &[Problem]) {
     for problem in problems {
-        eprintln!("up | refused: {problem}");
+        tracing::info!(target: CONSOLE, "up | refused: {problem}");
     }
 }
 
-async fn serve(listener: TcpListener, shared: Arc<Shared>) {
-    while let Ok((stream, _peer)) = listener.accept().await {
-        let _ = stream.set_nodelay(true);
+/// Accepts until `shutdown`, through the shared accept loop (an accept error, such as running
+/// out of descriptors, is logged and retried: it never ends serving), and returns the
+/// connections still open.
+async fn serve(
+    listener: TcpListener,
+    shared: Arc<Shared>,
+    shutdown: impl Future<Output = ()>,
+) -> mcp_runtime_serve::Connections {
+    // Short: what is still open once the servers have stopped is cut soon after.
+    let options = mcp_runtime_serve::Options::new("up").drain_timeout(Duration::from_secs(2));
+    mcp_runtime_serve::accept_until(listener, options, shutdown, move |stream, _peer, drain| {
         let shared = shared.clone();
-        tokio::spawn(async move {
-            let service = hyper::service::service_fn(move |request| {
-                let shared = shared.clone();
-                async move { Ok::<_, Infallible>(handle(&shared, request).await) }
-            });
-            let _ = hyper::server::conn::http1::Builder::new()
-                .serve_connection(TokioIo::new(stream), service)
-                .await;
+        let service = hyper::service::service_fn(move |request| {
+            let shared = shared.clone();
+            async move { Ok::<_, Infallible>(handle(&shared, request).await) }
         });
-    }
+        mcp_runtime_serve::serve_http1(stream, service, drain)
+    })
+    .await
 }
 
 async fn handle(shared: &Shared, mut request: Request<Incoming>) -> Response<ProxyBody> {

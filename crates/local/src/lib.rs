@@ -22,8 +22,8 @@ pub mod supervisor;
 pub use daemon::{MountedHandler, UpConfig, run};
 
 /// The tracing target of the lines `up` shows the person running it (`notes | ready: 3
-/// tool(s) at …`, each server's own output prefixed with its name). The CLI prints events of
-/// this target as their bare message, without time, level or target, and shows them at `info`
-/// by default; `MCP_RUNTIME_LOG` can still change that like any other target.
-pub const CONSOLE: &str = "mcp_runtime_local::console";
+/// tool(s) at …`, each server's own output prefixed with its name): the one console target of
+/// every role ([`mcp_runtime_serve::CONSOLE`]), which the CLI prints as bare messages whatever
+/// `MCP_RUNTIME_LOG` says.
+pub const CONSOLE: &str = mcp_runtime_serve::CONSOLE;
 pub use status::{STATUS_PATH, UpStatus};

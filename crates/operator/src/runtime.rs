@@ -211,10 +211,13 @@ async fn serve_admin(
     health: bool,
     ready: Arc<AtomicBool>,
 ) {
-    while let Ok((stream, _)) = listener.accept().await {
+    // The shared accept loop: an accept error (out of descriptors) is retried, never fatal.
+    let options = mcp_runtime_serve::Options::new("operator admin");
+    let never = mcp_runtime_serve::never();
+    mcp_runtime_serve::serve(listener, options, never, move |stream, _peer, drain| {
         let metrics = metrics.clone();
         let ready = ready.clone();
-        tokio::spawn(async move {
+        {
             let service = hyper::service::service_fn(move |request: http::Request<_>| {
                 let path = request.uri().path().to_owned();
                 let (status, content_type, body) = match path.as_str() {
@@ -240,11 +243,10 @@ async fn serve_admin(
                         .body(Full::new(Bytes::from(body)))
                 }
             });
-            let _ = hyper::server::conn::http1::Builder::new()
-                .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
-                .await;
-        });
-    }
+            mcp_runtime_serve::serve_http1(stream, service, drain)
+        }
+    })
+    .await;
 }
 
 /// Resolves on SIGTERM or Ctrl-C.

@@ -1,0 +1,111 @@
+//! Stage 5, decide: every `tools/call` (in a batch: every element) is decided by the policy; one
+//! denied element refuses the whole request. Non-tool methods pass without a grant check, as in
+//! MR. A [`Cleared`] request, the only thing the forward stage accepts, is made here and
+//! nowhere else: a request cannot reach the upstream without passing this stage.
+
+use super::audit::AuditRecord;
+use super::filter::ToolsFilter;
+use super::inspect::{InspectedRequest, Message};
+use super::{Step, denial};
+use crate::inspect::Inspected;
+use crate::proxy::ProxyConfig;
+use bytes::Bytes;
+use http::Method;
+use hyper::body::Incoming;
+use mcp_runtime_policy::{CompiledPolicy, Decision, PolicyMode};
+use std::ops::ControlFlow;
+
+/// A request the policy let through, with the caller's identity written back for the upstream.
+#[derive(Debug)]
+pub(crate) struct Cleared {
+    parts: http::request::Parts,
+    body: ClearedBody,
+    filter: Option<ToolsFilter>,
+}
+
+/// The body of a cleared request.
+#[derive(Debug)]
+pub(crate) enum ClearedBody {
+    /// The exact bytes that were inspected.
+    Buffered(Bytes),
+    /// A body that carries no message (`GET`, `DELETE`), streamed through.
+    Streaming(Incoming),
+}
+
+impl Cleared {
+    /// The request head, its body, and the `tools/list` filter for the reply (if it needs one).
+    pub(crate) fn into_parts(self) -> (http::request::Parts, ClearedBody, Option<ToolsFilter>) {
+        (self.parts, self.body, self.filter)
+    }
+}
+
+/// Decides the request's tool calls and records the decision for the audit.
+pub(crate) fn decide(
+    config: &ProxyConfig,
+    request: InspectedRequest,
+    record: &mut AuditRecord,
+) -> Step<Cleared> {
+    let InspectedRequest {
+        identified,
+        message,
+    } = request;
+    let (mut parts, policy, caller) = (identified.parts, identified.policy, identified.caller);
+    let (body, filter_tools) = match message {
+        Message::Stream(body) => {
+            // A GET stream can carry a tools/list result too (a resumed stream replays it), so
+            // its events are filtered like a POST's reply.
+            let filter_tools = parts.method == Method::GET && !observe_mode(&policy);
+            (ClearedBody::Streaming(body), filter_tools)
+        }
+        Message::Post { bytes, inspected } => {
+            let now = jiff::Timestamp::now();
+            let mut lists_tools = false;
+            for message in inspected.messages() {
+                if message.method() == Some("tools/list") {
+                    lists_tools = true;
+                }
+                if record.rpc_method.is_none() {
+                    record.rpc_method = message.method().map(str::to_owned);
+                }
+                if message.is_tool_call() {
+                    let decision = policy.evaluate(
+                        &caller.request_for(message.tool_name().unwrap_or_default(), now),
+                    );
+                    record.rpc_method = message.method().map(str::to_owned);
+                    record.tool_name = message.tool_name().map(str::to_owned);
+                    record.decision = Some(decision.clone());
+                    if !decision.allowed {
+                        let id = match &inspected {
+                            Inspected::Single(single) => single.id().cloned(),
+                            Inspected::Batch(_) => None,
+                        };
+                        return ControlFlow::Break(denial(
+                            config.deny_encoding,
+                            &decision,
+                            id.as_ref(),
+                            Some(&policy),
+                        ));
+                    }
+                }
+            }
+            if record.decision.is_none() && record.rpc_method.is_some() {
+                // Non-tool methods pass without a grant check, as in MR.
+                record.decision = Some(Decision::allowed_without_check());
+            }
+            (
+                ClearedBody::Buffered(bytes),
+                lists_tools && !observe_mode(&policy),
+            )
+        }
+    };
+    caller.write_headers(&mut parts.headers, &identified.names);
+    ControlFlow::Continue(Cleared {
+        parts,
+        body,
+        filter: filter_tools.then_some((caller, policy)),
+    })
+}
+
+fn observe_mode(policy: &CompiledPolicy) -> bool {
+    policy.document().policy.mode.known() == Some(PolicyMode::Observe)
+}

@@ -1,0 +1,179 @@
+//! Stage 6 (reply side), filter/rewrite: an upstream reply is relayed without its hop-by-hop
+//! headers; a `tools/list` result is filtered to the tools the caller may call, in JSON and in
+//! SSE replies (each SSE event is rewritten as it passes; nothing else is buffered). Other
+//! replies stream through byte for byte.
+
+use super::forward::strip_hop_by_hop;
+use super::identity::Caller;
+use crate::proxy::ProxyBody;
+use bytes::{Bytes, BytesMut};
+use http::Response;
+use http::header::{self, HeaderValue};
+use http_body_util::{BodyExt, StreamBody};
+use hyper::body::{Frame, Incoming};
+use mcp_runtime_policy::{CompiledPolicy, Request as PolicyRequest};
+use std::sync::Arc;
+
+/// Who the `tools/list` results of a reply are filtered for, and by which policy.
+pub(crate) type ToolsFilter = (Caller, Arc<CompiledPolicy>);
+
+/// Relays an upstream response; rewrites `tools/list` results when a filter is given.
+pub(crate) fn relay(
+    response: Response<Incoming>,
+    filter: Option<ToolsFilter>,
+) -> Response<ProxyBody> {
+    let (mut parts, body) = response.into_parts();
+    strip_hop_by_hop(&mut parts.headers);
+    let is_sse = parts
+        .headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.trim_start()
+                .to_ascii_lowercase()
+                .starts_with("text/event-stream")
+        });
+    if is_sse {
+        parts
+            .headers
+            .insert("x-accel-buffering", HeaderValue::from_static("no"));
+    }
+    let body: ProxyBody = match filter {
+        None => body.map_err(|e| Box::new(e) as _).boxed(),
+        Some(filter) => {
+            // The body length changes when tools are removed.
+            parts.headers.remove(header::CONTENT_LENGTH);
+            if is_sse {
+                sse_filtered(body, filter)
+            } else {
+                json_filtered(body, filter)
+            }
+        }
+    };
+    Response::from_parts(parts, body)
+}
+
+fn filter_value(value: &mut serde_json::Value, (caller, policy): &ToolsFilter) {
+    let mut request =
+        PolicyRequest::method(caller.identity(), "tools/list", jiff::Timestamp::now());
+    if let Some(session) = caller.session.as_deref() {
+        request = request.with_session(session);
+    }
+    let targets: Vec<&mut serde_json::Value> = match value {
+        serde_json::Value::Array(items) => items.iter_mut().collect(),
+        single => vec![single],
+    };
+    for target in targets {
+        policy.filter_tools_list_result(target, &request);
+    }
+}
+
+/// A JSON reply: buffered (it is one JSON-RPC response), filtered, re-serialized. A body that is
+/// not JSON is passed on unchanged: filtering only ever removes tools.
+fn json_filtered(body: Incoming, filter: ToolsFilter) -> ProxyBody {
+    let stream = futures_util::stream::once(async move {
+        let bytes = match body.collect().await {
+            Ok(collected) => collected.to_bytes(),
+            Err(error) => return Err(Box::new(error) as Box<dyn std::error::Error + Send + Sync>),
+        };
+        let filtered = match serde_json::from_slice::<serde_json::Value>(&bytes) {
+            Ok(mut value) => {
+                filter_value(&mut value, &filter);
+                Bytes::from(serde_json::to_vec(&value).unwrap_or_else(|_| bytes.to_vec()))
+            }
+            Err(_) => bytes,
+        };
+        Ok(Frame::data(filtered))
+    });
+    BodyExt::boxed(StreamBody::new(stream))
+}
+
+/// An SSE reply: each event (terminated by a blank line) is rewritten as it passes when its data
+/// is a JSON-RPC response carrying a tools list; every other byte streams through unchanged.
+fn sse_filtered(body: Incoming, filter: ToolsFilter) -> ProxyBody {
+    let (sender, receiver) = tokio::sync::mpsc::channel::<
+        Result<Frame<Bytes>, Box<dyn std::error::Error + Send + Sync>>,
+    >(16);
+    tokio::spawn(async move {
+        let mut body = body;
+        let mut pending = BytesMut::new();
+        while let Some(frame) = body.frame().await {
+            let frame = match frame {
+                Ok(frame) => frame,
+                Err(error) => {
+                    let _ = sender.send(Err(Box::new(error))).await;
+                    return;
+                }
+            };
+            let Ok(data) = frame.into_data() else {
+                continue;
+            };
+            pending.extend_from_slice(&data);
+            while let Some(end) = event_end(&pending) {
+                let event = pending.split_to(end);
+                let rewritten = rewrite_sse_event(&event, &filter);
+                if sender.send(Ok(Frame::data(rewritten))).await.is_err() {
+                    return; // the client went away: dropping `body` aborts the upstream read
+                }
+            }
+        }
+        if !pending.is_empty() {
+            let _ = sender.send(Ok(Frame::data(pending.freeze()))).await;
+        }
+    });
+    let mut receiver = receiver;
+    BodyExt::boxed(StreamBody::new(futures_util::stream::poll_fn(move |cx| {
+        receiver.poll_recv(cx)
+    })))
+}
+
+/// End (exclusive) of the first complete SSE event, including its blank-line terminator.
+fn event_end(buffer: &[u8]) -> Option<usize> {
+    let lf = buffer.windows(2).position(|w| w == b"\n\n").map(|p| p + 2);
+    let crlf = buffer
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map(|p| p + 4);
+    match (lf, crlf) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
+fn rewrite_sse_event(event: &[u8], filter: &ToolsFilter) -> Bytes {
+    let Ok(text) = std::str::from_utf8(event) else {
+        return Bytes::copy_from_slice(event);
+    };
+    let data: Vec<&str> = text
+        .lines()
+        .filter_map(|line| line.strip_prefix("data:"))
+        .map(|d| d.strip_prefix(' ').unwrap_or(d))
+        .collect();
+    if data.is_empty() {
+        return Bytes::copy_from_slice(event);
+    }
+    let Ok(mut value) = serde_json::from_str::<serde_json::Value>(&data.join("\n")) else {
+        return Bytes::copy_from_slice(event);
+    };
+    if value.pointer("/result/tools").is_none() {
+        return Bytes::copy_from_slice(event);
+    }
+    filter_value(&mut value, filter);
+    let mut out = String::with_capacity(text.len());
+    let mut wrote_data = false;
+    for line in text.lines() {
+        if line.starts_with("data:") {
+            if !wrote_data {
+                out.push_str("data: ");
+                out.push_str(&value.to_string());
+                out.push('\n');
+                wrote_data = true;
+            }
+        } else if !line.is_empty() {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    out.push('\n');
+    Bytes::from(out)
+}

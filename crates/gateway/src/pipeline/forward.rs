@@ -1,0 +1,130 @@
+//! Stage 6, forward: a [`Cleared`] request goes to the upstream, with `TCP_NODELAY` on the
+//! pooled connection; the reply is relayed through [`super::filter`]. Any upstream failure is a
+//! 502.
+
+use super::decide::{Cleared, ClearedBody};
+use super::filter::{ToolsFilter, relay};
+use super::json_response;
+use crate::proxy::{Proxy, ProxyBody};
+use http::header::{self, HeaderMap, HeaderValue};
+use http::{Request, Response, StatusCode, Uri};
+use http_body_util::Full;
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+
+/// Headers that describe one hop, never forwarded (RFC 9110 §7.6.1).
+const HOP_BY_HOP: [&str; 8] = [
+    "connection",
+    "keep-alive",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+];
+
+/// Sends the cleared request upstream and relays the answer.
+pub(crate) async fn send(proxy: &Proxy, cleared: Cleared) -> Response<ProxyBody> {
+    let (parts, body, filter) = cleared.into_parts();
+    match body {
+        ClearedBody::Buffered(bytes) => {
+            forward(proxy, &proxy.client, parts, Full::new(bytes), filter).await
+        }
+        ClearedBody::Streaming(body) => {
+            forward(proxy, &proxy.streaming_client, parts, body, filter).await
+        }
+    }
+}
+
+async fn forward<B>(
+    proxy: &Proxy,
+    client: &Client<HttpConnector, B>,
+    mut parts: http::request::Parts,
+    body: B,
+    filter: Option<ToolsFilter>,
+) -> Response<ProxyBody>
+where
+    B: hyper::body::Body + Send + Unpin + 'static,
+    B::Data: Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let Some(uri) = upstream_uri(proxy, &parts.uri) else {
+        return upstream_error();
+    };
+    parts.uri = uri;
+    prepare_upstream_headers(proxy, &mut parts.headers);
+    match client.request(Request::from_parts(parts, body)).await {
+        Ok(response) => relay(response, filter),
+        Err(error) => {
+            tracing::debug!(%error, "upstream request failed");
+            upstream_error()
+        }
+    }
+}
+
+fn upstream_uri(proxy: &Proxy, original: &Uri) -> Option<Uri> {
+    let config = &proxy.config;
+    let mut path = original.path();
+    // A trailing slash on the prefix does not change what it names: `/x/` strips `/x` from
+    // `/x` and `/x/mcp` alike, and never from `/xy`.
+    if let Some(prefix) = config
+        .strip_prefix
+        .as_deref()
+        .map(|p| p.trim_end_matches('/'))
+        .filter(|p| !p.is_empty())
+        && let Some(rest) = path.strip_prefix(prefix)
+        && (rest.is_empty() || rest.starts_with('/'))
+    {
+        path = rest;
+    }
+    let base = &config.upstream;
+    let base_path = base.path().trim_end_matches('/');
+    let joined = match original.query() {
+        Some(query) => format!("{base_path}{path}?{query}"),
+        None => format!("{base_path}{path}"),
+    };
+    let joined = if joined.starts_with('/') {
+        joined
+    } else {
+        format!("/{joined}")
+    };
+    Uri::builder()
+        .scheme(base.scheme_str().unwrap_or("http"))
+        .authority(base.authority()?.as_str())
+        .path_and_query(joined)
+        .build()
+        .ok()
+}
+
+fn prepare_upstream_headers(proxy: &Proxy, headers: &mut HeaderMap) {
+    strip_hop_by_hop(headers);
+    // The upstream sees itself as the host; a browser Origin means nothing to it.
+    headers.remove(header::HOST);
+    headers.remove(header::ORIGIN);
+    if let Some(authority) = proxy.config.upstream.authority()
+        && let Ok(host) = HeaderValue::from_str(authority.as_str())
+    {
+        headers.insert(header::HOST, host);
+    }
+}
+
+pub(crate) fn strip_hop_by_hop(headers: &mut HeaderMap) {
+    // Headers named by `Connection` are hop-by-hop too.
+    let named: Vec<String> = headers
+        .get_all(header::CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(',').map(|s| s.trim().to_ascii_lowercase()))
+        .collect();
+    for name in HOP_BY_HOP.iter().map(|s| s.to_string()).chain(named) {
+        headers.remove(name.as_str());
+    }
+}
+
+fn upstream_error() -> Response<ProxyBody> {
+    json_response(
+        StatusCode::BAD_GATEWAY,
+        br#"{"error":"upstream_error"}"#.to_vec(),
+    )
+}
