@@ -118,9 +118,10 @@ fn init_logging() {
     let console_off = format!("{}=off", mcp_runtime_serve::CONSOLE);
     // kube's client logs every failed request at ERROR; the caller reports the same error with
     // what it was doing, so the client's own line is only noise.
-    let filter = tracing_subscriber::EnvFilter::try_from_env("MCP_RUNTIME_LOG").unwrap_or_else(|_| {
-        tracing_subscriber::EnvFilter::new("warn,kube_client::client::builder=off")
-    });
+    let filter =
+        tracing_subscriber::EnvFilter::try_from_env("MCP_RUNTIME_LOG").unwrap_or_else(|_| {
+            tracing_subscriber::EnvFilter::new("warn,kube_client::client::builder=off")
+        });
     let filter = match console_off.parse() {
         Ok(directive) => filter.add_directive(directive),
         Err(_) => filter,

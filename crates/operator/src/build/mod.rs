@@ -20,8 +20,8 @@ mod service;
 mod service_account;
 
 pub use deployment::resolve_image;
-pub use pull_secret::registry_pull_secret;
 pub use mcp_runtime_api::route::Route;
+pub use pull_secret::registry_pull_secret;
 pub use service_account::workload_service_account;
 
 use crate::config::OperatorConfig;
@@ -141,7 +141,6 @@ pub fn build(
         url: ctx.route.url(),
     })
 }
-
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Track {
@@ -417,7 +416,6 @@ mod tests {
         );
         assert!(workload_service_account("ns").automount_service_account_token == Some(false));
     }
-
 
     fn built(spec: serde_json::Value, config: &OperatorConfig) -> Desired {
         let spec: MCPServerSpec = serde_json::from_value(spec).expect("spec");
