@@ -2,13 +2,13 @@
 //! list, get, enable/disable (grants), revoke/unrevoke (sessions) and delete in the cluster.
 
 use crate::cluster_verbs;
-use crate::server_cmd::{Output, Scope};
+use crate::server_cmd::Scope;
+use crate::server_cmd::{ApplyArgs, GetArgs, ListArgs, NameArgs, Output};
 use anyhow::{Context, Result, bail};
 use mcp_runtime_admin::objects;
 use mcp_runtime_api::manifest::parse_manifests;
 use mcp_runtime_api::{MCPAccessGrant, MCPAgentSession};
 use serde_json::{Value, json};
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Debug, clap::Subcommand)]
@@ -115,46 +115,6 @@ pub struct SessionInitArgs {
     /// Key of that Secret.
     #[arg(long, value_name = "KEY", requires = "upstream_token_secret")]
     upstream_token_key: Option<String>,
-}
-
-#[derive(Debug, clap::Args)]
-pub struct ApplyArgs {
-    /// Manifest files or directories.
-    #[arg(short = 'f', long = "filename", required = true, value_name = "PATH")]
-    paths: Vec<PathBuf>,
-    #[command(flatten)]
-    scope: Scope,
-}
-
-#[derive(Debug, clap::Args)]
-pub struct ListArgs {
-    #[command(flatten)]
-    scope: Scope,
-    /// Every namespace.
-    #[arg(short = 'A', long)]
-    all_namespaces: bool,
-    /// Output format.
-    #[arg(short, long, value_enum, default_value_t = Output::Table)]
-    output: Output,
-}
-
-#[derive(Debug, clap::Args)]
-pub struct GetArgs {
-    /// The object's name.
-    name: String,
-    #[command(flatten)]
-    scope: Scope,
-    /// Output format.
-    #[arg(short, long, value_enum, default_value_t = Output::Yaml)]
-    output: Output,
-}
-
-#[derive(Debug, clap::Args)]
-pub struct NameArgs {
-    /// The object's name.
-    name: String,
-    #[command(flatten)]
-    scope: Scope,
 }
 
 fn base(kind: &str, common: &Common) -> Value {

@@ -41,40 +41,40 @@ pub struct Scope {
 pub struct ApplyArgs {
     /// Manifest files or directories.
     #[arg(short = 'f', long = "filename", required = true, value_name = "PATH")]
-    paths: Vec<std::path::PathBuf>,
+    pub(crate) paths: Vec<std::path::PathBuf>,
     #[command(flatten)]
-    scope: Scope,
+    pub(crate) scope: Scope,
 }
 
 #[derive(Debug, clap::Args)]
 pub struct ListArgs {
     #[command(flatten)]
-    scope: Scope,
+    pub(crate) scope: Scope,
     /// Every namespace.
     #[arg(short = 'A', long)]
-    all_namespaces: bool,
+    pub(crate) all_namespaces: bool,
     /// Output format.
     #[arg(short, long, value_enum, default_value_t = Output::Table)]
-    output: Output,
+    pub(crate) output: Output,
 }
 
 #[derive(Debug, clap::Args)]
 pub struct GetArgs {
-    /// The MCPServer's name.
-    name: String,
+    /// The object's name.
+    pub(crate) name: String,
     #[command(flatten)]
-    scope: Scope,
+    pub(crate) scope: Scope,
     /// Output format.
     #[arg(short, long, value_enum, default_value_t = Output::Yaml)]
-    output: Output,
+    pub(crate) output: Output,
 }
 
 #[derive(Debug, clap::Args)]
 pub struct NameArgs {
-    /// The MCPServer's name.
-    name: String,
+    /// The object's name.
+    pub(crate) name: String,
     #[command(flatten)]
-    scope: Scope,
+    pub(crate) scope: Scope,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]

@@ -443,7 +443,7 @@ _arguments "${_arguments_options[@]}" : \
 '--help[Print help]' \
 '-V[Print version]' \
 '--version[Print version]' \
-':name -- The MCPServer'\''s name:_default' \
+':name -- The object'\''s name:_default' \
 && ret=0
 ;;
 (status)
@@ -456,7 +456,7 @@ _arguments "${_arguments_options[@]}" : \
 '--help[Print help]' \
 '-V[Print version]' \
 '--version[Print version]' \
-':name -- The MCPServer'\''s name:_default' \
+':name -- The object'\''s name:_default' \
 && ret=0
 ;;
 (delete)
@@ -469,7 +469,7 @@ _arguments "${_arguments_options[@]}" : \
 '--help[Print help]' \
 '-V[Print version]' \
 '--version[Print version]' \
-':name -- The MCPServer'\''s name:_default' \
+':name -- The object'\''s name:_default' \
 && ret=0
 ;;
 (help)
