@@ -14,10 +14,42 @@ use hyper::body::Incoming;
 use std::fmt;
 use std::sync::Arc;
 
-/// Says whether a route's upstream can take traffic now, and if not, why (for example
-/// "server notes is starting"). Checked before each request, so a client gets a clear 503
-/// instead of a connection error while a server starts or restarts.
-pub type ReadyCheck = Arc<dyn Fn() -> Result<(), String> + Send + Sync>;
+/// Says whether a route's upstream can take traffic now, and if not, why. Checked before each
+/// request, so a client gets a clear 503 instead of a connection error while a server starts or
+/// restarts.
+pub type ReadyCheck = Arc<dyn Fn() -> Result<(), NotReady> + Send + Sync>;
+
+/// Why a route's upstream cannot take traffic: the client sees this in the 503's JSON-RPC error.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NotReady {
+    /// The server, as its owner names it (`default/notes`).
+    pub server: String,
+    /// Its lifecycle phase (`Starting`, `Restarting`, `Failed`, …).
+    pub phase: String,
+    /// The last error its supervisor saw, if any.
+    pub last_error: Option<String>,
+    /// Where to look for more, for example "see `mcp-runtime status`".
+    pub hint: Option<String>,
+}
+
+impl fmt::Display for NotReady {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "MCP server {} is not ready (phase {})",
+            self.server, self.phase
+        )?;
+        if let Some(error) = &self.last_error {
+            write!(f, ": {error}")?;
+        }
+        if let Some(hint) = &self.hint {
+            write!(f, "; {hint}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for NotReady {}
 
 /// One public path and the proxy that serves it.
 #[derive(Clone)]
@@ -82,11 +114,11 @@ impl Router {
     pub async fn handle(&self, request: Request<Incoming>) -> Response<ProxyBody> {
         match self.lookup(request.uri().path()) {
             Some(route) => {
-                if let Some(Err(reason)) = route.ready.as_ref().map(|check| check()) {
+                if let Some(Err(not_ready)) = route.ready.as_ref().map(|check| check()) {
                     return jsonrpc_error(
                         StatusCode::SERVICE_UNAVAILABLE,
                         crate::codes::INTERNAL_ERROR,
-                        &reason,
+                        &not_ready.to_string(),
                     );
                 }
                 route.proxy.handle(request).await

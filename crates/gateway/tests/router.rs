@@ -5,7 +5,7 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper_util::rt::TokioIo;
 use mcp_runtime_gateway::proxy::{Proxy, ProxyConfig, ServerLabels};
-use mcp_runtime_gateway::router::{Route, Router};
+use mcp_runtime_gateway::router::{NotReady, Route, Router};
 use mcp_runtime_policy::{CompiledPolicy, Grant, PolicyDocument, SideEffect, Tool, Trust};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -182,7 +182,12 @@ async fn a_route_that_is_not_ready_answers_503_with_the_reason() {
         if flag.load(Ordering::SeqCst) {
             Ok(())
         } else {
-            Err("server notes is starting".to_owned())
+            Err(NotReady {
+                server: "default/notes".into(),
+                phase: "Starting".into(),
+                last_error: Some("nothing listens on port 4100 yet".into()),
+                hint: Some("see `mcp-runtime status`".into()),
+            })
         }
     }));
     let router = Arc::new(Router::new());
@@ -191,7 +196,11 @@ async fn a_route_that_is_not_ready_answers_503_with_the_reason() {
 
     let (status, reply) = call(&address, "/notes/mcp", "list_notes").await;
     assert_eq!(status, 503);
-    assert_eq!(reply["error"]["message"], "server notes is starting");
+    assert_eq!(
+        reply["error"]["message"],
+        "MCP server default/notes is not ready (phase Starting): nothing listens on port 4100 yet; \
+         see `mcp-runtime status`"
+    );
     ready.store(true, Ordering::SeqCst);
     assert_eq!(call(&address, "/notes/mcp", "list_notes").await.0, 200);
 }

@@ -14,7 +14,7 @@ use mcp_runtime_api::server::MCPServer;
 use mcp_runtime_audit::{AuditSink, EVENT_TYPE_REQUEST};
 use mcp_runtime_gateway::policy_source::PolicyStore;
 use mcp_runtime_gateway::proxy::{Proxy, ProxyBody, ProxyConfig, ServerLabels, is_loopback_host};
-use mcp_runtime_gateway::router::{Route, Router};
+use mcp_runtime_gateway::router::{NotReady, Route, Router};
 use mcp_runtime_policy::CompiledPolicy;
 use mcp_runtime_serve::CONSOLE;
 use notify::{RecursiveMode, Watcher};
@@ -335,14 +335,12 @@ fn route_for(shared: &Shared, entry: &Entry) -> Route {
             let status = status();
             match status.phase {
                 Phase::Ready => Ok(()),
-                phase => Err(format!(
-                    "MCP server {name} is not ready (phase {}){}; see `mcp-runtime status`",
-                    phase.as_str(),
-                    status
-                        .last_error
-                        .map(|e| format!(": {e}"))
-                        .unwrap_or_default()
-                )),
+                phase => Err(NotReady {
+                    server: name.clone(),
+                    phase: phase.as_str().to_owned(),
+                    last_error: status.last_error,
+                    hint: Some("see `mcp-runtime status`".to_owned()),
+                }),
             }
         })),
     }
