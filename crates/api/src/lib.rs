@@ -8,12 +8,14 @@
 //! ([`crd`]) and client-side validation of manifests against those CRDs, including their CEL rules
 //! ([`validation`], [`manifest`]). It has no Kubernetes client and no async runtime.
 
+pub mod client_config;
 pub mod common;
 pub mod crd;
 pub mod defaults;
 pub mod grant;
 pub mod import;
 pub mod manifest;
+pub mod metadata;
 pub mod reference;
 pub mod route;
 pub mod server;

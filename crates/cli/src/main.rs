@@ -3,11 +3,13 @@
 mod access_cmd;
 mod bridge_cmd;
 mod cluster_verbs;
+mod connect_cmd;
 mod crd;
 mod example_server_cmd;
 mod gateway_cmd;
 mod import_cmd;
 mod install_cmd;
+mod metadata_cmd;
 mod operator_cmd;
 mod policy_cmd;
 mod sentinel_cmd;
@@ -75,7 +77,7 @@ enum Command {
         #[command(subcommand)]
         command: policy_cmd::PolicyCommand,
     },
-    /// Work with MCPServers: render the objects the operator would apply.
+    /// Work with MCPServers: metadata, manifests, client configuration and the cluster verbs.
     Server {
         #[command(subcommand)]
         command: server_cmd::ServerCommand,

@@ -1,5 +1,6 @@
-//! `mcp-runtime server …`: `render` (offline: the objects the operator would apply for a
-//! server), and the cluster verbs `apply`, `list`, `get`, `status` and `delete`.
+//! `mcp-runtime server …`: `init` and `generate` (the `.mcp/` metadata files), `render`
+//! (offline: the objects the operator would apply for a server), `connect-config`, and the
+//! cluster verbs `apply`, `list`, `get`, `status` and `delete`.
 
 use crate::policy_cmd::{ManifestSelection, select};
 use anyhow::Result;
@@ -9,6 +10,12 @@ use std::process::ExitCode;
 
 #[derive(Debug, clap::Subcommand)]
 pub enum ServerCommand {
+    /// Write a server's metadata file (.mcp/NAME.yaml, the Go mcp-runtime's format): route,
+    /// image, tools, gateway on, an allow-list policy and required sessions.
+    Init(crate::metadata_cmd::InitArgs),
+    /// Turn the metadata files (.mcp/*.yaml) into MCPServer manifests, validated; nothing is
+    /// written unless every server is valid.
+    Generate(crate::metadata_cmd::GenerateArgs),
     /// Print the objects the operator would apply for an MCPServer (policy ConfigMap,
     /// Deployments, Service, Ingress, NetworkPolicy), without a cluster. Operator settings are read
     /// from the same environment variables as the operator (MCP_GATEWAY_PROXY_IMAGE,
@@ -25,6 +32,9 @@ pub enum ServerCommand {
     Status(NameArgs),
     /// Delete an MCPServer (the operator's garbage collection removes its children).
     Delete(NameArgs),
+    /// Print the configuration an MCP client (Claude Desktop, Cursor, VS Code) needs to reach a
+    /// server: its URL and identity headers.
+    ConnectConfig(crate::connect_cmd::ConnectConfigArgs),
 }
 
 /// Where in the cluster.
@@ -92,6 +102,9 @@ pub struct RenderArgs {
 
 pub fn run(command: &ServerCommand) -> Result<ExitCode> {
     match command {
+        ServerCommand::Init(args) => crate::metadata_cmd::init(args),
+        ServerCommand::Generate(args) => crate::metadata_cmd::generate_manifests(args),
+        ServerCommand::ConnectConfig(args) => crate::connect_cmd::run(args),
         ServerCommand::Apply(args) => crate::cluster_verbs::apply(&args.paths, &args.scope),
         ServerCommand::List(args) => {
             crate::cluster_verbs::list_servers(&args.scope, args.all_namespaces, args.output)

@@ -352,11 +352,20 @@ _mcp__runtime() {
             mcp__runtime__subcmd__help__subcmd__server,apply)
                 cmd="mcp__runtime__subcmd__help__subcmd__server__subcmd__apply"
                 ;;
+            mcp__runtime__subcmd__help__subcmd__server,connect-config)
+                cmd="mcp__runtime__subcmd__help__subcmd__server__subcmd__connect__subcmd__config"
+                ;;
             mcp__runtime__subcmd__help__subcmd__server,delete)
                 cmd="mcp__runtime__subcmd__help__subcmd__server__subcmd__delete"
                 ;;
+            mcp__runtime__subcmd__help__subcmd__server,generate)
+                cmd="mcp__runtime__subcmd__help__subcmd__server__subcmd__generate"
+                ;;
             mcp__runtime__subcmd__help__subcmd__server,get)
                 cmd="mcp__runtime__subcmd__help__subcmd__server__subcmd__get"
+                ;;
+            mcp__runtime__subcmd__help__subcmd__server,init)
+                cmd="mcp__runtime__subcmd__help__subcmd__server__subcmd__init"
                 ;;
             mcp__runtime__subcmd__help__subcmd__server,list)
                 cmd="mcp__runtime__subcmd__help__subcmd__server__subcmd__list"
@@ -406,14 +415,23 @@ _mcp__runtime() {
             mcp__runtime__subcmd__server,apply)
                 cmd="mcp__runtime__subcmd__server__subcmd__apply"
                 ;;
+            mcp__runtime__subcmd__server,connect-config)
+                cmd="mcp__runtime__subcmd__server__subcmd__connect__subcmd__config"
+                ;;
             mcp__runtime__subcmd__server,delete)
                 cmd="mcp__runtime__subcmd__server__subcmd__delete"
+                ;;
+            mcp__runtime__subcmd__server,generate)
+                cmd="mcp__runtime__subcmd__server__subcmd__generate"
                 ;;
             mcp__runtime__subcmd__server,get)
                 cmd="mcp__runtime__subcmd__server__subcmd__get"
                 ;;
             mcp__runtime__subcmd__server,help)
                 cmd="mcp__runtime__subcmd__server__subcmd__help"
+                ;;
+            mcp__runtime__subcmd__server,init)
+                cmd="mcp__runtime__subcmd__server__subcmd__init"
                 ;;
             mcp__runtime__subcmd__server,list)
                 cmd="mcp__runtime__subcmd__server__subcmd__list"
@@ -427,14 +445,23 @@ _mcp__runtime() {
             mcp__runtime__subcmd__server__subcmd__help,apply)
                 cmd="mcp__runtime__subcmd__server__subcmd__help__subcmd__apply"
                 ;;
+            mcp__runtime__subcmd__server__subcmd__help,connect-config)
+                cmd="mcp__runtime__subcmd__server__subcmd__help__subcmd__connect__subcmd__config"
+                ;;
             mcp__runtime__subcmd__server__subcmd__help,delete)
                 cmd="mcp__runtime__subcmd__server__subcmd__help__subcmd__delete"
+                ;;
+            mcp__runtime__subcmd__server__subcmd__help,generate)
+                cmd="mcp__runtime__subcmd__server__subcmd__help__subcmd__generate"
                 ;;
             mcp__runtime__subcmd__server__subcmd__help,get)
                 cmd="mcp__runtime__subcmd__server__subcmd__help__subcmd__get"
                 ;;
             mcp__runtime__subcmd__server__subcmd__help,help)
                 cmd="mcp__runtime__subcmd__server__subcmd__help__subcmd__help"
+                ;;
+            mcp__runtime__subcmd__server__subcmd__help,init)
+                cmd="mcp__runtime__subcmd__server__subcmd__help__subcmd__init"
                 ;;
             mcp__runtime__subcmd__server__subcmd__help,list)
                 cmd="mcp__runtime__subcmd__server__subcmd__help__subcmd__list"
@@ -2394,7 +2421,7 @@ _mcp__runtime() {
             return 0
             ;;
         mcp__subcmd__runtime__subcmd__help__subcmd__server)
-            opts="render apply list get status delete"
+            opts="init generate render apply list get status delete connect-config"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2408,6 +2435,20 @@ _mcp__runtime() {
             return 0
             ;;
         mcp__subcmd__runtime__subcmd__help__subcmd__server__subcmd__apply)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mcp__subcmd__runtime__subcmd__help__subcmd__server__subcmd__connect__subcmd__config)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -2435,7 +2476,35 @@ _mcp__runtime() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        mcp__subcmd__runtime__subcmd__help__subcmd__server__subcmd__generate)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         mcp__subcmd__runtime__subcmd__help__subcmd__server__subcmd__get)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mcp__subcmd__runtime__subcmd__help__subcmd__server__subcmd__init)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -3014,7 +3083,7 @@ _mcp__runtime() {
             return 0
             ;;
         mcp__subcmd__runtime__subcmd__server)
-            opts="-h -V --help --version render apply list get status delete help"
+            opts="-h -V --help --version init generate render apply list get status delete connect-config help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3065,6 +3134,76 @@ _mcp__runtime() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        mcp__subcmd__runtime__subcmd__server__subcmd__connect__subcmd__config)
+            opts="-f -o -n -h -V --client --filename --url --human-id --agent-id --team-id --session-id --output --kubeconfig --context --namespace --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --client)
+                    COMPREPLY=($(compgen -W "claude cursor vscode json" -- "${cur}"))
+                    return 0
+                    ;;
+                --filename)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --human-id)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --agent-id)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --team-id)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --session-id)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "json yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "json yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                --kubeconfig)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --context)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --namespace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -n)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         mcp__subcmd__runtime__subcmd__server__subcmd__delete)
             opts="-n -h -V --kubeconfig --context --namespace --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -3077,6 +3216,40 @@ _mcp__runtime() {
                     return 0
                     ;;
                 --context)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --namespace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -n)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mcp__subcmd__runtime__subcmd__server__subcmd__generate)
+            opts="-n -h -V --metadata-dir --metadata-file --output --namespace --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --metadata-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --metadata-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -3134,7 +3307,7 @@ _mcp__runtime() {
             return 0
             ;;
         mcp__subcmd__runtime__subcmd__server__subcmd__help)
-            opts="render apply list get status delete help"
+            opts="init generate render apply list get status delete connect-config help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3161,7 +3334,35 @@ _mcp__runtime() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        mcp__subcmd__runtime__subcmd__server__subcmd__help__subcmd__connect__subcmd__config)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         mcp__subcmd__runtime__subcmd__server__subcmd__help__subcmd__delete)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mcp__subcmd__runtime__subcmd__server__subcmd__help__subcmd__generate)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -3190,6 +3391,20 @@ _mcp__runtime() {
             return 0
             ;;
         mcp__subcmd__runtime__subcmd__server__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mcp__subcmd__runtime__subcmd__server__subcmd__help__subcmd__init)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -3238,6 +3453,68 @@ _mcp__runtime() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mcp__subcmd__runtime__subcmd__server__subcmd__init)
+            opts="-n -h -V --metadata-dir --namespace --image --tag --port --tool --tool-spec --tool-risk --policy-mode --default-decision --session-required --force --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --metadata-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --namespace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -n)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --image)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tag)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --port)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tool)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tool-spec)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tool-risk)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --policy-mode)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --default-decision)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --session-required)
+                    COMPREPLY=($(compgen -W "true false" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;

@@ -384,7 +384,42 @@ _arguments "${_arguments_options[@]}" : \
         (( CURRENT += 1 ))
         curcontext="${curcontext%:*:*}:mcp-runtime-server-command-$line[1]:"
         case $line[1] in
-            (render)
+            (init)
+_arguments "${_arguments_options[@]}" : \
+'--metadata-dir=[Directory of the metadata files]:DIR:_files' \
+'-n+[Namespace written into the entry (default\: left out, so \`generate\` decides)]:NAMESPACE:_default' \
+'--namespace=[Namespace written into the entry (default\: left out, so \`generate\` decides)]:NAMESPACE:_default' \
+'--image=[Container image (default\: the server'\''s name)]:IMAGE:_default' \
+'--tag=[Image tag]:TAG:_default' \
+'--port=[Container port of the MCP server]:PORT:_default' \
+'*--tool=[A tool the server offers (trust low, side effect read unless --tool-spec says otherwise)]:NAME:_default' \
+'*--tool-spec=[A tool with its required trust and side effect, such as delete_note\:high\:destructive]:NAME:TRUST:SIDE_EFFECT:_default' \
+'--tool-risk=[Risk level written on every tool (low, medium, high)]:RISK:_default' \
+'--policy-mode=[Policy mode\: allow-list (enforce) or observe]:MODE:_default' \
+'--default-decision=[Decision when no grant matches\: deny or allow]:DECISION:_default' \
+'--session-required=[Require an MCPAgentSession on every tool call]:BOOL:(true false)' \
+'--force[Overwrite an existing file]' \
+'-h[Print help]' \
+'--help[Print help]' \
+'-V[Print version]' \
+'--version[Print version]' \
+':name -- The server'\''s name (also its file name\: .mcp/NAME.yaml):_default' \
+&& ret=0
+;;
+(generate)
+_arguments "${_arguments_options[@]}" : \
+'--metadata-dir=[Directory of the metadata files (every *.yaml / *.yml in it)]:DIR:_files' \
+'--metadata-file=[One metadata file instead of the directory]:FILE:_files' \
+'--output=[Directory the manifests are written to (one NAME.yaml per server), or - for standard output]:DIR:_files' \
+'-n+[Namespace of entries that name none]:NAMESPACE:_default' \
+'--namespace=[Namespace of entries that name none]:NAMESPACE:_default' \
+'-h[Print help]' \
+'--help[Print help]' \
+'-V[Print version]' \
+'--version[Print version]' \
+&& ret=0
+;;
+(render)
 _arguments "${_arguments_options[@]}" : \
 '-f+[Directory (or file) of MCPServer, MCPAccessGrant and MCPAgentSession manifests]:PATH:_files' \
 '--filename=[Directory (or file) of MCPServer, MCPAccessGrant and MCPAgentSession manifests]:PATH:_files' \
@@ -472,6 +507,32 @@ _arguments "${_arguments_options[@]}" : \
 ':name -- The object'\''s name:_default' \
 && ret=0
 ;;
+(connect-config)
+_arguments "${_arguments_options[@]}" : \
+'--client=[The client to configure]:CLIENT:((claude\:"Claude Desktop (claude_desktop_config.json)\: runs \`mcp-runtime adapter stdio\`"
+cursor\:"Cursor (~/.cursor/mcp.json)"
+vscode\:"VS Code (.vscode/mcp.json)"
+json\:"A neutral description\: name, URL, transport, headers"))' \
+'-f+[Read the server from this manifest instead of the cluster]:PATH:_files' \
+'--filename=[Read the server from this manifest instead of the cluster]:PATH:_files' \
+'--url=[The URL clients reach the server at (default\: its status.url, or its ingress host and path)]:URL:_default' \
+'--human-id=[Human identity to send (header mode; default\: a placeholder to replace)]:ID:_default' \
+'--agent-id=[Agent identity to send (header mode; default\: a placeholder to replace)]:ID:_default' \
+'--team-id=[Team to send (header mode)]:ID:_default' \
+'--session-id=[MCPAgentSession to send (header mode; a placeholder when the server requires sessions)]:NAME:_default' \
+'-o+[Output format]:OUTPUT:(json yaml)' \
+'--output=[Output format]:OUTPUT:(json yaml)' \
+'--kubeconfig=[Path to the kubeconfig (default\: KUBECONFIG, then ~/.kube/config)]:FILE:_files' \
+'--context=[The kubeconfig context to use (default\: its current context)]:NAME:_default' \
+'-n+[Namespace (objects that name their own keep it)]:NAMESPACE:_default' \
+'--namespace=[Namespace (objects that name their own keep it)]:NAMESPACE:_default' \
+'-h[Print help (see more with '\''--help'\'')]' \
+'--help[Print help (see more with '\''--help'\'')]' \
+'-V[Print version]' \
+'--version[Print version]' \
+':name -- The MCPServer'\''s name:_default' \
+&& ret=0
+;;
 (help)
 _arguments "${_arguments_options[@]}" : \
 ":: :_mcp-runtime__subcmd__server__subcmd__help_commands" \
@@ -484,7 +545,15 @@ _arguments "${_arguments_options[@]}" : \
         (( CURRENT += 1 ))
         curcontext="${curcontext%:*:*}:mcp-runtime-server-help-command-$line[1]:"
         case $line[1] in
-            (render)
+            (init)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(generate)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(render)
 _arguments "${_arguments_options[@]}" : \
 && ret=0
 ;;
@@ -505,6 +574,10 @@ _arguments "${_arguments_options[@]}" : \
 && ret=0
 ;;
 (delete)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(connect-config)
 _arguments "${_arguments_options[@]}" : \
 && ret=0
 ;;
@@ -1172,7 +1245,15 @@ _arguments "${_arguments_options[@]}" : \
         (( CURRENT += 1 ))
         curcontext="${curcontext%:*:*}:mcp-runtime-help-server-command-$line[1]:"
         case $line[1] in
-            (render)
+            (init)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(generate)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(render)
 _arguments "${_arguments_options[@]}" : \
 && ret=0
 ;;
@@ -1193,6 +1274,10 @@ _arguments "${_arguments_options[@]}" : \
 && ret=0
 ;;
 (delete)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(connect-config)
 _arguments "${_arguments_options[@]}" : \
 && ret=0
 ;;
@@ -1348,7 +1433,7 @@ _mcp-runtime_commands() {
 'validate:Validate manifests as the cluster would (schema, defaults and CEL rules) without applying' \
 'import:Convert kubernetes-sigs mcp-lifecycle-operator (mcp.x-k8s.io) MCPServers to this API' \
 'policy:Work with rendered policy documents' \
-'server:Work with MCPServers\: render the objects the operator would apply' \
+'server:Work with MCPServers\: metadata, manifests, client configuration and the cluster verbs' \
 'access:Inspect access\: explain decisions for a caller and a tool' \
 'example-server:Run the built-in example MCP server (stdio, or streamable HTTP with --http ADDR)' \
 'guard-child:Run a command that dies with its parent (used by \`up\` for every server it starts)' \
@@ -1739,7 +1824,7 @@ _mcp-runtime__subcmd__help_commands() {
 'validate:Validate manifests as the cluster would (schema, defaults and CEL rules) without applying' \
 'import:Convert kubernetes-sigs mcp-lifecycle-operator (mcp.x-k8s.io) MCPServers to this API' \
 'policy:Work with rendered policy documents' \
-'server:Work with MCPServers\: render the objects the operator would apply' \
+'server:Work with MCPServers\: metadata, manifests, client configuration and the cluster verbs' \
 'access:Inspect access\: explain decisions for a caller and a tool' \
 'example-server:Run the built-in example MCP server (stdio, or streamable HTTP with --http ADDR)' \
 'guard-child:Run a command that dies with its parent (used by \`up\` for every server it starts)' \
@@ -1947,12 +2032,15 @@ _mcp-runtime__subcmd__help__subcmd__sentinel__subcmd__status_commands() {
 (( $+functions[_mcp-runtime__subcmd__help__subcmd__server_commands] )) ||
 _mcp-runtime__subcmd__help__subcmd__server_commands() {
     local commands; commands=(
+'init:Write a server'\''s metadata file (.mcp/NAME.yaml, the Go mcp-runtime'\''s format)\: route, image, tools, gateway on, an allow-list policy and required sessions' \
+'generate:Turn the metadata files (.mcp/*.yaml) into MCPServer manifests, validated; nothing is written unless every server is valid' \
 'render:Print the objects the operator would apply for an MCPServer (policy ConfigMap, Deployments, Service, Ingress, NetworkPolicy), without a cluster. Operator settings are read from the same environment variables as the operator (MCP_GATEWAY_PROXY_IMAGE, MCP_SENTINEL_INGEST_URL, MCP_DEFAULT_INGRESS_HOST, …)' \
 'apply:Validate manifests (as \`mcp-runtime validate\`) and, only if all are valid, apply them to the cluster by server-side apply (field manager \`mcp-runtime\`)' \
 'list:List the MCPServers of a namespace (or every namespace with -A), with the CRD'\''s columns' \
 'get:Print one MCPServer' \
 'status:Show an MCPServer'\''s conditions and why it is not Ready' \
 'delete:Delete an MCPServer (the operator'\''s garbage collection removes its children)' \
+'connect-config:Print the configuration an MCP client (Claude Desktop, Cursor, VS Code) needs to reach a server\: its URL and identity headers' \
     )
     _describe -t commands 'mcp-runtime help server commands' commands "$@"
 }
@@ -1961,15 +2049,30 @@ _mcp-runtime__subcmd__help__subcmd__server__subcmd__apply_commands() {
     local commands; commands=()
     _describe -t commands 'mcp-runtime help server apply commands' commands "$@"
 }
+(( $+functions[_mcp-runtime__subcmd__help__subcmd__server__subcmd__connect-config_commands] )) ||
+_mcp-runtime__subcmd__help__subcmd__server__subcmd__connect-config_commands() {
+    local commands; commands=()
+    _describe -t commands 'mcp-runtime help server connect-config commands' commands "$@"
+}
 (( $+functions[_mcp-runtime__subcmd__help__subcmd__server__subcmd__delete_commands] )) ||
 _mcp-runtime__subcmd__help__subcmd__server__subcmd__delete_commands() {
     local commands; commands=()
     _describe -t commands 'mcp-runtime help server delete commands' commands "$@"
 }
+(( $+functions[_mcp-runtime__subcmd__help__subcmd__server__subcmd__generate_commands] )) ||
+_mcp-runtime__subcmd__help__subcmd__server__subcmd__generate_commands() {
+    local commands; commands=()
+    _describe -t commands 'mcp-runtime help server generate commands' commands "$@"
+}
 (( $+functions[_mcp-runtime__subcmd__help__subcmd__server__subcmd__get_commands] )) ||
 _mcp-runtime__subcmd__help__subcmd__server__subcmd__get_commands() {
     local commands; commands=()
     _describe -t commands 'mcp-runtime help server get commands' commands "$@"
+}
+(( $+functions[_mcp-runtime__subcmd__help__subcmd__server__subcmd__init_commands] )) ||
+_mcp-runtime__subcmd__help__subcmd__server__subcmd__init_commands() {
+    local commands; commands=()
+    _describe -t commands 'mcp-runtime help server init commands' commands "$@"
 }
 (( $+functions[_mcp-runtime__subcmd__help__subcmd__server__subcmd__list_commands] )) ||
 _mcp-runtime__subcmd__help__subcmd__server__subcmd__list_commands() {
@@ -2110,12 +2213,15 @@ _mcp-runtime__subcmd__sentinel__subcmd__status_commands() {
 (( $+functions[_mcp-runtime__subcmd__server_commands] )) ||
 _mcp-runtime__subcmd__server_commands() {
     local commands; commands=(
+'init:Write a server'\''s metadata file (.mcp/NAME.yaml, the Go mcp-runtime'\''s format)\: route, image, tools, gateway on, an allow-list policy and required sessions' \
+'generate:Turn the metadata files (.mcp/*.yaml) into MCPServer manifests, validated; nothing is written unless every server is valid' \
 'render:Print the objects the operator would apply for an MCPServer (policy ConfigMap, Deployments, Service, Ingress, NetworkPolicy), without a cluster. Operator settings are read from the same environment variables as the operator (MCP_GATEWAY_PROXY_IMAGE, MCP_SENTINEL_INGEST_URL, MCP_DEFAULT_INGRESS_HOST, …)' \
 'apply:Validate manifests (as \`mcp-runtime validate\`) and, only if all are valid, apply them to the cluster by server-side apply (field manager \`mcp-runtime\`)' \
 'list:List the MCPServers of a namespace (or every namespace with -A), with the CRD'\''s columns' \
 'get:Print one MCPServer' \
 'status:Show an MCPServer'\''s conditions and why it is not Ready' \
 'delete:Delete an MCPServer (the operator'\''s garbage collection removes its children)' \
+'connect-config:Print the configuration an MCP client (Claude Desktop, Cursor, VS Code) needs to reach a server\: its URL and identity headers' \
 'help:Print this message or the help of the given subcommand(s)' \
     )
     _describe -t commands 'mcp-runtime server commands' commands "$@"
@@ -2125,10 +2231,20 @@ _mcp-runtime__subcmd__server__subcmd__apply_commands() {
     local commands; commands=()
     _describe -t commands 'mcp-runtime server apply commands' commands "$@"
 }
+(( $+functions[_mcp-runtime__subcmd__server__subcmd__connect-config_commands] )) ||
+_mcp-runtime__subcmd__server__subcmd__connect-config_commands() {
+    local commands; commands=()
+    _describe -t commands 'mcp-runtime server connect-config commands' commands "$@"
+}
 (( $+functions[_mcp-runtime__subcmd__server__subcmd__delete_commands] )) ||
 _mcp-runtime__subcmd__server__subcmd__delete_commands() {
     local commands; commands=()
     _describe -t commands 'mcp-runtime server delete commands' commands "$@"
+}
+(( $+functions[_mcp-runtime__subcmd__server__subcmd__generate_commands] )) ||
+_mcp-runtime__subcmd__server__subcmd__generate_commands() {
+    local commands; commands=()
+    _describe -t commands 'mcp-runtime server generate commands' commands "$@"
 }
 (( $+functions[_mcp-runtime__subcmd__server__subcmd__get_commands] )) ||
 _mcp-runtime__subcmd__server__subcmd__get_commands() {
@@ -2138,12 +2254,15 @@ _mcp-runtime__subcmd__server__subcmd__get_commands() {
 (( $+functions[_mcp-runtime__subcmd__server__subcmd__help_commands] )) ||
 _mcp-runtime__subcmd__server__subcmd__help_commands() {
     local commands; commands=(
+'init:Write a server'\''s metadata file (.mcp/NAME.yaml, the Go mcp-runtime'\''s format)\: route, image, tools, gateway on, an allow-list policy and required sessions' \
+'generate:Turn the metadata files (.mcp/*.yaml) into MCPServer manifests, validated; nothing is written unless every server is valid' \
 'render:Print the objects the operator would apply for an MCPServer (policy ConfigMap, Deployments, Service, Ingress, NetworkPolicy), without a cluster. Operator settings are read from the same environment variables as the operator (MCP_GATEWAY_PROXY_IMAGE, MCP_SENTINEL_INGEST_URL, MCP_DEFAULT_INGRESS_HOST, …)' \
 'apply:Validate manifests (as \`mcp-runtime validate\`) and, only if all are valid, apply them to the cluster by server-side apply (field manager \`mcp-runtime\`)' \
 'list:List the MCPServers of a namespace (or every namespace with -A), with the CRD'\''s columns' \
 'get:Print one MCPServer' \
 'status:Show an MCPServer'\''s conditions and why it is not Ready' \
 'delete:Delete an MCPServer (the operator'\''s garbage collection removes its children)' \
+'connect-config:Print the configuration an MCP client (Claude Desktop, Cursor, VS Code) needs to reach a server\: its URL and identity headers' \
 'help:Print this message or the help of the given subcommand(s)' \
     )
     _describe -t commands 'mcp-runtime server help commands' commands "$@"
@@ -2153,10 +2272,20 @@ _mcp-runtime__subcmd__server__subcmd__help__subcmd__apply_commands() {
     local commands; commands=()
     _describe -t commands 'mcp-runtime server help apply commands' commands "$@"
 }
+(( $+functions[_mcp-runtime__subcmd__server__subcmd__help__subcmd__connect-config_commands] )) ||
+_mcp-runtime__subcmd__server__subcmd__help__subcmd__connect-config_commands() {
+    local commands; commands=()
+    _describe -t commands 'mcp-runtime server help connect-config commands' commands "$@"
+}
 (( $+functions[_mcp-runtime__subcmd__server__subcmd__help__subcmd__delete_commands] )) ||
 _mcp-runtime__subcmd__server__subcmd__help__subcmd__delete_commands() {
     local commands; commands=()
     _describe -t commands 'mcp-runtime server help delete commands' commands "$@"
+}
+(( $+functions[_mcp-runtime__subcmd__server__subcmd__help__subcmd__generate_commands] )) ||
+_mcp-runtime__subcmd__server__subcmd__help__subcmd__generate_commands() {
+    local commands; commands=()
+    _describe -t commands 'mcp-runtime server help generate commands' commands "$@"
 }
 (( $+functions[_mcp-runtime__subcmd__server__subcmd__help__subcmd__get_commands] )) ||
 _mcp-runtime__subcmd__server__subcmd__help__subcmd__get_commands() {
@@ -2167,6 +2296,11 @@ _mcp-runtime__subcmd__server__subcmd__help__subcmd__get_commands() {
 _mcp-runtime__subcmd__server__subcmd__help__subcmd__help_commands() {
     local commands; commands=()
     _describe -t commands 'mcp-runtime server help help commands' commands "$@"
+}
+(( $+functions[_mcp-runtime__subcmd__server__subcmd__help__subcmd__init_commands] )) ||
+_mcp-runtime__subcmd__server__subcmd__help__subcmd__init_commands() {
+    local commands; commands=()
+    _describe -t commands 'mcp-runtime server help init commands' commands "$@"
 }
 (( $+functions[_mcp-runtime__subcmd__server__subcmd__help__subcmd__list_commands] )) ||
 _mcp-runtime__subcmd__server__subcmd__help__subcmd__list_commands() {
@@ -2182,6 +2316,11 @@ _mcp-runtime__subcmd__server__subcmd__help__subcmd__render_commands() {
 _mcp-runtime__subcmd__server__subcmd__help__subcmd__status_commands() {
     local commands; commands=()
     _describe -t commands 'mcp-runtime server help status commands' commands "$@"
+}
+(( $+functions[_mcp-runtime__subcmd__server__subcmd__init_commands] )) ||
+_mcp-runtime__subcmd__server__subcmd__init_commands() {
+    local commands; commands=()
+    _describe -t commands 'mcp-runtime server init commands' commands "$@"
 }
 (( $+functions[_mcp-runtime__subcmd__server__subcmd__list_commands] )) ||
 _mcp-runtime__subcmd__server__subcmd__list_commands() {
