@@ -338,6 +338,52 @@ fn setup_installs_says_why_nothing_runs_changes_nothing_twice_and_uninstalls_wha
         "{}",
         stdout(&status)
     );
+    // The developer path: metadata (`server init`), manifests (`server generate`), applied; then
+    // a client configuration from the live object.
+    let in_scratch = |args: &[&str]| {
+        Command::new(BIN)
+            .current_dir(scratch.path())
+            .arg("server")
+            .args(args)
+            .output()
+            .expect("mcp-runtime server")
+    };
+    let init = in_scratch(&["init", "notes", "--tool", "list_notes"]);
+    assert!(init.status.success(), "{}", stderr(&init));
+    let generated = in_scratch(&["generate", "--output", "generated"]);
+    assert!(generated.status.success(), "{}", stderr(&generated));
+    let generated_dir = scratch.path().join("generated");
+    assert_eq!(
+        stdout(&server(&[
+            "apply",
+            "-f",
+            generated_dir.to_str().expect("path")
+        ])),
+        "mcpserver/notes created\n"
+    );
+    let hostless = server(&["connect-config", "notes", "--client", "cursor"]);
+    assert_eq!(hostless.status.code(), Some(1));
+    assert!(
+        stderr(&hostless).contains("MCPServer notes has no public host")
+            && stderr(&hostless).contains("/notes/mcp"),
+        "{}",
+        stderr(&hostless)
+    );
+    let config: serde_json::Value = serde_json::from_str(&stdout(&server(&[
+        "connect-config",
+        "notes",
+        "--client",
+        "vscode",
+        "--url",
+        "https://mcp.example.com/notes/mcp",
+    ])))
+    .expect("json");
+    assert_eq!(
+        config["servers"]["notes"]["headers"]["X-MCP-Agent-Session"], "<your-session-id>",
+        "the generated server requires sessions: {config}"
+    );
+    assert!(server(&["delete", "notes"]).status.success());
+
     let unknown = server(&["get", "nope"]);
     assert!(
         stderr(&unknown).contains("no MCPServer \"nope\" in namespace mcp-servers"),
