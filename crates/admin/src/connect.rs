@@ -34,6 +34,22 @@ pub enum ConnectError {
 
 /// A client for `target`, checked by asking the API server its version.
 pub async fn connect(target: &Target) -> Result<(kube::Client, String), ConnectError> {
+    connect_with(target, true).await
+}
+
+/// [`connect`] without the client's retries of 429/503/504 answers. For requests the API server
+/// proxies (a Service's 503 "no endpoints available" is an answer, not a transient error, and
+/// retrying it only delays the message).
+pub async fn connect_without_retries(
+    target: &Target,
+) -> Result<(kube::Client, String), ConnectError> {
+    connect_with(target, false).await
+}
+
+async fn connect_with(
+    target: &Target,
+    retry: bool,
+) -> Result<(kube::Client, String), ConnectError> {
     // Builds that link more than one rustls provider cannot pick one by themselves.
     let _ = rustls::crypto::ring::default_provider().install_default();
     let options = KubeConfigOptions {
@@ -72,6 +88,8 @@ pub async fn connect(target: &Target) -> Result<(kube::Client, String), ConnectE
             }
         },
     };
+    let mut config = config;
+    config.default_retry = retry;
     let url = config.cluster_url.to_string();
     let client =
         kube::Client::try_from(config).map_err(|e| ConnectError::Invalid(e.to_string()))?;

@@ -8,7 +8,8 @@
 //!   permissions, an existing install), so a failed setup changes nothing;
 //! - [`install`]: server-side apply of the plan, one field manager, idempotent;
 //! - [`readiness`]: whether the install runs, and if not, why ("no node can run pods");
-//! - [`uninstall`]: removes exactly what setup made.
+//! - [`uninstall`]: removes exactly what setup made;
+//! - [`sentinel`]: the installed Sentinel's query API through the API server's service proxy.
 
 pub mod connect;
 pub mod install;
@@ -16,6 +17,7 @@ pub mod objects;
 pub mod plan;
 pub mod preflight;
 pub mod readiness;
+pub mod sentinel;
 pub mod status;
 pub mod uninstall;
 

@@ -81,6 +81,15 @@ struct Target {
     /// Base URL of the Sentinel.
     #[arg(long, env = "SENTINEL_URL", default_value = "http://127.0.0.1:8083")]
     url: String,
+    /// Ask the Sentinel that `mcp-runtime setup` installed in the cluster instead of --url:
+    /// through the API server's service proxy, with the read key from its Secret.
+    #[arg(long, conflicts_with = "url")]
+    in_cluster: bool,
+    /// Namespace of the in-cluster Sentinel (with --in-cluster).
+    #[arg(long, value_name = "NAMESPACE", default_value = "mcp-runtime")]
+    sentinel_namespace: String,
+    #[command(flatten)]
+    kube: crate::setup_cmd::ClusterArgs,
     /// API key for the query API, when it requires one.
     #[arg(long, env = "SENTINEL_READ_API_KEY", hide_env_values = true)]
     api_key: Option<String>,
@@ -233,7 +242,43 @@ async fn serve(args: &ServeArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// GETs `path` (with its query) from the Sentinel and returns the status and the JSON body.
+/// Where the Sentinel is asked: a URL, or the one installed in the cluster.
+enum Source {
+    Url(String),
+    Cluster(mcp_runtime_admin::sentinel::ClusterSentinel),
+}
+
+impl Source {
+    async fn of(target: &Target) -> Result<Source> {
+        if !target.in_cluster {
+            return Ok(Source::Url(target.url.clone()));
+        }
+        let (client, _) =
+            mcp_runtime_admin::connect::connect_without_retries(&target.kube.target()).await?;
+        let found =
+            mcp_runtime_admin::sentinel::ClusterSentinel::find(client, &target.sentinel_namespace)
+                .await?;
+        Ok(Source::Cluster(found))
+    }
+
+    fn describe(&self) -> String {
+        match self {
+            Source::Url(url) => url.clone(),
+            Source::Cluster(sentinel) => sentinel.describe(),
+        }
+    }
+
+    /// GETs `path_and_query` and returns the status and the JSON body.
+    async fn get(&self, target: &Target, path_and_query: &str) -> Result<(u16, Value)> {
+        match self {
+            Source::Url(_) => get_json(target, path_and_query).await,
+            Source::Cluster(sentinel) => Ok(sentinel.get(path_and_query).await?),
+        }
+    }
+}
+
+/// GETs `path` (with its query) from the Sentinel at `--url` and returns the status and the JSON
+/// body.
 async fn get_json(target: &Target, path_and_query: &str) -> Result<(u16, Value)> {
     use hyper_util::client::legacy::Client;
     use hyper_util::rt::TokioExecutor;
@@ -272,8 +317,9 @@ fn api_error(status: u16, body: &Value) -> anyhow::Error {
 
 async fn status(args: &StatusArgs) -> Result<ExitCode> {
     let target = &args.target;
-    let (health_status, health) = get_json(target, "/health").await?;
-    let (stats_status, stats) = get_json(target, "/api/v1/stats").await?;
+    let source = Source::of(target).await?;
+    let (health_status, health) = source.get(target, "/health").await?;
+    let (stats_status, stats) = source.get(target, "/api/v1/stats").await?;
     if matches!(target.output, Output::Json) {
         let out = serde_json::json!({"health": health, "stats": stats});
         println!("{}", serde_json::to_string_pretty(&out)?);
@@ -281,7 +327,7 @@ async fn status(args: &StatusArgs) -> Result<ExitCode> {
         let store = &health["store"];
         println!(
             "Sentinel {}: {} (store {}, version {}, up {}s)",
-            target.url,
+            source.describe(),
             health["status"].as_str().unwrap_or("unknown"),
             store["backend"].as_str().unwrap_or("?"),
             health["version"].as_str().unwrap_or("?"),
@@ -366,8 +412,10 @@ async fn events(args: &EventsArgs) -> Result<ExitCode> {
         .iter()
         .map(|(k, v)| format!("{k}={}", encode(v)))
         .collect();
-    let (status, body) =
-        get_json(&args.target, &format!("/api/v1/events?{}", query.join("&"))).await?;
+    let source = Source::of(&args.target).await?;
+    let (status, body) = source
+        .get(&args.target, &format!("/api/v1/events?{}", query.join("&")))
+        .await?;
     if status != 200 {
         return Err(api_error(status, &body));
     }

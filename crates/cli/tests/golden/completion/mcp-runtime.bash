@@ -2847,13 +2847,25 @@ _mcp__runtime() {
             return 0
             ;;
         mcp__subcmd__runtime__subcmd__sentinel__subcmd__events)
-            opts="-o -h -V --url --api-key --output --server --agent --human --session --tool --decision --reason --namespace --cluster --source --event-type --trace-id --since --until --limit --cursor --help --version"
+            opts="-o -h -V --url --in-cluster --sentinel-namespace --kubeconfig --context --api-key --output --server --agent --human --session --tool --decision --reason --namespace --cluster --source --event-type --trace-id --since --until --limit --cursor --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sentinel-namespace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --kubeconfig)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --context)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -3053,13 +3065,25 @@ _mcp__runtime() {
             return 0
             ;;
         mcp__subcmd__runtime__subcmd__sentinel__subcmd__status)
-            opts="-o -h -V --url --api-key --output --help --version"
+            opts="-o -h -V --url --in-cluster --sentinel-namespace --kubeconfig --context --api-key --output --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sentinel-namespace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --kubeconfig)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --context)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -140,12 +140,19 @@ complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand sentinel; and __
 complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand sentinel; and __fish_seen_subcommand_from serve" -s h -l help -d 'Print help'
 complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand sentinel; and __fish_seen_subcommand_from serve" -s V -l version -d 'Print version'
 complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand sentinel; and __fish_seen_subcommand_from status" -l url -d 'Base URL of the Sentinel' -r
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand sentinel; and __fish_seen_subcommand_from status" -l sentinel-namespace -d 'Namespace of the in-cluster Sentinel (with --in-cluster)' -r
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand sentinel; and __fish_seen_subcommand_from status" -l kubeconfig -d 'Path to the kubeconfig (default: KUBECONFIG, then ~/.kube/config)' -r -F
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand sentinel; and __fish_seen_subcommand_from status" -l context -d 'The kubeconfig context to use (default: its current context)' -r
 complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand sentinel; and __fish_seen_subcommand_from status" -l api-key -d 'API key for the query API, when it requires one' -r
 complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand sentinel; and __fish_seen_subcommand_from status" -s o -l output -d 'Output format' -r -f -a "table\t'Human-readable text'
 json\t'The API\'s JSON'"
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand sentinel; and __fish_seen_subcommand_from status" -l in-cluster -d 'Ask the Sentinel that `mcp-runtime setup` installed in the cluster instead of --url: through the API server\'s service proxy, with the read key from its Secret'
 complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand sentinel; and __fish_seen_subcommand_from status" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand sentinel; and __fish_seen_subcommand_from status" -s V -l version -d 'Print version'
 complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand sentinel; and __fish_seen_subcommand_from events" -l url -d 'Base URL of the Sentinel' -r
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand sentinel; and __fish_seen_subcommand_from events" -l sentinel-namespace -d 'Namespace of the in-cluster Sentinel (with --in-cluster)' -r
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand sentinel; and __fish_seen_subcommand_from events" -l kubeconfig -d 'Path to the kubeconfig (default: KUBECONFIG, then ~/.kube/config)' -r -F
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand sentinel; and __fish_seen_subcommand_from events" -l context -d 'The kubeconfig context to use (default: its current context)' -r
 complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand sentinel; and __fish_seen_subcommand_from events" -l api-key -d 'API key for the query API, when it requires one' -r
 complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand sentinel; and __fish_seen_subcommand_from events" -s o -l output -d 'Output format' -r -f -a "table\t'Human-readable text'
 json\t'The API\'s JSON'"
@@ -166,6 +173,7 @@ complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand sentinel; and __
 complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand sentinel; and __fish_seen_subcommand_from events" -l until -d 'Events before: RFC 3339, Unix seconds, or a duration ago' -r
 complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand sentinel; and __fish_seen_subcommand_from events" -l limit -d 'Page size (1–1000)' -r
 complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand sentinel; and __fish_seen_subcommand_from events" -l cursor -d 'Continue from a `next_cursor` printed by an earlier call' -r
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand sentinel; and __fish_seen_subcommand_from events" -l in-cluster -d 'Ask the Sentinel that `mcp-runtime setup` installed in the cluster instead of --url: through the API server\'s service proxy, with the read key from its Secret'
 complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand sentinel; and __fish_seen_subcommand_from events" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand sentinel; and __fish_seen_subcommand_from events" -s V -l version -d 'Print version'
 complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand sentinel; and __fish_seen_subcommand_from help" -f -a "serve" -d 'Run the Sentinel server (the default when no subcommand is given)'

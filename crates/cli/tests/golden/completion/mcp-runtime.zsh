@@ -172,11 +172,15 @@ _arguments "${_arguments_options[@]}" : \
 (status)
 _arguments "${_arguments_options[@]}" : \
 '--url=[Base URL of the Sentinel]:URL:_default' \
+'--sentinel-namespace=[Namespace of the in-cluster Sentinel (with --in-cluster)]:NAMESPACE:_default' \
+'--kubeconfig=[Path to the kubeconfig (default\: KUBECONFIG, then ~/.kube/config)]:FILE:_files' \
+'--context=[The kubeconfig context to use (default\: its current context)]:NAME:_default' \
 '--api-key=[API key for the query API, when it requires one]:API_KEY:_default' \
 '-o+[Output format]:OUTPUT:((table\:"Human-readable text"
 json\:"The API'\''s JSON"))' \
 '--output=[Output format]:OUTPUT:((table\:"Human-readable text"
 json\:"The API'\''s JSON"))' \
+'(--url)--in-cluster[Ask the Sentinel that \`mcp-runtime setup\` installed in the cluster instead of --url\: through the API server'\''s service proxy, with the read key from its Secret]' \
 '-h[Print help (see more with '\''--help'\'')]' \
 '--help[Print help (see more with '\''--help'\'')]' \
 '-V[Print version]' \
@@ -186,6 +190,9 @@ json\:"The API'\''s JSON"))' \
 (events)
 _arguments "${_arguments_options[@]}" : \
 '--url=[Base URL of the Sentinel]:URL:_default' \
+'--sentinel-namespace=[Namespace of the in-cluster Sentinel (with --in-cluster)]:NAMESPACE:_default' \
+'--kubeconfig=[Path to the kubeconfig (default\: KUBECONFIG, then ~/.kube/config)]:FILE:_files' \
+'--context=[The kubeconfig context to use (default\: its current context)]:NAME:_default' \
 '--api-key=[API key for the query API, when it requires one]:API_KEY:_default' \
 '-o+[Output format]:OUTPUT:((table\:"Human-readable text"
 json\:"The API'\''s JSON"))' \
@@ -207,6 +214,7 @@ json\:"The API'\''s JSON"))' \
 '--until=[Events before\: RFC 3339, Unix seconds, or a duration ago]:UNTIL:_default' \
 '--limit=[Page size (1–1000)]:LIMIT:_default' \
 '--cursor=[Continue from a \`next_cursor\` printed by an earlier call]:CURSOR:_default' \
+'(--url)--in-cluster[Ask the Sentinel that \`mcp-runtime setup\` installed in the cluster instead of --url\: through the API server'\''s service proxy, with the read key from its Secret]' \
 '-h[Print help (see more with '\''--help'\'')]' \
 '--help[Print help (see more with '\''--help'\'')]' \
 '-V[Print version]' \
