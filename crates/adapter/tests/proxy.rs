@@ -189,10 +189,13 @@ async fn sse_responses_stream_event_by_event() {
     })
     .await;
     let address = proxy(&runtime.url(), ProxyOptions::default()).await;
-    let response = client()
-        .request(post(address, CALL))
-        .await
-        .expect("response");
+    let response = tokio::time::timeout(
+        Duration::from_secs(5),
+        client().request(post(address, CALL)),
+    )
+    .await
+    .expect("the response starts while the runtime still holds the stream open")
+    .expect("response");
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(response.headers()["content-type"], "text/event-stream");
     let mut body = response.into_body();
