@@ -95,6 +95,11 @@ fn parse_url(raw: &str) -> Result<(Uri, bool), ConfigError> {
         url: raw.to_owned(),
         reason: reason.to_owned(),
     };
+    if !raw.contains("://") {
+        return Err(fail(
+            "not an absolute URL (expected e.g. https://mcp.example.com/notes/mcp)",
+        ));
+    }
     let uri: Uri = raw
         .trim()
         .parse()
@@ -289,9 +294,12 @@ mod tests {
     #[test]
     fn urls_are_checked_with_one_line_reasons() {
         for (url, reason) in [
-            ("not a url", "not a URL"),
+            ("not a url", "not an absolute URL"),
+            ("https://exa mple.com/mcp", "not a URL"),
             ("ftp://example.com/mcp", "scheme must be http or https"),
             ("/mcp", "not an absolute URL"),
+            ("mcp.example.com/notes/mcp", "not an absolute URL"),
+            ("https://", "not a URL"),
             (
                 "https://user:secret@example.com/mcp",
                 "credentials in the URL",

@@ -267,9 +267,9 @@ fn run_proxy(args: &ProxyArgs) -> Result<ExitCode> {
         let listener = tokio::net::TcpListener::bind(args.listen)
             .await
             .with_context(|| format!("--listen {}: cannot listen", args.listen))?;
+        let address = listener.local_addr()?;
         eprintln!(
-            "mcp-runtime adapter proxy listening on http://{}/mcp -> {}",
-            listener.local_addr()?,
+            "mcp-runtime adapter proxy listening on {address} (http://{address}/mcp) -> {}",
             runtime.url()
         );
         let shutdown = crate::signals::shutdown_signal();
