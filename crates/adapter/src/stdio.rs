@@ -49,6 +49,10 @@ const STREAM_RETRY: Duration = Duration::from_secs(1);
 /// How many failed attempts in a row end the server stream for good.
 const STREAM_ATTEMPTS: u32 = 3;
 
+/// How long the `DELETE` that ends a session may take at exit (a client that closed stdin
+/// usually kills its server a couple of seconds later).
+const END_SESSION_TIMEOUT: Duration = Duration::from_secs(5);
+
 const SESSION_HEADER: &str = "mcp-session-id";
 const VERSION_HEADER: &str = "mcp-protocol-version";
 
@@ -592,15 +596,15 @@ async fn end_session(state: &State) {
     }
     let mut headers = HeaderMap::new();
     state.session_headers(&mut headers);
-    match state
-        .runtime
-        .send(Method::DELETE, headers, Bytes::new())
-        .await
-    {
-        Ok(response) => {
+    let delete = state.runtime.send(Method::DELETE, headers, Bytes::new());
+    match tokio::time::timeout(END_SESSION_TIMEOUT, delete).await {
+        Ok(Ok(response)) => {
             tracing::debug!(status = %response.status(), "session ended");
         }
-        Err(failure) => tracing::warn!("ending the session: {failure}"),
+        Ok(Err(failure)) => tracing::warn!("ending the session: {failure}"),
+        Err(_) => tracing::warn!(
+            "ending the session: no answer within {END_SESSION_TIMEOUT:?}; exiting anyway"
+        ),
     }
 }
 
