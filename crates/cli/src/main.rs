@@ -1,6 +1,7 @@
 //! `mcp-runtime`: one binary for every role of the platform, plus the user verbs.
 
 mod access_cmd;
+mod adapter_cmd;
 mod bridge_cmd;
 mod cluster_verbs;
 mod connect_cmd;
@@ -86,6 +87,12 @@ enum Command {
     Access {
         #[command(subcommand)]
         command: policy_cmd::AccessCommand,
+    },
+    /// Run the client-side adapter (a local proxy or a stdio server) that forwards to a
+    /// gateway-guarded server with the identity headers.
+    Adapter {
+        #[command(subcommand)]
+        command: adapter_cmd::AdapterCommand,
     },
     /// Run the built-in example MCP server (stdio, or streamable HTTP with --http ADDR).
     ExampleServer(example_server_cmd::ExampleServerArgs),
@@ -191,6 +198,7 @@ impl Command {
             | Command::Gateway(_)
             | Command::ExampleServer(_)
             | Command::Bridge(_)
+            | Command::Adapter { .. }
             | Command::Install(_)
             | Command::GuardChild { .. } => false,
         }
@@ -237,6 +245,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::ExampleServer(args) => example_server_cmd::run(&args),
         Command::Sentinel(args) => sentinel_cmd::run(&args),
         Command::Bridge(args) => bridge_cmd::run(&args),
+        Command::Adapter { command } => adapter_cmd::run(&command),
         Command::Install(args) => install_cmd::run(&args),
         Command::GuardChild { parent, command } => {
             Ok(mcp_runtime_local::guard::run(parent, &command))

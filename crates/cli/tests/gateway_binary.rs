@@ -7,10 +7,11 @@ use mcp_runtime_policy::{AuthMode, Grant, PolicyDocument, SideEffect, Tool, Trus
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
+use support::{Gateway, spawn_gateway, start_gateway, start_gateway_with};
 
 /// Reads one HTTP/1.1 request from `stream` and returns its body (Content-Length framing).
 fn read_body(stream: &TcpStream) -> Vec<u8> {
@@ -80,10 +81,7 @@ fn write_policy_with_auth(path: &Path, grant_disabled: bool, mode: AuthMode) {
     grant.disabled = grant_disabled;
     document.grants.push(grant);
     document.finalize(jiff::Timestamp::now()).expect("finalize");
-    // Write then rename, as a ConfigMap update would appear: never a half-written file.
-    let temporary = path.with_extension("tmp");
-    std::fs::write(&temporary, document.to_json_pretty().expect("json")).expect("write");
-    std::fs::rename(&temporary, path).expect("rename");
+    support::write_policy_document(path, &document);
 }
 
 /// A raw HTTP/1.1 exchange as the test caller (agent `claude`, with a bearer token the gateway
@@ -100,60 +98,6 @@ fn http(address: &str, method: &str, path: &str, body: &str) -> (u16, String) {
         ],
         body,
     )
-}
-
-struct Gateway {
-    child: Child,
-    address: String,
-}
-
-impl Drop for Gateway {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start_gateway(upstream: &str, policy: &Path) -> Gateway {
-    start_gateway_with(upstream, policy, &[])
-}
-
-fn start_gateway_with(upstream: &str, policy: &Path, env: &[(&str, String)]) -> Gateway {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_mcp-runtime"));
-    command.arg("gateway");
-    spawn_gateway(command, upstream, policy, env)
-}
-
-/// Starts `command` (the gateway, possibly wrapped) and waits for its listen address.
-fn spawn_gateway(
-    mut command: Command,
-    upstream: &str,
-    policy: &Path,
-    env: &[(&str, String)],
-) -> Gateway {
-    let mut child = command
-        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
-        .env("PORT", "0")
-        .env("METRICS_PORT", "0")
-        .env("LISTEN_ADDRESS", "127.0.0.1")
-        .env("UPSTREAM_URL", upstream)
-        .env("POLICY_FILE", policy)
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start the gateway");
-    let stderr = child.stderr.take().expect("stderr");
-    let mut lines = BufReader::new(stderr).lines();
-    let address = loop {
-        let line = lines
-            .next()
-            .expect("gateway exited before listening")
-            .expect("line");
-        if let Some(rest) = line.strip_prefix("mcp-runtime gateway listening on ") {
-            break rest.split_whitespace().next().expect("address").to_owned();
-        }
-    };
-    std::thread::spawn(move || lines.for_each(drop));
-    Gateway { child, address }
 }
 
 const CALL: &str = r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"read_file","arguments":{}}}"#;

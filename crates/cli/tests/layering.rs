@@ -3,7 +3,8 @@
 //! * The pure crates (`api`, `policy` with and without its `render` feature, `protocol`) do no
 //!   I/O and link no Kubernetes client: none of [`IO_CRATES`] is in their normal dependency
 //!   closure, resolved with their own features as `cargo build -p` would.
-//! * The gateway links no Kubernetes crate at all: it reads its policy from a file.
+//! * The gateway links no Kubernetes crate at all: it reads its policy from a file. Nor does the
+//!   adapter, which runs on the client's machine.
 //! * Role crates depend on one another only along [`ROLE_EDGES`]; the CLI is the only crate that
 //!   depends on every role.
 //!
@@ -34,13 +35,15 @@ const IO_CRATES: &[&str] = &[
     "rustls",
 ];
 
-/// The role crates: each is a subcommand of the binary.
+/// The role crates: each is a subcommand of the binary (the adapter is the client side of the
+/// gateway's trust boundary and shares only `protocol` and `serve` with it).
 const ROLES: &[&str] = &[
     "mcp-runtime-operator",
     "mcp-runtime-gateway",
     "mcp-runtime-sentinel",
     "mcp-runtime-local",
     "mcp-runtime-bridge",
+    "mcp-runtime-adapter",
 ];
 
 /// The only dependencies allowed between role crates: the local mode runs the gateway in process
@@ -170,21 +173,24 @@ fn pure_crates_do_no_io_and_link_no_kubernetes_client() {
 }
 
 #[test]
-fn the_gateway_links_no_kubernetes_crate() {
-    let closure = normal_closure("mcp-runtime-gateway", &[]);
-    let kubernetes: Vec<&String> = closure
-        .iter()
-        .filter(|name| {
-            name.starts_with("kube")
-                || name.starts_with("k8s-")
-                || *name == "mcp-runtime-api"
-                || *name == "mcp-runtime-operator"
-        })
-        .collect();
-    assert!(
-        kubernetes.is_empty(),
-        "the gateway depends on {kubernetes:?}"
-    );
+fn the_gateway_and_the_adapter_link_no_kubernetes_crate() {
+    for package in ["mcp-runtime-gateway", "mcp-runtime-adapter"] {
+        let closure = normal_closure(package, &[]);
+        assert!(
+            closure.contains(package),
+            "cargo tree listed no {package}: {closure:?}"
+        );
+        let kubernetes: Vec<&String> = closure
+            .iter()
+            .filter(|name| {
+                name.starts_with("kube")
+                    || name.starts_with("k8s-")
+                    || *name == "mcp-runtime-api"
+                    || *name == "mcp-runtime-operator"
+            })
+            .collect();
+        assert!(kubernetes.is_empty(), "{package} depends on {kubernetes:?}");
+    }
 }
 
 #[test]

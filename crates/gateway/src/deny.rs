@@ -127,10 +127,10 @@ pub struct GovernanceHeaders<'a> {
 impl GovernanceHeaders<'static> {
     /// MR's defaults.
     pub const DEFAULT: GovernanceHeaders<'static> = GovernanceHeaders {
-        human: "X-MCP-Human-ID",
-        agent: "X-MCP-Agent-ID",
-        team: "X-MCP-Team-ID",
-        session: "X-MCP-Agent-Session",
+        human: mcp_runtime_protocol::governance::HUMAN_ID_HEADER,
+        agent: mcp_runtime_protocol::governance::AGENT_ID_HEADER,
+        team: mcp_runtime_protocol::governance::TEAM_ID_HEADER,
+        session: mcp_runtime_protocol::governance::SESSION_ID_HEADER,
     };
 }
 

@@ -28,6 +28,25 @@ pub fn python() -> PathBuf {
     venv
 }
 
+/// Whether [`python`] would find the Python SDK (without failing when it would not).
+pub fn python_present() -> bool {
+    std::env::var_os("MCP_RUNTIME_TEST_PYTHON").is_some()
+        || workspace().join("target/peers/venv/bin/python").exists()
+}
+
+/// Whether [`node_modules`] would find the Node peers and node (without failing when it would
+/// not).
+pub fn node_peers_present() -> bool {
+    let dir = workspace().join("target/peers/node/node_modules");
+    dir.join("@modelcontextprotocol/server-everything/dist/index.js")
+        .exists()
+        && dir.join(".bin/mcp-inspector").exists()
+        && std::process::Command::new("node")
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success())
+}
+
 /// `target/peers/node/node_modules`, with server-everything and the Inspector CLI.
 pub fn node_modules() -> PathBuf {
     let dir = workspace().join("target/peers/node/node_modules");

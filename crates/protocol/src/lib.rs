@@ -6,10 +6,27 @@
 //! * [`inspect`]: strict inspection of an MCP streamable-HTTP `POST` (headers and body), so
 //!   the policy decides on exactly the message the upstream will read;
 //! * [`guard`]: the one `Host`/`Origin` rule (DNS-rebinding and cross-site protection);
-//! * [`codes`]: the JSON-RPC error codes both servers emit.
+//! * [`codes`]: the JSON-RPC error codes both servers emit;
+//! * [`governance`]: MR's default names of the identity headers (the gateway reads them, the
+//!   adapter sets them).
 
 pub mod guard;
 pub mod inspect;
+
+/// MR's default governance header names: what a policy document that names none uses, and what
+/// `mcp-runtime adapter` sets unless told otherwise.
+pub mod governance {
+    /// The human's identity.
+    pub const HUMAN_ID_HEADER: &str = "X-MCP-Human-ID";
+    /// The agent's identity.
+    pub const AGENT_ID_HEADER: &str = "X-MCP-Agent-ID";
+    /// The team's identity.
+    pub const TEAM_ID_HEADER: &str = "X-MCP-Team-ID";
+    /// The agent session (an MCPAgentSession's name).
+    pub const SESSION_ID_HEADER: &str = "X-MCP-Agent-Session";
+    /// The bearer token header.
+    pub const TOKEN_HEADER: &str = "Authorization";
+}
 
 /// JSON-RPC error codes the gateway and the bridge emit.
 pub mod codes {

@@ -117,3 +117,106 @@ pub fn get_following_redirects(address: &str, path: &str) -> (u16, String) {
 /// Polls until `check` holds (the workspace's one blocking poll).
 #[allow(unused_imports)] // each test binary uses a different subset
 pub use mcp_runtime_testkit::eventually_blocking as wait_for;
+
+/// A process of the binary (or a wrapper around it), killed and reaped when dropped.
+pub struct Gateway {
+    pub child: std::process::Child,
+    /// The `host:port` it listens on.
+    pub address: String,
+}
+
+impl Drop for Gateway {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts `command` with its stderr piped and waits for the line starting with `prefix`;
+/// returns the child and the first word after the prefix (the listen address). The rest of
+/// stderr is drained in the background so the child never blocks on it.
+pub fn spawn_announcing(
+    mut command: std::process::Command,
+    prefix: &str,
+    what: &str,
+) -> (std::process::Child, String) {
+    use std::io::BufRead;
+    let mut child = command
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("start {what}: {e}"));
+    let stderr = child.stderr.take().expect("stderr");
+    let mut lines = std::io::BufReader::new(stderr).lines();
+    let address = loop {
+        let Some(line) = lines.next() else {
+            let status = child.wait().expect("wait");
+            panic!("{what} exited before listening ({status})");
+        };
+        let line = line.expect("line");
+        if let Some(rest) = line.strip_prefix(prefix) {
+            break rest.split_whitespace().next().expect("address").to_owned();
+        }
+    };
+    std::thread::spawn(move || lines.for_each(drop));
+    (child, address)
+}
+
+pub fn start_gateway(upstream: &str, policy: &std::path::Path) -> Gateway {
+    start_gateway_with(upstream, policy, &[])
+}
+
+pub fn start_gateway_with(
+    upstream: &str,
+    policy: &std::path::Path,
+    env: &[(&str, String)],
+) -> Gateway {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_mcp-runtime"));
+    command.arg("gateway");
+    spawn_gateway(command, upstream, policy, env)
+}
+
+/// Starts `command` (the gateway, possibly wrapped) on a free loopback port with the policy
+/// file, and waits for its listen address.
+pub fn spawn_gateway(
+    mut command: std::process::Command,
+    upstream: &str,
+    policy: &std::path::Path,
+    env: &[(&str, String)],
+) -> Gateway {
+    command
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+        .env("PORT", "0")
+        .env("METRICS_PORT", "0")
+        .env("LISTEN_ADDRESS", "127.0.0.1")
+        .env("UPSTREAM_URL", upstream)
+        .env("POLICY_FILE", policy);
+    let (child, address) =
+        spawn_announcing(command, "mcp-runtime gateway listening on ", "the gateway");
+    Gateway { child, address }
+}
+
+/// Writes a policy document as a ConfigMap update would appear: to a temporary file, then
+/// renamed over `path` (never a half-written file).
+pub fn write_policy_document(
+    path: &std::path::Path,
+    document: &mcp_runtime_policy::PolicyDocument,
+) {
+    let temporary = path.with_extension("tmp");
+    std::fs::write(&temporary, document.to_json_pretty().expect("json")).expect("write");
+    std::fs::rename(&temporary, path).expect("rename");
+}
+
+/// Whether a peer the test needs is installed. When it is not, the test is skipped (with a
+/// line saying so) unless `CI=true`, where a missing peer fails the test: CI installs every
+/// peer (`bash .ci/run`).
+pub fn peer_present(present: bool, what: &str) -> bool {
+    if present {
+        return true;
+    }
+    assert!(
+        std::env::var("CI").as_deref() != Ok("true"),
+        "{what} is missing under CI=true: run `bash .ci/run` to install the peers"
+    );
+    eprintln!("SKIPPED: {what} is not installed (run `bash .ci/run` to install the peers)");
+    false
+}

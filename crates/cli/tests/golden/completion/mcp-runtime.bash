@@ -19,6 +19,9 @@ _mcp__runtime() {
             mcp__runtime,access)
                 cmd="mcp__runtime__subcmd__access"
                 ;;
+            mcp__runtime,adapter)
+                cmd="mcp__runtime__subcmd__adapter"
+                ;;
             mcp__runtime,bridge)
                 cmd="mcp__runtime__subcmd__bridge"
                 ;;
@@ -232,8 +235,29 @@ _mcp__runtime() {
             mcp__runtime__subcmd__access__subcmd__session__subcmd__help,unrevoke)
                 cmd="mcp__runtime__subcmd__access__subcmd__session__subcmd__help__subcmd__unrevoke"
                 ;;
+            mcp__runtime__subcmd__adapter,help)
+                cmd="mcp__runtime__subcmd__adapter__subcmd__help"
+                ;;
+            mcp__runtime__subcmd__adapter,proxy)
+                cmd="mcp__runtime__subcmd__adapter__subcmd__proxy"
+                ;;
+            mcp__runtime__subcmd__adapter,stdio)
+                cmd="mcp__runtime__subcmd__adapter__subcmd__stdio"
+                ;;
+            mcp__runtime__subcmd__adapter__subcmd__help,help)
+                cmd="mcp__runtime__subcmd__adapter__subcmd__help__subcmd__help"
+                ;;
+            mcp__runtime__subcmd__adapter__subcmd__help,proxy)
+                cmd="mcp__runtime__subcmd__adapter__subcmd__help__subcmd__proxy"
+                ;;
+            mcp__runtime__subcmd__adapter__subcmd__help,stdio)
+                cmd="mcp__runtime__subcmd__adapter__subcmd__help__subcmd__stdio"
+                ;;
             mcp__runtime__subcmd__help,access)
                 cmd="mcp__runtime__subcmd__help__subcmd__access"
+                ;;
+            mcp__runtime__subcmd__help,adapter)
+                cmd="mcp__runtime__subcmd__help__subcmd__adapter"
                 ;;
             mcp__runtime__subcmd__help,bridge)
                 cmd="mcp__runtime__subcmd__help__subcmd__bridge"
@@ -336,6 +360,12 @@ _mcp__runtime() {
                 ;;
             mcp__runtime__subcmd__help__subcmd__access__subcmd__session,unrevoke)
                 cmd="mcp__runtime__subcmd__help__subcmd__access__subcmd__session__subcmd__unrevoke"
+                ;;
+            mcp__runtime__subcmd__help__subcmd__adapter,proxy)
+                cmd="mcp__runtime__subcmd__help__subcmd__adapter__subcmd__proxy"
+                ;;
+            mcp__runtime__subcmd__help__subcmd__adapter,stdio)
+                cmd="mcp__runtime__subcmd__help__subcmd__adapter__subcmd__stdio"
                 ;;
             mcp__runtime__subcmd__help__subcmd__policy,render)
                 cmd="mcp__runtime__subcmd__help__subcmd__policy__subcmd__render"
@@ -479,7 +509,7 @@ _mcp__runtime() {
 
     case "${cmd}" in
         mcp__runtime)
-            opts="-h -V --help --version up status setup operator gateway sentinel bridge install crd validate import policy server access example-server guard-child completion help"
+            opts="-h -V --help --version up status setup operator gateway sentinel bridge install crd validate import policy server access adapter example-server guard-child completion help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1682,6 +1712,260 @@ _mcp__runtime() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        mcp__subcmd__runtime__subcmd__adapter)
+            opts="-h -V --help --version proxy stdio help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mcp__subcmd__runtime__subcmd__adapter__subcmd__help)
+            opts="proxy stdio help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mcp__subcmd__runtime__subcmd__adapter__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mcp__subcmd__runtime__subcmd__adapter__subcmd__help__subcmd__proxy)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mcp__subcmd__runtime__subcmd__adapter__subcmd__help__subcmd__stdio)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mcp__subcmd__runtime__subcmd__adapter__subcmd__proxy)
+            opts="-h -V --listen --max-inbound-bytes --allowed-origins --runtime-url --human-id --agent-id --team-id --session-id --auth --token --auth-header --host-header --protocol-version --request-timeout --tls-ca-bundle --tls-client-cert --tls-client-key --human-id-header --agent-id-header --team-id-header --session-id-header --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --listen)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-inbound-bytes)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --allowed-origins)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --runtime-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --human-id)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --agent-id)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --team-id)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --session-id)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --auth)
+                    COMPREPLY=($(compgen -W "header mtls" -- "${cur}"))
+                    return 0
+                    ;;
+                --token)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --auth-header)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --host-header)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --protocol-version)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --request-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls-ca-bundle)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls-client-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls-client-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --human-id-header)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --agent-id-header)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --team-id-header)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --session-id-header)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mcp__subcmd__runtime__subcmd__adapter__subcmd__stdio)
+            opts="-h -V --runtime-url --human-id --agent-id --team-id --session-id --auth --token --auth-header --host-header --protocol-version --request-timeout --tls-ca-bundle --tls-client-cert --tls-client-key --human-id-header --agent-id-header --team-id-header --session-id-header --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --runtime-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --human-id)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --agent-id)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --team-id)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --session-id)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --auth)
+                    COMPREPLY=($(compgen -W "header mtls" -- "${cur}"))
+                    return 0
+                    ;;
+                --token)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --auth-header)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --host-header)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --protocol-version)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --request-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls-ca-bundle)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls-client-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls-client-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --human-id-header)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --agent-id-header)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --team-id-header)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --session-id-header)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         mcp__subcmd__runtime__subcmd__bridge)
             opts="-h -V --port --listen --path --exit-on-stdin-eof --stdin-close-grace --sigterm-grace --max-sessions --session-idle-timeout --max-body-bytes --allowed-origins --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -1931,7 +2215,7 @@ _mcp__runtime() {
             return 0
             ;;
         mcp__subcmd__runtime__subcmd__help)
-            opts="up status setup operator gateway sentinel bridge install crd validate import policy server access example-server guard-child completion help"
+            opts="up status setup operator gateway sentinel bridge install crd validate import policy server access adapter example-server guard-child completion help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2185,6 +2469,48 @@ _mcp__runtime() {
         mcp__subcmd__runtime__subcmd__help__subcmd__access__subcmd__session__subcmd__unrevoke)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mcp__subcmd__runtime__subcmd__help__subcmd__adapter)
+            opts="proxy stdio"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mcp__subcmd__runtime__subcmd__help__subcmd__adapter__subcmd__proxy)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mcp__subcmd__runtime__subcmd__help__subcmd__adapter__subcmd__stdio)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

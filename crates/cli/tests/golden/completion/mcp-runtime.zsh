@@ -1110,6 +1110,109 @@ esac
     ;;
 esac
 ;;
+(adapter)
+_arguments "${_arguments_options[@]}" : \
+'-h[Print help]' \
+'--help[Print help]' \
+'-V[Print version]' \
+'--version[Print version]' \
+":: :_mcp-runtime__subcmd__adapter_commands" \
+"*::: :->adapter" \
+&& ret=0
+
+    case $state in
+    (adapter)
+        words=($line[1] "${words[@]}")
+        (( CURRENT += 1 ))
+        curcontext="${curcontext%:*:*}:mcp-runtime-adapter-command-$line[1]:"
+        case $line[1] in
+            (proxy)
+_arguments "${_arguments_options[@]}" : \
+'--listen=[Address to listen on (a loopback address answers only loopback host names)]:ADDR:_default' \
+'--max-inbound-bytes=[Largest request body accepted from a local client, in bytes]:BYTES:_default' \
+'*--allowed-origins=[Browser origins accepted besides the adapter'\''s own, comma-separated (\`*\`\: any). Requests carrying another \`Origin\` get 403]:ORIGINS:_default' \
+'--runtime-url=[The server'\''s MCP endpoint behind its gateway, e.g. https\://mcp.example.com/notes/mcp]:URL:_default' \
+'--human-id=[The human the agent acts for (sent in --human-id-header)]:ID:_default' \
+'--agent-id=[The agent (sent in --agent-id-header)]:ID:_default' \
+'--team-id=[The team (sent in --team-id-header)]:ID:_default' \
+'--session-id=[The agent session, an MCPAgentSession'\''s name (sent in --session-id-header)]:NAME:_default' \
+'--auth=[How the runtime authenticates the adapter\: \`header\` (identity headers, optionally with --token) or \`mtls\` (also requires a client certificate\: --tls-client-cert and --tls-client-key)]:AUTH:(header mtls)' \
+'--token=[A bearer token sent on every request in --auth-header (as \`Bearer <token>\` in Authorization). Never logged; prefer the environment variable to the flag, which other users of the machine can see in the process list]:TOKEN:_default' \
+'--auth-header=[The header carrying --token]:NAME:_default' \
+'--host-header=[\`Host\` to send instead of the runtime URL'\''s host (an ingress that routes by host name reached through another address)]:HOST:_default' \
+'--protocol-version=[\`MCP-Protocol-Version\` to send on requests that carry none (never on \`initialize\`, which negotiates it)]:VERSION:_default' \
+'--request-timeout=[How long to wait for the runtime'\''s response headers, e.g. 30s or 5m (0\: no limit). A stream that has started is never cut]:DURATION:_default' \
+'--tls-ca-bundle=[PEM CA certificates to trust for an https runtime instead of the system'\''s trust store]:FILE:_files' \
+'--tls-client-cert=[PEM client certificate (chain) to present to an https runtime]:FILE:_files' \
+'--tls-client-key=[PEM private key of --tls-client-cert]:FILE:_files' \
+'--human-id-header=[The gateway'\''s human identity header name]:NAME:_default' \
+'--agent-id-header=[The gateway'\''s agent identity header name]:NAME:_default' \
+'--team-id-header=[The gateway'\''s team identity header name]:NAME:_default' \
+'--session-id-header=[The gateway'\''s agent session header name]:NAME:_default' \
+'-h[Print help]' \
+'--help[Print help]' \
+'-V[Print version]' \
+'--version[Print version]' \
+&& ret=0
+;;
+(stdio)
+_arguments "${_arguments_options[@]}" : \
+'--runtime-url=[The server'\''s MCP endpoint behind its gateway, e.g. https\://mcp.example.com/notes/mcp]:URL:_default' \
+'--human-id=[The human the agent acts for (sent in --human-id-header)]:ID:_default' \
+'--agent-id=[The agent (sent in --agent-id-header)]:ID:_default' \
+'--team-id=[The team (sent in --team-id-header)]:ID:_default' \
+'--session-id=[The agent session, an MCPAgentSession'\''s name (sent in --session-id-header)]:NAME:_default' \
+'--auth=[How the runtime authenticates the adapter\: \`header\` (identity headers, optionally with --token) or \`mtls\` (also requires a client certificate\: --tls-client-cert and --tls-client-key)]:AUTH:(header mtls)' \
+'--token=[A bearer token sent on every request in --auth-header (as \`Bearer <token>\` in Authorization). Never logged; prefer the environment variable to the flag, which other users of the machine can see in the process list]:TOKEN:_default' \
+'--auth-header=[The header carrying --token]:NAME:_default' \
+'--host-header=[\`Host\` to send instead of the runtime URL'\''s host (an ingress that routes by host name reached through another address)]:HOST:_default' \
+'--protocol-version=[\`MCP-Protocol-Version\` to send on requests that carry none (never on \`initialize\`, which negotiates it)]:VERSION:_default' \
+'--request-timeout=[How long to wait for the runtime'\''s response headers, e.g. 30s or 5m (0\: no limit). A stream that has started is never cut]:DURATION:_default' \
+'--tls-ca-bundle=[PEM CA certificates to trust for an https runtime instead of the system'\''s trust store]:FILE:_files' \
+'--tls-client-cert=[PEM client certificate (chain) to present to an https runtime]:FILE:_files' \
+'--tls-client-key=[PEM private key of --tls-client-cert]:FILE:_files' \
+'--human-id-header=[The gateway'\''s human identity header name]:NAME:_default' \
+'--agent-id-header=[The gateway'\''s agent identity header name]:NAME:_default' \
+'--team-id-header=[The gateway'\''s team identity header name]:NAME:_default' \
+'--session-id-header=[The gateway'\''s agent session header name]:NAME:_default' \
+'-h[Print help]' \
+'--help[Print help]' \
+'-V[Print version]' \
+'--version[Print version]' \
+&& ret=0
+;;
+(help)
+_arguments "${_arguments_options[@]}" : \
+":: :_mcp-runtime__subcmd__adapter__subcmd__help_commands" \
+"*::: :->help" \
+&& ret=0
+
+    case $state in
+    (help)
+        words=($line[1] "${words[@]}")
+        (( CURRENT += 1 ))
+        curcontext="${curcontext%:*:*}:mcp-runtime-adapter-help-command-$line[1]:"
+        case $line[1] in
+            (proxy)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(stdio)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(help)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+        esac
+    ;;
+esac
+;;
+        esac
+    ;;
+esac
+;;
 (example-server)
 _arguments "${_arguments_options[@]}" : \
 '(--stdio)--http=[Serve streamable HTTP at \`/mcp\` on this address, e.g. 127.0.0.1\:8088 (port 0\: any free port). Without it the server speaks MCP on stdin/stdout]:ADDR:_default' \
@@ -1401,6 +1504,30 @@ esac
     ;;
 esac
 ;;
+(adapter)
+_arguments "${_arguments_options[@]}" : \
+":: :_mcp-runtime__subcmd__help__subcmd__adapter_commands" \
+"*::: :->adapter" \
+&& ret=0
+
+    case $state in
+    (adapter)
+        words=($line[1] "${words[@]}")
+        (( CURRENT += 1 ))
+        curcontext="${curcontext%:*:*}:mcp-runtime-help-adapter-command-$line[1]:"
+        case $line[1] in
+            (proxy)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(stdio)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+        esac
+    ;;
+esac
+;;
 (example-server)
 _arguments "${_arguments_options[@]}" : \
 && ret=0
@@ -1443,6 +1570,7 @@ _mcp-runtime_commands() {
 'policy:Work with rendered policy documents' \
 'server:Work with MCPServers\: metadata, manifests, client configuration and the cluster verbs' \
 'access:Inspect access\: explain decisions for a caller and a tool' \
+'adapter:Run the client-side adapter (a local proxy or a stdio server) that forwards to a gateway-guarded server with the identity headers' \
 'example-server:Run the built-in example MCP server (stdio, or streamable HTTP with --http ADDR)' \
 'guard-child:Run a command that dies with its parent (used by \`up\` for every server it starts)' \
 'completion:Print a shell completion script' \
@@ -1787,6 +1915,49 @@ _mcp-runtime__subcmd__access__subcmd__session__subcmd__unrevoke_commands() {
     local commands; commands=()
     _describe -t commands 'mcp-runtime access session unrevoke commands' commands "$@"
 }
+(( $+functions[_mcp-runtime__subcmd__adapter_commands] )) ||
+_mcp-runtime__subcmd__adapter_commands() {
+    local commands; commands=(
+'proxy:Serve a local streamable-HTTP endpoint that forwards to --runtime-url with the identity headers' \
+'stdio:Serve MCP on stdin/stdout (for clients that launch servers as commands), forwarding each message to --runtime-url with the identity headers' \
+'help:Print this message or the help of the given subcommand(s)' \
+    )
+    _describe -t commands 'mcp-runtime adapter commands' commands "$@"
+}
+(( $+functions[_mcp-runtime__subcmd__adapter__subcmd__help_commands] )) ||
+_mcp-runtime__subcmd__adapter__subcmd__help_commands() {
+    local commands; commands=(
+'proxy:Serve a local streamable-HTTP endpoint that forwards to --runtime-url with the identity headers' \
+'stdio:Serve MCP on stdin/stdout (for clients that launch servers as commands), forwarding each message to --runtime-url with the identity headers' \
+'help:Print this message or the help of the given subcommand(s)' \
+    )
+    _describe -t commands 'mcp-runtime adapter help commands' commands "$@"
+}
+(( $+functions[_mcp-runtime__subcmd__adapter__subcmd__help__subcmd__help_commands] )) ||
+_mcp-runtime__subcmd__adapter__subcmd__help__subcmd__help_commands() {
+    local commands; commands=()
+    _describe -t commands 'mcp-runtime adapter help help commands' commands "$@"
+}
+(( $+functions[_mcp-runtime__subcmd__adapter__subcmd__help__subcmd__proxy_commands] )) ||
+_mcp-runtime__subcmd__adapter__subcmd__help__subcmd__proxy_commands() {
+    local commands; commands=()
+    _describe -t commands 'mcp-runtime adapter help proxy commands' commands "$@"
+}
+(( $+functions[_mcp-runtime__subcmd__adapter__subcmd__help__subcmd__stdio_commands] )) ||
+_mcp-runtime__subcmd__adapter__subcmd__help__subcmd__stdio_commands() {
+    local commands; commands=()
+    _describe -t commands 'mcp-runtime adapter help stdio commands' commands "$@"
+}
+(( $+functions[_mcp-runtime__subcmd__adapter__subcmd__proxy_commands] )) ||
+_mcp-runtime__subcmd__adapter__subcmd__proxy_commands() {
+    local commands; commands=()
+    _describe -t commands 'mcp-runtime adapter proxy commands' commands "$@"
+}
+(( $+functions[_mcp-runtime__subcmd__adapter__subcmd__stdio_commands] )) ||
+_mcp-runtime__subcmd__adapter__subcmd__stdio_commands() {
+    local commands; commands=()
+    _describe -t commands 'mcp-runtime adapter stdio commands' commands "$@"
+}
 (( $+functions[_mcp-runtime__subcmd__bridge_commands] )) ||
 _mcp-runtime__subcmd__bridge_commands() {
     local commands; commands=()
@@ -1834,6 +2005,7 @@ _mcp-runtime__subcmd__help_commands() {
 'policy:Work with rendered policy documents' \
 'server:Work with MCPServers\: metadata, manifests, client configuration and the cluster verbs' \
 'access:Inspect access\: explain decisions for a caller and a tool' \
+'adapter:Run the client-side adapter (a local proxy or a stdio server) that forwards to a gateway-guarded server with the identity headers' \
 'example-server:Run the built-in example MCP server (stdio, or streamable HTTP with --http ADDR)' \
 'guard-child:Run a command that dies with its parent (used by \`up\` for every server it starts)' \
 'completion:Print a shell completion script' \
@@ -1950,6 +2122,24 @@ _mcp-runtime__subcmd__help__subcmd__access__subcmd__session__subcmd__revoke_comm
 _mcp-runtime__subcmd__help__subcmd__access__subcmd__session__subcmd__unrevoke_commands() {
     local commands; commands=()
     _describe -t commands 'mcp-runtime help access session unrevoke commands' commands "$@"
+}
+(( $+functions[_mcp-runtime__subcmd__help__subcmd__adapter_commands] )) ||
+_mcp-runtime__subcmd__help__subcmd__adapter_commands() {
+    local commands; commands=(
+'proxy:Serve a local streamable-HTTP endpoint that forwards to --runtime-url with the identity headers' \
+'stdio:Serve MCP on stdin/stdout (for clients that launch servers as commands), forwarding each message to --runtime-url with the identity headers' \
+    )
+    _describe -t commands 'mcp-runtime help adapter commands' commands "$@"
+}
+(( $+functions[_mcp-runtime__subcmd__help__subcmd__adapter__subcmd__proxy_commands] )) ||
+_mcp-runtime__subcmd__help__subcmd__adapter__subcmd__proxy_commands() {
+    local commands; commands=()
+    _describe -t commands 'mcp-runtime help adapter proxy commands' commands "$@"
+}
+(( $+functions[_mcp-runtime__subcmd__help__subcmd__adapter__subcmd__stdio_commands] )) ||
+_mcp-runtime__subcmd__help__subcmd__adapter__subcmd__stdio_commands() {
+    local commands; commands=()
+    _describe -t commands 'mcp-runtime help adapter stdio commands' commands "$@"
 }
 (( $+functions[_mcp-runtime__subcmd__help__subcmd__bridge_commands] )) ||
 _mcp-runtime__subcmd__help__subcmd__bridge_commands() {
