@@ -2,6 +2,8 @@
 
 mod access_cmd;
 mod bridge_cmd;
+mod catalog;
+mod catalog_cmd;
 mod cluster_verbs;
 mod crd;
 mod example_server_cmd;
@@ -12,6 +14,7 @@ mod operator_cmd;
 mod policy_cmd;
 mod sentinel_cmd;
 mod server_cmd;
+mod server_policy_cmd;
 mod setup_cmd;
 mod signals;
 mod status_cmd;
@@ -79,6 +82,11 @@ enum Command {
     Server {
         #[command(subcommand)]
         command: server_cmd::ServerCommand,
+    },
+    /// Browse the tools the MCPServers declare, and their drift from what the servers list live.
+    Catalog {
+        #[command(subcommand)]
+        command: catalog_cmd::CatalogCommand,
     },
     /// Inspect access: explain decisions for a caller and a tool.
     Access {
@@ -180,6 +188,7 @@ impl Command {
             | Command::Policy { .. }
             | Command::Server { .. }
             | Command::Access { .. }
+            | Command::Catalog { .. }
             | Command::Status(_)
             | Command::Completion { .. } => true,
             Command::Setup(_) => false,
@@ -218,6 +227,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Policy { command } => policy_cmd::run_policy(&command),
         Command::Server { command } => server_cmd::run(&command),
         Command::Access { command } => policy_cmd::run_access(&command),
+        Command::Catalog { command } => catalog_cmd::run(&command),
         Command::Completion { shell } => {
             clap_complete::generate(
                 shell,

@@ -25,6 +25,11 @@ pub enum ServerCommand {
     Status(NameArgs),
     /// Delete an MCPServer (the operator's garbage collection removes its children).
     Delete(NameArgs),
+    /// Inspect the live policy of a server's gateway.
+    Policy {
+        #[command(subcommand)]
+        command: crate::server_policy_cmd::PolicyCommand,
+    },
 }
 
 /// Where in the cluster.
@@ -101,6 +106,7 @@ pub fn run(command: &ServerCommand) -> Result<ExitCode> {
         }
         ServerCommand::Status(args) => crate::cluster_verbs::server_status(&args.scope, &args.name),
         ServerCommand::Delete(args) => crate::cluster_verbs::delete_server(&args.scope, &args.name),
+        ServerCommand::Policy { command } => crate::server_policy_cmd::run(command),
         ServerCommand::Render(args) => {
             let (server, policy) = select(&args.selection, jiff::Timestamp::now())?;
             let config = OperatorConfig::from_lookup(|name| std::env::var(name).ok());
