@@ -116,7 +116,12 @@ enum Command {
 /// as `info` or `mcp_runtime_gateway=debug`) shows more. Lines meant for the person at the
 /// terminal (the `mcp_runtime_serve::CONSOLE` target: `up | serving on …`, a bridged server's
 /// stderr) are printed as they are, whatever the filter.
-fn init_logging() {
+///
+/// `verb`: a verb that prints a result (see [`Command::only_prints`]). Its errors are reported
+/// once, as one line naming what failed; kube's client also warns about an error answer that is
+/// not a Kubernetes Status (`404 page not found` for a kind whose CRD is missing) before it
+/// returns the same error, so for verbs that line is dropped.
+fn init_logging(verb: bool) {
     use tracing_subscriber::Layer;
     use tracing_subscriber::layer::SubscriberExt;
     use tracing_subscriber::util::SubscriberInitExt;
@@ -128,7 +133,11 @@ fn init_logging() {
     // what it was doing, so the client's own line is only noise.
     let filter =
         tracing_subscriber::EnvFilter::try_from_env("MCP_RUNTIME_LOG").unwrap_or_else(|_| {
-            tracing_subscriber::EnvFilter::new("warn,kube_client::client::builder=off")
+            tracing_subscriber::EnvFilter::new(if verb {
+                "warn,kube_client::client=error,kube_client::client::builder=off"
+            } else {
+                "warn,kube_client::client::builder=off"
+            })
         });
     let filter = match console_off.parse() {
         Ok(directive) => filter.add_directive(directive),
@@ -206,10 +215,11 @@ impl Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    if cli.command.only_prints() {
+    let verb = cli.command.only_prints();
+    if verb {
         sigpipe::reset();
     }
-    init_logging();
+    init_logging(verb);
     match run(cli) {
         Ok(code) => code,
         Err(error) => {

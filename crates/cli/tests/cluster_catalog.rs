@@ -243,7 +243,9 @@ fn catalog_and_policy_inspect_read_the_live_servers_and_policy() {
     }
 
     // The CRDs as shipped, two namespaces, three servers of three teams.
-    let crds = k.ok(&["crd"]);
+    let crds = Command::new(BIN).arg("crd").output().expect("mcp-runtime crd");
+    assert!(crds.status.success(), "{}", stderr(&crds));
+    let crds = stdout(&crds);
     k.kubectl(&["apply", "--server-side", "-f", "-"], Some(&crds));
     let deadline = Instant::now() + Duration::from_secs(60);
     while k
