@@ -138,7 +138,10 @@ pub fn catalog(servers: &[MCPServer], filter: &Filter) -> Catalog {
         let namespace = server.metadata.namespace.clone().unwrap_or_default();
         let team = server.spec.team_id.clone().filter(|t| !t.is_empty());
         if filter.server.as_ref().is_some_and(|s| *s != name)
-            || filter.team.as_ref().is_some_and(|t| Some(t) != team.as_ref())
+            || filter
+                .team
+                .as_ref()
+                .is_some_and(|t| Some(t) != team.as_ref())
         {
             continue;
         }
@@ -261,7 +264,12 @@ mod tests {
     fn servers() -> Vec<MCPServer> {
         vec![
             server("ns1", "web", "alpha", Some(&["deploy", "search", "shell"])),
-            server("ns2", "ops", "beta", Some(&["deploy", "drop-table", "search"])),
+            server(
+                "ns2",
+                "ops",
+                "beta",
+                Some(&["deploy", "drop-table", "search"]),
+            ),
             server("ns2", "dark", "beta", None),
         ]
     }

@@ -211,7 +211,15 @@ fn truncate(text: &str, width: usize) -> String {
 /// [NAMESPACE] SERVER TOOL SIDE EFFECT TRUST RISK TEAM DESCRIPTION, columns as wide as their
 /// widest cell.
 fn table(rows: &[Row], with_namespace: bool) -> String {
-    let mut header = vec!["SERVER", "TOOL", "SIDE EFFECT", "TRUST", "RISK", "TEAM", "DESCRIPTION"];
+    let mut header = vec![
+        "SERVER",
+        "TOOL",
+        "SIDE EFFECT",
+        "TRUST",
+        "RISK",
+        "TEAM",
+        "DESCRIPTION",
+    ];
     if with_namespace {
         header.insert(0, "NAMESPACE");
     }
@@ -241,7 +249,13 @@ fn table(rows: &[Row], with_namespace: bool) -> String {
     }
     let columns = cells[0].len();
     let widths: Vec<usize> = (0..columns)
-        .map(|c| cells.iter().map(|l| l[c].chars().count()).max().unwrap_or(0))
+        .map(|c| {
+            cells
+                .iter()
+                .map(|l| l[c].chars().count())
+                .max()
+                .unwrap_or(0)
+        })
         .collect();
     let mut out = String::new();
     for line in cells {

@@ -69,10 +69,7 @@ fn inspect(args: &InspectArgs) -> Result<ExitCode> {
                 "the policy ConfigMap {ns}/{cm_name} does not exist: the operator has not rendered the policy of mcpserver/{name} yet (is it running? see `mcp-runtime server status {name} -n {ns}`)"
             );
         };
-        let Some(text) = config_map
-            .data
-            .and_then(|mut data| data.remove(POLICY_KEY))
-        else {
+        let Some(text) = config_map.data.and_then(|mut data| data.remove(POLICY_KEY)) else {
             bail!("the policy ConfigMap {ns}/{cm_name} has no {POLICY_KEY} key");
         };
         Ok((server, text))
@@ -382,7 +379,10 @@ mod tests {
             line_of("tools/on"),
             "tools/on agent=claude medium read enabled search=allow:low"
         );
-        assert_eq!(line_of("tools/off"), "tools/off human=bob low none disabled -");
+        assert_eq!(
+            line_of("tools/off"),
+            "tools/off human=bob low none disabled -"
+        );
         assert_eq!(
             line_of("tools/old"),
             "tools/old team=alpha low read expired 2026-01-02T00:00:00Z -"

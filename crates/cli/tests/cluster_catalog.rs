@@ -243,7 +243,10 @@ fn catalog_and_policy_inspect_read_the_live_servers_and_policy() {
     }
 
     // The CRDs as shipped, two namespaces, three servers of three teams.
-    let crds = Command::new(BIN).arg("crd").output().expect("mcp-runtime crd");
+    let crds = Command::new(BIN)
+        .arg("crd")
+        .output()
+        .expect("mcp-runtime crd");
     assert!(crds.status.success(), "{}", stderr(&crds));
     let crds = stdout(&crds);
     k.kubectl(&["apply", "--server-side", "-f", "-"], Some(&crds));
@@ -268,10 +271,22 @@ fn catalog_and_policy_inspect_read_the_live_servers_and_policy() {
     // Before any handshake: every declared tool, and no live inventory to compare.
     let table = k.ok(&["catalog", "tools"]);
     assert!(
-        table.starts_with("SERVER") && table.lines().next().is_some_and(|h| {
-            h.split("  ").filter(|c| !c.is_empty()).map(str::trim).collect::<Vec<_>>()
-                == ["SERVER", "TOOL", "SIDE EFFECT", "TRUST", "RISK", "TEAM", "DESCRIPTION"]
-        }),
+        table.starts_with("SERVER")
+            && table.lines().next().is_some_and(|h| {
+                h.split("  ")
+                    .filter(|c| !c.is_empty())
+                    .map(str::trim)
+                    .collect::<Vec<_>>()
+                    == [
+                        "SERVER",
+                        "TOOL",
+                        "SIDE EFFECT",
+                        "TRUST",
+                        "RISK",
+                        "TEAM",
+                        "DESCRIPTION",
+                    ]
+            }),
         "{table}"
     );
     assert_eq!(
@@ -346,13 +361,19 @@ fn catalog_and_policy_inspect_read_the_live_servers_and_policy() {
     // Each filter.
     for (args, expected) in [
         (&["--server", "ops"][..], &["ops/restart", "ops/status"][..]),
-        (&["--team", "alpha"], &["web/deploy", "web/search", "web/wipe"]),
+        (
+            &["--team", "alpha"],
+            &["web/deploy", "web/search", "web/wipe"],
+        ),
         (&["--side-effect", "destructive"], &["web/wipe"]),
         (&["--trust", "medium"], &["web/deploy", "ops/restart"]),
         (&["--risk", "high"], &["web/deploy"]),
         (&["-q", "DOCUMENTATION"], &["web/search"]),
         (&["--query", "area=docs"], &["web/search"]),
-        (&["--team", "beta", "--side-effect", "read"], &["ops/status"]),
+        (
+            &["--team", "beta", "--side-effect", "read"],
+            &["ops/status"],
+        ),
     ] {
         let mut command = vec!["catalog", "tools", "-A"];
         command.extend_from_slice(args);
@@ -407,7 +428,9 @@ fn catalog_and_policy_inspect_read_the_live_servers_and_policy() {
         "{ungoverned}"
     );
     // Filters apply to drift rows too.
-    let beta_missing = k.run(&["catalog", "tools", "-A", "--drift", "missing", "--team", "beta"]);
+    let beta_missing = k.run(&[
+        "catalog", "tools", "-A", "--drift", "missing", "--team", "beta",
+    ]);
     assert!(
         stdout(&beta_missing).is_empty() && stderr(&beta_missing).contains("No tools match."),
         "{}",
@@ -415,9 +438,9 @@ fn catalog_and_policy_inspect_read_the_live_servers_and_policy() {
     );
 
     // -o json: the rows and the servers whose live tools are unknown.
-    let json: serde_json::Value = serde_json::from_str(&k.ok(&[
-        "catalog", "tools", "-A", "--drift", "missing", "-o", "json",
-    ]))
+    let json: serde_json::Value = serde_json::from_str(
+        &k.ok(&["catalog", "tools", "-A", "--drift", "missing", "-o", "json"]),
+    )
     .expect("json");
     assert_eq!(
         json,
@@ -484,7 +507,8 @@ fn catalog_and_policy_inspect_read_the_live_servers_and_policy() {
     // The tool exists, but not in this namespace.
     let elsewhere = k.fails(&["catalog", "tool", "restart"]);
     assert!(
-        elsewhere.contains("no MCPServer in namespace mcp-servers declares or lists a tool \"restart\""),
+        elsewhere
+            .contains("no MCPServer in namespace mcp-servers declares or lists a tool \"restart\""),
         "{elsewhere}"
     );
 
@@ -531,7 +555,10 @@ fn catalog_and_policy_inspect_read_the_live_servers_and_policy() {
         "Sessions (0):".to_owned(),
         "Tools (3):".to_owned(),
     ] {
-        assert!(inspected.contains(&line), "{line:?} missing from\n{inspected}");
+        assert!(
+            inspected.contains(&line),
+            "{line:?} missing from\n{inspected}"
+        );
     }
     assert!(!inspected.contains("Invalid:"), "{inspected}");
 
@@ -550,7 +577,10 @@ fn catalog_and_policy_inspect_read_the_live_servers_and_policy() {
     k.ok(&["server", "apply", "-f", access.to_str().expect("path")]);
     let second = k.render("mcp-servers", "web");
     let second_value: serde_json::Value = serde_json::from_str(&second).expect("policy json");
-    let second_revision = second_value["revision"].as_str().expect("revision").to_owned();
+    let second_revision = second_value["revision"]
+        .as_str()
+        .expect("revision")
+        .to_owned();
     assert_ne!(second_revision, first_revision);
     k.write_policy("mcp-servers", "web", &second, scratch.path());
     let inspected = k.ok(&["server", "policy", "inspect", "web"]);
@@ -562,7 +592,10 @@ fn catalog_and_policy_inspect_read_the_live_servers_and_policy() {
         "Grants (1):".to_owned(),
         "Sessions (1):".to_owned(),
     ] {
-        assert!(inspected.contains(&line), "{line:?} missing from\n{inspected}");
+        assert!(
+            inspected.contains(&line),
+            "{line:?} missing from\n{inspected}"
+        );
     }
     let flat = rows(&inspected);
     assert!(

@@ -71,8 +71,9 @@ async fn create_builds_every_child_and_the_status() {
     let fake = FakeApi::with_mcp_runtime().await;
     // The server lists a tool, but a gateway is in front: its `tools/list` is filtered for the
     // caller, so the operator does not ask and `status.tools` stays unset.
-    let op = Running::start_with_handshake(fake.clone(), config(), StubHandshake::listing(&["search"]))
-        .await;
+    let op =
+        Running::start_with_handshake(fake.clone(), config(), StubHandshake::listing(&["search"]))
+            .await;
     let c = op.client.clone();
     create_server(&c, &server("web", gateway_spec())).await;
 
@@ -169,7 +170,10 @@ async fn create_builds_every_child_and_the_status() {
     );
     assert_eq!(ready.ready_replicas, Some(3));
     assert!(ready.deployment_ready && ready.canary_ready && ready.ingress_ready);
-    assert_eq!(ready.tools, None, "behind a gateway the live inventory is unknown");
+    assert_eq!(
+        ready.tools, None,
+        "behind a gateway the live inventory is unknown"
+    );
     assert!(
         op.handshake
             .depths()
@@ -270,21 +274,22 @@ async fn the_live_tool_inventory_is_recorded_in_status_once() {
             .all(|d| *d == mcp_runtime_operator::handshake::Depth::ListTools)
     );
 
-    // Nothing changes: events that reconcile the server (annotation edits leave the generation
-    // alone) neither handshake again nor write the status.
+    // Nothing changes: events that reconcile the server without changing it (its Deployment's
+    // status moves in a field the status does not read; the fake bumps the generation on any
+    // edit of the server itself) neither handshake again nor write the status.
     let calls = op.handshake.calls.load(std::sync::atomic::Ordering::SeqCst);
     fake.clear_calls();
-    let servers = Api::<MCPServer>::namespaced(c.clone(), NS);
+    let deployments = Api::<Deployment>::namespaced(c.clone(), NS);
     for round in 0..3 {
         let before = op.reconciles("mcpserver");
-        servers
-            .patch(
+        deployments
+            .patch_status(
                 "plain",
                 &PatchParams::default(),
-                &Patch::Merge(json!({"metadata": {"annotations": {"touch": round.to_string()}}})),
+                &Patch::Merge(json!({"status": {"observedGeneration": 100 + round}})),
             )
             .await
-            .expect("annotate");
+            .expect("deployment status");
         eventually("a reconcile", WAIT, || async {
             (op.reconciles("mcpserver") > before).then_some(())
         })
@@ -293,7 +298,9 @@ async fn the_live_tool_inventory_is_recorded_in_status_once() {
     let status_writes: Vec<_> = fake
         .calls()
         .into_iter()
-        .filter(|call| call.is_write() && call.resource == "mcpservers" && call.subresource.is_some())
+        .filter(|call| {
+            call.is_write() && call.resource == "mcpservers" && call.subresource.is_some()
+        })
         .collect();
     assert!(status_writes.is_empty(), "{status_writes:#?}");
     assert_eq!(
@@ -304,7 +311,7 @@ async fn the_live_tool_inventory_is_recorded_in_status_once() {
 
     // A new generation (another image) handshakes again, and a changed inventory is written.
     op.handshake.set_tools(&["search"]);
-    servers
+    Api::<MCPServer>::namespaced(c.clone(), NS)
         .patch(
             "plain",
             &PatchParams::default(),
@@ -318,6 +325,77 @@ async fn the_live_tool_inventory_is_recorded_in_status_once() {
     })
     .await;
     assert_rbac_covers(&fake.calls());
+    op.stop().await;
+}
+
+/// An operator that did not list tools left `serverInfo` for the current generation and no
+/// `tools`: the next one completes the answer once, without waiting for a new generation.
+#[tokio::test]
+async fn an_answer_without_tools_for_this_generation_is_completed_once() {
+    let fake = FakeApi::with_mcp_runtime().await;
+    let c = fake.test_client();
+    let spec = json!({
+        "image": "ghcr.io/example/web-tools:1.0",
+        "ingressHost": "mcp.example.com",
+        "tools": [{"name": "search", "sideEffect": "read"}],
+    });
+    let created = create_server(&c, &server("older", spec)).await;
+    let servers = Api::<MCPServer>::namespaced(c.clone(), NS);
+    servers
+        .patch_status(
+            "older",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"status": {
+                "observedGeneration": created.metadata.generation,
+                "serverInfo": {"name": "stub-server", "protocolVersion": "2025-06-18"},
+            }})),
+        )
+        .await
+        .expect("status");
+    let before: MCPServer = get(&c, "older").await.expect("server");
+    assert_eq!(
+        before.metadata.generation, created.metadata.generation,
+        "a status write is not a new generation"
+    );
+    let op =
+        Running::start_with_handshake(fake.clone(), config(), StubHandshake::listing(&["search"]))
+            .await;
+    eventually("deployment", WAIT, || async {
+        get::<Deployment>(&c, "older").await
+    })
+    .await;
+    report_children_ready(&c, "older", 1).await;
+    let done = eventually("the tools listed", WAIT, || async {
+        let s: MCPServer = get(&c, "older").await?;
+        let st = s.status?;
+        (st.tools.is_some() && st.phase == Some(ServerPhase::Ready)).then_some(st)
+    })
+    .await;
+    assert_eq!(done.tools, Some(vec!["search".to_owned()]));
+    assert_eq!(done.observed_generation, created.metadata.generation);
+    // Once: more reconciles of the same generation do not handshake again.
+    let calls = op.handshake.calls.load(std::sync::atomic::Ordering::SeqCst);
+    assert_eq!(calls, 1, "{:?}", op.handshake.depths());
+    let deployments = Api::<Deployment>::namespaced(c.clone(), NS);
+    for round in 0..2 {
+        let before = op.reconciles("mcpserver");
+        deployments
+            .patch_status(
+                "older",
+                &PatchParams::default(),
+                &Patch::Merge(json!({"status": {"observedGeneration": 200 + round}})),
+            )
+            .await
+            .expect("deployment status");
+        eventually("a reconcile", WAIT, || async {
+            (op.reconciles("mcpserver") > before).then_some(())
+        })
+        .await;
+    }
+    assert_eq!(
+        op.handshake.calls.load(std::sync::atomic::Ordering::SeqCst),
+        1
+    );
     op.stop().await;
 }
 

@@ -12,8 +12,8 @@ use mcp_runtime_operator::controller::{self, Context, Timing};
 use mcp_runtime_operator::handshake::{Answer, Depth, Handshake, HandshakeError};
 use mcp_runtime_testkit::{ApiCall, FakeApi};
 use std::path::Path;
-use std::sync::{Arc, Mutex};
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::oneshot;
 
