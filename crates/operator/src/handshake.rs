@@ -64,13 +64,32 @@ impl Handshake for HttpHandshake {
         depth: Depth,
     ) -> BoxFuture<'a, Result<Answer, HandshakeError>> {
         Box::pin(async move {
-            match handshake_within(url, depth, self.timeout).await {
-                Ok(facts) => Ok(answer(facts, depth)),
-                // Reachable, but guarded: the endpoint exists; what it lists is unknown.
-                Err(HandshakeError::Unauthorized { .. }) => Ok(Answer::default()),
-                Err(error) => Err(error),
+            match self.attempt(url, depth).await {
+                // `initialize` worked and `tools/list` did not: the server is still verified by
+                // `initialize`, and what it lists is unknown (asked again at the next
+                // reconcile).
+                Err(HandshakeError::ListTools(error)) => {
+                    tracing::warn!(
+                        url,
+                        %error,
+                        "the server answers initialize but not tools/list; status.tools stays unset"
+                    );
+                    self.attempt(url, Depth::Initialize).await
+                }
+                other => other,
             }
         })
+    }
+}
+
+impl HttpHandshake {
+    async fn attempt(&self, url: &str, depth: Depth) -> Result<Answer, HandshakeError> {
+        match handshake_within(url, depth, self.timeout).await {
+            Ok(facts) => Ok(answer(facts, depth)),
+            // Reachable, but guarded: the endpoint exists; what it lists is unknown.
+            Err(HandshakeError::Unauthorized { .. }) => Ok(Answer::default()),
+            Err(error) => Err(error),
+        }
     }
 }
 
@@ -100,6 +119,82 @@ pub fn server_info(facts: ServerFacts) -> ServerInfo {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use bytes::Bytes;
+    use http_body_util::{BodyExt, Full};
+
+    /// A streamable-HTTP MCP endpoint that declares the tools capability, answers `initialize`,
+    /// and fails `tools/list` with a JSON-RPC error.
+    async fn failing_lister() -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let url = format!("http://{}/mcp", listener.local_addr().expect("addr"));
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                tokio::spawn(async move {
+                    let service = hyper::service::service_fn(
+                        |request: http::Request<hyper::body::Incoming>| async move {
+                            let method = request.method().clone();
+                            let body = request
+                                .into_body()
+                                .collect()
+                                .await
+                                .map(|b| b.to_bytes())
+                                .unwrap_or_default();
+                            let message: serde_json::Value =
+                                serde_json::from_slice(&body).unwrap_or_default();
+                            let reply = match message["method"].as_str() {
+                                Some("initialize") => serde_json::json!({"result": {
+                                    "protocolVersion": message["params"]["protocolVersion"],
+                                    "capabilities": {"tools": {}},
+                                    "serverInfo": {"name": "broken-lister", "version": "0.1"},
+                                }}),
+                                Some("tools/list") => serde_json::json!({
+                                    "error": {"code": -32603, "message": "inventory unavailable"},
+                                }),
+                                _ => {
+                                    let status = if method == http::Method::DELETE {
+                                        200
+                                    } else {
+                                        202
+                                    };
+                                    return Ok::<_, std::convert::Infallible>(
+                                        http::Response::builder()
+                                            .status(status)
+                                            .body(Full::new(Bytes::new()))
+                                            .expect("response"),
+                                    );
+                                }
+                            };
+                            let mut reply = reply;
+                            reply["jsonrpc"] = "2.0".into();
+                            reply["id"] = message["id"].clone();
+                            Ok(http::Response::builder()
+                                .header("content-type", "application/json")
+                                .header("mcp-session-id", "s-1")
+                                .body(Full::new(Bytes::from(reply.to_string())))
+                                .expect("response"))
+                        },
+                    );
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                        .await;
+                });
+            }
+        });
+        url
+    }
+
+    #[tokio::test]
+    async fn a_failed_tools_list_leaves_the_tools_unknown_and_the_server_verified() {
+        let url = failing_lister().await;
+        let answer = HttpHandshake::default()
+            .handshake(&url, Depth::ListTools)
+            .await
+            .expect("initialize alone verifies the server");
+        assert_eq!(answer.server_info.name.as_deref(), Some("broken-lister"));
+        assert_eq!(answer.tools, None, "unknown, never claimed empty");
+    }
 
     #[test]
     fn tools_are_recorded_sorted_once_and_only_when_listed() {
