@@ -726,6 +726,13 @@ pub struct MCPServerStatus {
     /// What the server reported in its MCP `initialize` handshake.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub server_info: Option<ServerInfo>,
+    /// The names of the tools the server lists live (`tools/list` in the handshake), sorted.
+    /// Unset when the live inventory is unknown: not handshaken yet, the endpoint answered
+    /// 401/403, or a gateway sits in front (it filters `tools/list` for each caller). `catalog
+    /// tools --drift` compares it with `spec.tools`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("x-kubernetes-list-type" = "set"))]
+    pub tools: Option<Vec<String>>,
     /// Desired pods, from the Deployments.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub replicas: Option<i32>,

@@ -3,6 +3,8 @@
 mod access_cmd;
 mod adapter_cmd;
 mod bridge_cmd;
+mod catalog;
+mod catalog_cmd;
 mod cluster_verbs;
 mod connect_cmd;
 mod crd;
@@ -15,6 +17,7 @@ mod operator_cmd;
 mod policy_cmd;
 mod sentinel_cmd;
 mod server_cmd;
+mod server_policy_cmd;
 mod setup_cmd;
 mod signals;
 mod status_cmd;
@@ -83,6 +86,11 @@ enum Command {
         #[command(subcommand)]
         command: server_cmd::ServerCommand,
     },
+    /// Browse the tools the MCPServers declare, and their drift from what the servers list live.
+    Catalog {
+        #[command(subcommand)]
+        command: catalog_cmd::CatalogCommand,
+    },
     /// Inspect access: explain decisions for a caller and a tool.
     Access {
         #[command(subcommand)]
@@ -117,7 +125,12 @@ enum Command {
 /// as `info` or `mcp_runtime_gateway=debug`) shows more. Lines meant for the person at the
 /// terminal (the `mcp_runtime_serve::CONSOLE` target: `up | serving on …`, a bridged server's
 /// stderr) are printed as they are, whatever the filter.
-fn init_logging() {
+///
+/// `verb`: a verb that prints a result (see [`Command::only_prints`]). Its errors are reported
+/// once, as one line naming what failed; kube's client also warns about an error answer that is
+/// not a Kubernetes Status (`404 page not found` for a kind whose CRD is missing) before it
+/// returns the same error, so for verbs that line is dropped.
+fn init_logging(verb: bool) {
     use tracing_subscriber::Layer;
     use tracing_subscriber::layer::SubscriberExt;
     use tracing_subscriber::util::SubscriberInitExt;
@@ -129,7 +142,11 @@ fn init_logging() {
     // what it was doing, so the client's own line is only noise.
     let filter =
         tracing_subscriber::EnvFilter::try_from_env("MCP_RUNTIME_LOG").unwrap_or_else(|_| {
-            tracing_subscriber::EnvFilter::new("warn,kube_client::client::builder=off")
+            tracing_subscriber::EnvFilter::new(if verb {
+                "warn,kube_client::client=error,kube_client::client::builder=off"
+            } else {
+                "warn,kube_client::client::builder=off"
+            })
         });
     let filter = match console_off.parse() {
         Ok(directive) => filter.add_directive(directive),
@@ -189,6 +206,7 @@ impl Command {
             | Command::Policy { .. }
             | Command::Server { .. }
             | Command::Access { .. }
+            | Command::Catalog { .. }
             | Command::Status(_)
             | Command::Completion { .. } => true,
             Command::Setup(_) => false,
@@ -207,10 +225,11 @@ impl Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    if cli.command.only_prints() {
+    let verb = cli.command.only_prints();
+    if verb {
         sigpipe::reset();
     }
-    init_logging();
+    init_logging(verb);
     match run(cli) {
         Ok(code) => code,
         Err(error) => {
@@ -228,6 +247,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Policy { command } => policy_cmd::run_policy(&command),
         Command::Server { command } => server_cmd::run(&command),
         Command::Access { command } => policy_cmd::run_access(&command),
+        Command::Catalog { command } => catalog_cmd::run(&command),
         Command::Completion { shell } => {
             clap_complete::generate(
                 shell,

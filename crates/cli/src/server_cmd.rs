@@ -35,6 +35,11 @@ pub enum ServerCommand {
     /// Print the configuration an MCP client (Claude Desktop, Cursor, VS Code) needs to reach a
     /// server: its URL and identity headers.
     ConnectConfig(crate::connect_cmd::ConnectConfigArgs),
+    /// Inspect the live policy of a server's gateway.
+    Policy {
+        #[command(subcommand)]
+        command: crate::server_policy_cmd::PolicyCommand,
+    },
 }
 
 /// Where in the cluster.
@@ -114,6 +119,7 @@ pub fn run(command: &ServerCommand) -> Result<ExitCode> {
         }
         ServerCommand::Status(args) => crate::cluster_verbs::server_status(&args.scope, &args.name),
         ServerCommand::Delete(args) => crate::cluster_verbs::delete_server(&args.scope, &args.name),
+        ServerCommand::Policy { command } => crate::server_policy_cmd::run(command),
         ServerCommand::Render(args) => {
             let (server, policy) = select(&args.selection, jiff::Timestamp::now())?;
             let config = OperatorConfig::from_lookup(|name| std::env::var(name).ok());

@@ -21,7 +21,8 @@ use std::time::Duration;
 pub enum Depth {
     /// `initialize` only (the operator's `status.serverInfo`).
     Initialize,
-    /// `initialize`, then `tools/list` through every page (the local mode's readiness).
+    /// `initialize`, then `tools/list` through every page when the server declares the tools
+    /// capability (the local mode's readiness, the operator's `status.tools`).
     ListTools,
 }
 
@@ -46,7 +47,8 @@ pub struct ServerFacts {
     /// The server's `instructions`.
     pub instructions: Option<String>,
     pub capabilities: Capabilities,
-    /// Every tool's name, with [`Depth::ListTools`] (before any policy).
+    /// Every tool's name, with [`Depth::ListTools`] (before any policy); empty when the server
+    /// does not declare the tools capability.
     pub tools: Vec<String>,
 }
 
@@ -93,9 +95,14 @@ pub async fn handshake(url: &str, depth: Depth) -> Result<ServerFacts, Handshake
                 None => HandshakeError::Initialize(Box::new(error)),
             })?;
     let info = client.peer_info();
+    // A server without the tools capability offers no tools, and need not answer `tools/list`
+    // (a resources-only server answers "method not found"): its list is empty, not an error.
+    let declares_tools = info
+        .as_ref()
+        .is_some_and(|info| info.capabilities.tools.is_some());
     let tools = match depth {
-        Depth::Initialize => Ok(Vec::new()),
-        Depth::ListTools => client.list_all_tools().await,
+        Depth::ListTools if declares_tools => client.list_all_tools().await,
+        Depth::Initialize | Depth::ListTools => Ok(Vec::new()),
     };
     // Best effort: a server that never answers DELETE must not hold the caller up.
     let _ = client.cancel().await;

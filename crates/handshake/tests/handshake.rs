@@ -46,6 +46,8 @@ async fn answer(
     record: &Seen,
 ) -> http::Response<Full<Bytes>> {
     let method = request.method().clone();
+    // At `/no-tools` the server declares no tools capability and has no `tools/list`.
+    let no_tools = request.uri().path() == "/no-tools";
     let session = request
         .headers()
         .get("mcp-session-id")
@@ -74,10 +76,25 @@ async fn answer(
     let result = match (method.as_str(), rpc.as_str()) {
         ("POST", "initialize") => serde_json::json!({
             "protocolVersion": message["params"]["protocolVersion"],
-            "capabilities": {"tools": {}, "logging": {}},
+            "capabilities": if no_tools {
+                serde_json::json!({"logging": {}})
+            } else {
+                serde_json::json!({"tools": {}, "logging": {}})
+            },
             "serverInfo": {"name": "notes", "version": "1.0"},
             "instructions": "take notes"
         }),
+        ("POST", "tools/list") if no_tools => {
+            let reply = serde_json::json!({
+                "jsonrpc": "2.0", "id": message["id"],
+                "error": {"code": -32601, "message": "Method not found"},
+            });
+            return response
+                .header("content-type", "application/json")
+                .header("mcp-session-id", "s-1")
+                .body(Full::new(Bytes::from(reply.to_string())))
+                .expect("response");
+        }
         ("POST", "tools/list") => serde_json::json!({
             "tools": [
                 {"name": "add_note", "inputSchema": {"type": "object"}},
@@ -141,6 +158,17 @@ async fn list_tools_names_every_tool() {
     let seen = seen.lock().expect("lock").clone();
     assert!(seen.contains(&"POST s-1 tools/list".to_owned()), "{seen:?}");
     assert_eq!(seen.last().map(String::as_str), Some("DELETE s-1 -"));
+}
+
+#[tokio::test]
+async fn a_server_without_the_tools_capability_lists_no_tools_without_asking() {
+    let (url, seen) = endpoint(None).await;
+    let url = url.replace("/mcp", "/no-tools");
+    let facts = handshake(&url, Depth::ListTools).await.expect("handshake");
+    assert!(!facts.capabilities.tools);
+    assert!(facts.tools.is_empty());
+    let seen = seen.lock().expect("lock").clone();
+    assert!(!seen.iter().any(|r| r.ends_with("tools/list")), "{seen:?}");
 }
 
 #[tokio::test]

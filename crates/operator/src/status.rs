@@ -171,6 +171,8 @@ pub struct Observed<'a> {
     pub url: Option<String>,
     pub address: Option<String>,
     pub server_info: Option<ServerInfo>,
+    /// The names of the tools the server listed (sorted), when the handshake listed them.
+    pub tools: Option<Vec<String>>,
     /// Why the MCP handshake failed, when it ran and failed.
     pub handshake_error: Option<String>,
 }
@@ -473,6 +475,7 @@ pub fn server_status(
         deployment_name: observed.deployment.and_then(|d| d.metadata.name.clone()),
         service_name: observed.service.and_then(|s| s.metadata.name.clone()),
         server_info: observed.server_info.clone(),
+        tools: observed.tools.clone(),
         replicas: observed.deployment.map(|_| replicas),
         ready_replicas: observed.deployment.map(|_| ready_replicas),
         policy_revision: observed.policy_revision.clone(),

@@ -69,7 +69,11 @@ fn policy_revision(cm: &ConfigMap) -> String {
 #[tokio::test]
 async fn create_builds_every_child_and_the_status() {
     let fake = FakeApi::with_mcp_runtime().await;
-    let op = Running::start(fake.clone()).await;
+    // The server lists a tool, but a gateway is in front: its `tools/list` is filtered for the
+    // caller, so the operator does not ask and `status.tools` stays unset.
+    let op =
+        Running::start_with_handshake(fake.clone(), config(), StubHandshake::listing(&["search"]))
+            .await;
     let c = op.client.clone();
     create_server(&c, &server("web", gateway_spec())).await;
 
@@ -166,6 +170,18 @@ async fn create_builds_every_child_and_the_status() {
     );
     assert_eq!(ready.ready_replicas, Some(3));
     assert!(ready.deployment_ready && ready.canary_ready && ready.ingress_ready);
+    assert_eq!(
+        ready.tools, None,
+        "behind a gateway the live inventory is unknown"
+    );
+    assert!(
+        op.handshake
+            .depths()
+            .iter()
+            .all(|d| *d == mcp_runtime_operator::handshake::Depth::Initialize),
+        "{:?}",
+        op.handshake.depths()
+    );
     let metrics = op.context.metrics.encode();
     assert!(
         metrics.contains("mcp_runtime_operator_mcpserver_condition_info{name=\"web\",namespace=\"team-a\",type=\"Ready\",status=\"True\",reason=\"Available\"} 1"),
@@ -176,6 +192,210 @@ async fn create_builds_every_child_and_the_status() {
     ));
 
     assert_rbac_covers(&fake.calls());
+    op.stop().await;
+}
+
+/// Deployment ready, Service with a cluster IP, Ingress admitted: what the scheduler, kubelet and
+/// ingress controller would report (the fake runs none of them).
+async fn report_children_ready(c: &kube::Client, name: &str, replicas: i32) {
+    Api::<Deployment>::namespaced(c.clone(), NS)
+        .patch_status(
+            name,
+            &PatchParams::default(),
+            &Patch::Merge(json!({"status": {"readyReplicas": replicas, "replicas": replicas}})),
+        )
+        .await
+        .expect("deployment status");
+    Api::<Ingress>::namespaced(c.clone(), NS)
+        .patch_status(
+            name,
+            &PatchParams::default(),
+            &Patch::Merge(json!({"status": {"loadBalancer": {"ingress": [{"ip": "10.0.0.9"}]}}})),
+        )
+        .await
+        .expect("ingress status");
+    Api::<Service>::namespaced(c.clone(), NS)
+        .patch(
+            name,
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"clusterIP": "10.96.0.10"}})),
+        )
+        .await
+        .expect("service cluster IP");
+}
+
+/// Without a gateway the handshake lists the tools: `status.tools` holds their names, sorted,
+/// once; it is not rewritten while nothing changes, and a new generation lists them again.
+#[tokio::test]
+async fn the_live_tool_inventory_is_recorded_in_status_once() {
+    let fake = FakeApi::with_mcp_runtime().await;
+    let op = Running::start_with_handshake(
+        fake.clone(),
+        config(),
+        StubHandshake::listing(&["zeta", "search", "undeclared"]),
+    )
+    .await;
+    let c = op.client.clone();
+    let spec = json!({
+        "image": "ghcr.io/example/web-tools:1.0",
+        "ingressHost": "mcp.example.com",
+        "tools": [
+            {"name": "search", "sideEffect": "read"},
+            {"name": "zeta", "sideEffect": "write"},
+            {"name": "missing", "sideEffect": "destructive"},
+        ],
+    });
+    create_server(&c, &server("plain", spec)).await;
+    eventually("deployment", WAIT, || async {
+        get::<Deployment>(&c, "plain").await
+    })
+    .await;
+    report_children_ready(&c, "plain", 1).await;
+    let ready = eventually("Ready with the live tools", WAIT, || async {
+        let s: MCPServer = get(&c, "plain").await?;
+        let st = s.status.clone()?;
+        (st.phase == Some(ServerPhase::Ready) && st.tools.is_some()).then_some(s)
+    })
+    .await;
+    let status = ready.status.clone().expect("status");
+    assert_eq!(
+        status.tools,
+        Some(vec![
+            "search".to_owned(),
+            "undeclared".to_owned(),
+            "zeta".to_owned()
+        ]),
+        "the live names as listed, sorted; declared-only names are not invented"
+    );
+    assert!(
+        op.handshake
+            .depths()
+            .iter()
+            .all(|d| *d == mcp_runtime_operator::handshake::Depth::ListTools)
+    );
+
+    // Nothing changes: events that reconcile the server without changing it (its Deployment's
+    // status moves in a field the status does not read; the fake bumps the generation on any
+    // edit of the server itself) neither handshake again nor write the status.
+    let calls = op.handshake.calls.load(std::sync::atomic::Ordering::SeqCst);
+    fake.clear_calls();
+    let deployments = Api::<Deployment>::namespaced(c.clone(), NS);
+    for round in 0..3 {
+        let before = op.reconciles("mcpserver");
+        deployments
+            .patch_status(
+                "plain",
+                &PatchParams::default(),
+                &Patch::Merge(json!({"status": {"observedGeneration": 100 + round}})),
+            )
+            .await
+            .expect("deployment status");
+        eventually("a reconcile", WAIT, || async {
+            (op.reconciles("mcpserver") > before).then_some(())
+        })
+        .await;
+    }
+    let status_writes: Vec<_> = fake
+        .calls()
+        .into_iter()
+        .filter(|call| {
+            call.is_write() && call.resource == "mcpservers" && call.subresource.is_some()
+        })
+        .collect();
+    assert!(status_writes.is_empty(), "{status_writes:#?}");
+    assert_eq!(
+        op.handshake.calls.load(std::sync::atomic::Ordering::SeqCst),
+        calls,
+        "the answer is kept for the generation"
+    );
+
+    // A new generation (another image) handshakes again, and a changed inventory is written.
+    op.handshake.set_tools(&["search"]);
+    Api::<MCPServer>::namespaced(c.clone(), NS)
+        .patch(
+            "plain",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"image": "ghcr.io/example/web-tools:1.1"}})),
+        )
+        .await
+        .expect("new image");
+    eventually("the new inventory", WAIT, || async {
+        let s: MCPServer = get(&c, "plain").await?;
+        (s.status?.tools? == ["search"]).then_some(())
+    })
+    .await;
+    assert_rbac_covers(&fake.calls());
+    op.stop().await;
+}
+
+/// An operator that did not list tools left `serverInfo` for the current generation and no
+/// `tools`: the next one completes the answer once, without waiting for a new generation.
+#[tokio::test]
+async fn an_answer_without_tools_for_this_generation_is_completed_once() {
+    let fake = FakeApi::with_mcp_runtime().await;
+    let c = fake.test_client();
+    let spec = json!({
+        "image": "ghcr.io/example/web-tools:1.0",
+        "ingressHost": "mcp.example.com",
+        "tools": [{"name": "search", "sideEffect": "read"}],
+    });
+    let created = create_server(&c, &server("older", spec)).await;
+    let servers = Api::<MCPServer>::namespaced(c.clone(), NS);
+    servers
+        .patch_status(
+            "older",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"status": {
+                "observedGeneration": created.metadata.generation,
+                "serverInfo": {"name": "stub-server", "protocolVersion": "2025-06-18"},
+            }})),
+        )
+        .await
+        .expect("status");
+    let before: MCPServer = get(&c, "older").await.expect("server");
+    assert_eq!(
+        before.metadata.generation, created.metadata.generation,
+        "a status write is not a new generation"
+    );
+    let op =
+        Running::start_with_handshake(fake.clone(), config(), StubHandshake::listing(&["search"]))
+            .await;
+    eventually("deployment", WAIT, || async {
+        get::<Deployment>(&c, "older").await
+    })
+    .await;
+    report_children_ready(&c, "older", 1).await;
+    let done = eventually("the tools listed", WAIT, || async {
+        let s: MCPServer = get(&c, "older").await?;
+        let st = s.status?;
+        (st.tools.is_some() && st.phase == Some(ServerPhase::Ready)).then_some(st)
+    })
+    .await;
+    assert_eq!(done.tools, Some(vec!["search".to_owned()]));
+    assert_eq!(done.observed_generation, created.metadata.generation);
+    // Once: more reconciles of the same generation do not handshake again.
+    let calls = op.handshake.calls.load(std::sync::atomic::Ordering::SeqCst);
+    assert_eq!(calls, 1, "{:?}", op.handshake.depths());
+    let deployments = Api::<Deployment>::namespaced(c.clone(), NS);
+    for round in 0..2 {
+        let before = op.reconciles("mcpserver");
+        deployments
+            .patch_status(
+                "older",
+                &PatchParams::default(),
+                &Patch::Merge(json!({"status": {"observedGeneration": 200 + round}})),
+            )
+            .await
+            .expect("deployment status");
+        eventually("a reconcile", WAIT, || async {
+            (op.reconciles("mcpserver") > before).then_some(())
+        })
+        .await;
+    }
+    assert_eq!(
+        op.handshake.calls.load(std::sync::atomic::Ordering::SeqCst),
+        1
+    );
     op.stop().await;
 }
 

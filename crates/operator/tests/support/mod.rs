@@ -9,11 +9,11 @@ use mcp_runtime_api::server::{ServerCapabilities, ServerInfo};
 use mcp_runtime_api::{MCPAccessGrant, MCPAgentSession, MCPServer};
 use mcp_runtime_operator::config::OperatorConfig;
 use mcp_runtime_operator::controller::{self, Context, Timing};
-use mcp_runtime_operator::handshake::{Handshake, HandshakeError};
+use mcp_runtime_operator::handshake::{Answer, Depth, Handshake, HandshakeError};
 use mcp_runtime_testkit::{ApiCall, FakeApi};
 use std::path::Path;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::oneshot;
 
@@ -24,25 +24,53 @@ pub const WAIT: Duration = Duration::from_secs(10);
 #[derive(Debug, Default)]
 pub struct StubHandshake {
     pub calls: AtomicUsize,
+    /// The tool names `tools/list` answers with, in the order the server lists them.
+    pub tools: Mutex<Vec<String>>,
+    /// How far each call went.
+    pub depths: Mutex<Vec<Depth>>,
+}
+
+impl StubHandshake {
+    /// A server that lists these tools.
+    pub fn listing(tools: &[&str]) -> StubHandshake {
+        let stub = StubHandshake::default();
+        stub.set_tools(tools);
+        stub
+    }
+
+    /// From now on the server lists these tools.
+    pub fn set_tools(&self, tools: &[&str]) {
+        *self.tools.lock().expect("tools") = tools.iter().map(|t| (*t).to_owned()).collect();
+    }
+
+    pub fn depths(&self) -> Vec<Depth> {
+        self.depths.lock().expect("depths").clone()
+    }
 }
 
 impl Handshake for StubHandshake {
-    fn initialize<'a>(
+    fn handshake<'a>(
         &'a self,
         _url: &'a str,
-    ) -> BoxFuture<'a, Result<ServerInfo, HandshakeError>> {
+        depth: Depth,
+    ) -> BoxFuture<'a, Result<Answer, HandshakeError>> {
         self.calls.fetch_add(1, Ordering::SeqCst);
-        Box::pin(async {
-            Ok(ServerInfo {
-                name: Some("stub-server".into()),
-                version: Some("1.2.3".into()),
-                protocol_version: Some("2025-06-18".into()),
-                instructions: None,
-                capabilities: ServerCapabilities {
-                    tools: true,
-                    ..Default::default()
+        self.depths.lock().expect("depths").push(depth);
+        let tools = (depth == Depth::ListTools).then(|| self.tools.lock().expect("tools").clone());
+        Box::pin(async move {
+            Ok(Answer::new(
+                ServerInfo {
+                    name: Some("stub-server".into()),
+                    version: Some("1.2.3".into()),
+                    protocol_version: Some("2025-06-18".into()),
+                    instructions: None,
+                    capabilities: ServerCapabilities {
+                        tools: true,
+                        ..Default::default()
+                    },
                 },
-            })
+                tools,
+            ))
         })
     }
 }
@@ -86,8 +114,17 @@ impl Running {
     }
 
     pub async fn start_with(fake: FakeApi, config: OperatorConfig) -> Running {
+        Running::start_with_handshake(fake, config, StubHandshake::default()).await
+    }
+
+    /// With `handshake` standing in for the servers' MCP endpoints.
+    pub async fn start_with_handshake(
+        fake: FakeApi,
+        config: OperatorConfig,
+        handshake: StubHandshake,
+    ) -> Running {
         let client = fake.test_client();
-        let handshake = Arc::new(StubHandshake::default());
+        let handshake = Arc::new(handshake);
         let context = Arc::new(
             Context::new(fake.client(), config, handshake.clone()).with_timing(fast_timing()),
         );

@@ -25,6 +25,9 @@ _mcp__runtime() {
             mcp__runtime,bridge)
                 cmd="mcp__runtime__subcmd__bridge"
                 ;;
+            mcp__runtime,catalog)
+                cmd="mcp__runtime__subcmd__catalog"
+                ;;
             mcp__runtime,completion)
                 cmd="mcp__runtime__subcmd__completion"
                 ;;
@@ -253,6 +256,24 @@ _mcp__runtime() {
             mcp__runtime__subcmd__adapter__subcmd__help,stdio)
                 cmd="mcp__runtime__subcmd__adapter__subcmd__help__subcmd__stdio"
                 ;;
+            mcp__runtime__subcmd__catalog,help)
+                cmd="mcp__runtime__subcmd__catalog__subcmd__help"
+                ;;
+            mcp__runtime__subcmd__catalog,tool)
+                cmd="mcp__runtime__subcmd__catalog__subcmd__tool"
+                ;;
+            mcp__runtime__subcmd__catalog,tools)
+                cmd="mcp__runtime__subcmd__catalog__subcmd__tools"
+                ;;
+            mcp__runtime__subcmd__catalog__subcmd__help,help)
+                cmd="mcp__runtime__subcmd__catalog__subcmd__help__subcmd__help"
+                ;;
+            mcp__runtime__subcmd__catalog__subcmd__help,tool)
+                cmd="mcp__runtime__subcmd__catalog__subcmd__help__subcmd__tool"
+                ;;
+            mcp__runtime__subcmd__catalog__subcmd__help,tools)
+                cmd="mcp__runtime__subcmd__catalog__subcmd__help__subcmd__tools"
+                ;;
             mcp__runtime__subcmd__help,access)
                 cmd="mcp__runtime__subcmd__help__subcmd__access"
                 ;;
@@ -261,6 +282,9 @@ _mcp__runtime() {
                 ;;
             mcp__runtime__subcmd__help,bridge)
                 cmd="mcp__runtime__subcmd__help__subcmd__bridge"
+                ;;
+            mcp__runtime__subcmd__help,catalog)
+                cmd="mcp__runtime__subcmd__help__subcmd__catalog"
                 ;;
             mcp__runtime__subcmd__help,completion)
                 cmd="mcp__runtime__subcmd__help__subcmd__completion"
@@ -367,6 +391,12 @@ _mcp__runtime() {
             mcp__runtime__subcmd__help__subcmd__adapter,stdio)
                 cmd="mcp__runtime__subcmd__help__subcmd__adapter__subcmd__stdio"
                 ;;
+            mcp__runtime__subcmd__help__subcmd__catalog,tool)
+                cmd="mcp__runtime__subcmd__help__subcmd__catalog__subcmd__tool"
+                ;;
+            mcp__runtime__subcmd__help__subcmd__catalog,tools)
+                cmd="mcp__runtime__subcmd__help__subcmd__catalog__subcmd__tools"
+                ;;
             mcp__runtime__subcmd__help__subcmd__policy,render)
                 cmd="mcp__runtime__subcmd__help__subcmd__policy__subcmd__render"
                 ;;
@@ -400,11 +430,17 @@ _mcp__runtime() {
             mcp__runtime__subcmd__help__subcmd__server,list)
                 cmd="mcp__runtime__subcmd__help__subcmd__server__subcmd__list"
                 ;;
+            mcp__runtime__subcmd__help__subcmd__server,policy)
+                cmd="mcp__runtime__subcmd__help__subcmd__server__subcmd__policy"
+                ;;
             mcp__runtime__subcmd__help__subcmd__server,render)
                 cmd="mcp__runtime__subcmd__help__subcmd__server__subcmd__render"
                 ;;
             mcp__runtime__subcmd__help__subcmd__server,status)
                 cmd="mcp__runtime__subcmd__help__subcmd__server__subcmd__status"
+                ;;
+            mcp__runtime__subcmd__help__subcmd__server__subcmd__policy,inspect)
+                cmd="mcp__runtime__subcmd__help__subcmd__server__subcmd__policy__subcmd__inspect"
                 ;;
             mcp__runtime__subcmd__policy,help)
                 cmd="mcp__runtime__subcmd__policy__subcmd__help"
@@ -466,6 +502,9 @@ _mcp__runtime() {
             mcp__runtime__subcmd__server,list)
                 cmd="mcp__runtime__subcmd__server__subcmd__list"
                 ;;
+            mcp__runtime__subcmd__server,policy)
+                cmd="mcp__runtime__subcmd__server__subcmd__policy"
+                ;;
             mcp__runtime__subcmd__server,render)
                 cmd="mcp__runtime__subcmd__server__subcmd__render"
                 ;;
@@ -496,11 +535,29 @@ _mcp__runtime() {
             mcp__runtime__subcmd__server__subcmd__help,list)
                 cmd="mcp__runtime__subcmd__server__subcmd__help__subcmd__list"
                 ;;
+            mcp__runtime__subcmd__server__subcmd__help,policy)
+                cmd="mcp__runtime__subcmd__server__subcmd__help__subcmd__policy"
+                ;;
             mcp__runtime__subcmd__server__subcmd__help,render)
                 cmd="mcp__runtime__subcmd__server__subcmd__help__subcmd__render"
                 ;;
             mcp__runtime__subcmd__server__subcmd__help,status)
                 cmd="mcp__runtime__subcmd__server__subcmd__help__subcmd__status"
+                ;;
+            mcp__runtime__subcmd__server__subcmd__help__subcmd__policy,inspect)
+                cmd="mcp__runtime__subcmd__server__subcmd__help__subcmd__policy__subcmd__inspect"
+                ;;
+            mcp__runtime__subcmd__server__subcmd__policy,help)
+                cmd="mcp__runtime__subcmd__server__subcmd__policy__subcmd__help"
+                ;;
+            mcp__runtime__subcmd__server__subcmd__policy,inspect)
+                cmd="mcp__runtime__subcmd__server__subcmd__policy__subcmd__inspect"
+                ;;
+            mcp__runtime__subcmd__server__subcmd__policy__subcmd__help,help)
+                cmd="mcp__runtime__subcmd__server__subcmd__policy__subcmd__help__subcmd__help"
+                ;;
+            mcp__runtime__subcmd__server__subcmd__policy__subcmd__help,inspect)
+                cmd="mcp__runtime__subcmd__server__subcmd__policy__subcmd__help__subcmd__inspect"
                 ;;
             *)
                 ;;
@@ -509,7 +566,7 @@ _mcp__runtime() {
 
     case "${cmd}" in
         mcp__runtime)
-            opts="-h -V --help --version up status setup operator gateway sentinel bridge install crd validate import policy server access adapter example-server guard-child completion help"
+            opts="-h -V --help --version up status setup operator gateway sentinel bridge install crd validate import policy server catalog access adapter example-server guard-child completion help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2016,6 +2073,216 @@ _mcp__runtime() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        mcp__subcmd__runtime__subcmd__catalog)
+            opts="-h -V --help --version tools tool help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mcp__subcmd__runtime__subcmd__catalog__subcmd__help)
+            opts="tools tool help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mcp__subcmd__runtime__subcmd__catalog__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mcp__subcmd__runtime__subcmd__catalog__subcmd__help__subcmd__tool)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mcp__subcmd__runtime__subcmd__catalog__subcmd__help__subcmd__tools)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mcp__subcmd__runtime__subcmd__catalog__subcmd__tool)
+            opts="-n -A -q -o -h -V --kubeconfig --context --namespace --all-namespaces --server --team --side-effect --trust --risk --query --drift --output --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --kubeconfig)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --context)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --namespace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -n)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --team)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --side-effect)
+                    COMPREPLY=($(compgen -W "read write destructive" -- "${cur}"))
+                    return 0
+                    ;;
+                --trust)
+                    COMPREPLY=($(compgen -W "low medium high" -- "${cur}"))
+                    return 0
+                    ;;
+                --risk)
+                    COMPREPLY=($(compgen -W "low medium high" -- "${cur}"))
+                    return 0
+                    ;;
+                --query)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -q)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --drift)
+                    COMPREPLY=($(compgen -W "declared ungoverned missing" -- "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table json yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "table json yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mcp__subcmd__runtime__subcmd__catalog__subcmd__tools)
+            opts="-n -A -q -o -h -V --kubeconfig --context --namespace --all-namespaces --server --team --side-effect --trust --risk --query --drift --output --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --kubeconfig)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --context)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --namespace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -n)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --team)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --side-effect)
+                    COMPREPLY=($(compgen -W "read write destructive" -- "${cur}"))
+                    return 0
+                    ;;
+                --trust)
+                    COMPREPLY=($(compgen -W "low medium high" -- "${cur}"))
+                    return 0
+                    ;;
+                --risk)
+                    COMPREPLY=($(compgen -W "low medium high" -- "${cur}"))
+                    return 0
+                    ;;
+                --query)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -q)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --drift)
+                    COMPREPLY=($(compgen -W "declared ungoverned missing" -- "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table json yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "table json yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         mcp__subcmd__runtime__subcmd__completion)
             opts="-h -V --help --version bash elvish fish powershell zsh"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -2215,7 +2482,7 @@ _mcp__runtime() {
             return 0
             ;;
         mcp__subcmd__runtime__subcmd__help)
-            opts="up status setup operator gateway sentinel bridge install crd validate import policy server access adapter example-server guard-child completion help"
+            opts="up status setup operator gateway sentinel bridge install crd validate import policy server catalog access adapter example-server guard-child completion help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2536,6 +2803,48 @@ _mcp__runtime() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        mcp__subcmd__runtime__subcmd__help__subcmd__catalog)
+            opts="tools tool"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mcp__subcmd__runtime__subcmd__help__subcmd__catalog__subcmd__tool)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mcp__subcmd__runtime__subcmd__help__subcmd__catalog__subcmd__tools)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         mcp__subcmd__runtime__subcmd__help__subcmd__completion)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -2747,7 +3056,7 @@ _mcp__runtime() {
             return 0
             ;;
         mcp__subcmd__runtime__subcmd__help__subcmd__server)
-            opts="init generate render apply list get status delete connect-config"
+            opts="init generate render apply list get status delete connect-config policy"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2847,6 +3156,34 @@ _mcp__runtime() {
         mcp__subcmd__runtime__subcmd__help__subcmd__server__subcmd__list)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mcp__subcmd__runtime__subcmd__help__subcmd__server__subcmd__policy)
+            opts="inspect"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mcp__subcmd__runtime__subcmd__help__subcmd__server__subcmd__policy__subcmd__inspect)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -3433,7 +3770,7 @@ _mcp__runtime() {
             return 0
             ;;
         mcp__subcmd__runtime__subcmd__server)
-            opts="-h -V --help --version init generate render apply list get status delete connect-config help"
+            opts="-h -V --help --version init generate render apply list get status delete connect-config policy help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3657,7 +3994,7 @@ _mcp__runtime() {
             return 0
             ;;
         mcp__subcmd__runtime__subcmd__server__subcmd__help)
-            opts="init generate render apply list get status delete connect-config help"
+            opts="init generate render apply list get status delete connect-config policy help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3782,6 +4119,34 @@ _mcp__runtime() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        mcp__subcmd__runtime__subcmd__server__subcmd__help__subcmd__policy)
+            opts="inspect"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mcp__subcmd__runtime__subcmd__server__subcmd__help__subcmd__policy__subcmd__inspect)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         mcp__subcmd__runtime__subcmd__server__subcmd__help__subcmd__render)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
@@ -3875,6 +4240,100 @@ _mcp__runtime() {
         mcp__subcmd__runtime__subcmd__server__subcmd__list)
             opts="-n -A -o -h -V --kubeconfig --context --namespace --all-namespaces --output --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --kubeconfig)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --context)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --namespace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -n)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table json yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "table json yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mcp__subcmd__runtime__subcmd__server__subcmd__policy)
+            opts="-h -V --help --version inspect help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mcp__subcmd__runtime__subcmd__server__subcmd__policy__subcmd__help)
+            opts="inspect help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mcp__subcmd__runtime__subcmd__server__subcmd__policy__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mcp__subcmd__runtime__subcmd__server__subcmd__policy__subcmd__help__subcmd__inspect)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mcp__subcmd__runtime__subcmd__server__subcmd__policy__subcmd__inspect)
+            opts="-n -o -h -V --kubeconfig --context --namespace --output --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

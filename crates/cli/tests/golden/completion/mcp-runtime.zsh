@@ -541,6 +541,65 @@ json\:"A neutral description\: name, URL, transport, headers"))' \
 ':name -- The MCPServer'\''s name:_default' \
 && ret=0
 ;;
+(policy)
+_arguments "${_arguments_options[@]}" : \
+'-h[Print help]' \
+'--help[Print help]' \
+'-V[Print version]' \
+'--version[Print version]' \
+":: :_mcp-runtime__subcmd__server__subcmd__policy_commands" \
+"*::: :->policy" \
+&& ret=0
+
+    case $state in
+    (policy)
+        words=($line[1] "${words[@]}")
+        (( CURRENT += 1 ))
+        curcontext="${curcontext%:*:*}:mcp-runtime-server-policy-command-$line[1]:"
+        case $line[1] in
+            (inspect)
+_arguments "${_arguments_options[@]}" : \
+'--kubeconfig=[Path to the kubeconfig (default\: KUBECONFIG, then ~/.kube/config)]:FILE:_files' \
+'--context=[The kubeconfig context to use (default\: its current context)]:NAME:_default' \
+'-n+[Namespace (objects that name their own keep it)]:NAMESPACE:_default' \
+'--namespace=[Namespace (objects that name their own keep it)]:NAMESPACE:_default' \
+'-o+[Output format]:OUTPUT:(table json yaml)' \
+'--output=[Output format]:OUTPUT:(table json yaml)' \
+'-h[Print help]' \
+'--help[Print help]' \
+'-V[Print version]' \
+'--version[Print version]' \
+':name -- The MCPServer'\''s name:_default' \
+&& ret=0
+;;
+(help)
+_arguments "${_arguments_options[@]}" : \
+":: :_mcp-runtime__subcmd__server__subcmd__policy__subcmd__help_commands" \
+"*::: :->help" \
+&& ret=0
+
+    case $state in
+    (help)
+        words=($line[1] "${words[@]}")
+        (( CURRENT += 1 ))
+        curcontext="${curcontext%:*:*}:mcp-runtime-server-policy-help-command-$line[1]:"
+        case $line[1] in
+            (inspect)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(help)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+        esac
+    ;;
+esac
+;;
+        esac
+    ;;
+esac
+;;
 (help)
 _arguments "${_arguments_options[@]}" : \
 ":: :_mcp-runtime__subcmd__server__subcmd__help_commands" \
@@ -586,6 +645,127 @@ _arguments "${_arguments_options[@]}" : \
 && ret=0
 ;;
 (connect-config)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(policy)
+_arguments "${_arguments_options[@]}" : \
+":: :_mcp-runtime__subcmd__server__subcmd__help__subcmd__policy_commands" \
+"*::: :->policy" \
+&& ret=0
+
+    case $state in
+    (policy)
+        words=($line[1] "${words[@]}")
+        (( CURRENT += 1 ))
+        curcontext="${curcontext%:*:*}:mcp-runtime-server-help-policy-command-$line[1]:"
+        case $line[1] in
+            (inspect)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+        esac
+    ;;
+esac
+;;
+(help)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+        esac
+    ;;
+esac
+;;
+        esac
+    ;;
+esac
+;;
+(catalog)
+_arguments "${_arguments_options[@]}" : \
+'-h[Print help]' \
+'--help[Print help]' \
+'-V[Print version]' \
+'--version[Print version]' \
+":: :_mcp-runtime__subcmd__catalog_commands" \
+"*::: :->catalog" \
+&& ret=0
+
+    case $state in
+    (catalog)
+        words=($line[1] "${words[@]}")
+        (( CURRENT += 1 ))
+        curcontext="${curcontext%:*:*}:mcp-runtime-catalog-command-$line[1]:"
+        case $line[1] in
+            (tools)
+_arguments "${_arguments_options[@]}" : \
+'--kubeconfig=[Path to the kubeconfig (default\: KUBECONFIG, then ~/.kube/config)]:FILE:_files' \
+'--context=[The kubeconfig context to use (default\: its current context)]:NAME:_default' \
+'-n+[Namespace (objects that name their own keep it)]:NAMESPACE:_default' \
+'--namespace=[Namespace (objects that name their own keep it)]:NAMESPACE:_default' \
+'--server=[Only the MCPServer of this name]:NAME:_default' \
+'--team=[Only servers of this team (spec.teamID)]:ID:_default' \
+'--side-effect=[Only tools with this side effect]:EFFECT:(read write destructive)' \
+'--trust=[Only tools that require this trust (requiredTrust; unset is low)]:LEVEL:(low medium high)' \
+'--risk=[Only tools that declare this risk (riskLevel)]:LEVEL:(low medium high)' \
+'-q+[Only tools whose name, description or a label (key, value or key=value) contains TEXT, ignoring case]:TEXT:_default' \
+'--query=[Only tools whose name, description or a label (key, value or key=value) contains TEXT, ignoring case]:TEXT:_default' \
+'--drift=[Compare the declared tools with the live ones\: declared (declared and live), ungoverned (live, not declared\: the policy does not know it), missing (declared, not live). Servers whose live inventory is unknown are named, never counted]:KIND:((declared\:"Declared, and listed live\: governed as declared"
+ungoverned\:"Listed live but not declared\: a tool the policy does not know"
+missing\:"Declared but not listed live"))' \
+'-o+[Output format]:OUTPUT:(table json yaml)' \
+'--output=[Output format]:OUTPUT:(table json yaml)' \
+'-A[Every namespace]' \
+'--all-namespaces[Every namespace]' \
+'-h[Print help (see more with '\''--help'\'')]' \
+'--help[Print help (see more with '\''--help'\'')]' \
+'-V[Print version]' \
+'--version[Print version]' \
+&& ret=0
+;;
+(tool)
+_arguments "${_arguments_options[@]}" : \
+'--kubeconfig=[Path to the kubeconfig (default\: KUBECONFIG, then ~/.kube/config)]:FILE:_files' \
+'--context=[The kubeconfig context to use (default\: its current context)]:NAME:_default' \
+'-n+[Namespace (objects that name their own keep it)]:NAMESPACE:_default' \
+'--namespace=[Namespace (objects that name their own keep it)]:NAMESPACE:_default' \
+'--server=[Only the MCPServer of this name]:NAME:_default' \
+'--team=[Only servers of this team (spec.teamID)]:ID:_default' \
+'--side-effect=[Only tools with this side effect]:EFFECT:(read write destructive)' \
+'--trust=[Only tools that require this trust (requiredTrust; unset is low)]:LEVEL:(low medium high)' \
+'--risk=[Only tools that declare this risk (riskLevel)]:LEVEL:(low medium high)' \
+'-q+[Only tools whose name, description or a label (key, value or key=value) contains TEXT, ignoring case]:TEXT:_default' \
+'--query=[Only tools whose name, description or a label (key, value or key=value) contains TEXT, ignoring case]:TEXT:_default' \
+'--drift=[Compare the declared tools with the live ones\: declared (declared and live), ungoverned (live, not declared\: the policy does not know it), missing (declared, not live). Servers whose live inventory is unknown are named, never counted]:KIND:((declared\:"Declared, and listed live\: governed as declared"
+ungoverned\:"Listed live but not declared\: a tool the policy does not know"
+missing\:"Declared but not listed live"))' \
+'-o+[Output format]:OUTPUT:(table json yaml)' \
+'--output=[Output format]:OUTPUT:(table json yaml)' \
+'-A[Every namespace]' \
+'--all-namespaces[Every namespace]' \
+'-h[Print help (see more with '\''--help'\'')]' \
+'--help[Print help (see more with '\''--help'\'')]' \
+'-V[Print version]' \
+'--version[Print version]' \
+':name -- The tool'\''s name:_default' \
+&& ret=0
+;;
+(help)
+_arguments "${_arguments_options[@]}" : \
+":: :_mcp-runtime__subcmd__catalog__subcmd__help_commands" \
+"*::: :->help" \
+&& ret=0
+
+    case $state in
+    (help)
+        words=($line[1] "${words[@]}")
+        (( CURRENT += 1 ))
+        curcontext="${curcontext%:*:*}:mcp-runtime-catalog-help-command-$line[1]:"
+        case $line[1] in
+            (tools)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(tool)
 _arguments "${_arguments_options[@]}" : \
 && ret=0
 ;;
@@ -1392,6 +1572,50 @@ _arguments "${_arguments_options[@]}" : \
 _arguments "${_arguments_options[@]}" : \
 && ret=0
 ;;
+(policy)
+_arguments "${_arguments_options[@]}" : \
+":: :_mcp-runtime__subcmd__help__subcmd__server__subcmd__policy_commands" \
+"*::: :->policy" \
+&& ret=0
+
+    case $state in
+    (policy)
+        words=($line[1] "${words[@]}")
+        (( CURRENT += 1 ))
+        curcontext="${curcontext%:*:*}:mcp-runtime-help-server-policy-command-$line[1]:"
+        case $line[1] in
+            (inspect)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+        esac
+    ;;
+esac
+;;
+        esac
+    ;;
+esac
+;;
+(catalog)
+_arguments "${_arguments_options[@]}" : \
+":: :_mcp-runtime__subcmd__help__subcmd__catalog_commands" \
+"*::: :->catalog" \
+&& ret=0
+
+    case $state in
+    (catalog)
+        words=($line[1] "${words[@]}")
+        (( CURRENT += 1 ))
+        curcontext="${curcontext%:*:*}:mcp-runtime-help-catalog-command-$line[1]:"
+        case $line[1] in
+            (tools)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(tool)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
         esac
     ;;
 esac
@@ -1569,6 +1793,7 @@ _mcp-runtime_commands() {
 'import:Convert kubernetes-sigs mcp-lifecycle-operator (mcp.x-k8s.io) MCPServers to this API' \
 'policy:Work with rendered policy documents' \
 'server:Work with MCPServers\: metadata, manifests, client configuration and the cluster verbs' \
+'catalog:Browse the tools the MCPServers declare, and their drift from what the servers list live' \
 'access:Inspect access\: explain decisions for a caller and a tool' \
 'adapter:Run the client-side adapter (a local proxy or a stdio server) that forwards to a gateway-guarded server with the identity headers' \
 'example-server:Run the built-in example MCP server (stdio, or streamable HTTP with --http ADDR)' \
@@ -1963,6 +2188,49 @@ _mcp-runtime__subcmd__bridge_commands() {
     local commands; commands=()
     _describe -t commands 'mcp-runtime bridge commands' commands "$@"
 }
+(( $+functions[_mcp-runtime__subcmd__catalog_commands] )) ||
+_mcp-runtime__subcmd__catalog_commands() {
+    local commands; commands=(
+'tools:List the tools the MCPServers declare (spec.tools), one row per server and tool\: side effect, required trust, risk, team and description. With --drift, compare the declared names with the tools each server lists live (status.tools, from the operator'\''s handshake)' \
+'tool:Show one tool in detail\: every server that declares it, and every server that lists it live without declaring it' \
+'help:Print this message or the help of the given subcommand(s)' \
+    )
+    _describe -t commands 'mcp-runtime catalog commands' commands "$@"
+}
+(( $+functions[_mcp-runtime__subcmd__catalog__subcmd__help_commands] )) ||
+_mcp-runtime__subcmd__catalog__subcmd__help_commands() {
+    local commands; commands=(
+'tools:List the tools the MCPServers declare (spec.tools), one row per server and tool\: side effect, required trust, risk, team and description. With --drift, compare the declared names with the tools each server lists live (status.tools, from the operator'\''s handshake)' \
+'tool:Show one tool in detail\: every server that declares it, and every server that lists it live without declaring it' \
+'help:Print this message or the help of the given subcommand(s)' \
+    )
+    _describe -t commands 'mcp-runtime catalog help commands' commands "$@"
+}
+(( $+functions[_mcp-runtime__subcmd__catalog__subcmd__help__subcmd__help_commands] )) ||
+_mcp-runtime__subcmd__catalog__subcmd__help__subcmd__help_commands() {
+    local commands; commands=()
+    _describe -t commands 'mcp-runtime catalog help help commands' commands "$@"
+}
+(( $+functions[_mcp-runtime__subcmd__catalog__subcmd__help__subcmd__tool_commands] )) ||
+_mcp-runtime__subcmd__catalog__subcmd__help__subcmd__tool_commands() {
+    local commands; commands=()
+    _describe -t commands 'mcp-runtime catalog help tool commands' commands "$@"
+}
+(( $+functions[_mcp-runtime__subcmd__catalog__subcmd__help__subcmd__tools_commands] )) ||
+_mcp-runtime__subcmd__catalog__subcmd__help__subcmd__tools_commands() {
+    local commands; commands=()
+    _describe -t commands 'mcp-runtime catalog help tools commands' commands "$@"
+}
+(( $+functions[_mcp-runtime__subcmd__catalog__subcmd__tool_commands] )) ||
+_mcp-runtime__subcmd__catalog__subcmd__tool_commands() {
+    local commands; commands=()
+    _describe -t commands 'mcp-runtime catalog tool commands' commands "$@"
+}
+(( $+functions[_mcp-runtime__subcmd__catalog__subcmd__tools_commands] )) ||
+_mcp-runtime__subcmd__catalog__subcmd__tools_commands() {
+    local commands; commands=()
+    _describe -t commands 'mcp-runtime catalog tools commands' commands "$@"
+}
 (( $+functions[_mcp-runtime__subcmd__completion_commands] )) ||
 _mcp-runtime__subcmd__completion_commands() {
     local commands; commands=()
@@ -2004,6 +2272,7 @@ _mcp-runtime__subcmd__help_commands() {
 'import:Convert kubernetes-sigs mcp-lifecycle-operator (mcp.x-k8s.io) MCPServers to this API' \
 'policy:Work with rendered policy documents' \
 'server:Work with MCPServers\: metadata, manifests, client configuration and the cluster verbs' \
+'catalog:Browse the tools the MCPServers declare, and their drift from what the servers list live' \
 'access:Inspect access\: explain decisions for a caller and a tool' \
 'adapter:Run the client-side adapter (a local proxy or a stdio server) that forwards to a gateway-guarded server with the identity headers' \
 'example-server:Run the built-in example MCP server (stdio, or streamable HTTP with --http ADDR)' \
@@ -2146,6 +2415,24 @@ _mcp-runtime__subcmd__help__subcmd__bridge_commands() {
     local commands; commands=()
     _describe -t commands 'mcp-runtime help bridge commands' commands "$@"
 }
+(( $+functions[_mcp-runtime__subcmd__help__subcmd__catalog_commands] )) ||
+_mcp-runtime__subcmd__help__subcmd__catalog_commands() {
+    local commands; commands=(
+'tools:List the tools the MCPServers declare (spec.tools), one row per server and tool\: side effect, required trust, risk, team and description. With --drift, compare the declared names with the tools each server lists live (status.tools, from the operator'\''s handshake)' \
+'tool:Show one tool in detail\: every server that declares it, and every server that lists it live without declaring it' \
+    )
+    _describe -t commands 'mcp-runtime help catalog commands' commands "$@"
+}
+(( $+functions[_mcp-runtime__subcmd__help__subcmd__catalog__subcmd__tool_commands] )) ||
+_mcp-runtime__subcmd__help__subcmd__catalog__subcmd__tool_commands() {
+    local commands; commands=()
+    _describe -t commands 'mcp-runtime help catalog tool commands' commands "$@"
+}
+(( $+functions[_mcp-runtime__subcmd__help__subcmd__catalog__subcmd__tools_commands] )) ||
+_mcp-runtime__subcmd__help__subcmd__catalog__subcmd__tools_commands() {
+    local commands; commands=()
+    _describe -t commands 'mcp-runtime help catalog tools commands' commands "$@"
+}
 (( $+functions[_mcp-runtime__subcmd__help__subcmd__completion_commands] )) ||
 _mcp-runtime__subcmd__help__subcmd__completion_commands() {
     local commands; commands=()
@@ -2239,6 +2526,7 @@ _mcp-runtime__subcmd__help__subcmd__server_commands() {
 'status:Show an MCPServer'\''s conditions and why it is not Ready' \
 'delete:Delete an MCPServer (the operator'\''s garbage collection removes its children)' \
 'connect-config:Print the configuration an MCP client (Claude Desktop, Cursor, VS Code) needs to reach a server\: its URL and identity headers' \
+'policy:Inspect the live policy of a server'\''s gateway' \
     )
     _describe -t commands 'mcp-runtime help server commands' commands "$@"
 }
@@ -2276,6 +2564,18 @@ _mcp-runtime__subcmd__help__subcmd__server__subcmd__init_commands() {
 _mcp-runtime__subcmd__help__subcmd__server__subcmd__list_commands() {
     local commands; commands=()
     _describe -t commands 'mcp-runtime help server list commands' commands "$@"
+}
+(( $+functions[_mcp-runtime__subcmd__help__subcmd__server__subcmd__policy_commands] )) ||
+_mcp-runtime__subcmd__help__subcmd__server__subcmd__policy_commands() {
+    local commands; commands=(
+'inspect:Show the policy a server'\''s gateway enforces, from the live <NAME>-gateway-policy ConfigMap\: its revision and whether it is the one the operator last reported (status.policyRevision), the mode and default decision, the grants and sessions it was rendered from (subject, trust, disabled, revoked, expired) and the tools. -o json|yaml prints the document itself' \
+    )
+    _describe -t commands 'mcp-runtime help server policy commands' commands "$@"
+}
+(( $+functions[_mcp-runtime__subcmd__help__subcmd__server__subcmd__policy__subcmd__inspect_commands] )) ||
+_mcp-runtime__subcmd__help__subcmd__server__subcmd__policy__subcmd__inspect_commands() {
+    local commands; commands=()
+    _describe -t commands 'mcp-runtime help server policy inspect commands' commands "$@"
 }
 (( $+functions[_mcp-runtime__subcmd__help__subcmd__server__subcmd__render_commands] )) ||
 _mcp-runtime__subcmd__help__subcmd__server__subcmd__render_commands() {
@@ -2420,6 +2720,7 @@ _mcp-runtime__subcmd__server_commands() {
 'status:Show an MCPServer'\''s conditions and why it is not Ready' \
 'delete:Delete an MCPServer (the operator'\''s garbage collection removes its children)' \
 'connect-config:Print the configuration an MCP client (Claude Desktop, Cursor, VS Code) needs to reach a server\: its URL and identity headers' \
+'policy:Inspect the live policy of a server'\''s gateway' \
 'help:Print this message or the help of the given subcommand(s)' \
     )
     _describe -t commands 'mcp-runtime server commands' commands "$@"
@@ -2461,6 +2762,7 @@ _mcp-runtime__subcmd__server__subcmd__help_commands() {
 'status:Show an MCPServer'\''s conditions and why it is not Ready' \
 'delete:Delete an MCPServer (the operator'\''s garbage collection removes its children)' \
 'connect-config:Print the configuration an MCP client (Claude Desktop, Cursor, VS Code) needs to reach a server\: its URL and identity headers' \
+'policy:Inspect the live policy of a server'\''s gateway' \
 'help:Print this message or the help of the given subcommand(s)' \
     )
     _describe -t commands 'mcp-runtime server help commands' commands "$@"
@@ -2505,6 +2807,18 @@ _mcp-runtime__subcmd__server__subcmd__help__subcmd__list_commands() {
     local commands; commands=()
     _describe -t commands 'mcp-runtime server help list commands' commands "$@"
 }
+(( $+functions[_mcp-runtime__subcmd__server__subcmd__help__subcmd__policy_commands] )) ||
+_mcp-runtime__subcmd__server__subcmd__help__subcmd__policy_commands() {
+    local commands; commands=(
+'inspect:Show the policy a server'\''s gateway enforces, from the live <NAME>-gateway-policy ConfigMap\: its revision and whether it is the one the operator last reported (status.policyRevision), the mode and default decision, the grants and sessions it was rendered from (subject, trust, disabled, revoked, expired) and the tools. -o json|yaml prints the document itself' \
+    )
+    _describe -t commands 'mcp-runtime server help policy commands' commands "$@"
+}
+(( $+functions[_mcp-runtime__subcmd__server__subcmd__help__subcmd__policy__subcmd__inspect_commands] )) ||
+_mcp-runtime__subcmd__server__subcmd__help__subcmd__policy__subcmd__inspect_commands() {
+    local commands; commands=()
+    _describe -t commands 'mcp-runtime server help policy inspect commands' commands "$@"
+}
 (( $+functions[_mcp-runtime__subcmd__server__subcmd__help__subcmd__render_commands] )) ||
 _mcp-runtime__subcmd__server__subcmd__help__subcmd__render_commands() {
     local commands; commands=()
@@ -2524,6 +2838,37 @@ _mcp-runtime__subcmd__server__subcmd__init_commands() {
 _mcp-runtime__subcmd__server__subcmd__list_commands() {
     local commands; commands=()
     _describe -t commands 'mcp-runtime server list commands' commands "$@"
+}
+(( $+functions[_mcp-runtime__subcmd__server__subcmd__policy_commands] )) ||
+_mcp-runtime__subcmd__server__subcmd__policy_commands() {
+    local commands; commands=(
+'inspect:Show the policy a server'\''s gateway enforces, from the live <NAME>-gateway-policy ConfigMap\: its revision and whether it is the one the operator last reported (status.policyRevision), the mode and default decision, the grants and sessions it was rendered from (subject, trust, disabled, revoked, expired) and the tools. -o json|yaml prints the document itself' \
+'help:Print this message or the help of the given subcommand(s)' \
+    )
+    _describe -t commands 'mcp-runtime server policy commands' commands "$@"
+}
+(( $+functions[_mcp-runtime__subcmd__server__subcmd__policy__subcmd__help_commands] )) ||
+_mcp-runtime__subcmd__server__subcmd__policy__subcmd__help_commands() {
+    local commands; commands=(
+'inspect:Show the policy a server'\''s gateway enforces, from the live <NAME>-gateway-policy ConfigMap\: its revision and whether it is the one the operator last reported (status.policyRevision), the mode and default decision, the grants and sessions it was rendered from (subject, trust, disabled, revoked, expired) and the tools. -o json|yaml prints the document itself' \
+'help:Print this message or the help of the given subcommand(s)' \
+    )
+    _describe -t commands 'mcp-runtime server policy help commands' commands "$@"
+}
+(( $+functions[_mcp-runtime__subcmd__server__subcmd__policy__subcmd__help__subcmd__help_commands] )) ||
+_mcp-runtime__subcmd__server__subcmd__policy__subcmd__help__subcmd__help_commands() {
+    local commands; commands=()
+    _describe -t commands 'mcp-runtime server policy help help commands' commands "$@"
+}
+(( $+functions[_mcp-runtime__subcmd__server__subcmd__policy__subcmd__help__subcmd__inspect_commands] )) ||
+_mcp-runtime__subcmd__server__subcmd__policy__subcmd__help__subcmd__inspect_commands() {
+    local commands; commands=()
+    _describe -t commands 'mcp-runtime server policy help inspect commands' commands "$@"
+}
+(( $+functions[_mcp-runtime__subcmd__server__subcmd__policy__subcmd__inspect_commands] )) ||
+_mcp-runtime__subcmd__server__subcmd__policy__subcmd__inspect_commands() {
+    local commands; commands=()
+    _describe -t commands 'mcp-runtime server policy inspect commands' commands "$@"
 }
 (( $+functions[_mcp-runtime__subcmd__server__subcmd__render_commands] )) ||
 _mcp-runtime__subcmd__server__subcmd__render_commands() {

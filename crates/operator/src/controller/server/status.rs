@@ -8,12 +8,13 @@ use super::dereference::ConfigRef;
 use crate::apply::FIELD_MANAGER;
 use crate::build::{APP_LABEL, Desired};
 use crate::controller::{ConditionValue, Context, Error};
+use crate::handshake::{Answer, Depth};
 use crate::status::{self, Observed, Reason, types};
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::{Api, ListParams, Patch, PatchParams};
 use kube::runtime::events::{Event as KubeEvent, EventType};
 use kube::{Resource, ResourceExt};
-use mcp_runtime_api::server::{ServerInfo, ServerPhase};
+use mcp_runtime_api::server::ServerPhase;
 use mcp_runtime_api::{MCPServer, MCPServerStatus};
 use mcp_runtime_policy::PolicyDocument;
 use std::time::Duration;
@@ -58,15 +59,20 @@ pub async fn observe(
         "http://{name}.{ns}.svc.cluster.local:{}{}",
         server.spec.service_port, server.spec.mcp_path
     );
-    let (server_info, handshake_error) = handshake(
+    let (answer, handshake_error) = handshake(
         server,
         ctx,
         previous,
         deployment_ready && desired_replicas > 0,
         &address,
+        gateway_enabled,
     )
     .await;
-    let verified = server_info.is_some();
+    let verified = answer.is_some();
+    let (server_info, tools) = match answer {
+        Some(answer) => (Some(answer.server_info), answer.tools),
+        None => (None, None),
+    };
     let policy_revision = policy.map(|p| p.revision.clone());
     let observed = Observed {
         generation: server.metadata.generation,
@@ -92,33 +98,58 @@ pub async fn observe(
         url: Some(desired.url.clone()),
         address: verified.then_some(address),
         server_info,
+        tools,
         handshake_error,
     };
     Ok(status::server_status(&observed, previous, ctx.clock.now()))
 }
 
-/// The server's MCP `initialize`, once its pods are ready. A previous answer is kept for the same
+/// The server's MCP handshake, once its pods are ready. A previous answer is kept for the same
 /// generation; a new generation handshakes again.
+///
+/// With no gateway in front, the handshake also lists the tools (`status.tools`, the live
+/// inventory). A gateway answers `tools/list` with the tools the caller may call, and the
+/// operator calls without an identity, so that list says nothing about the server: behind a
+/// gateway only `initialize` runs and `status.tools` stays unset (unknown, never claimed empty).
 async fn handshake(
     server: &MCPServer,
     ctx: &Context,
     previous: Option<&MCPServerStatus>,
     ready: bool,
     address: &str,
-) -> (Option<ServerInfo>, Option<String>) {
+    gateway_enabled: bool,
+) -> (Option<Answer>, Option<String>) {
+    let depth = if gateway_enabled {
+        Depth::Initialize
+    } else {
+        Depth::ListTools
+    };
     let same_generation =
         previous.and_then(|p| p.observed_generation) == server.metadata.generation;
-    if let Some(info) = previous
-        .and_then(|p| p.server_info.clone())
-        .filter(|_| same_generation)
-    {
-        return (Some(info), None);
+    let cached = previous.filter(|_| same_generation).and_then(|p| {
+        Some(Answer {
+            server_info: p.server_info.clone()?,
+            tools: p.tools.clone().filter(|_| depth == Depth::ListTools),
+        })
+    });
+    // An answer without tools where they are wanted comes from an operator that did not list
+    // them yet (a real `initialize` answer carries the negotiated protocol version; a 401/403
+    // carries nothing): it is completed once, not kept for the rest of the generation.
+    let incomplete = cached.as_ref().is_some_and(|answer| {
+        depth == Depth::ListTools
+            && answer.tools.is_none()
+            && answer.server_info.protocol_version.is_some()
+    });
+    if cached.is_some() && (!incomplete || !ready) {
+        return (cached, None);
     }
     if !ready {
         return (None, None);
     }
-    match ctx.handshake.initialize(address).await {
-        Ok(info) => (Some(info), None),
+    match ctx.handshake.handshake(address, depth).await {
+        Ok(answer) => (Some(answer), None),
+        // Completing an earlier answer failed: keep what it said.
+        Err(_) if cached.is_some() => (cached, None),
         // `to_string` whatever error type the handshake client reports.
         Err(e) => (None, Some(e.to_string())),
     }
