@@ -53,6 +53,12 @@ impl ApiError {
 impl std::fmt::Display for ApiError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match &self.source {
+            // Forbidden: the user's RBAC, not the cluster, is what to fix.
+            kube::Error::Api(status) if status.code == 403 => write!(
+                f,
+                "{}: {} (a cluster admin can grant it; `kubectl auth can-i --list` shows what you may do)",
+                self.doing, status.message
+            ),
             kube::Error::Api(status) => write!(f, "{}: {}", self.doing, status.message),
             other => {
                 // The innermost cause ("Connection refused"), not the whole chain.

@@ -297,6 +297,20 @@ fn setup_installs_says_why_nothing_runs_changes_nothing_twice_and_uninstalls_wha
             .expect("mcp-runtime server")
     };
     let dir = manifests.to_str().expect("path");
+    // A user without RBAC for MCPServers: one line that says what to do about it.
+    let forbidden = Command::new(BIN)
+        .args(["server", "list", "--kubeconfig"])
+        .arg(&nobody)
+        .output()
+        .expect("mcp-runtime server list");
+    assert_eq!(forbidden.status.code(), Some(1));
+    assert!(
+        stderr(&forbidden).contains("forbidden")
+            && stderr(&forbidden).contains("kubectl auth can-i --list")
+            && stderr(&forbidden).lines().count() == 1,
+        "{}",
+        stderr(&forbidden)
+    );
     let refused = server(&["apply", "-f", bad.to_str().expect("path"), "-f", dir]);
     assert_eq!(refused.status.code(), Some(1));
     assert!(
