@@ -44,6 +44,9 @@ pub(crate) fn service_port() -> i32 {
 pub(crate) fn gateway_port() -> i32 {
     GATEWAY_PORT
 }
+pub(crate) fn restrict_direct_access() -> bool {
+    true
+}
 pub(crate) fn ingress_class() -> String {
     INGRESS_CLASS.to_owned()
 }

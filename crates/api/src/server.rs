@@ -535,6 +535,13 @@ pub struct GatewayConfig {
     /// Sidecar CPU and memory (same defaults as the server container).
     #[serde(default)]
     pub resources: ResourceRequirements,
+    /// Admit traffic to the server's pods only on the gateway's ports (a NetworkPolicy the
+    /// operator creates, merged with `spec.networkPolicy`), so no pod in the cluster can call the
+    /// server's own port on the pod IP and bypass the policy. Default true; set false only on
+    /// clusters whose network plugin does not enforce NetworkPolicy objects (then the server's
+    /// port stays reachable, see docs/operator.md).
+    #[serde(default = "defaults::restrict_direct_access")]
+    pub restrict_direct_access: bool,
 }
 
 /// Audit event emission.

@@ -114,6 +114,16 @@ enum Command {
         #[arg(last = true, required = true)]
         command: Vec<std::ffi::OsString>,
     },
+    /// Exit 0 when something accepts TCP connections at ADDRESS (within 1 s), 1 otherwise: the
+    /// probe of a stdio server whose bridge listens on the pod's loopback address only.
+    #[command(hide = true)]
+    Probe {
+        /// The kind of check; only `tcp`.
+        #[arg(value_parser = ["tcp"])]
+        kind: String,
+        /// host:port, for example 127.0.0.1:8088.
+        address: std::net::SocketAddr,
+    },
     /// Print a shell completion script.
     Completion {
         /// Shell to generate for.
@@ -208,6 +218,7 @@ impl Command {
             | Command::Access { .. }
             | Command::Catalog { .. }
             | Command::Status(_)
+            | Command::Probe { .. }
             | Command::Completion { .. } => true,
             Command::Setup(_) => false,
             Command::Sentinel(args) => args.only_prints(),
@@ -267,6 +278,16 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Bridge(args) => bridge_cmd::run(&args),
         Command::Adapter { command } => adapter_cmd::run(&command),
         Command::Install(args) => install_cmd::run(&args),
+        Command::Probe { address, .. } => {
+            match std::net::TcpStream::connect_timeout(&address, std::time::Duration::from_secs(1))
+            {
+                Ok(_) => Ok(ExitCode::SUCCESS),
+                Err(error) => {
+                    eprintln!("nothing accepts connections at {address}: {error}");
+                    Ok(ExitCode::from(1))
+                }
+            }
+        }
         Command::GuardChild { parent, command } => {
             Ok(mcp_runtime_local::guard::run(parent, &command))
         }

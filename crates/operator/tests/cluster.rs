@@ -387,6 +387,62 @@ async fn t6_create_builds_owned_children_status_and_events_then_writes_nothing()
     not(mcp_cluster),
     ignore = "SKIPPED (no cluster): set MCP_RUNTIME_TEST_KUBECONFIG to a kubeconfig and rebuild"
 )]
+async fn t6_a_gateway_server_admits_ingress_only_on_the_gateway_ports_unless_opted_out() {
+    let k = Cluster::start("isolate").await;
+    // No spec.networkPolicy: behind a gateway the server's own port must still be unreachable.
+    k.create_server(
+        "guarded",
+        json!({"image": "ghcr.io/example/web-tools", "port": 8088, "gateway": {"enabled": true}}),
+    )
+    .await;
+    let policy = eventually("the default NetworkPolicy", WAIT, || async {
+        k.get::<NetworkPolicy>("guarded").await
+    })
+    .await;
+    let spec = policy.spec.expect("spec");
+    assert_eq!(
+        spec.pod_selector
+            .and_then(|s| s.match_labels)
+            .and_then(|l| l.get("app").cloned())
+            .as_deref(),
+        Some("guarded")
+    );
+    let ingress = spec.ingress.expect("ingress rules");
+    assert_eq!(ingress.len(), 1);
+    assert_eq!(ingress[0].from, None, "any source, but only these ports");
+    let ports: Vec<String> = ingress[0]
+        .ports
+        .iter()
+        .flatten()
+        .filter_map(|p| p.port.as_ref().map(|port| format!("{port:?}")))
+        .collect();
+    assert_eq!(
+        ports,
+        ["Int(8091)", "Int(9103)"],
+        "gateway and metrics, never 8088"
+    );
+    assert_eq!(spec.policy_types, Some(vec!["Ingress".to_owned()]));
+
+    // The opt-out (a cluster whose network plugin ignores NetworkPolicy) prunes it.
+    k.patch_spec(
+        "guarded",
+        json!({"gateway": {"restrictDirectAccess": false}}),
+    )
+    .await;
+    eventually("the NetworkPolicy pruned", WAIT, || async {
+        k.get::<NetworkPolicy>("guarded")
+            .await
+            .is_none()
+            .then_some(())
+    })
+    .await;
+}
+
+#[tokio::test]
+#[cfg_attr(
+    not(mcp_cluster),
+    ignore = "SKIPPED (no cluster): set MCP_RUNTIME_TEST_KUBECONFIG to a kubeconfig and rebuild"
+)]
 async fn t6_drift_deletion_pruning_and_removed_fields() {
     let k = Cluster::start("drift").await;
     let mut spec = gateway_spec();

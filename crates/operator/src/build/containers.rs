@@ -7,7 +7,7 @@ use super::{
     env_literal, env_secret, resources, restricted_security_context, tcp_probe,
 };
 use k8s_openapi::api::core::v1::{
-    Container, ContainerPort, EnvVar, HTTPGetAction, Probe, Volume, VolumeMount,
+    Container, ContainerPort, EnvVar, ExecAction, HTTPGetAction, Probe, Volume, VolumeMount,
 };
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use mcp_runtime_api::defaults::GATEWAY_METRICS_PORT;
@@ -50,17 +50,20 @@ pub(super) fn server_container(
         });
     }
 
-    // A stdio server runs behind the bridge, which serves MCP over HTTP on the server port.
+    // A stdio server runs behind the bridge, which serves MCP over HTTP on the server port. Behind
+    // a gateway sidecar that forwards to the loopback address, the bridge listens on loopback
+    // only: nothing outside the pod can reach the server except through the gateway.
+    let loopback_bridge = spec.transport == Transport::Stdio && gateway_forwards_to_loopback(ctx);
     let (command, args) = match spec.transport {
         Transport::Stdio => {
-            let mut args = vec![
-                "bridge".to_owned(),
-                "--port".to_owned(),
-                spec.port.to_string(),
-                "--path".to_owned(),
-                spec.mcp_path.clone(),
-                "--".to_owned(),
-            ];
+            let listen = if loopback_bridge {
+                ["--listen".to_owned(), format!("127.0.0.1:{}", spec.port)]
+            } else {
+                ["--port".to_owned(), spec.port.to_string()]
+            };
+            let mut args = vec!["bridge".to_owned()];
+            args.extend(listen);
+            args.extend(["--path".to_owned(), spec.mcp_path.clone(), "--".to_owned()]);
             args.extend(spec.command.iter().cloned());
             args.extend(spec.args.iter().cloned());
             mounts.push(VolumeMount {
@@ -111,12 +114,12 @@ pub(super) fn server_container(
         liveness_probe: Some(
             spec.liveness_probe
                 .clone()
-                .unwrap_or_else(|| tcp_probe(spec.port, 5, 10)),
+                .unwrap_or_else(|| server_probe(spec.port, loopback_bridge, 5, 10)),
         ),
         readiness_probe: Some(
             spec.readiness_probe
                 .clone()
-                .unwrap_or_else(|| tcp_probe(spec.port, 3, 5)),
+                .unwrap_or_else(|| server_probe(spec.port, loopback_bridge, 3, 5)),
         ),
         volume_mounts: (!mounts.is_empty()).then_some(mounts),
         ..Container::default()
@@ -124,6 +127,40 @@ pub(super) fn server_container(
 }
 
 /// Copies the `mcp-runtime` binary from the runtime image into the shared emptyDir.
+/// The gateway sidecar is on and forwards to this pod's loopback address (its default).
+fn gateway_forwards_to_loopback(ctx: &Context<'_>) -> bool {
+    ctx.gateway().is_some_and(|gateway| {
+        gateway.upstream_url.as_deref().is_none_or(|url| {
+            url.parse::<http::Uri>()
+                .ok()
+                .and_then(|uri| uri.host().map(str::to_owned))
+                .is_some_and(|host| host == "127.0.0.1" || host == "localhost")
+        })
+    })
+}
+
+/// The server container's default probe: a TCP connect to its port, or, when the bridge listens
+/// on loopback (the kubelet probes the pod IP and would never connect), the same connect made
+/// from inside the container by the bridge's own binary.
+fn server_probe(port: i32, loopback: bool, initial_delay: i32, period: i32) -> Probe {
+    if !loopback {
+        return tcp_probe(port, initial_delay, period);
+    }
+    Probe {
+        exec: Some(ExecAction {
+            command: Some(vec![
+                format!("{BRIDGE_BIN_DIR}/mcp-runtime"),
+                "probe".to_owned(),
+                "tcp".to_owned(),
+                format!("127.0.0.1:{port}"),
+            ]),
+        }),
+        initial_delay_seconds: Some(initial_delay),
+        period_seconds: Some(period),
+        ..Probe::default()
+    }
+}
+
 pub(super) fn bridge_installer(ctx: &Context<'_>) -> Result<Container, BuildError> {
     let image = ctx
         .config

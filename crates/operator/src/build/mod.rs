@@ -524,4 +524,54 @@ mod tests {
             Some(1)
         );
     }
+
+    /// The stdio bridge of a server behind the gateway listens on loopback only, and its probes
+    /// connect from inside the container; without a gateway, or with a gateway that forwards to
+    /// another address, it keeps listening on the pod IP with TCP probes.
+    #[test]
+    fn a_stdio_bridge_behind_the_gateway_listens_on_loopback_only() {
+        let bridge = |gateway: serde_json::Value| {
+            let spec: MCPServerSpec = serde_json::from_value(serde_json::json!({
+                "image": "node:22", "transport": "stdio", "command": ["npx", "server"],
+                "port": 8088, "gateway": gateway,
+            }))
+            .expect("spec");
+            let mut server = MCPServer::new("srv", spec);
+            server.metadata.namespace = Some("ns".into());
+            let config = OperatorConfig {
+                gateway_proxy_image: Some("mcp-runtime:1".into()),
+                sentinel_ingest_url: Some("http://sentinel/events".into()),
+                ..OperatorConfig::default()
+            };
+            let document = PolicyDocument::default();
+            let desired = build(&server, Some(&document), &config, None).expect("build");
+            let pod = desired
+                .deployment
+                .spec
+                .and_then(|s| s.template.spec)
+                .expect("pod");
+            let container = pod
+                .containers
+                .into_iter()
+                .find(|c| c.name == "srv")
+                .expect("server container");
+            let args = container.args.expect("args").join(" ");
+            let probe = container.readiness_probe.expect("probe");
+            (args, probe.exec.is_some(), probe.tcp_socket.is_some())
+        };
+        let (args, exec, _) = bridge(serde_json::json!({"enabled": true}));
+        assert!(
+            args.starts_with("bridge --listen 127.0.0.1:8088 "),
+            "{args}"
+        );
+        assert!(exec, "the kubelet cannot reach a loopback listener");
+        let (args, _, tcp) = bridge(serde_json::json!({"enabled": false}));
+        assert!(args.starts_with("bridge --port 8088 "), "{args}");
+        assert!(tcp);
+        let (args, _, tcp) = bridge(
+            serde_json::json!({"enabled": true, "upstreamURL": "http://srv-upstream.ns.svc:8088"}),
+        );
+        assert!(args.starts_with("bridge --port 8088 "), "{args}");
+        assert!(tcp);
+    }
 }

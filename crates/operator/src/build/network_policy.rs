@@ -1,4 +1,10 @@
-//! The server's NetworkPolicy (`<name>`), when `spec.networkPolicy` is set.
+//! The server's NetworkPolicy (`<name>`): when `spec.networkPolicy` is set, and for every server
+//! behind a gateway unless `spec.gateway.restrictDirectAccess` is false.
+//!
+//! Behind a gateway the pods admit ingress only on the gateway's port and its metrics port. The
+//! server's own port listens on the pod IP too (a container cannot be made to listen on loopback
+//! from outside), so without this any pod in the cluster could call it directly and bypass every
+//! policy.
 
 use super::{APP_LABEL, Context};
 use k8s_openapi::api::networking::v1::{
@@ -7,15 +13,27 @@ use k8s_openapi::api::networking::v1::{
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+use mcp_runtime_api::defaults::GATEWAY_METRICS_PORT;
+use mcp_runtime_api::server::NetworkPolicyConfig;
 use std::collections::BTreeMap;
 
 pub(super) fn network_policy(ctx: &Context<'_>) -> Option<NetworkPolicy> {
-    let config = ctx.server.spec.network_policy.as_ref()?;
-    let ports = vec![NetworkPolicyPort {
-        port: Some(IntOrString::Int(ctx.service_target_port())),
+    let isolate = ctx.gateway().is_some_and(|g| g.restrict_direct_access);
+    let default_config = NetworkPolicyConfig::default();
+    let config = match ctx.server.spec.network_policy.as_ref() {
+        Some(config) => config,
+        None if isolate => &default_config,
+        None => return None,
+    };
+    let tcp = |port: i32| NetworkPolicyPort {
+        port: Some(IntOrString::Int(port)),
         protocol: Some("TCP".into()),
         end_port: None,
-    }];
+    };
+    let mut ports = vec![tcp(ctx.service_target_port())];
+    if ctx.gateway().is_some() {
+        ports.push(tcp(GATEWAY_METRICS_PORT));
+    }
     let ingress = NetworkPolicyIngressRule {
         from: (!config.ingress_from.is_empty()).then(|| config.ingress_from.clone()),
         ports: Some(ports),

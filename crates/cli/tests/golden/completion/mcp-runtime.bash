@@ -58,6 +58,9 @@ _mcp__runtime() {
             mcp__runtime,policy)
                 cmd="mcp__runtime__subcmd__policy"
                 ;;
+            mcp__runtime,probe)
+                cmd="mcp__runtime__subcmd__probe"
+                ;;
             mcp__runtime,sentinel)
                 cmd="mcp__runtime__subcmd__sentinel"
                 ;;
@@ -316,6 +319,9 @@ _mcp__runtime() {
             mcp__runtime__subcmd__help,policy)
                 cmd="mcp__runtime__subcmd__help__subcmd__policy"
                 ;;
+            mcp__runtime__subcmd__help,probe)
+                cmd="mcp__runtime__subcmd__help__subcmd__probe"
+                ;;
             mcp__runtime__subcmd__help,sentinel)
                 cmd="mcp__runtime__subcmd__help__subcmd__sentinel"
                 ;;
@@ -566,7 +572,7 @@ _mcp__runtime() {
 
     case "${cmd}" in
         mcp__runtime)
-            opts="-h -V --help --version up status setup operator gateway sentinel bridge install crd validate import policy server catalog access adapter example-server guard-child completion help"
+            opts="-h -V --help --version up status setup operator gateway sentinel bridge install crd validate import policy server catalog access adapter example-server guard-child probe completion help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2482,7 +2488,7 @@ _mcp__runtime() {
             return 0
             ;;
         mcp__subcmd__runtime__subcmd__help)
-            opts="up status setup operator gateway sentinel bridge install crd validate import policy server catalog access adapter example-server guard-child completion help"
+            opts="up status setup operator gateway sentinel bridge install crd validate import policy server catalog access adapter example-server guard-child probe completion help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2999,6 +3005,20 @@ _mcp__runtime() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        mcp__subcmd__runtime__subcmd__help__subcmd__probe)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         mcp__subcmd__runtime__subcmd__help__subcmd__sentinel)
             opts="serve status events"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -3460,6 +3480,20 @@ _mcp__runtime() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mcp__subcmd__runtime__subcmd__probe)
+            opts="-h -V --help --version tcp"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
                 *)
                     COMPREPLY=()
                     ;;

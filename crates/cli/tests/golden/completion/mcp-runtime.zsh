@@ -1415,6 +1415,16 @@ _arguments "${_arguments_options[@]}" : \
 '*::command -- The program and its arguments:_default' \
 && ret=0
 ;;
+(probe)
+_arguments "${_arguments_options[@]}" : \
+'-h[Print help]' \
+'--help[Print help]' \
+'-V[Print version]' \
+'--version[Print version]' \
+':kind -- The kind of check; only `tcp`:(tcp)' \
+':address -- host\:port, for example 127.0.0.1\:8088:_default' \
+&& ret=0
+;;
 (completion)
 _arguments "${_arguments_options[@]}" : \
 '-h[Print help]' \
@@ -1760,6 +1770,10 @@ _arguments "${_arguments_options[@]}" : \
 _arguments "${_arguments_options[@]}" : \
 && ret=0
 ;;
+(probe)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
 (completion)
 _arguments "${_arguments_options[@]}" : \
 && ret=0
@@ -1798,6 +1812,7 @@ _mcp-runtime_commands() {
 'adapter:Run the client-side adapter (a local proxy or a stdio server) that forwards to a gateway-guarded server with the identity headers' \
 'example-server:Run the built-in example MCP server (stdio, or streamable HTTP with --http ADDR)' \
 'guard-child:Run a command that dies with its parent (used by \`up\` for every server it starts)' \
+'probe:Exit 0 when something accepts TCP connections at ADDRESS (within 1 s), 1 otherwise\: the probe of a stdio server whose bridge listens on the pod'\''s loopback address only' \
 'completion:Print a shell completion script' \
 'help:Print this message or the help of the given subcommand(s)' \
     )
@@ -2277,6 +2292,7 @@ _mcp-runtime__subcmd__help_commands() {
 'adapter:Run the client-side adapter (a local proxy or a stdio server) that forwards to a gateway-guarded server with the identity headers' \
 'example-server:Run the built-in example MCP server (stdio, or streamable HTTP with --http ADDR)' \
 'guard-child:Run a command that dies with its parent (used by \`up\` for every server it starts)' \
+'probe:Exit 0 when something accepts TCP connections at ADDRESS (within 1 s), 1 otherwise\: the probe of a stdio server whose bridge listens on the pod'\''s loopback address only' \
 'completion:Print a shell completion script' \
 'help:Print this message or the help of the given subcommand(s)' \
     )
@@ -2490,6 +2506,11 @@ _mcp-runtime__subcmd__help__subcmd__policy__subcmd__render_commands() {
     local commands; commands=()
     _describe -t commands 'mcp-runtime help policy render commands' commands "$@"
 }
+(( $+functions[_mcp-runtime__subcmd__help__subcmd__probe_commands] )) ||
+_mcp-runtime__subcmd__help__subcmd__probe_commands() {
+    local commands; commands=()
+    _describe -t commands 'mcp-runtime help probe commands' commands "$@"
+}
 (( $+functions[_mcp-runtime__subcmd__help__subcmd__sentinel_commands] )) ||
 _mcp-runtime__subcmd__help__subcmd__sentinel_commands() {
     local commands; commands=(
@@ -2652,6 +2673,11 @@ _mcp-runtime__subcmd__policy__subcmd__help__subcmd__render_commands() {
 _mcp-runtime__subcmd__policy__subcmd__render_commands() {
     local commands; commands=()
     _describe -t commands 'mcp-runtime policy render commands' commands "$@"
+}
+(( $+functions[_mcp-runtime__subcmd__probe_commands] )) ||
+_mcp-runtime__subcmd__probe_commands() {
+    local commands; commands=()
+    _describe -t commands 'mcp-runtime probe commands' commands "$@"
 }
 (( $+functions[_mcp-runtime__subcmd__sentinel_commands] )) ||
 _mcp-runtime__subcmd__sentinel_commands() {
