@@ -377,3 +377,24 @@ fn printing_verbs_end_quietly_when_their_reader_goes_away() {
         );
     }
 }
+
+#[test]
+fn probe_tcp_says_whether_something_listens() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let open = listener.local_addr().expect("address").to_string();
+    let output = mcp_runtime()
+        .args(["probe", "tcp", &open])
+        .output()
+        .expect("runs");
+    assert!(output.status.success(), "{output:?}");
+    drop(listener);
+    let output = mcp_runtime()
+        .args(["probe", "tcp", &open])
+        .output()
+        .expect("runs");
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("nothing accepts connections at"),
+        "{output:?}"
+    );
+}
