@@ -296,7 +296,8 @@ fn sentinel(options: &Options, store: &SentinelStore) -> Vec<Value> {
         }));
     }
     // The query API and the UI need the read key; ingest stays open to the gateways of the
-    // cluster (the Service is cluster-internal).
+    // cluster (the Service is cluster-internal, and the gateways of every namespace would need
+    // the key), which Sentinel only accepts on a pod address when told so: SENTINEL_INSECURE_OPEN.
     let read_keys = json!({"name": "SENTINEL_READ_API_KEYS", "valueFrom": {"secretKeyRef": {"name": format!("{SENTINEL}-keys"), "key": "read"}}});
     // /tmp is the only writable path besides /data (read-only root filesystem).
     volumes.push(json!({"name": "tmp", "emptyDir": {}}));
@@ -328,7 +329,7 @@ fn sentinel(options: &Options, store: &SentinelStore) -> Vec<Value> {
                         "name": "sentinel",
                         "image": options.image,
                         "args": ["sentinel", "--address", "0.0.0.0", "--port", SENTINEL_PORT.to_string()],
-                        "env": [store_variable, read_keys],
+                        "env": [store_variable, read_keys, {"name": "SENTINEL_INSECURE_OPEN", "value": "true"}],
                         "ports": [{"name": "http", "containerPort": SENTINEL_PORT}],
                         "readinessProbe": {"httpGet": {"path": "/health", "port": "http"}, "periodSeconds": 5},
                         "livenessProbe": {"httpGet": {"path": "/health", "port": "http"}, "periodSeconds": 10, "initialDelaySeconds": 5},

@@ -71,6 +71,11 @@ struct ServeArgs {
     /// Delete events older than this (e.g. 7d, 12h, 30d); `off` keeps everything.
     #[arg(long, env = "SENTINEL_RETENTION", default_value = "30d")]
     retention: String,
+    /// Serve ingest or the query API without keys on an address that is not loopback. Without
+    /// this, Sentinel refuses to start that way: anyone who can reach it could write or read the
+    /// audit trail.
+    #[arg(long, env = "SENTINEL_INSECURE_OPEN")]
+    insecure_open: bool,
     /// Largest accepted POST /events body, in bytes.
     #[arg(long, env = "SENTINEL_MAX_BODY_BYTES", default_value_t = mcp_runtime_sentinel::DEFAULT_MAX_BODY_BYTES)]
     max_body_bytes: usize,
@@ -192,6 +197,31 @@ fn clean(keys: impl IntoIterator<Item = String>) -> Vec<String> {
         .collect()
 }
 
+/// A Sentinel reachable from other machines serves ingest and the query API only behind keys,
+/// unless `--insecure-open` says the operator accepts the risk.
+fn refuse_open_on_the_network(args: &ServeArgs, config: &SentinelConfig) -> Result<()> {
+    if args.address.is_loopback() || args.insecure_open {
+        return Ok(());
+    }
+    let mut open = Vec::new();
+    if config.api_keys.is_empty() {
+        open.push("ingest (set SENTINEL_API_KEYS)");
+    }
+    if config.read_api_keys.is_empty() {
+        open.push("the query API and UI (set SENTINEL_READ_API_KEYS)");
+    }
+    if open.is_empty() {
+        return Ok(());
+    }
+    bail!(
+        "refusing to serve {} without keys on {}, which is not a loopback address; listen on \
+         127.0.0.1 (--address), or pass --insecure-open to let anyone who can reach it write or \
+         read the audit trail",
+        open.join(" and "),
+        args.address
+    )
+}
+
 async fn serve(args: &ServeArgs) -> Result<ExitCode> {
     let store: StoreUrl = args.store.parse().context("--store / SENTINEL_STORE")?;
     let mut config = SentinelConfig::new(store.clone());
@@ -213,6 +243,7 @@ async fn serve(args: &ServeArgs) -> Result<ExitCode> {
         ),
     };
     config.max_body_bytes = args.max_body_bytes;
+    refuse_open_on_the_network(args, &config)?;
     let sentinel = Sentinel::open(config.clone())
         .await
         .context("starting Sentinel")?;

@@ -416,3 +416,58 @@ fn sentinel_without_keys_warns_loudly_and_status_fails_when_unreachable() {
         String::from_utf8_lossy(&output.stderr)
     );
 }
+
+#[test]
+fn sentinel_on_a_network_address_refuses_to_serve_without_keys_unless_told_to() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = format!("sqlite://{}", dir.path().join("s.db").display());
+    let start = |extra: &[&str], ingest_key: Option<&str>| {
+        let mut command = Command::new(BIN);
+        command
+            .args([
+                "sentinel",
+                "--address",
+                "0.0.0.0",
+                "--port",
+                "0",
+                "--store",
+                &store,
+            ])
+            .args(extra)
+            .env_remove("SENTINEL_API_KEYS")
+            .env_remove("SENTINEL_READ_API_KEYS")
+            .env_remove("SENTINEL_INSECURE_OPEN")
+            .env_remove("INGEST_API_KEYS")
+            .env_remove("API_KEYS")
+            .stderr(Stdio::piped());
+        if let Some(key) = ingest_key {
+            command.env("SENTINEL_API_KEYS", key);
+        }
+        command
+    };
+    let refused = start(&[], None).output().expect("runs");
+    assert_eq!(refused.status.code(), Some(1));
+    let message = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        message.contains("refusing to serve ingest (set SENTINEL_API_KEYS) and the query API")
+            && message.contains("--insecure-open"),
+        "{message}"
+    );
+    // An ingest key alone: the query API is still open, and named.
+    let refused = start(&[], Some("k")).output().expect("runs");
+    assert_eq!(refused.status.code(), Some(1));
+    let message = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        message.contains("refusing to serve the query API and UI (set SENTINEL_READ_API_KEYS)"),
+        "{message}"
+    );
+    // Told so, it serves.
+    let mut child = start(&["--insecure-open"], None).spawn().expect("start");
+    let stderr = child.stderr.take().expect("stderr");
+    let _process = Process(child);
+    let listening = BufReader::new(stderr)
+        .lines()
+        .map_while(Result::ok)
+        .find(|line| line.starts_with("mcp-runtime sentinel listening on "));
+    assert!(listening.is_some(), "--insecure-open serves");
+}

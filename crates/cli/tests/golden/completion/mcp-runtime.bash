@@ -3502,7 +3502,7 @@ _mcp__runtime() {
             return 0
             ;;
         mcp__subcmd__runtime__subcmd__sentinel)
-            opts="-h -V --address --port --store --api-keys --read-api-keys --retention --max-body-bytes --help --version serve status events help"
+            opts="-h -V --address --port --store --api-keys --read-api-keys --retention --insecure-open --max-body-bytes --help --version serve status events help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3720,7 +3720,7 @@ _mcp__runtime() {
             return 0
             ;;
         mcp__subcmd__runtime__subcmd__sentinel__subcmd__serve)
-            opts="-h -V --address --port --store --api-keys --read-api-keys --retention --max-body-bytes --help --version"
+            opts="-h -V --address --port --store --api-keys --read-api-keys --retention --insecure-open --max-body-bytes --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -140,6 +140,7 @@ _arguments "${_arguments_options[@]}" : \
 '*--read-api-keys=[API keys required by the query API (/api/v1/*) in \`x-api-key\`, comma-separated. Without any, the query API and the UI are open]:READ_API_KEYS:_default' \
 '--retention=[Delete events older than this (e.g. 7d, 12h, 30d); \`off\` keeps everything]:RETENTION:_default' \
 '--max-body-bytes=[Largest accepted POST /events body, in bytes]:MAX_BODY_BYTES:_default' \
+'--insecure-open[Serve ingest or the query API without keys on an address that is not loopback. Without this, Sentinel refuses to start that way\: anyone who can reach it could write or read the audit trail]' \
 '-h[Print help]' \
 '--help[Print help]' \
 '-V[Print version]' \
@@ -163,6 +164,7 @@ _arguments "${_arguments_options[@]}" : \
 '*--read-api-keys=[API keys required by the query API (/api/v1/*) in \`x-api-key\`, comma-separated. Without any, the query API and the UI are open]:READ_API_KEYS:_default' \
 '--retention=[Delete events older than this (e.g. 7d, 12h, 30d); \`off\` keeps everything]:RETENTION:_default' \
 '--max-body-bytes=[Largest accepted POST /events body, in bytes]:MAX_BODY_BYTES:_default' \
+'--insecure-open[Serve ingest or the query API without keys on an address that is not loopback. Without this, Sentinel refuses to start that way\: anyone who can reach it could write or read the audit trail]' \
 '-h[Print help]' \
 '--help[Print help]' \
 '-V[Print version]' \
