@@ -1,6 +1,5 @@
 //! The adapter's configuration, as values (the CLI fills them from flags and environment).
 
-use std::path::PathBuf;
 use std::time::Duration;
 
 use http::HeaderName;
@@ -120,24 +119,18 @@ impl std::fmt::Debug for Token {
     }
 }
 
-/// PEM files for TLS to an `https` runtime.
-#[derive(Clone, Debug, Default)]
-pub struct TlsFiles {
-    /// CA certificates to trust instead of the system's trust store.
-    pub ca_bundle: Option<PathBuf>,
-    /// The client certificate chain to present.
-    pub client_cert: Option<PathBuf>,
-    /// The client certificate's private key (PKCS#8, PKCS#1 or SEC1).
-    pub client_key: Option<PathBuf>,
+pub use mcp_runtime_tls::TlsFiles;
+
+/// The adapter's rules for its TLS flags.
+pub(crate) trait TlsFlags {
+    fn validate(&self, https: bool, required: bool) -> Result<(), ConfigError>;
 }
 
-impl TlsFiles {
-    fn any(&self) -> bool {
-        self.ca_bundle.is_some() || self.client_cert.is_some() || self.client_key.is_some()
-    }
-
-    pub(crate) fn validate(&self, https: bool, required: bool) -> Result<(), ConfigError> {
-        if !https && self.any() {
+impl TlsFlags for TlsFiles {
+    fn validate(&self, https: bool, required: bool) -> Result<(), ConfigError> {
+        let any =
+            self.ca_bundle.is_some() || self.client_cert.is_some() || self.client_key.is_some();
+        if !https && any {
             return Err(ConfigError::TlsNeedsHttps);
         }
         match (&self.client_cert, &self.client_key) {
@@ -193,17 +186,8 @@ pub enum ConfigError {
     /// `--auth mtls` without a client certificate.
     #[error("--auth mtls needs --tls-client-cert and --tls-client-key")]
     MtlsNeedsCertificate,
-    /// A PEM file that cannot be read or holds nothing usable.
-    #[error("{flag} {path}: {reason}")]
-    Pem {
-        /// The flag.
-        flag: &'static str,
-        /// The file.
-        path: String,
-        /// What went wrong.
-        reason: String,
-    },
-    /// rustls refused the configuration (e.g. a key that does not match the certificate).
-    #[error("TLS configuration: {0}")]
-    Tls(String),
+    /// A PEM file that cannot be read or holds nothing usable, or a configuration rustls refuses
+    /// (e.g. a key that does not match the certificate).
+    #[error(transparent)]
+    Tls(#[from] mcp_runtime_tls::TlsError),
 }

@@ -9,14 +9,12 @@ use http::header::{HeaderMap, HeaderValue};
 use http::{Method, Request, Response, Uri};
 use http_body_util::Full;
 use hyper::body::Incoming;
-use hyper_rustls::{ConfigBuilderExt, HttpsConnector};
+use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
-use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 
-use crate::config::{ConfigError, RuntimeConfig, TlsFiles};
+use crate::config::{ConfigError, RuntimeConfig, TlsFlags};
 use crate::headers::HeaderRules;
 
 /// How long a TCP connection to the runtime may take to open.
@@ -128,81 +126,12 @@ fn parse_url(raw: &str) -> Result<(Uri, bool), ConfigError> {
     Ok((uri, https))
 }
 
-fn pem_error(flag: &'static str, path: &std::path::Path, reason: impl ToString) -> ConfigError {
-    ConfigError::Pem {
-        flag,
-        path: path.display().to_string(),
-        reason: reason.to_string(),
-    }
-}
-
-/// Reads a PEM file (a missing or unreadable file is reported as the I/O error, not as "no
-/// certificate").
-fn read_pem(flag: &'static str, path: &std::path::Path) -> Result<Vec<u8>, ConfigError> {
-    std::fs::read(path).map_err(|error| pem_error(flag, path, error))
-}
-
-fn certificates(
-    flag: &'static str,
-    path: &std::path::Path,
-) -> Result<Vec<CertificateDer<'static>>, ConfigError> {
-    let pem = read_pem(flag, path)?;
-    let certificates = CertificateDer::pem_slice_iter(&pem)
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|error| pem_error(flag, path, format!("not PEM certificates ({error})")))?;
-    if certificates.is_empty() {
-        return Err(pem_error(flag, path, "contains no PEM certificate"));
-    }
-    Ok(certificates)
-}
-
-fn tls_config(tls: &TlsFiles, https: bool) -> Result<rustls::ClientConfig, ConfigError> {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let builder = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|error| ConfigError::Tls(error.to_string()))?;
-    let builder = match &tls.ca_bundle {
-        Some(path) => {
-            let mut roots = rustls::RootCertStore::empty();
-            for certificate in certificates("--tls-ca-bundle", path)? {
-                roots.add(certificate).map_err(|error| {
-                    pem_error(
-                        "--tls-ca-bundle",
-                        path,
-                        format!("not a CA certificate ({error})"),
-                    )
-                })?;
-            }
-            builder.with_root_certificates(roots)
-        }
-        // An http URL never uses the trust store: do not require one.
-        None if !https => builder.with_root_certificates(rustls::RootCertStore::empty()),
-        None => builder.with_native_roots().map_err(|error| {
-            ConfigError::Tls(format!(
-                "no system trust store ({error}); give the runtime's CA with --tls-ca-bundle"
-            ))
-        })?,
-    };
-    // hyper-rustls sets ALPN (http/1.1) itself.
-    let config = match (&tls.client_cert, &tls.client_key) {
-        (Some(cert), Some(key)) => {
-            let chain = certificates("--tls-client-cert", cert)?;
-            let pem = read_pem("--tls-client-key", key)?;
-            let key = PrivateKeyDer::from_pem_slice(&pem).map_err(|error| {
-                pem_error(
-                    "--tls-client-key",
-                    key,
-                    format!("no PEM private key (PKCS#8, PKCS#1 or SEC1) ({error})"),
-                )
-            })?;
-            builder
-                .with_client_auth_cert(chain, key)
-                .map_err(|error| ConfigError::Tls(format!("client certificate: {error}")))?
-        }
-        _ => builder.with_no_client_auth(),
-    };
-    Ok(config)
-}
+/// How the adapter's TLS flags are named in messages.
+const FLAGS: mcp_runtime_tls::FileNames = mcp_runtime_tls::FileNames {
+    ca_bundle: "--tls-ca-bundle",
+    client_cert: "--tls-client-cert",
+    client_key: "--tls-client-key",
+};
 
 impl Runtime {
     /// A client for `config`; errors name the flag at fault. Needs a Tokio runtime only when
@@ -223,16 +152,8 @@ impl Runtime {
                 })
             })
             .transpose()?;
-        let tls = tls_config(&config.tls, https)?;
-        let mut http = HttpConnector::new();
-        http.enforce_http(false);
-        http.set_nodelay(true);
-        http.set_connect_timeout(Some(CONNECT_TIMEOUT));
-        let connector = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_tls_config(tls)
-            .https_or_http()
-            .enable_http1()
-            .wrap_connector(http);
+        let tls = mcp_runtime_tls::client_config(&config.tls, FLAGS, https)?;
+        let connector = mcp_runtime_tls::connector(tls, CONNECT_TIMEOUT);
         let client = Client::builder(TokioExecutor::new()).build(connector);
         Ok(Runtime {
             display: Arc::from(url.to_string()),

@@ -1,5 +1,5 @@
 //! TLS to an `https` runtime: the adapter trusts --tls-ca-bundle and presents its client
-//! certificate to a rustls server that requires one (the test material is in `tests/tls/`).
+//! certificate to a rustls server that requires one (the test material is in `crates/tls/tests/fixtures/`).
 
 use std::convert::Infallible;
 use std::path::PathBuf;
@@ -14,7 +14,7 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 
 fn file(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/tls")
+        .join("../tls/tests/fixtures")
         .join(name)
 }
 

@@ -35,8 +35,8 @@
 //! Operational notes:
 //!
 //! - Use one [`HttpSink`] per spool directory at a time.
-//! - Only `http://` ingest URLs are supported (no TLS client is linked);
-//!   reach an `https` ingest through a local proxy or sidecar.
+//! - `http://` and `https://` ingest URLs (rustls with the system trust store or a CA bundle,
+//!   and an optional client certificate; see `mcp-runtime-tls`).
 //! - Call [`HttpSink::shutdown`] on graceful shutdown: it delivers what it can
 //!   and spools the rest for the next instance. Dropping the sink does the
 //!   same on a best-effort basis while the runtime is still running.

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
+use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
@@ -50,11 +51,21 @@ impl AuditSink for StdoutSink {
     }
 }
 
+/// How the gateway's variables for the ingest's TLS files are named in messages.
+const TLS_VARIABLES: mcp_runtime_tls::FileNames = mcp_runtime_tls::FileNames {
+    ca_bundle: "ANALYTICS_CA_BUNDLE",
+    client_cert: "ANALYTICS_CLIENT_CERT",
+    client_key: "ANALYTICS_CLIENT_KEY",
+};
+
 /// Configuration of an [`HttpSink`].
 #[derive(Clone)]
 pub struct HttpSinkConfig {
-    /// Ingest URL (`http://…`), e.g. Sentinel's `POST /events`.
+    /// Ingest URL (`http://…` or `https://…`), e.g. Sentinel's `POST /events`.
     pub ingest_url: String,
+    /// For `https`: the CA bundle to trust instead of the system's trust store, and a client
+    /// certificate to present.
+    pub tls: mcp_runtime_tls::TlsFiles,
     /// Sent as `x-api-key` when set.
     pub api_key: Option<String>,
     /// Directory of the disk spool; created if missing.
@@ -81,6 +92,7 @@ impl std::fmt::Debug for HttpSinkConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("HttpSinkConfig")
             .field("ingest_url", &self.ingest_url)
+            .field("tls", &self.tls)
             .field("api_key", &self.api_key.as_ref().map(|_| "<redacted>"))
             .field("spool_dir", &self.spool_dir)
             .field("queue_capacity", &self.queue_capacity)
@@ -100,6 +112,7 @@ impl HttpSinkConfig {
     pub fn new(ingest_url: impl Into<String>, spool_dir: impl Into<PathBuf>) -> Self {
         Self {
             ingest_url: ingest_url.into(),
+            tls: mcp_runtime_tls::TlsFiles::default(),
             api_key: None,
             spool_dir: spool_dir.into(),
             queue_capacity: 4096,
@@ -134,6 +147,9 @@ pub enum HttpSinkError {
         #[source]
         source: std::io::Error,
     },
+    /// The TLS settings cannot be used (an unreadable CA bundle, a key that does not match).
+    #[error("audit ingest TLS: {0}")]
+    Tls(#[from] mcp_runtime_tls::TlsError),
     /// Not called from within a tokio runtime.
     #[error("the audit HTTP sink must be created inside a tokio runtime")]
     NoRuntime,
@@ -210,12 +226,14 @@ impl HttpSink {
                 url: config.ingest_url.clone(),
                 reason: e.to_string(),
             })?;
-        if uri.scheme_str() != Some("http") || uri.host().is_none() {
+        let https = uri.scheme_str() == Some("https");
+        if !(https || uri.scheme_str() == Some("http")) || uri.host().is_none() {
             return Err(HttpSinkError::InvalidUrl {
                 url: config.ingest_url.clone(),
-                reason: "expected an absolute http:// URL".into(),
+                reason: "expected an absolute http:// or https:// URL".into(),
             });
         }
+        let tls = mcp_runtime_tls::client_config(&config.tls, TLS_VARIABLES, https)?;
         let runtime =
             tokio::runtime::Handle::try_current().map_err(|_| HttpSinkError::NoRuntime)?;
         let spool = Spool::open(
@@ -235,9 +253,7 @@ impl HttpSink {
         });
         let (tx, rx) = mpsc::channel(config.queue_capacity.max(1));
         let (ctrl, ctrl_rx) = mpsc::unbounded_channel();
-        let mut connector = HttpConnector::new();
-        connector.set_nodelay(true);
-        connector.set_connect_timeout(Some(config.request_timeout));
+        let connector = mcp_runtime_tls::connector(tls, config.request_timeout);
         let client = Client::builder(TokioExecutor::new()).build(connector);
         let worker = Worker {
             rx,
@@ -360,7 +376,7 @@ struct Worker {
     rx: mpsc::Receiver<AuditEvent>,
     ctrl_rx: mpsc::UnboundedReceiver<Control>,
     shared: Arc<Shared>,
-    client: Client<HttpConnector, Full<Bytes>>,
+    client: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
     uri: http::Uri,
     api_key: Option<http::HeaderValue>,
     batch_max: usize,

@@ -389,9 +389,9 @@ fn config_debug_redacts_api_key() {
 }
 
 #[tokio::test]
-async fn rejects_non_http_urls() {
+async fn rejects_urls_that_are_not_http_or_https() {
     let dir = tempfile::tempdir().unwrap();
-    for url in ["https://ingest/events", "not a url", "/events"] {
+    for url in ["ftp://ingest/events", "not a url", "/events"] {
         assert!(
             HttpSink::new(HttpSinkConfig::new(url, dir.path())).is_err(),
             "{url}"

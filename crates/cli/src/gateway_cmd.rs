@@ -59,9 +59,29 @@ pub struct GatewayArgs {
     /// mcp-runtime's 401/403/503 JSON bodies).
     #[arg(long, env = "DENY_ENCODING", default_value = "jsonrpc")]
     deny_encoding: DenyEncoding,
-    /// Sentinel ingest URL for audit events (batched, spooled to disk while unreachable).
+    /// Sentinel ingest URL for audit events (batched, spooled to disk while unreachable);
+    /// `http://` or `https://`.
     #[arg(long, env = "ANALYTICS_INGEST_URL")]
     analytics_ingest_url: Option<String>,
+    /// For an https ingest: CA certificates (PEM) to trust instead of the system's trust store.
+    #[arg(long, env = "ANALYTICS_CA_BUNDLE", value_name = "FILE")]
+    analytics_ca_bundle: Option<std::path::PathBuf>,
+    /// For an https ingest that wants mTLS: the client certificate chain (PEM).
+    #[arg(
+        long,
+        env = "ANALYTICS_CLIENT_CERT",
+        value_name = "FILE",
+        requires = "analytics_client_key"
+    )]
+    analytics_client_cert: Option<std::path::PathBuf>,
+    /// The client certificate's private key (PEM).
+    #[arg(
+        long,
+        env = "ANALYTICS_CLIENT_KEY",
+        value_name = "FILE",
+        requires = "analytics_client_cert"
+    )]
+    analytics_client_key: Option<std::path::PathBuf>,
     /// API key sent as `x-api-key` to the ingest.
     #[arg(long, env = "ANALYTICS_API_KEY", hide_env_values = true)]
     analytics_api_key: Option<String>,
@@ -286,6 +306,11 @@ fn audit_sink(args: &GatewayArgs) -> Result<Sinks> {
     {
         let mut config = HttpSinkConfig::new(url, args.audit_spool_dir.clone());
         config.api_key = args.analytics_api_key.clone().filter(|k| !k.is_empty());
+        config.tls = mcp_runtime_tls::TlsFiles {
+            ca_bundle: args.analytics_ca_bundle.clone(),
+            client_cert: args.analytics_client_cert.clone(),
+            client_key: args.analytics_client_key.clone(),
+        };
         let sink = HttpSink::new(config).with_context(|| format!("audit delivery to {url}"))?;
         http = Some(Arc::new(sink));
     }

@@ -105,7 +105,10 @@ complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand gateway" -l team
 complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand gateway" -l session-id-header -d 'Session ID header when the document names none (default X-MCP-Agent-Session)' -r
 complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand gateway" -l worker-threads -d 'Threads that serve requests. 1 (the default) runs the whole gateway on one thread, as a sidecar proxy usually should: a request then never crosses threads between the caller\'s connection and the upstream\'s, which is most of its added latency. Raise it for a gateway that must use more than one core' -r
 complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand gateway" -l deny-encoding -d 'How denials are written: `jsonrpc` (JSON-RPC errors, the default) or `http` (the Go mcp-runtime\'s 401/403/503 JSON bodies)' -r
-complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand gateway" -l analytics-ingest-url -d 'Sentinel ingest URL for audit events (batched, spooled to disk while unreachable)' -r
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand gateway" -l analytics-ingest-url -d 'Sentinel ingest URL for audit events (batched, spooled to disk while unreachable); `http://` or `https://`' -r
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand gateway" -l analytics-ca-bundle -d 'For an https ingest: CA certificates (PEM) to trust instead of the system\'s trust store' -r -F
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand gateway" -l analytics-client-cert -d 'For an https ingest that wants mTLS: the client certificate chain (PEM)' -r -F
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand gateway" -l analytics-client-key -d 'The client certificate\'s private key (PEM)' -r -F
 complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand gateway" -l analytics-api-key -d 'API key sent as `x-api-key` to the ingest' -r
 complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand gateway" -l analytics-source -d 'Audit event source. Default `<server>-gateway`' -r
 complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand gateway" -l analytics-event-type -d 'Audit event type' -r

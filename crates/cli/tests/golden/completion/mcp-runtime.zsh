@@ -112,7 +112,10 @@ _arguments "${_arguments_options[@]}" : \
 '--session-id-header=[Session ID header when the document names none (default X-MCP-Agent-Session)]:SESSION_ID_HEADER:_default' \
 '--worker-threads=[Threads that serve requests. 1 (the default) runs the whole gateway on one thread, as a sidecar proxy usually should\: a request then never crosses threads between the caller'\''s connection and the upstream'\''s, which is most of its added latency. Raise it for a gateway that must use more than one core]:WORKER_THREADS:_default' \
 '--deny-encoding=[How denials are written\: \`jsonrpc\` (JSON-RPC errors, the default) or \`http\` (the Go mcp-runtime'\''s 401/403/503 JSON bodies)]:DENY_ENCODING:_default' \
-'--analytics-ingest-url=[Sentinel ingest URL for audit events (batched, spooled to disk while unreachable)]:ANALYTICS_INGEST_URL:_default' \
+'--analytics-ingest-url=[Sentinel ingest URL for audit events (batched, spooled to disk while unreachable); \`http\://\` or \`https\://\`]:ANALYTICS_INGEST_URL:_default' \
+'--analytics-ca-bundle=[For an https ingest\: CA certificates (PEM) to trust instead of the system'\''s trust store]:FILE:_files' \
+'--analytics-client-cert=[For an https ingest that wants mTLS\: the client certificate chain (PEM)]:FILE:_files' \
+'--analytics-client-key=[The client certificate'\''s private key (PEM)]:FILE:_files' \
 '--analytics-api-key=[API key sent as \`x-api-key\` to the ingest]:ANALYTICS_API_KEY:_default' \
 '--analytics-source=[Audit event source. Default \`<server>-gateway\`]:ANALYTICS_SOURCE:_default' \
 '--analytics-event-type=[Audit event type]:ANALYTICS_EVENT_TYPE:_default' \
