@@ -16,19 +16,7 @@
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 
 use crate::config::{ConfigError, RuntimeConfig};
-use mcp_runtime_protocol::governance;
-
-/// Headers that describe one hop, never forwarded (RFC 9110 §7.6.1).
-const HOP_BY_HOP: [&str; 8] = [
-    "connection",
-    "keep-alive",
-    "proxy-authenticate",
-    "proxy-authorization",
-    "te",
-    "trailer",
-    "transfer-encoding",
-    "upgrade",
-];
+use mcp_runtime_protocol::{governance, hop_by_hop};
 
 /// The prepared header rules of one adapter (names parsed and values checked once).
 #[derive(Clone)]
@@ -101,7 +89,7 @@ impl HeaderRules {
                 strip.push(name);
             }
         };
-        for name in HOP_BY_HOP {
+        for name in hop_by_hop::HOP_BY_HOP {
             add_strip(HeaderName::from_static(name));
         }
         for default in [
@@ -161,19 +149,4 @@ impl HeaderRules {
     }
 }
 
-/// Removes the hop-by-hop headers, including those a `Connection` header names.
-pub fn strip_hop_by_hop(headers: &mut HeaderMap) {
-    let named: Vec<HeaderName> = headers
-        .get_all(header::CONNECTION)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .filter_map(|name| HeaderName::from_bytes(name.trim().as_bytes()).ok())
-        .collect();
-    for name in HOP_BY_HOP.iter().copied() {
-        headers.remove(name);
-    }
-    for name in named {
-        headers.remove(name);
-    }
-}
+pub use mcp_runtime_protocol::hop_by_hop::strip as strip_hop_by_hop;

@@ -9,8 +9,6 @@ use bytes::Bytes;
 use http::{HeaderMap, Method, Response};
 use http_body_util::Full;
 use mcp_runtime_adapter::{ConfigError, Runtime, RuntimeConfig, SendError, TlsFiles};
-use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 
 fn file(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -18,31 +16,22 @@ fn file(name: &str) -> PathBuf {
         .join(name)
 }
 
+const FIXTURES: mcp_runtime_tls::FileNames = mcp_runtime_tls::FileNames {
+    ca_bundle: "client CA",
+    client_cert: "server certificate",
+    client_key: "server key",
+};
+
 /// An HTTPS server on 127.0.0.1 that requires a client certificate issued by the test CA and
 /// answers with the number of certificates the client presented.
 async fn mtls_server() -> u16 {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let mut roots = rustls::RootCertStore::empty();
-    for certificate in CertificateDer::pem_file_iter(file("ca.pem")).expect("ca") {
-        roots.add(certificate.expect("ca cert")).expect("add");
-    }
-    let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
-        Arc::new(roots),
-        provider.clone(),
+    let config = mcp_runtime_tls::server_config(
+        &file("server.pem"),
+        &file("server.key"),
+        Some(&file("ca.pem")),
+        FIXTURES,
     )
-    .build()
-    .expect("verifier");
-    let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(file("server.pem"))
-        .expect("server cert")
-        .collect::<Result<_, _>>()
-        .expect("server cert");
-    let key = PrivateKeyDer::from_pem_file(file("server.key")).expect("server key");
-    let config = rustls::ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .expect("versions")
-        .with_client_cert_verifier(verifier)
-        .with_single_cert(chain, key)
-        .expect("server config");
+    .expect("server config");
     let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await

@@ -6,8 +6,6 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use mcp_runtime_audit::{AuditEvent, AuditSink, HttpSink, HttpSinkConfig, RequestPayload};
 use mcp_runtime_testkit::eventually;
-use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -21,18 +19,14 @@ fn fixture(name: &str) -> PathBuf {
 
 /// An HTTPS ingest on 127.0.0.1 (the fixtures' server certificate) counting the events POSTed.
 async fn https_ingest() -> (u16, Arc<AtomicUsize>) {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(fixture("server.pem"))
-        .expect("server cert")
-        .collect::<Result<_, _>>()
-        .expect("server cert");
-    let key = PrivateKeyDer::from_pem_file(fixture("server.key")).expect("server key");
-    let config = rustls::ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .expect("versions")
-        .with_no_client_auth()
-        .with_single_cert(chain, key)
-        .expect("server config");
+    let names = mcp_runtime_tls::FileNames {
+        ca_bundle: "client CA",
+        client_cert: "server certificate",
+        client_key: "server key",
+    };
+    let config =
+        mcp_runtime_tls::server_config(&fixture("server.pem"), &fixture("server.key"), None, names)
+            .expect("server config");
     let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await

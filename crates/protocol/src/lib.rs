@@ -11,6 +11,7 @@
 //!   adapter sets them).
 
 pub mod guard;
+pub mod hop_by_hop;
 pub mod inspect;
 
 /// MR's default governance header names: what a policy document that names none uses, and what

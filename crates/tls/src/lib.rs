@@ -126,6 +126,54 @@ pub fn client_config(
     Ok(config)
 }
 
+/// A rustls server configuration: the certificate chain and key a server presents, and, when
+/// `client_ca` is given, client certificates required and verified against it (mTLS).
+pub fn server_config(
+    cert_chain: &Path,
+    key: &Path,
+    client_ca: Option<&Path>,
+    names: FileNames,
+) -> Result<rustls::ServerConfig, TlsError> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let chain = certificates(names.client_cert, cert_chain)?;
+    let pem = read_pem(names.client_key, key)?;
+    let key = PrivateKeyDer::from_pem_slice(&pem).map_err(|error| {
+        pem_error(
+            names.client_key,
+            key,
+            format!("no PEM private key (PKCS#8, PKCS#1 or SEC1) ({error})"),
+        )
+    })?;
+    let builder = rustls::ServerConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .map_err(|error| TlsError::Tls(error.to_string()))?;
+    let builder = match client_ca {
+        Some(path) => {
+            let mut roots = rustls::RootCertStore::empty();
+            for certificate in certificates(names.ca_bundle, path)? {
+                roots.add(certificate).map_err(|error| {
+                    pem_error(
+                        names.ca_bundle,
+                        path,
+                        format!("not a CA certificate ({error})"),
+                    )
+                })?;
+            }
+            let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+                Arc::new(roots),
+                provider,
+            )
+            .build()
+            .map_err(|error| TlsError::Tls(format!("client verifier: {error}")))?;
+            builder.with_client_cert_verifier(verifier)
+        }
+        None => builder.with_no_client_auth(),
+    };
+    builder
+        .with_single_cert(chain, key)
+        .map_err(|error| TlsError::Tls(format!("server certificate: {error}")))
+}
+
 /// A connector for `http` and `https` URLs with `tls`, `TCP_NODELAY` and a connect timeout.
 pub fn connector(
     tls: rustls::ClientConfig,

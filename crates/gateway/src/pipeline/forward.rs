@@ -12,18 +12,6 @@ use http_body_util::Full;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 
-/// Headers that describe one hop, never forwarded (RFC 9110 §7.6.1).
-const HOP_BY_HOP: [&str; 8] = [
-    "connection",
-    "keep-alive",
-    "proxy-authenticate",
-    "proxy-authorization",
-    "te",
-    "trailer",
-    "transfer-encoding",
-    "upgrade",
-];
-
 /// Sends the cleared request upstream and relays the answer.
 pub(crate) async fn send(proxy: &Proxy, cleared: Cleared) -> Response<ProxyBody> {
     let (parts, body, filter) = cleared.into_parts();
@@ -109,18 +97,7 @@ fn prepare_upstream_headers(proxy: &Proxy, headers: &mut HeaderMap) {
     }
 }
 
-pub(crate) fn strip_hop_by_hop(headers: &mut HeaderMap) {
-    // Headers named by `Connection` are hop-by-hop too.
-    let named: Vec<String> = headers
-        .get_all(header::CONNECTION)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(',').map(|s| s.trim().to_ascii_lowercase()))
-        .collect();
-    for name in HOP_BY_HOP.iter().map(|s| s.to_string()).chain(named) {
-        headers.remove(name.as_str());
-    }
-}
+pub(crate) use mcp_runtime_protocol::hop_by_hop::strip as strip_hop_by_hop;
 
 fn upstream_error() -> Response<ProxyBody> {
     json_response(
