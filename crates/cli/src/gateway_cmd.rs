@@ -38,6 +38,10 @@ pub struct GatewayArgs {
     /// Path prefix removed before forwarding.
     #[arg(long, env = "STRIP_PREFIX")]
     strip_prefix: Option<String>,
+    /// How long the upstream may take to start its response before the caller gets a 504
+    /// (`upstream_timeout`, audited); a response that has started streaming is never cut.
+    #[arg(long, env = "UPSTREAM_TIMEOUT", default_value = "120s", value_parser = upstream_timeout)]
+    upstream_timeout: std::time::Duration,
     /// Caller identification. The policy document's `auth.mode` decides; this may only repeat
     /// it (a different value is refused) or fill it when the document has none (default then:
     /// `header`). `none`, `header`, `oauth` or `mtls`; with `oauth` and `mtls`, which this
@@ -213,7 +217,8 @@ pub fn run(args: &GatewayArgs) -> Result<ExitCode> {
                     .unwrap_or_else(|| format!("{}-gateway", args.server_name)),
                 event_type: args.analytics_event_type.clone(),
             },
-        });
+        })
+        .with_upstream_timeout(args.upstream_timeout);
         let address = SocketAddr::new(args.address, args.port);
         let listener = tokio::net::TcpListener::bind(address)
             .await
@@ -318,4 +323,10 @@ fn audit_sink(args: &GatewayArgs) -> Result<Sinks> {
         sinks.push(sink.clone());
     }
     Ok((FanOut::combine(sinks), http))
+}
+
+fn upstream_timeout(value: &str) -> Result<std::time::Duration, String> {
+    mcp_runtime_sentinel::parse_duration(value)
+        .filter(|d| !d.is_zero())
+        .ok_or_else(|| format!("{value:?} is not a duration such as 30s, 2m or 120s"))
 }

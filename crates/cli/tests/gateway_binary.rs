@@ -294,17 +294,13 @@ fn auth_mode_that_disagrees_with_the_policy_is_a_startup_error() {
 }
 
 /// An audit ingest on a fixed port that collects the `event_id`s of every POSTed batch.
-fn ingest(listener: TcpListener, ids: Arc<std::sync::Mutex<Vec<String>>>) {
+/// An ingest that keeps every event it receives.
+fn ingest(listener: TcpListener, received: Arc<std::sync::Mutex<Vec<serde_json::Value>>>) {
     std::thread::spawn(move || {
         for stream in listener.incoming().flatten() {
             let body = read_body(&stream);
             if let Ok(serde_json::Value::Array(events)) = serde_json::from_slice(&body) {
-                let mut ids = ids.lock().expect("lock");
-                ids.extend(
-                    events
-                        .iter()
-                        .filter_map(|e| e["event_id"].as_str().map(str::to_owned)),
-                );
+                received.lock().expect("lock").extend(events);
             }
             let mut stream = stream;
             let _ = write!(
@@ -403,11 +399,15 @@ fn wait_ready(gateway: &Gateway) {
 }
 
 /// Waits until the ingest has received exactly `calls` distinct events.
-fn wait_for_events(ids: &std::sync::Mutex<Vec<String>>, calls: usize) {
+fn wait_for_events(received: &std::sync::Mutex<Vec<serde_json::Value>>, calls: usize) {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        let unique: std::collections::BTreeSet<String> =
-            ids.lock().expect("lock").iter().cloned().collect();
+        let unique: std::collections::BTreeSet<String> = received
+            .lock()
+            .expect("lock")
+            .iter()
+            .filter_map(|e| e["event_id"].as_str().map(str::to_owned))
+            .collect();
         if unique.len() == calls {
             break;
         }
@@ -591,4 +591,114 @@ fn running_out_of_file_descriptors_pauses_the_gateway_and_it_serves_again() {
         "the gateway exited"
     );
     assert_eq!(gateway.child.id(), pid);
+}
+
+/// An upstream that takes each request and then does what `behave` says with the connection.
+fn misbehaving_upstream(behave: fn(TcpStream)) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let address = listener.local_addr().expect("addr");
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            std::thread::spawn(move || {
+                read_body(&stream);
+                behave(stream);
+            });
+        }
+    });
+    format!("http://{address}")
+}
+
+#[test]
+fn an_upstream_that_hangs_gets_the_caller_a_504_and_an_audit_event() {
+    // Takes the request, never answers, keeps the connection open.
+    let upstream = misbehaving_upstream(|stream| {
+        std::thread::sleep(Duration::from_secs(30));
+        drop(stream);
+    });
+    let dir = tempfile::tempdir().expect("tempdir");
+    let policy = dir.path().join("policy.json");
+    write_policy(&policy, false);
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let ingest_url = format!("http://{}/events", listener.local_addr().expect("addr"));
+    let received = Arc::new(std::sync::Mutex::new(Vec::new()));
+    ingest(listener, received.clone());
+    let gateway = start_gateway_with(
+        &upstream,
+        &policy,
+        &[
+            ("UPSTREAM_TIMEOUT", "1s".to_owned()),
+            ("ANALYTICS_INGEST_URL", ingest_url),
+            (
+                "AUDIT_SPOOL_DIR",
+                dir.path().join("spool").display().to_string(),
+            ),
+        ],
+    );
+    let started = Instant::now();
+    let (status, body) = http(&gateway.address, "POST", "/mcp", CALL);
+    assert_eq!(status, 504, "{body}");
+    assert!(body.contains("upstream_timeout"), "{body}");
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "the timeout ended the wait: {:?}",
+        started.elapsed()
+    );
+    wait_for_events(&received, 1);
+    let event = received.lock().expect("lock")[0].clone();
+    assert_eq!(event["payload"]["status"], 504, "{event}");
+    assert_eq!(event["payload"]["tool_name"], "read_file", "{event}");
+    // The gateway still serves the next caller.
+    let (status, _) = http(&gateway.address, "GET", "/health", "");
+    assert_eq!(status, 200);
+}
+
+#[test]
+fn an_upstream_dying_mid_stream_ends_that_stream_only() {
+    // A stream that sends one event and dies; the gateway must end the caller's response (no
+    // hang) and keep serving.
+    let upstream = misbehaving_upstream(|mut stream| {
+        let event = "event: message\ndata: {\"jsonrpc\":\"2.0\",\"method\":\"notifications/progress\",\"params\":{\"progress\":1}}\n\n";
+        let _ = write!(
+            stream,
+            "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n{:x}\r\n{event}\r\n",
+            event.len()
+        );
+        let _ = stream.flush();
+        std::thread::sleep(Duration::from_millis(200));
+        // Dies: the chunked body is never terminated.
+        let _ = stream.shutdown(std::net::Shutdown::Both);
+    });
+    let dir = tempfile::tempdir().expect("tempdir");
+    let policy = dir.path().join("policy.json");
+    write_policy(&policy, false);
+    let gateway = start_gateway(&upstream, &policy);
+    let started = Instant::now();
+    let mut stream = TcpStream::connect(&gateway.address).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .expect("timeout");
+    write!(
+        stream,
+        "POST /mcp HTTP/1.1\r\nhost: {}\r\ncontent-type: application/json\r\naccept: application/json, text/event-stream\r\nx-mcp-agent-id: claude\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{CALL}",
+        gateway.address,
+        CALL.len()
+    )
+    .expect("send");
+    let mut received = Vec::new();
+    // Ends (EOF or a reset), never the 20 s read timeout.
+    let ended = stream.read_to_end(&mut received);
+    let text = String::from_utf8_lossy(&received);
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "the caller's stream ended when the upstream died ({ended:?} after {:?}): {text}",
+        started.elapsed()
+    );
+    assert!(text.starts_with("HTTP/1.1 200"), "{text}");
+    assert!(
+        text.contains("notifications/progress"),
+        "the event before the death: {text}"
+    );
+    // Other callers are unaffected.
+    let (status, _) = http(&gateway.address, "GET", "/health", "");
+    assert_eq!(status, 200);
 }

@@ -106,12 +106,20 @@ impl std::fmt::Debug for ProxyConfig {
     }
 }
 
+/// How long an upstream may take to start answering by default: longer than the MCP SDKs' own
+/// request timeouts (60 s), so a slow tool is the client's call to give up on, while an upstream
+/// that hangs does not hold a connection forever.
+pub const DEFAULT_UPSTREAM_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(120);
+
 /// The proxy: cheap to clone, shared by every connection.
 #[derive(Clone, Debug)]
 pub struct Proxy {
     pub(crate) config: Arc<ProxyConfig>,
     pub(crate) client: Client<HttpConnector, Full<Bytes>>,
     pub(crate) streaming_client: Client<HttpConnector, Incoming>,
+    /// How long the upstream may take to start its response (headers); a stream that has
+    /// started is never cut.
+    pub(crate) upstream_timeout: std::time::Duration,
     /// Set by [`Proxy::serve`] on a loopback listener: only loopback `Host`s are accepted.
     loopback_hosts_only: bool,
 }
@@ -127,8 +135,16 @@ impl Proxy {
             config: Arc::new(config),
             client,
             streaming_client,
+            upstream_timeout: DEFAULT_UPSTREAM_TIMEOUT,
             loopback_hosts_only: false,
         }
+    }
+
+    /// The same proxy with another upstream timeout (default [`DEFAULT_UPSTREAM_TIMEOUT`]): an
+    /// upstream that has not started its response by then gets the caller a 504.
+    pub fn with_upstream_timeout(mut self, timeout: std::time::Duration) -> Self {
+        self.upstream_timeout = timeout;
+        self
     }
 
     /// Serves on `listener` until the future is dropped (its connections end with it).

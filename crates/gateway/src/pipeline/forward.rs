@@ -42,11 +42,22 @@ where
     };
     parts.uri = uri;
     prepare_upstream_headers(proxy, &mut parts.headers);
-    match client.request(Request::from_parts(parts, body)).await {
-        Ok(response) => relay(response, filter),
-        Err(error) => {
+    let request = client.request(Request::from_parts(parts, body));
+    match tokio::time::timeout(proxy.upstream_timeout, request).await {
+        Ok(Ok(response)) => relay(response, filter),
+        Ok(Err(error)) => {
             tracing::debug!(%error, "upstream request failed");
             upstream_error()
+        }
+        Err(_) => {
+            tracing::warn!(
+                timeout = ?proxy.upstream_timeout,
+                "the upstream did not start its response in time"
+            );
+            json_response(
+                StatusCode::GATEWAY_TIMEOUT,
+                br#"{"error":"upstream_timeout"}"#.to_vec(),
+            )
         }
     }
 }

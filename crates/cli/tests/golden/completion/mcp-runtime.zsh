@@ -102,6 +102,7 @@ _arguments "${_arguments_options[@]}" : \
 '--upstream-url=[The MCP server to forward to, e.g. http\://127.0.0.1\:8088]:UPSTREAM_URL:_default' \
 '--policy-file=[The policy document, reloaded when it changes]:POLICY_FILE:_files' \
 '--strip-prefix=[Path prefix removed before forwarding]:STRIP_PREFIX:_default' \
+'--upstream-timeout=[How long the upstream may take to start its response before the caller gets a 504 (\`upstream_timeout\`, audited); a response that has started streaming is never cut]:UPSTREAM_TIMEOUT:_default' \
 '--auth-mode=[Caller identification. The policy document'\''s \`auth.mode\` decides; this may only repeat it (a different value is refused) or fill it when the document has none (default then\: \`header\`). \`none\`, \`header\`, \`oauth\` or \`mtls\`; with \`oauth\` and \`mtls\`, which this version cannot provide yet, the gateway refuses every MCP request with 503 \`auth_mode_unavailable\` (fail closed)]:AUTH_MODE:_default' \
 '--policy-mode=[Policy mode when the document has none\: \`allow-list\` or \`observe\`]:POLICY_MODE:_default' \
 '--policy-default-decision=[Default decision when the document has none\: \`deny\` or \`allow\`]:POLICY_DEFAULT_DECISION:_default' \
