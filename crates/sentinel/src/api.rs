@@ -139,7 +139,7 @@ async fn ingest_inner(inner: &Inner, headers: &HeaderMap, body: Body) -> Respons
     }
     // Bounded memory: at most `max_inflight_requests` bodies are buffered at once.
     let Ok(Ok(_permit)) = tokio::time::timeout(
-        Duration::from_secs(10),
+        inner.config.ingest_wait,
         inner.ingest_permits.clone().acquire_owned(),
     )
     .await

@@ -77,6 +77,10 @@ pub struct SentinelConfig {
     pub max_body_bytes: usize,
     /// Ingest bodies buffered at once; further requests wait (default 32, so at most 32 MiB).
     pub max_inflight_requests: usize,
+    /// How long a request waits for one of those slots before it is answered 503 `overloaded`
+    /// with `Retry-After: 1` (default 10 s): a gateway's sink retries, and its spool keeps the
+    /// events meanwhile.
+    pub ingest_wait: Duration,
     /// Queue of the in-process sink; events beyond it are dropped and counted (default 65536).
     pub sink_queue: usize,
 }
@@ -94,6 +98,7 @@ impl std::fmt::Debug for SentinelConfig {
             .field("retention_interval", &self.retention_interval)
             .field("max_body_bytes", &self.max_body_bytes)
             .field("max_inflight_requests", &self.max_inflight_requests)
+            .field("ingest_wait", &self.ingest_wait)
             .field("sink_queue", &self.sink_queue)
             .finish()
     }
@@ -110,6 +115,7 @@ impl SentinelConfig {
             retention_interval: Duration::from_secs(600),
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             max_inflight_requests: 32,
+            ingest_wait: Duration::from_secs(10),
             sink_queue: 65_536,
         }
     }
