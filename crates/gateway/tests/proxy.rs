@@ -146,6 +146,7 @@ async fn gateway_with(
         policy: Arc::new(move || policy.clone()),
         config_status: None,
         allowed_origins: vec!["http://trusted.example".into()],
+        oauth: Default::default(),
         audit: Some(audit),
         labels: mcp_runtime_gateway::proxy::ServerLabels {
             server: "files".into(),
