@@ -12,7 +12,8 @@
 //                 tokens the provider would not issue.
 //   OIDC_ALG      RS256 (default) or ES256: the signing algorithm of new keys and of tokens.
 //
-// Clients (client_secret_basic or client_secret_post):
+// Clients (client_secret_basic), allowed scopes `openid mcp` (the Python SDK's
+// ClientCredentialsOAuthProvider asks for the scopes the provider's metadata advertises):
 //   agent-claude / claude-secret  tokens carry tid=storage; 10 min lifetime
 //   short-lived  / short-secret   1 s lifetime (expiry tests)
 import { createPublicKey, generateKeyPairSync, randomUUID } from "node:crypto";
@@ -58,7 +59,7 @@ const provider = new Provider(issuer, {
       grant_types: ["client_credentials"],
       redirect_uris: [],
       response_types: [],
-      scope: "mcp",
+      scope: "openid mcp",
       id_token_signed_response_alg: alg,
     },
     {
@@ -67,7 +68,7 @@ const provider = new Provider(issuer, {
       grant_types: ["client_credentials"],
       redirect_uris: [],
       response_types: [],
-      scope: "mcp",
+      scope: "openid mcp",
       id_token_signed_response_alg: alg,
     },
   ],
@@ -81,7 +82,7 @@ const provider = new Provider(issuer, {
       defaultResource: () => undefined,
       useGrantedResource: () => true,
       getResourceServerInfo: (ctx, resourceIndicator, client) => ({
-        scope: "mcp",
+        scope: "openid mcp",
         audience: resourceIndicator,
         accessTokenTTL: lifetimes[client.clientId] ?? 600,
         accessTokenFormat: "jwt",

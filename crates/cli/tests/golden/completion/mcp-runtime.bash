@@ -2342,7 +2342,7 @@ _mcp__runtime() {
             return 0
             ;;
         mcp__subcmd__runtime__subcmd__gateway)
-            opts="-h -V --port --address --upstream-url --policy-file --strip-prefix --auth-mode --policy-mode --policy-default-decision --policy-version --human-id-header --agent-id-header --team-id-header --session-id-header --worker-threads --deny-encoding --analytics-ingest-url --analytics-api-key --analytics-source --analytics-event-type --audit-spool-dir --audit-stdout --server-name --server-namespace --team-id --cluster-name --metrics-port --allowed-origins --max-body-bytes --help --version"
+            opts="-h -V --port --address --upstream-url --policy-file --strip-prefix --auth-mode --policy-mode --policy-default-decision --policy-version --human-id-header --agent-id-header --team-id-header --session-id-header --worker-threads --deny-encoding --analytics-ingest-url --analytics-api-key --analytics-source --analytics-event-type --audit-spool-dir --audit-stdout --server-name --server-namespace --team-id --cluster-name --metrics-port --allowed-origins --max-body-bytes --external-base-url --oauth-leeway-seconds --oauth-allow-http-issuer --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2453,6 +2453,14 @@ _mcp__runtime() {
                     return 0
                     ;;
                 --max-body-bytes)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --external-base-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --oauth-leeway-seconds)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
