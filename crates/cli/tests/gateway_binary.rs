@@ -215,7 +215,8 @@ fn oauth_refuses_forged_identity_and_mtls_fails_closed_without_auth_mode() {
             "oauth: nothing forwarded"
         );
     }
-    for mode in [AuthMode::Mtls] {
+    let mode = AuthMode::Mtls;
+    {
         let (upstream_url, forwarded) = upstream();
         let dir = tempfile::tempdir().expect("tempdir");
         let policy = dir.path().join("policy.json");

@@ -810,7 +810,8 @@ async fn get_path(url: &str, path: &str) -> (u16, String) {
 #[tokio::test]
 async fn mtls_policies_fail_closed_on_every_request() {
     // `oauth` is a real resource server now (tests/oauth.rs); `mtls` is not built yet.
-    for mode in [AuthMode::Mtls] {
+    let mode = AuthMode::Mtls;
+    {
         for encoding in [DenyEncoding::JsonRpc, DenyEncoding::Http] {
             let (upstream_url, seen) = upstream(false).await;
             let audit: Arc<Collected> = Arc::default();
