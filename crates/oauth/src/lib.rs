@@ -21,6 +21,8 @@
 
 pub mod discovery;
 mod fetch;
+mod ring_verify;
 mod verifier;
 
+pub use ring_verify::install as install_crypto_provider;
 pub use verifier::{ALLOWED_ALGORITHMS, Claims, Error, Issuers, Settings, Verifier};

@@ -182,6 +182,7 @@ enum Lookup {
 impl Verifier {
     /// A verifier for `issuer`; nothing is fetched until the first token.
     pub fn new(issuer: &str, settings: Settings) -> Result<Verifier, Error> {
+        crate::ring_verify::install();
         discovery::metadata_urls(issuer).map_err(Error::Provider)?;
         let fetcher =
             Fetcher::new(settings.fetch_timeout, settings.allow_http).map_err(Error::Provider)?;
@@ -444,6 +445,7 @@ pub struct Issuers {
 impl Issuers {
     /// An empty registry.
     pub fn new(settings: Settings) -> Issuers {
+        crate::ring_verify::install();
         Issuers {
             settings,
             verifiers: Mutex::default(),

@@ -26,6 +26,8 @@ struct Issuer {
 /// Serves `/.well-known/openid-configuration` (the OAuth document is 404, as oidc-provider
 /// does) and `/jwks`.
 async fn issuer(path: &str) -> Issuer {
+    // Before any signing: the verifier's ring provider is then the one under test.
+    mcp_runtime_oauth::install_crypto_provider();
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let address = listener.local_addr().expect("addr");
     let url = format!("http://{address}{path}");
