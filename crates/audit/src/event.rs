@@ -177,6 +177,12 @@ pub struct RequestPayload {
     /// Effective trust (the lower of admin and consented).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub effective_trust: Option<String>,
+    /// How the caller was authenticated (`oauth`); absent in header mode, as in MR.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth_method: Option<String>,
+    /// The bearer token's `jti` (never the token).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_id: Option<String>,
 }
 
 #[cfg(test)]

@@ -10,7 +10,7 @@ use mcp_runtime_gateway::metrics::{GatewayMetrics, ServerLabelSet};
 use mcp_runtime_gateway::policy_source::{
     DocumentDefaults, PolicyStore, parse_auth_mode, startup_check, watch_file,
 };
-use mcp_runtime_gateway::proxy::{Proxy, ProxyConfig, ServerLabels};
+use mcp_runtime_gateway::proxy::{OAuthConfig, Proxy, ProxyConfig, ServerLabels};
 use mcp_runtime_gateway::server::serve_gateway;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -44,9 +44,9 @@ pub struct GatewayArgs {
     upstream_timeout: std::time::Duration,
     /// Caller identification. The policy document's `auth.mode` decides; this may only repeat
     /// it (a different value is refused) or fill it when the document has none (default then:
-    /// `header`). `none`, `header`, `oauth` or `mtls`; with `oauth` and `mtls`, which this
-    /// version cannot provide yet, the gateway refuses every MCP request with 503
-    /// `auth_mode_unavailable` (fail closed).
+    /// `header`). `none`, `header`, `oauth` (bearer JWTs from the policy's `auth.issuer_url`) or
+    /// `mtls`; with `mtls`, which this version cannot provide yet, the gateway refuses every MCP
+    /// request with 503 `auth_mode_unavailable` (fail closed).
     #[arg(long, env = "AUTH_MODE")]
     auth_mode: Option<String>,
     /// Fallbacks from MR's sidecar environment for fields the policy document leaves unset; the
@@ -127,6 +127,19 @@ pub struct GatewayArgs {
     /// Largest accepted request body, in bytes.
     #[arg(long, env = "MAX_BODY_BYTES", default_value_t = 4 * 1024 * 1024)]
     max_body_bytes: usize,
+    /// The gateway's public base URL, e.g. https://mcp.example.com (oauth mode): the resource
+    /// URL is this plus the request path, published in the protected-resource metadata and
+    /// expected as the token audience when the policy's `auth.audience` is empty. Unset: taken
+    /// from each request's Host, which is trusted as an audience only on a loopback listener.
+    #[arg(long, env = "EXTERNAL_BASE_URL")]
+    external_base_url: Option<String>,
+    /// Clock skew tolerated on a token's `exp` and `nbf`, in seconds (oauth mode).
+    #[arg(long, env = "OAUTH_LEEWAY_SECONDS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(0..=300))]
+    oauth_leeway_seconds: u64,
+    /// Accept a plain-http issuer (and key set) on a non-loopback host (oauth mode). Without
+    /// it only https is used, except for loopback hosts.
+    #[arg(long, env = "OAUTH_ALLOW_HTTP_ISSUER")]
+    oauth_allow_http_issuer: bool,
 }
 
 pub fn run(args: &GatewayArgs) -> Result<ExitCode> {
@@ -206,6 +219,18 @@ pub fn run(args: &GatewayArgs) -> Result<ExitCode> {
                 .map(|o| o.trim().to_owned())
                 .filter(|o| !o.is_empty())
                 .collect(),
+            oauth: OAuthConfig {
+                public_url: args
+                    .external_base_url
+                    .clone()
+                    .filter(|url| !url.trim().is_empty()),
+                loopback_hosts_only: false,
+                verification: mcp_runtime_oauth::Settings {
+                    leeway: std::time::Duration::from_secs(args.oauth_leeway_seconds),
+                    allow_http: args.oauth_allow_http_issuer,
+                    ..mcp_runtime_oauth::Settings::default()
+                },
+            },
             labels: ServerLabels {
                 server: args.server_name.clone(),
                 namespace: args.server_namespace.clone(),

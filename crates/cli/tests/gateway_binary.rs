@@ -197,8 +197,26 @@ fn within(what: &str, within: Duration, mut check: impl FnMut() -> Option<String
 }
 
 #[test]
-fn oauth_and_mtls_policies_fail_closed_without_auth_mode() {
-    for mode in [AuthMode::Oauth, AuthMode::Mtls] {
+fn oauth_refuses_forged_identity_and_mtls_fails_closed_without_auth_mode() {
+    // oauth: the policy decides; forged headers and no token: 401 missing_bearer_token.
+    {
+        let (upstream_url, forwarded) = upstream();
+        let dir = tempfile::tempdir().expect("tempdir");
+        let policy = dir.path().join("policy.json");
+        write_policy_with_auth(&policy, false, AuthMode::Oauth);
+        let gateway = start_gateway(&upstream_url, &policy);
+        wait_ready(&gateway);
+        let (status, body) = forged_call(&gateway.address);
+        assert_eq!(status, 401, "oauth: {body}");
+        assert!(body.contains("missing_bearer_token"), "oauth: {body}");
+        assert_eq!(
+            forwarded.load(Ordering::SeqCst),
+            0,
+            "oauth: nothing forwarded"
+        );
+    }
+    let mode = AuthMode::Mtls;
+    {
         let (upstream_url, forwarded) = upstream();
         let dir = tempfile::tempdir().expect("tempdir");
         let policy = dir.path().join("policy.json");
@@ -236,8 +254,8 @@ fn a_reload_that_changes_the_auth_mode_flips_enforcement_both_ways() {
     assert_eq!(http(&gateway.address, "POST", "/mcp", CALL).0, 200);
     assert_eq!(forwarded.load(Ordering::SeqCst), 1);
 
-    write_policy_with_auth(&policy, false, AuthMode::Oauth);
-    within("header -> oauth", Duration::from_secs(1), || {
+    write_policy_with_auth(&policy, false, AuthMode::Mtls);
+    within("header -> mtls", Duration::from_secs(1), || {
         let (status, body) = http(&gateway.address, "POST", "/mcp", CALL);
         (status != 503).then(|| format!("{status} {body}"))
     });
@@ -249,9 +267,21 @@ fn a_reload_that_changes_the_auth_mode_flips_enforcement_both_ways() {
     assert_eq!(
         forwarded.load(Ordering::SeqCst),
         before,
-        "nothing forwarded in oauth mode"
+        "nothing forwarded in mtls mode"
     );
     assert_eq!(http(&gateway.address, "GET", "/ready", "").0, 503);
+
+    // To oauth: the header identity the caller sends no longer counts (its token is no JWT).
+    write_policy_with_auth(&policy, false, AuthMode::Oauth);
+    within("mtls -> oauth", Duration::from_secs(1), || {
+        let (status, body) = http(&gateway.address, "POST", "/mcp", CALL);
+        (status != 401).then(|| format!("{status} {body}"))
+    });
+    assert_eq!(
+        forwarded.load(Ordering::SeqCst),
+        before,
+        "nothing forwarded in oauth mode"
+    );
 
     write_policy_with_auth(&policy, false, AuthMode::Header);
     within("oauth -> header", Duration::from_secs(1), || {
@@ -287,9 +317,9 @@ fn auth_mode_that_disagrees_with_the_policy_is_a_startup_error() {
     );
     assert_eq!(forwarded.load(Ordering::SeqCst), 0);
 
-    // Agreeing is fine: the gateway starts, and fails closed.
+    // Agreeing is fine: the gateway starts, and refuses the caller's forged identity.
     let gateway = start_gateway_with(&upstream_url, &policy, &[("AUTH_MODE", "oauth".into())]);
-    assert_eq!(forged_call(&gateway.address).0, 503);
+    assert_eq!(forged_call(&gateway.address).0, 401);
     assert_eq!(forwarded.load(Ordering::SeqCst), 0);
 }
 

@@ -691,29 +691,43 @@ fn up_killed_with_sigkill_leaves_no_server_process_behind() {
     );
 }
 
+/// An `oauth` server in `up` verifies bearer tokens from a real OpenID provider (oidc-provider,
+/// client credentials): the official Python SDK client authenticates with its own
+/// `ClientCredentialsOAuthProvider` (401 → protected-resource metadata → token for the resource
+/// → retry), lists and calls a tool; forged identity headers without a token are refused.
 #[test]
-fn an_oauth_server_fails_closed_in_up_as_its_sidecar_would() {
+fn an_oauth_server_in_up_accepts_provider_tokens_and_nothing_else() {
     let dir = tempfile::tempdir().expect("dir");
     let state = tempfile::tempdir().expect("state");
+    let keys = tempfile::tempdir().expect("keys");
+    let provider_port = mcp_runtime_peers::free_port();
+    let _provider =
+        mcp_runtime_peers::oidc_provider(provider_port, &keys.path().join("keys.json"), "RS256");
+    let issuer = format!("http://127.0.0.1:{provider_port}");
     let marker = dir.path().join("marker");
     let server = python_server("crm", &marker).replace(
         "  policy: {mode: allow-list, defaultDecision: deny}\n",
-        "  policy: {mode: allow-list, defaultDecision: deny}\n  auth: {mode: oauth, issuerURL: 'https://issuer.example', audience: crm}\n",
+        &format!("  policy: {{mode: allow-list, defaultDecision: deny}}\n  auth: {{mode: oauth, issuerURL: '{issuer}'}}\n"),
     );
     assert!(server.contains("mode: oauth"), "{server}");
     write(&dir.path().join("crm.yaml"), &server);
-    write(&dir.path().join("grant.yaml"), &grant("crm", "[]"));
+    // The provider's client is the agent.
+    write(
+        &dir.path().join("grant.yaml"),
+        &grant("crm", "[]").replace(
+            "subject: {humanID: dev}",
+            "subject: {agentID: agent-claude}",
+        ),
+    );
     let up = Up::start(dir.path(), state.path());
     let status = up.wait_ready("crm");
     assert!(
-        status["warnings"]
-            .as_array()
-            .is_some_and(|w| w.iter().any(|w| w
-                .as_str()
-                .is_some_and(|w| w.contains("auth_mode_unavailable")))),
-        "up says so: {status}"
+        !status["warnings"].as_array().is_some_and(|w| w
+            .iter()
+            .any(|w| w.as_str().is_some_and(|w| w.contains("oauth")))),
+        "no warning about oauth: {status}"
     );
-    // Forged identity headers and no token: refused, and the tool never ran.
+    // Forged identity headers and no token: 401 missing_bearer_token; the tool never ran.
     let call = r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"secret_admin","arguments":{}}}"#;
     let (code, body) = http(
         &up.address,
@@ -723,10 +737,46 @@ fn an_oauth_server_fails_closed_in_up_as_its_sidecar_would() {
             ("content-type", "application/json"),
             ("accept", "application/json, text/event-stream"),
             ("x-mcp-human-id", "dev"),
+            ("x-mcp-agent-id", "agent-claude"),
         ],
         call,
     );
-    assert_eq!(code, 503, "{body}");
-    assert!(body.contains("auth_mode_unavailable"), "{body}");
-    assert!(!marker.exists(), "the tool never ran");
+    assert_eq!(code, 401, "{body}");
+    assert!(body.contains("missing_bearer_token"), "{body}");
+    // The protected-resource metadata of the route.
+    let (code, body) = http(
+        &up.address,
+        "GET",
+        "/.well-known/oauth-protected-resource/crm/mcp",
+        &[],
+        "",
+    );
+    assert_eq!(code, 200, "{body}");
+    let metadata: Value = serde_json::from_str(&body).expect("JSON");
+    assert_eq!(metadata["resource"], up.url("/crm/mcp"));
+    assert_eq!(metadata["authorization_servers"][0], issuer);
+
+    let output = Command::new(python())
+        .arg(workspace().join("tests/peers/python/oauth_client.py"))
+        .arg(up.url("/crm/mcp"))
+        .arg(&issuer)
+        .arg("agent-claude")
+        .arg("claude-secret")
+        .output()
+        .expect("run the Python client");
+    assert!(
+        output.status.success(),
+        "Python OAuth client failed: {}\n{}\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr),
+        up.log()
+    );
+    let result: Value = serde_json::from_slice(&output.stdout).expect("JSON line");
+    assert_eq!(result["tools"], serde_json::json!(["add"]), "{result}");
+    assert_eq!(
+        result["call"]["text"],
+        serde_json::json!(["42"]),
+        "{result}"
+    );
+    assert!(!marker.exists(), "secret_admin never ran");
 }

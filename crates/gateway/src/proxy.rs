@@ -11,8 +11,9 @@
 //! - Identity follows the active policy's `auth.mode` ([`IdentityMode::of`]). In header mode it
 //!   is taken from the governance headers; every governance header, token header and the
 //!   caller's `Authorization` are removed before forwarding, and the authenticated identity is
-//!   written back. The caller's token never reaches the upstream. A mode this version cannot
-//!   provide (`oauth`, `mtls`) refuses every request with 503 `auth_mode_unavailable`.
+//!   written back. The caller's token never reaches the upstream. In `oauth` mode the caller is
+//!   a verified bearer JWT ([`mcp_runtime_oauth`]); a mode this version cannot provide (`mtls`)
+//!   refuses every request with 503 `auth_mode_unavailable`.
 //! - Every `tools/call` (in a batch: every element) is decided by the policy; one denied element
 //!   refuses the whole request, which is then never forwarded. No policy loaded → 503, fail closed.
 //! - `tools/list` results are filtered to the tools the caller may call, in JSON and in SSE
@@ -46,6 +47,7 @@ use tracing::Instrument;
 
 pub use crate::pipeline::guard::is_loopback_host;
 pub use crate::pipeline::identity::IdentityMode;
+use crate::pipeline::identity::OAuthState;
 
 /// Response body type of the proxy.
 pub type ProxyBody = BoxBody<Bytes, Box<dyn std::error::Error + Send + Sync>>;
@@ -80,6 +82,24 @@ pub struct ProxyConfig {
     /// Browser origins allowed besides the gateway's own (`*` allows any). A request with any
     /// other `Origin` is refused with 403 (DNS-rebinding protection, as the MCP spec requires).
     pub allowed_origins: Vec<String>,
+    /// `auth.mode: oauth`: where the resource is published and how tokens are verified.
+    pub oauth: OAuthConfig,
+}
+
+/// The gateway side of `auth.mode: oauth` (the issuer and audience come from the policy).
+#[derive(Clone, Debug, Default)]
+pub struct OAuthConfig {
+    /// The public base URL of this gateway (`EXTERNAL_BASE_URL`, e.g. `https://mcp.example.com`):
+    /// the resource URL is this plus the request path, and it is the expected audience when
+    /// the policy names none. Unset: `http://<Host>` of each request, which is trusted as an
+    /// audience only when the listener answers loopback `Host` names alone (local mode);
+    /// elsewhere such a gateway answers 503 `oauth_config_missing` unless `auth.audience` is set.
+    pub public_url: Option<String>,
+    /// Only loopback `Host` names reach this proxy (set by `mcp-runtime up`, which checks the
+    /// Host itself; [`Proxy::serve`] sets it for a loopback listener).
+    pub loopback_hosts_only: bool,
+    /// Token checks and key fetching.
+    pub verification: mcp_runtime_oauth::Settings,
 }
 
 /// The server identity written into audit events (MR's `server`, `namespace`, `team_id`,
@@ -122,6 +142,8 @@ pub struct Proxy {
     pub(crate) upstream_timeout: std::time::Duration,
     /// Set by [`Proxy::serve`] on a loopback listener: only loopback `Host`s are accepted.
     loopback_hosts_only: bool,
+    /// Verifiers and key caches of `oauth` mode.
+    oauth: Arc<OAuthState>,
 }
 
 impl Proxy {
@@ -131,12 +153,17 @@ impl Proxy {
         connector.set_nodelay(true);
         let client = Client::builder(TokioExecutor::new()).build(connector.clone());
         let streaming_client = Client::builder(TokioExecutor::new()).build(connector);
+        let oauth = Arc::new(OAuthState {
+            issuers: mcp_runtime_oauth::Issuers::new(config.oauth.verification.clone()),
+            host_trusted: config.oauth.loopback_hosts_only,
+        });
         Proxy {
             config: Arc::new(config),
             client,
             streaming_client,
             upstream_timeout: DEFAULT_UPSTREAM_TIMEOUT,
             loopback_hosts_only: false,
+            oauth,
         }
     }
 
@@ -178,6 +205,12 @@ impl Proxy {
         shutdown: impl Future<Output = ()>,
     ) -> std::io::Result<()> {
         self.loopback_hosts_only = listener.local_addr()?.ip().is_loopback();
+        if self.loopback_hosts_only && !self.oauth.host_trusted {
+            self.oauth = Arc::new(OAuthState {
+                issuers: mcp_runtime_oauth::Issuers::new(self.config.oauth.verification.clone()),
+                host_trusted: true,
+            });
+        }
         mcp_runtime_serve::serve(listener, options, shutdown, move |stream, _peer, drain| {
             let proxy = self.clone();
             let service = hyper::service::service_fn(move |request| {
@@ -217,7 +250,7 @@ impl Proxy {
         let config = &self.config;
         let request = admin::answer(config, request)?;
         let request = guard::check(self.guard(), request)?;
-        let (identified, body) = identity::establish(config, request, record)?;
+        let (identified, body) = identity::establish(config, &self.oauth, request, record).await?;
         let inspected = inspect::read(config, identified, body, record).await?;
         let cleared = decide::decide(config, inspected, record)?;
         ControlFlow::Continue(forward::send(self, cleared).await)

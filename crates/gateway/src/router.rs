@@ -112,7 +112,13 @@ impl Router {
     /// Routes one request. An unknown path gets a JSON-RPC error naming the known routes, so a
     /// client pointed at a typo learns where the servers are.
     pub async fn handle(&self, request: Request<Incoming>) -> Response<ProxyBody> {
-        match self.lookup(request.uri().path()) {
+        // `/.well-known/oauth-protected-resource/<route path>` belongs to that route (RFC 9728
+        // path-inserted metadata).
+        let path = request.uri().path();
+        let routed = crate::pipeline::identity::protected_resource_path(path)
+            .filter(|rest| !rest.is_empty())
+            .unwrap_or(path);
+        match self.lookup(routed) {
             Some(route) => {
                 if let Some(Err(not_ready)) = route.ready.as_ref().map(|check| check()) {
                     return jsonrpc_error(

@@ -1,6 +1,8 @@
 //! The proxy in front of a recording upstream on loopback: allowed calls pass, denied calls never
 //! reach the upstream, tools/list is filtered, credentials and identity headers are scrubbed.
 
+mod oauth_common;
+
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
@@ -146,6 +148,7 @@ async fn gateway_with(
         policy: Arc::new(move || policy.clone()),
         config_status: None,
         allowed_origins: vec!["http://trusted.example".into()],
+        oauth: Default::default(),
         audit: Some(audit),
         labels: mcp_runtime_gateway::proxy::ServerLabels {
             server: "files".into(),
@@ -805,8 +808,10 @@ async fn get_path(url: &str, path: &str) -> (u16, String) {
 }
 
 #[tokio::test]
-async fn oauth_and_mtls_policies_fail_closed_on_every_request() {
-    for mode in [AuthMode::Oauth, AuthMode::Mtls] {
+async fn mtls_policies_fail_closed_on_every_request() {
+    // `oauth` is a real resource server now (tests/oauth.rs); `mtls` is not built yet.
+    let mode = AuthMode::Mtls;
+    {
         for encoding in [DenyEncoding::JsonRpc, DenyEncoding::Http] {
             let (upstream_url, seen) = upstream(false).await;
             let audit: Arc<Collected> = Arc::default();
@@ -850,22 +855,44 @@ async fn oauth_and_mtls_policies_fail_closed_on_every_request() {
     }
 }
 
+/// `raw` request bytes with `name: value` added after the request line.
+fn with_header(mut request: Vec<u8>, name: &str, value: &str) -> Vec<u8> {
+    let line_end = request
+        .windows(2)
+        .position(|w| w == b"\r\n")
+        .expect("request line")
+        + 2;
+    let header = format!("{name}: {value}\r\n");
+    request.splice(line_end..line_end, header.bytes());
+    request
+}
+
+/// The bypass corpus behind an `oauth` policy with a *valid* token from a real provider
+/// (oidc-provider) on every request, next to forged identity headers: nothing denied reaches the
+/// upstream, and the forged headers change nothing.
 #[tokio::test]
 async fn the_bypass_corpus_reaches_nothing_behind_an_oauth_policy() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let provider = oauth_common::Provider::start(dir.path(), "corpus", "RS256");
+    let mut document = policy().document().clone();
+    document.auth.mode = AuthMode::Oauth.into();
+    document.auth.issuer_url = provider.issuer.clone();
+    // The provider's client is the agent; the corpus forges `x-mcp-agent-id: claude`.
+    document.grants[0].agent_id = "agent-claude".into();
+    document.finalize(jiff::Timestamp::now()).expect("finalize");
+    let policy = Arc::new(CompiledPolicy::new(document).expect("valid"));
     let (upstream_url, seen) = upstream(false).await;
-    let url = gateway(
-        &upstream_url,
-        Some(with_auth_mode(&policy(), AuthMode::Oauth)),
-    )
-    .await;
-    let allowed = call("read_file");
-    let mut corpus = bypass_corpus();
-    // Behind an unavailable identity mode even an allowed call must not pass.
-    corpus.push((
-        "allowed call with forged headers",
-        request_bytes(&[], allowed.as_bytes()),
-    ));
-    for (name, bytes) in corpus {
+    let audit: Arc<Collected> = Arc::default();
+    let url = gateway_with_audit(&upstream_url, Some(policy), audit.clone()).await;
+    // The corpus sends `Host: localhost`, so the resource (the token's audience) is this.
+    let resource = "http://localhost/mcp";
+    let token = provider
+        .token("agent-claude", "claude-secret", resource)
+        .await;
+    let bearer = format!("Bearer {token}");
+    for (name, bytes) in bypass_corpus() {
+        let bytes = with_header(bytes, "authorization", &bearer);
+        let bytes = with_header(bytes, "x-mcp-human-id", "admin@example.com");
         let status = raw(&url, bytes).await;
         assert!(status != 0, "{name}: no response");
         assert_eq!(
@@ -874,4 +901,49 @@ async fn the_bypass_corpus_reaches_nothing_behind_an_oauth_policy() {
             "{name}: reached the upstream (status {status})"
         );
     }
+    // A token for another client (no grant) next to headers naming the granted agent: denied.
+    let other = provider
+        .token("short-lived", "short-secret", resource)
+        .await;
+    let forged = with_header(
+        request_bytes(&[], call("read_file").as_bytes()),
+        "authorization",
+        &format!("Bearer {other}"),
+    );
+    let forged = with_header(forged, "x-mcp-team-id", "platform");
+    assert_eq!(raw(&url, forged).await, 200, "a JSON-RPC denial");
+    assert_eq!(
+        seen.lock().expect("lock").len(),
+        0,
+        "the forged call never reached the upstream"
+    );
+    let last = audit
+        .0
+        .lock()
+        .expect("lock")
+        .last()
+        .cloned()
+        .expect("audited");
+    let last = serde_json::to_value(&last.payload).expect("payload");
+    assert_eq!(last["reason"], "no_matching_grant");
+    assert_eq!(last["agent_id"], "short-lived");
+
+    // The allowed call with the valid token passes, with the token's identity only.
+    let allowed = with_header(
+        request_bytes(&[], call("read_file").as_bytes()),
+        "authorization",
+        &bearer,
+    );
+    let allowed = with_header(allowed, "x-mcp-human-id", "admin@example.com");
+    assert_eq!(raw(&url, allowed).await, 200);
+    let seen = seen.lock().expect("lock");
+    assert_eq!(seen.len(), 1);
+    let headers = &seen[0].0.headers;
+    assert_eq!(headers["x-mcp-agent-id"], "agent-claude");
+    assert!(
+        headers.get("authorization").is_none(),
+        "no token passthrough"
+    );
+    assert_eq!(headers["x-mcp-team-id"], "storage", "the token's tid");
+    assert_eq!(headers["x-mcp-human-id"], "agent-claude", "the token's sub");
 }

@@ -87,6 +87,7 @@ async fn python_sdk_client_and_server_through_the_gateway_in_both_eras() {
         policy: Arc::new(move || Some(policy.clone())),
         config_status: None,
         allowed_origins: vec!["http://trusted.example".into()],
+        oauth: Default::default(),
         audit: None,
         labels: ServerLabels::default(),
         metrics: None,

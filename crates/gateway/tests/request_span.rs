@@ -69,6 +69,7 @@ async fn a_request_span_carries_the_request_id_and_the_w3c_trace_id() {
         policy: Arc::new(|| None),
         config_status: None,
         allowed_origins: Vec::new(),
+        oauth: Default::default(),
         audit: None,
         labels: ServerLabels::default(),
         metrics: None,

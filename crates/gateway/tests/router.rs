@@ -68,6 +68,7 @@ fn route(path: &str, upstream: &str, policy: Arc<CompiledPolicy>) -> Route {
             labels: ServerLabels::default(),
             metrics: None,
             allowed_origins: Vec::new(),
+            oauth: Default::default(),
         }),
         ready: None,
     }

@@ -13,7 +13,9 @@ use mcp_runtime_api::manifest::{LoadResult, load_dir};
 use mcp_runtime_api::server::MCPServer;
 use mcp_runtime_audit::{AuditSink, EVENT_TYPE_REQUEST};
 use mcp_runtime_gateway::policy_source::PolicyStore;
-use mcp_runtime_gateway::proxy::{Proxy, ProxyBody, ProxyConfig, ServerLabels, is_loopback_host};
+use mcp_runtime_gateway::proxy::{
+    OAuthConfig, Proxy, ProxyBody, ProxyConfig, ServerLabels, is_loopback_host,
+};
 use mcp_runtime_gateway::router::{NotReady, Route, Router};
 use mcp_runtime_policy::CompiledPolicy;
 use mcp_runtime_serve::CONSOLE;
@@ -325,6 +327,13 @@ fn route_for(shared: &Shared, entry: &Entry) -> Route {
         },
         metrics: None,
         allowed_origins: Vec::new(),
+        // The daemon answers loopback Host names only on a loopback listener, so there the
+        // resource URL (and the audience an oauth server expects) can come from Host.
+        oauth: OAuthConfig {
+            public_url: None,
+            loopback_hosts_only: shared.loopback_hosts_only,
+            verification: Default::default(),
+        },
     });
     let status = entry.supervisor.status_source();
     let name = plan.key.to_string();

@@ -177,10 +177,9 @@ fn plan_server(
     let spec = &server.spec;
     let mut warnings = Vec::new();
     // The gateway takes the identity mode from the rendered policy, as in a cluster: a mode it
-    // cannot provide yet fails closed there (503 `auth_mode_unavailable` on every request).
-    if let mode @ (AuthMode::Oauth | AuthMode::Mtls) =
-        spec.auth.as_ref().map(|auth| auth.mode).unwrap_or_default()
-    {
+    // cannot provide yet (`mtls`) fails closed there (503 `auth_mode_unavailable` on every
+    // request). `oauth` works: the gateway verifies bearer tokens from `auth.issuerURL`.
+    if let mode @ AuthMode::Mtls = spec.auth.as_ref().map(|auth| auth.mode).unwrap_or_default() {
         warnings.push(format!(
             "spec.auth.mode: {:?} is not available in this version; the gateway refuses every call to this server with 503 auth_mode_unavailable",
             mode.as_str()

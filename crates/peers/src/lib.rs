@@ -118,3 +118,30 @@ pub fn python_server(marker: &Path) -> (KillOnDrop, u16) {
     wait_listening(port, "the Python MCP server", &mut child);
     (KillOnDrop(child), port)
 }
+
+/// panva's `oidc-provider` (a real OpenID provider, in `target/peers/node`) run from
+/// `tests/peers/node/oidc-provider.mjs` on `127.0.0.1:port`, issuer `http://127.0.0.1:<port>`,
+/// signing with the keys in `keys` (a JWK set file, created with one new key when missing) and
+/// `alg` (`RS256` or `ES256`). Clients: `agent-claude`/`claude-secret` and
+/// `short-lived`/`short-secret` (1 s tokens).
+pub fn oidc_provider(port: u16, keys: &Path, alg: &str) -> KillOnDrop {
+    let modules = workspace().join("target/peers/node/node_modules");
+    assert!(
+        modules.join("oidc-provider/package.json").exists(),
+        "oidc-provider is missing from target/peers/node: run `bash .ci/run` (it runs \
+         `npm install --prefix target/peers/node … oidc-provider@9.13.3`)"
+    );
+    let mut child = Command::new("node")
+        .arg(workspace().join("tests/peers/node/oidc-provider.mjs"))
+        .env("OIDC_MODULES", &modules)
+        .env("OIDC_PORT", port.to_string())
+        .env("OIDC_KEYS", keys)
+        .env("OIDC_ALG", alg)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start oidc-provider (node)");
+    wait_listening(port, "oidc-provider", &mut child);
+    KillOnDrop(child)
+}

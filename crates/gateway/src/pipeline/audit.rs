@@ -128,6 +128,8 @@ fn audit_event(
         session_id: text(&caller.session),
         rpc_method: record.rpc_method.clone(),
         tool_name: record.tool_name.clone(),
+        auth_method: caller.auth_method.map(str::to_owned),
+        token_id: caller.token_id.clone(),
         ..RequestPayload::default()
     };
     decision_into_payload(decision, &mut payload);

@@ -84,6 +84,7 @@ pub(crate) fn decide(
                             &decision,
                             id.as_ref(),
                             Some(&policy),
+                            identified.resource_metadata.as_deref(),
                         ));
                     }
                 }

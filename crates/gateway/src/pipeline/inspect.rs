@@ -61,6 +61,7 @@ pub(crate) async fn read(
                     &decision,
                     None,
                     Some(&identified.policy),
+                    identified.resource_metadata.as_deref(),
                 ));
             }
             return ControlFlow::Break(jsonrpc_error(
@@ -86,6 +87,7 @@ pub(crate) async fn read(
                     &decision,
                     None,
                     Some(&identified.policy),
+                    identified.resource_metadata.as_deref(),
                 ));
             }
             let status = StatusCode::from_u16(error.http_status).unwrap_or(StatusCode::BAD_REQUEST);

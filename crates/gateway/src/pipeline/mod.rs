@@ -38,16 +38,24 @@ use std::ops::ControlFlow;
 /// What a stage decided: go on with `T`, or answer now with the response.
 pub(crate) type Step<T> = ControlFlow<Response<ProxyBody>, T>;
 
-/// A policy denial, encoded as the gateway is configured to (`jsonrpc` or MR's `http`).
+/// A policy denial, encoded as the gateway is configured to (`jsonrpc` or MR's `http`). In
+/// `oauth` mode `resource_metadata` is the protected-resource metadata URL: bearer denials then
+/// carry the `WWW-Authenticate` challenge and no adapter hints.
 pub(crate) fn denial(
     encoding: DenyEncoding,
     decision: &Decision,
     id: Option<&serde_json::Value>,
     policy: Option<&CompiledPolicy>,
+    resource_metadata: Option<&str>,
 ) -> Response<ProxyBody> {
     let defaults = mcp_runtime_policy::AuthSettings::default();
     let auth = policy.map_or(&defaults, |p| &p.document().auth);
-    let style = AuthStyle::Headers(GovernanceHeaders::from_auth(auth));
+    let style = match resource_metadata {
+        Some(resource_metadata_url) => AuthStyle::OAuth {
+            resource_metadata_url,
+        },
+        None => AuthStyle::Headers(GovernanceHeaders::from_auth(auth)),
+    };
     let denial = encode_denial(encoding, decision, id, &style);
     let status = StatusCode::from_u16(denial.status).unwrap_or(StatusCode::FORBIDDEN);
     let mut response = bytes_response(status, denial.content_type, denial.body);

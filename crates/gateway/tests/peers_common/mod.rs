@@ -134,6 +134,7 @@ pub async fn gateway(upstream: SocketAddr, policy: Arc<CompiledPolicy>) -> Socke
         labels: ServerLabels::default(),
         metrics: None,
         allowed_origins: Vec::new(),
+        oauth: Default::default(),
     });
     tokio::spawn(proxy.serve(listener));
     address

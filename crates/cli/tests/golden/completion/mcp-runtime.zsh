@@ -103,7 +103,7 @@ _arguments "${_arguments_options[@]}" : \
 '--policy-file=[The policy document, reloaded when it changes]:POLICY_FILE:_files' \
 '--strip-prefix=[Path prefix removed before forwarding]:STRIP_PREFIX:_default' \
 '--upstream-timeout=[How long the upstream may take to start its response before the caller gets a 504 (\`upstream_timeout\`, audited); a response that has started streaming is never cut]:UPSTREAM_TIMEOUT:_default' \
-'--auth-mode=[Caller identification. The policy document'\''s \`auth.mode\` decides; this may only repeat it (a different value is refused) or fill it when the document has none (default then\: \`header\`). \`none\`, \`header\`, \`oauth\` or \`mtls\`; with \`oauth\` and \`mtls\`, which this version cannot provide yet, the gateway refuses every MCP request with 503 \`auth_mode_unavailable\` (fail closed)]:AUTH_MODE:_default' \
+'--auth-mode=[Caller identification. The policy document'\''s \`auth.mode\` decides; this may only repeat it (a different value is refused) or fill it when the document has none (default then\: \`header\`). \`none\`, \`header\`, \`oauth\` (bearer JWTs from the policy'\''s \`auth.issuer_url\`) or \`mtls\`; with \`mtls\`, which this version cannot provide yet, the gateway refuses every MCP request with 503 \`auth_mode_unavailable\` (fail closed)]:AUTH_MODE:_default' \
 '--policy-mode=[Policy mode when the document has none\: \`allow-list\` or \`observe\`]:POLICY_MODE:_default' \
 '--policy-default-decision=[Default decision when the document has none\: \`deny\` or \`allow\`]:POLICY_DEFAULT_DECISION:_default' \
 '--policy-version=[Policy version reported when the document has none]:POLICY_VERSION:_default' \
@@ -128,7 +128,10 @@ _arguments "${_arguments_options[@]}" : \
 '--metrics-port=[Separate port serving only \`/metrics\` (0 disables it; \`/metrics\` is also on the main port)]:METRICS_PORT:_default' \
 '*--allowed-origins=[Browser origins accepted besides the gateway'\''s own, comma-separated (\`*\`\: any). Requests carrying another \`Origin\` get 403 (DNS-rebinding protection)]:ALLOWED_ORIGINS:_default' \
 '--max-body-bytes=[Largest accepted request body, in bytes]:MAX_BODY_BYTES:_default' \
+'--external-base-url=[The gateway'\''s public base URL, e.g. https\://mcp.example.com (oauth mode)\: the resource URL is this plus the request path, published in the protected-resource metadata and expected as the token audience when the policy'\''s \`auth.audience\` is empty. Unset\: taken from each request'\''s Host, which is trusted as an audience only on a loopback listener]:EXTERNAL_BASE_URL:_default' \
+'--oauth-leeway-seconds=[Clock skew tolerated on a token'\''s \`exp\` and \`nbf\`, in seconds (oauth mode)]:OAUTH_LEEWAY_SECONDS:_default' \
 '--audit-stdout[Also write every audit event to stdout as a JSON line]' \
+'--oauth-allow-http-issuer[Accept a plain-http issuer (and key set) on a non-loopback host (oauth mode). Without it only https is used, except for loopback hosts]' \
 '-h[Print help]' \
 '--help[Print help]' \
 '-V[Print version]' \
