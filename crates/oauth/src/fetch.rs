@@ -7,8 +7,15 @@ use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
-use std::sync::Arc;
 use std::time::Duration;
+
+/// How TLS files would be named in messages: the issuer is trusted through the system's trust
+/// store only, so none is read today.
+const TLS_NAMES: mcp_runtime_tls::FileNames = mcp_runtime_tls::FileNames {
+    ca_bundle: "the system trust store (no CA bundle option for issuers yet)",
+    client_cert: "no client certificate",
+    client_key: "no client key",
+};
 
 /// Metadata and key sets are small; anything bigger is refused.
 const MAX_DOCUMENT_BYTES: usize = 1024 * 1024;
@@ -25,30 +32,13 @@ pub(crate) struct Fetcher {
 
 impl Fetcher {
     pub(crate) fn new(timeout: Duration, allow_http: bool) -> Result<Fetcher, FetchError> {
-        let mut http = HttpConnector::new();
-        http.enforce_http(false);
-        http.set_nodelay(true);
-        http.set_connect_timeout(Some(timeout));
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let builder = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_provider_and_native_roots(provider.clone())
-            .or_else(|error| {
-                tracing::warn!(%error, "no system trust store: https issuers cannot be verified");
-                rustls::ClientConfig::builder_with_provider(provider)
-                    .with_safe_default_protocol_versions()
-                    .map(|config| {
-                        hyper_rustls::HttpsConnectorBuilder::new().with_tls_config(
-                            config
-                                .with_root_certificates(rustls::RootCertStore::empty())
-                                .with_no_client_auth(),
-                        )
-                    })
-            });
-        let connector = builder
-            .map_err(|error| format!("TLS client settings: {error}"))?
-            .https_or_http()
-            .enable_http1()
-            .wrap_connector(http);
+        let files = mcp_runtime_tls::TlsFiles::default();
+        let tls = mcp_runtime_tls::client_config(&files, TLS_NAMES, true).or_else(|error| {
+            tracing::warn!(%error, "no system trust store: https issuers cannot be verified");
+            mcp_runtime_tls::client_config(&files, TLS_NAMES, false)
+        });
+        let tls = tls.map_err(|error| format!("TLS client settings: {error}"))?;
+        let connector = mcp_runtime_tls::connector(tls, timeout);
         Ok(Fetcher {
             client: Client::builder(TokioExecutor::new()).build(connector),
             timeout,
