@@ -72,6 +72,17 @@ fn certificates(name: &'static str, path: &Path) -> Result<Vec<CertificateDer<'s
     Ok(certificates)
 }
 
+/// The CA certificates of a bundle, as a trust store.
+fn roots(name: &'static str, path: &Path) -> Result<rustls::RootCertStore, TlsError> {
+    let mut roots = rustls::RootCertStore::empty();
+    for certificate in certificates(name, path)? {
+        roots
+            .add(certificate)
+            .map_err(|error| pem_error(name, path, format!("not a CA certificate ({error})")))?;
+    }
+    Ok(roots)
+}
+
 /// The rustls client configuration for `files`. Without a CA bundle the system trust store is
 /// used, except when `https` is false (an `http` URL never uses it, so none is required).
 pub fn client_config(
@@ -84,19 +95,7 @@ pub fn client_config(
         .with_safe_default_protocol_versions()
         .map_err(|error| TlsError::Tls(error.to_string()))?;
     let builder = match &files.ca_bundle {
-        Some(path) => {
-            let mut roots = rustls::RootCertStore::empty();
-            for certificate in certificates(names.ca_bundle, path)? {
-                roots.add(certificate).map_err(|error| {
-                    pem_error(
-                        names.ca_bundle,
-                        path,
-                        format!("not a CA certificate ({error})"),
-                    )
-                })?;
-            }
-            builder.with_root_certificates(roots)
-        }
+        Some(path) => builder.with_root_certificates(roots(names.ca_bundle, path)?),
         None if !https => builder.with_root_certificates(rustls::RootCertStore::empty()),
         None => builder.with_native_roots().map_err(|error| {
             TlsError::Tls(format!(
@@ -149,18 +148,8 @@ pub fn server_config(
         .map_err(|error| TlsError::Tls(error.to_string()))?;
     let builder = match client_ca {
         Some(path) => {
-            let mut roots = rustls::RootCertStore::empty();
-            for certificate in certificates(names.ca_bundle, path)? {
-                roots.add(certificate).map_err(|error| {
-                    pem_error(
-                        names.ca_bundle,
-                        path,
-                        format!("not a CA certificate ({error})"),
-                    )
-                })?;
-            }
             let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
-                Arc::new(roots),
+                Arc::new(roots(names.ca_bundle, path)?),
                 provider,
             )
             .build()
