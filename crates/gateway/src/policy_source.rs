@@ -72,7 +72,8 @@ pub struct PolicyStatus {
     pub loaded_at: Option<String>,
     /// Why the most recent reload failed; cleared by the next successful one.
     pub last_reload_error: Option<String>,
-    /// Where the active document came from (`file` or `api`).
+    /// Where the active document came from (`file` or `api`); only when a live source (the API
+    /// watch) is configured.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub source: Option<String>,
     /// Some source that should deliver updates cannot: the active policy may be stale (it is
@@ -241,7 +242,11 @@ impl PolicyStore {
             revision: document.map(|document| document.revision.clone()),
             loaded_at: state.loaded_at.map(|at| at.to_string()),
             last_reload_error: state.last_reload_error.clone(),
-            source: state.active_source.map(str::to_owned),
+            // Only with a live source: a file-only gateway keeps the reference's status shape.
+            source: state
+                .active_source
+                .filter(|_| !state.sources.is_empty())
+                .map(str::to_owned),
             stale: state.sources.values().any(|health| !health.up),
             sources: state
                 .sources
