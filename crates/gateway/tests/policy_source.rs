@@ -451,7 +451,10 @@ fn live_sources_the_newest_document_wins_between_file_and_api() {
     let path = dir.path().join("policy.json");
     let store = PolicyStore::new();
     store.register_source(SOURCE_API);
-    assert!(store.status().stale, "a registered source is down until it connects");
+    assert!(
+        store.status().stale,
+        "a registered source is down until it connects"
+    );
 
     // The file has the old (not revoked) document, rendered at t=100.
     let old = document_at(false, 100);
@@ -521,7 +524,11 @@ fn live_sources_an_invalid_api_document_keeps_the_last_good_policy() {
     let store = PolicyStore::new();
     let good = document_at(true, 100);
     store.source_up(SOURCE_API);
-    store.policy_text(SOURCE_API, "ConfigMap tools/files-gateway-policy", &json(&good));
+    store.policy_text(
+        SOURCE_API,
+        "ConfigMap tools/files-gateway-policy",
+        &json(&good),
+    );
     for bad in ["{not json", r#"{"schema_version":"v9"}"#, ""] {
         store.policy_text(SOURCE_API, "ConfigMap tools/files-gateway-policy", bad);
         let status = store.status();
@@ -559,7 +566,8 @@ fn without_live_sources_the_status_body_is_unchanged() {
     let store = PolicyStore::new();
     let body = serde_json::to_value(store.status()).expect("status json");
     assert_eq!(
-        body.as_object().map(|o| o.keys().cloned().collect::<Vec<_>>()),
+        body.as_object()
+            .map(|o| o.keys().cloned().collect::<Vec<_>>()),
         Some(
             [
                 "ready",

@@ -51,7 +51,11 @@ pub struct ConfigMapRef {
 
 impl fmt::Display for ConfigMapRef {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "ConfigMap {}/{} key {}", self.namespace, self.name, self.key)
+        write!(
+            f,
+            "ConfigMap {}/{} key {}",
+            self.namespace, self.name, self.key
+        )
     }
 }
 
@@ -124,7 +128,11 @@ pub enum ClientError {
 /// Starts watching `target` and feeding `sink` until the returned task is aborted. The sink is
 /// told the source exists (down) right away, so `/config/status` reports it until the first
 /// list succeeds.
-pub fn spawn(client: kube::Client, target: ConfigMapRef, sink: Arc<dyn PolicySink>) -> JoinHandle<()> {
+pub fn spawn(
+    client: kube::Client,
+    target: ConfigMapRef,
+    sink: Arc<dyn PolicySink>,
+) -> JoinHandle<()> {
     sink.source_down(SOURCE_API, "not connected yet");
     tokio::spawn(run(client, target, sink))
 }
@@ -164,7 +172,11 @@ fn deliver(sink: &dyn PolicySink, target: &ConfigMapRef, origin: &str, config_ma
     if config_map.metadata.name.as_deref() != Some(target.name.as_str()) {
         return; // Not ours (a field selector the server ignored would show up here).
     }
-    match config_map.data.as_ref().and_then(|data| data.get(&target.key)) {
+    match config_map
+        .data
+        .as_ref()
+        .and_then(|data| data.get(&target.key))
+    {
         Some(text) => sink.policy_text(SOURCE_API, origin, text),
         None => tracing::warn!(
             configmap = %origin,

@@ -3,8 +3,8 @@
 
 use super::deployment::resolve_image;
 use super::{
-    BRIDGE_BIN_DIR, BuildError, Context, GATEWAY_CONTAINER, GATEWAY_TOKEN_DIR, POLICY_KEY, POLICY_MOUNT_DIR,
-    env_literal, env_secret, resources, restricted_security_context, tcp_probe,
+    BRIDGE_BIN_DIR, BuildError, Context, GATEWAY_CONTAINER, GATEWAY_TOKEN_DIR, POLICY_KEY,
+    POLICY_MOUNT_DIR, env_literal, env_secret, resources, restricted_security_context, tcp_probe,
 };
 use k8s_openapi::api::core::v1::{
     Container, ContainerPort, EnvVar, ExecAction, HTTPGetAction, Probe, Volume, VolumeMount,
