@@ -1,4 +1,7 @@
-//! The gateway's policy source: the mounted `policy.json`, reloaded on change notification.
+//! The gateway's policy source: the mounted `policy.json`, reloaded on change notification, and
+//! live sources (the API watch of `mcp-runtime-policy-watch`) through [`PolicySink`]; with both,
+//! the newest document wins ([`PolicyStore::install_from`]) and a live source that is down is
+//! reported stale while the last good policy stays active.
 //!
 //! MR re-reads the mounted file every 5 s (reference §6.5, gap 13). Here the file is watched
 //! instead, so a revocation written by the operator takes effect as soon as the kubelet has
