@@ -315,7 +315,7 @@ async fn t6_revocation_reaches_the_gateway_within_2_s_p95_and_a_cut_off_gateway_
     let params = PatchParams::default();
     let mut latencies = Vec::new();
     for round in 0..ROUNDS {
-        let by_session = round % 2 == 0;
+        let by_session = round.is_multiple_of(2);
         let started = Instant::now();
         if by_session {
             sessions
@@ -427,7 +427,7 @@ async fn t6_revocation_reaches_the_gateway_within_2_s_p95_and_a_cut_off_gateway_
 
     // Undoing the revocation in the cluster cannot reach it: it keeps enforcing (never fails
     // open, never drops its policy) for as long as it is cut off.
-    let last_by_session = (ROUNDS - 1) % 2 == 0;
+    let last_by_session = (ROUNDS - 1).is_multiple_of(2);
     if last_by_session {
         sessions
             .patch("s1", &params, &patch(json!({"spec": {"revoked": false}})))
