@@ -35,6 +35,13 @@ pub struct GatewayArgs {
         default_value = "/var/run/mcp-runtime/policy/policy.json"
     )]
     policy_file: PathBuf,
+    /// Also watch the policy ConfigMap `<namespace>/<name>` (key `policy.json`) through the
+    /// Kubernetes API, so a revocation arrives within about a second instead of after the
+    /// kubelet's refresh of the mounted file. Uses the in-cluster ServiceAccount token, or
+    /// KUBECONFIG. The file stays the fallback: the newest valid document of either wins, and a
+    /// watch that fails keeps the last good policy (reported on /config/status and in metrics).
+    #[arg(long, env = "POLICY_CONFIGMAP", value_name = "NAMESPACE/NAME")]
+    policy_configmap: Option<mcp_runtime_policy_watch::ConfigMapRef>,
     /// Path prefix removed before forwarding.
     #[arg(long, env = "STRIP_PREFIX")]
     strip_prefix: Option<String>,
@@ -175,6 +182,20 @@ pub fn run(args: &GatewayArgs) -> Result<ExitCode> {
         let _watch = watch_file(store.clone(), args.policy_file.clone())
             .await
             .with_context(|| format!("watching {}", args.policy_file.display()))?;
+        let _api_watch = match &args.policy_configmap {
+            Some(target) => {
+                let client = mcp_runtime_policy_watch::client().await.with_context(|| {
+                    format!("POLICY_CONFIGMAP={}/{}", target.namespace, target.name)
+                })?;
+                store.register_source(mcp_runtime_gateway::policy_source::SOURCE_API);
+                Some(AbortOnDrop(mcp_runtime_policy_watch::spawn(
+                    client,
+                    target.clone(),
+                    store.clone(),
+                )))
+            }
+            None => None,
+        };
         if let Some(error) = store.status().last_reload_error {
             eprintln!("warning: {error} (the gateway answers 503 until a valid policy appears)");
         }
@@ -195,6 +216,10 @@ pub fn run(args: &GatewayArgs) -> Result<ExitCode> {
             .with_audit_dropped({
                 let sink = http_sink.clone();
                 Box::new(move || sink.as_ref().map_or(0, |s| s.dropped_total()))
+            })
+            .with_policy_sources({
+                let store = store.clone();
+                Box::new(move || (store.source_health(), store.policy_age_seconds()))
             }),
         );
         let policy_store = store.clone();
@@ -277,6 +302,15 @@ pub fn run(args: &GatewayArgs) -> Result<ExitCode> {
         }
         Ok(ExitCode::SUCCESS)
     })
+}
+
+/// Aborts the API watch when the gateway stops.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 /// MR's sidecar variables that describe the policy and the identity headers.

@@ -128,6 +128,12 @@ pub fn run(command: &ServerCommand) -> Result<ExitCode> {
             if let Some(config_map) = &desired.policy_config_map {
                 objects.push(serde_json::to_value(config_map)?);
             }
+            if let Some(role) = &desired.gateway_role {
+                objects.push(serde_json::to_value(role)?);
+            }
+            if let Some(binding) = &desired.gateway_role_binding {
+                objects.push(serde_json::to_value(binding)?);
+            }
             objects.push(serde_json::to_value(&desired.deployment)?);
             if let Some(canary) = &desired.canary {
                 objects.push(serde_json::to_value(canary)?);

@@ -3,7 +3,9 @@
 //! * The pure crates (`api`, `policy` with and without its `render` feature, `protocol`) do no
 //!   I/O and link no Kubernetes client: none of [`IO_CRATES`] is in their normal dependency
 //!   closure, resolved with their own features as `cargo build -p` would.
-//! * The gateway links no Kubernetes crate at all: it reads its policy from a file. Nor does the
+//! * The gateway links no Kubernetes crate at all: it reads its policy from a file, and from the
+//!   API only through the kube-free `PolicySink` trait, which `mcp-runtime-policy-watch` (not a
+//!   role: a source the binary plugs into the gateway role) implements with kube. Nor does the
 //!   adapter, which runs on the client's machine.
 //! * Role crates depend on one another only along [`ROLE_EDGES`]; the CLI is the only crate that
 //!   depends on every role.

@@ -86,7 +86,13 @@ pub struct GatewayMetrics {
     accept_errors: Counter,
     reloads: Option<ReloadCounter>,
     audit_dropped: Option<DroppedCounter>,
+    policy_sources: Option<PolicySourceGauges>,
 }
+
+/// Read at scrape time from the policy store: each live source as `(label, up, seconds since
+/// it last confirmed it was up to date)`, and the age of the active policy in seconds.
+pub type PolicySourceGauges =
+    Box<dyn Fn() -> (Vec<(&'static str, bool, Option<f64>)>, Option<f64>) + Send + Sync>;
 
 /// Reads how many audit events were dropped (spool full or unwritable).
 pub type DroppedCounter = Box<dyn Fn() -> u64 + Send + Sync>;
@@ -180,6 +186,7 @@ impl GatewayMetrics {
             accept_errors,
             reloads,
             audit_dropped: None,
+            policy_sources: None,
         }
     }
 
@@ -188,6 +195,15 @@ impl GatewayMetrics {
     #[must_use]
     pub fn with_audit_dropped(mut self, dropped: DroppedCounter) -> Self {
         self.audit_dropped = Some(dropped);
+        self
+    }
+
+    /// Also exposes `mcp_gateway_policy_source_up{source}`,
+    /// `mcp_gateway_policy_source_age_seconds{source}` and `mcp_gateway_policy_age_seconds`,
+    /// read from `gauges` at each scrape, so a gateway cut off from its policy source is visible.
+    #[must_use]
+    pub fn with_policy_sources(mut self, gauges: PolicySourceGauges) -> Self {
+        self.policy_sources = Some(gauges);
         self
     }
 
@@ -270,6 +286,42 @@ impl GatewayMetrics {
                  mcp_gateway_audit_dropped_events_total {}\n",
                 dropped()
             );
+        }
+        if let Some(gauges) = &self.policy_sources {
+            let (sources, policy_age) = gauges();
+            if !sources.is_empty() {
+                tail.push_str(
+                    "# HELP mcp_gateway_policy_source_up Whether a live policy source (the API watch) is connected and up to date.\n\
+                     # TYPE mcp_gateway_policy_source_up gauge\n",
+                );
+                for (source, up, _) in &sources {
+                    let _ = writeln!(
+                        tail,
+                        "mcp_gateway_policy_source_up{{source=\"{source}\"}} {}",
+                        u8::from(*up)
+                    );
+                }
+                tail.push_str(
+                    "# HELP mcp_gateway_policy_source_age_seconds Seconds since a live policy source last confirmed it was up to date.\n\
+                     # TYPE mcp_gateway_policy_source_age_seconds gauge\n",
+                );
+                for (source, _, age) in &sources {
+                    if let Some(age) = age {
+                        let _ = writeln!(
+                            tail,
+                            "mcp_gateway_policy_source_age_seconds{{source=\"{source}\"}} {age:.3}"
+                        );
+                    }
+                }
+            }
+            if let Some(age) = policy_age {
+                let _ = write!(
+                    tail,
+                    "# HELP mcp_gateway_policy_age_seconds Seconds since the active policy was swapped in.\n\
+                     # TYPE mcp_gateway_policy_age_seconds gauge\n\
+                     mcp_gateway_policy_age_seconds {age:.3}\n"
+                );
+            }
         }
         if !tail.is_empty() {
             let body = out.strip_suffix("# EOF\n").unwrap_or(&out).to_owned();

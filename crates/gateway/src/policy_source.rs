@@ -1,4 +1,7 @@
-//! The gateway's policy source: the mounted `policy.json`, reloaded on change notification.
+//! The gateway's policy source: the mounted `policy.json`, reloaded on change notification, and
+//! live sources (the API watch of `mcp-runtime-policy-watch`) through [`PolicySink`]; with both,
+//! the newest document wins ([`PolicyStore::install_from`]) and a live source that is down is
+//! reported stale while the last good policy stays active.
 //!
 //! MR re-reads the mounted file every 5 s (reference §6.5, gap 13). Here the file is watched
 //! instead, so a revocation written by the operator takes effect as soon as the kubelet has
@@ -18,6 +21,7 @@
 //!   watch on the file's inode would keep watching the old, deleted version; the events of
 //!   that rename happen in the parent directory.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -71,6 +75,57 @@ pub struct PolicyStatus {
     pub loaded_at: Option<String>,
     /// Why the most recent reload failed; cleared by the next successful one.
     pub last_reload_error: Option<String>,
+    /// Where the active document came from (`file` or `api`); only when a live source (the API
+    /// watch) is configured.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    /// Some source that should deliver updates cannot: the active policy may be stale (it is
+    /// still enforced; see docs/gateway.md, "Staleness").
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub stale: bool,
+    /// The health of each live source besides the file (the API watch), by name.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub sources: BTreeMap<String, SourceStatus>,
+}
+
+/// The health of one live policy source (the API watch), on `/config/status`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct SourceStatus {
+    /// The source is connected and up to date.
+    pub up: bool,
+    /// When it last confirmed it was up to date (connected, listed or delivered), RFC 3339.
+    pub last_seen: Option<String>,
+    /// Seconds since `last_seen` at the time of the status.
+    pub age_seconds: Option<i64>,
+    /// Why it is down, when it is.
+    pub last_error: Option<String>,
+}
+
+/// The label of the mounted file source.
+pub const SOURCE_FILE: &str = "file";
+/// The label of the Kubernetes API watch source.
+pub const SOURCE_API: &str = "api";
+
+/// The kube-free side of a live policy source: whatever watches the policy elsewhere (the
+/// `mcp-runtime-policy-watch` crate watches the ConfigMap through the Kubernetes API) hands
+/// documents and its own health to this, and never needs to know how the gateway applies them.
+///
+/// Implementations must fail closed: a document that does not validate changes nothing, and a
+/// source that goes down leaves the last good policy active.
+pub trait PolicySink: Send + Sync {
+    /// A new policy document arrived from `source` (`origin` names it for the logs).
+    fn policy_text(&self, source: &'static str, origin: &str, text: &str);
+    /// `source` is connected and up to date (a watch was established or listed).
+    fn source_up(&self, source: &'static str);
+    /// `source` lost its connection or failed; `error` says why.
+    fn source_down(&self, source: &'static str, error: &str);
+}
+
+#[derive(Clone, Debug, Default)]
+struct SourceHealth {
+    up: bool,
+    last_seen: Option<Timestamp>,
+    last_error: Option<String>,
 }
 
 /// How many reloads ended which way, for `mcp_gateway_policy_reloads_total{result}`.
@@ -113,6 +168,10 @@ pub struct PolicyStore {
 struct State {
     loaded_at: Option<Timestamp>,
     last_reload_error: Option<String>,
+    /// The source of the active document.
+    active_source: Option<&'static str>,
+    /// Health of the live sources (not the file), by label.
+    sources: BTreeMap<&'static str, SourceHealth>,
 }
 
 impl fmt::Debug for PolicyStore {
@@ -179,13 +238,100 @@ impl PolicyStore {
         let state = self.lock();
         let current = self.current.load();
         let document = current.as_ref().map(|policy| policy.document());
+        let now = Timestamp::now();
         PolicyStatus {
             ready: document.is_some(),
             schema_version: document.map(|document| document.schema_version.clone()),
             revision: document.map(|document| document.revision.clone()),
             loaded_at: state.loaded_at.map(|at| at.to_string()),
             last_reload_error: state.last_reload_error.clone(),
+            // Only with a live source: a file-only gateway keeps the reference's status shape.
+            source: state
+                .active_source
+                .filter(|_| !state.sources.is_empty())
+                .map(str::to_owned),
+            stale: state.sources.values().any(|health| !health.up),
+            sources: state
+                .sources
+                .iter()
+                .map(|(name, health)| {
+                    (
+                        (*name).to_owned(),
+                        SourceStatus {
+                            up: health.up,
+                            last_seen: health.last_seen.map(|at| at.to_string()),
+                            age_seconds: health
+                                .last_seen
+                                .map(|at| now.as_second().saturating_sub(at.as_second()).max(0)),
+                            last_error: health.last_error.clone(),
+                        },
+                    )
+                })
+                .collect(),
         }
+    }
+
+    /// Declares a live source (the API watch) before it first connects, so that it is reported
+    /// down (and the policy stale) until it does.
+    pub fn register_source(&self, source: &'static str) {
+        self.lock().sources.entry(source).or_default();
+    }
+
+    /// `(source, up, seconds since it last confirmed it was up to date)` of every live source,
+    /// for `mcp_gateway_policy_source_up` and `mcp_gateway_policy_source_age_seconds`.
+    pub fn source_health(&self) -> Vec<(&'static str, bool, Option<f64>)> {
+        let now = Timestamp::now();
+        self.lock()
+            .sources
+            .iter()
+            .map(|(name, health)| {
+                let age = health
+                    .last_seen
+                    .map(|at| now.duration_since(at).as_secs_f64().max(0.0));
+                (*name, health.up, age)
+            })
+            .collect()
+    }
+
+    /// Seconds since the active policy was swapped in.
+    pub fn policy_age_seconds(&self) -> Option<f64> {
+        let loaded_at = self.lock().loaded_at?;
+        Some(
+            Timestamp::now()
+                .duration_since(loaded_at)
+                .as_secs_f64()
+                .max(0.0),
+        )
+    }
+
+    /// Compiles `text` (a policy document from `source`) and activates it with the rules of
+    /// [`PolicyStore::install_from`]. An invalid document keeps the last good policy.
+    pub fn load_text(
+        &self,
+        source: &'static str,
+        origin: &str,
+        text: &str,
+    ) -> Result<(), PolicyTextError> {
+        let policy = if text.len() as u64 > MAX_POLICY_BYTES {
+            Err(PolicyTextError::TooLarge {
+                origin: origin.to_owned(),
+            })
+        } else {
+            CompiledPolicy::from_json(text.as_bytes())
+                .map_err(|source| PolicyTextError::Invalid {
+                    origin: origin.to_owned(),
+                    source,
+                })
+                .and_then(|policy| {
+                    self.defaults
+                        .apply(policy)
+                        .map_err(|source| PolicyTextError::AuthMode {
+                            origin: origin.to_owned(),
+                            source,
+                        })
+                })
+        };
+        self.install_from(source, origin, policy)
     }
 
     /// Reload outcomes so far.
@@ -217,7 +363,7 @@ impl PolicyStore {
                     source,
                 })
         });
-        self.install(&path.display().to_string(), policy)
+        self.install_from(SOURCE_FILE, &path.display().to_string(), policy)
     }
 
     /// Activates a policy produced elsewhere (the local mode renders it in process), with the
@@ -228,17 +374,56 @@ impl PolicyStore {
         origin: &str,
         outcome: Result<CompiledPolicy, E>,
     ) -> Result<(), E> {
+        self.install_from(SOURCE_FILE, origin, outcome)
+    }
+
+    /// [`PolicyStore::install`] for a document from `source` (`file` or `api`).
+    ///
+    /// With two sources (the mounted file, which the kubelet refreshes late, and the API
+    /// watch) the newest document wins: a valid document whose `generated_at` is older than the
+    /// active one's is ignored (counted as `unchanged`), so the file cannot roll back a
+    /// revocation the API already delivered. On equal `generated_at`, a document from another
+    /// source does not replace one from the API. Documents without a parseable `generated_at`
+    /// (hand-written files) are not ordered: the latest arrival wins.
+    pub fn install_from<E: fmt::Display>(
+        &self,
+        source: &'static str,
+        origin: &str,
+        outcome: Result<CompiledPolicy, E>,
+    ) -> Result<(), E> {
         let mut state = self.lock();
         match outcome {
             Ok(policy) => {
-                let unchanged = self
-                    .current
-                    .load()
+                let active = self.current.load_full();
+                let unchanged = active
                     .as_ref()
                     .is_some_and(|active| active.revision() == policy.revision());
-                if unchanged {
+                let older = !unchanged
+                    && active.as_ref().is_some_and(|active| {
+                        match (
+                            generated_at(active.document()),
+                            generated_at(policy.document()),
+                        ) {
+                            (Some(active_at), Some(new_at)) => {
+                                new_at < active_at
+                                    || (new_at == active_at
+                                        && state.active_source == Some(SOURCE_API)
+                                        && source != SOURCE_API)
+                            }
+                            _ => false,
+                        }
+                    });
+                if unchanged || older {
                     self.unchanged.fetch_add(1, Ordering::Relaxed);
-                    tracing::debug!(origin, revision = policy.revision(), "policy unchanged");
+                    if older {
+                        tracing::debug!(
+                            origin,
+                            revision = policy.revision(),
+                            "policy older than the active one; ignored"
+                        );
+                    } else {
+                        tracing::debug!(origin, revision = policy.revision(), "policy unchanged");
+                    }
                 } else {
                     tracing::info!(
                         origin,
@@ -248,6 +433,7 @@ impl PolicyStore {
                     );
                     self.current.store(Some(Arc::new(policy)));
                     state.loaded_at = Some(now());
+                    state.active_source = Some(source);
                     self.success.fetch_add(1, Ordering::Relaxed);
                 }
                 state.last_reload_error = None;
@@ -273,6 +459,67 @@ impl PolicyStore {
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
+}
+
+impl PolicySink for PolicyStore {
+    fn policy_text(&self, source: &'static str, origin: &str, text: &str) {
+        // The outcome is recorded in the store (status, counters, log).
+        let _ = self.load_text(source, origin, text);
+        let mut state = self.lock();
+        let health = state.sources.entry(source).or_default();
+        health.last_seen = Some(Timestamp::now());
+    }
+
+    fn source_up(&self, source: &'static str) {
+        let mut state = self.lock();
+        let health = state.sources.entry(source).or_default();
+        if !health.up {
+            tracing::info!(source, "policy source up");
+        }
+        health.up = true;
+        health.last_seen = Some(Timestamp::now());
+        health.last_error = None;
+    }
+
+    fn source_down(&self, source: &'static str, error: &str) {
+        let mut state = self.lock();
+        let health = state.sources.entry(source).or_default();
+        if health.up {
+            tracing::warn!(
+                source,
+                error,
+                "policy source down; keeping the last good policy (it may be stale)"
+            );
+        }
+        health.up = false;
+        health.last_error = Some(error.to_owned());
+    }
+}
+
+fn generated_at(document: &mcp_runtime_policy::PolicyDocument) -> Option<Timestamp> {
+    document.generated_at.parse().ok()
+}
+
+/// Why a policy document from a live source was not activated. Every message names its origin.
+#[derive(Debug, thiserror::Error)]
+pub enum PolicyTextError {
+    /// The document is over [`MAX_POLICY_BYTES`].
+    #[error("policy from {origin} is larger than {MAX_POLICY_BYTES} bytes")]
+    TooLarge { origin: String },
+    /// The document is not a valid policy.
+    #[error("policy from {origin}: {source}")]
+    Invalid {
+        origin: String,
+        #[source]
+        source: mcp_runtime_policy::PolicyError,
+    },
+    /// The document's `auth.mode` disagrees with `AUTH_MODE`.
+    #[error("policy from {origin}: {source}")]
+    AuthMode {
+        origin: String,
+        #[source]
+        source: AuthModeConflict,
+    },
 }
 
 fn now() -> Timestamp {

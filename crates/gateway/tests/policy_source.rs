@@ -434,3 +434,150 @@ fn auth_mode_only_fills_or_repeats_the_documents_mode() {
     assert!(parse_auth_mode("kerberos").is_err());
     assert_eq!(parse_auth_mode(" ").expect("empty"), None);
 }
+
+/// `document(revoked)` rendered at `second`.
+fn document_at(revoked: bool, second: i64) -> PolicyDocument {
+    let mut document = document(revoked);
+    document
+        .finalize(jiff::Timestamp::from_second(second).expect("timestamp"))
+        .expect("finalize");
+    document
+}
+
+#[test]
+fn live_sources_the_newest_document_wins_between_file_and_api() {
+    use mcp_runtime_gateway::policy_source::{PolicySink, SOURCE_API, SOURCE_FILE};
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("policy.json");
+    let store = PolicyStore::new();
+    store.register_source(SOURCE_API);
+    assert!(
+        store.status().stale,
+        "a registered source is down until it connects"
+    );
+
+    // The file has the old (not revoked) document, rendered at t=100.
+    let old = document_at(false, 100);
+    write(&path, &json(&old));
+    store.load_file(&path).expect("file");
+    assert_eq!(store.status().source.as_deref(), Some(SOURCE_FILE));
+
+    // The API delivers the revocation rendered at t=200: it wins.
+    let revoked = document_at(true, 200);
+    store.source_up(SOURCE_API);
+    store.policy_text(SOURCE_API, "test api", &json(&revoked));
+    let status = store.status();
+    assert_eq!(status.revision.as_deref(), Some(revoked.revision.as_str()));
+    assert_eq!(status.source.as_deref(), Some(SOURCE_API));
+    assert!(!status.stale);
+    assert!(status.sources[SOURCE_API].up);
+
+    // The kubelet has not refreshed the file yet: re-reading the older file rolls nothing back.
+    store.load_file(&path).expect("valid file");
+    assert_eq!(
+        store.status().revision.as_deref(),
+        Some(revoked.revision.as_str()),
+        "an older file must not undo a revocation the API delivered"
+    );
+
+    // Once the file catches up with something newer still (the API being down), it wins.
+    store.source_down(SOURCE_API, "connection refused");
+    let newer = document_at(false, 300);
+    write(&path, &json(&newer));
+    store.load_file(&path).expect("file");
+    let status = store.status();
+    assert_eq!(status.revision.as_deref(), Some(newer.revision.as_str()));
+    assert_eq!(status.source.as_deref(), Some(SOURCE_FILE));
+    assert!(status.stale);
+    assert_eq!(
+        status.sources[SOURCE_API].last_error.as_deref(),
+        Some("connection refused")
+    );
+
+    // And an older API document (a late event) does not replace it either.
+    store.policy_text(SOURCE_API, "test api", &json(&revoked));
+    assert_eq!(
+        store.status().revision.as_deref(),
+        Some(newer.revision.as_str())
+    );
+}
+
+#[test]
+fn live_sources_an_equal_timestamp_from_the_file_does_not_replace_the_api_document() {
+    use mcp_runtime_gateway::policy_source::{PolicySink, SOURCE_API};
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("policy.json");
+    let store = PolicyStore::new();
+    let revoked = document_at(true, 100);
+    store.policy_text(SOURCE_API, "test api", &json(&revoked));
+    write(&path, &json(&document_at(false, 100)));
+    store.load_file(&path).expect("valid file");
+    assert_eq!(
+        store.status().revision.as_deref(),
+        Some(revoked.revision.as_str())
+    );
+}
+
+#[test]
+fn live_sources_an_invalid_api_document_keeps_the_last_good_policy() {
+    use mcp_runtime_gateway::policy_source::{PolicySink, SOURCE_API};
+    let store = PolicyStore::new();
+    let good = document_at(true, 100);
+    store.source_up(SOURCE_API);
+    store.policy_text(
+        SOURCE_API,
+        "ConfigMap tools/files-gateway-policy",
+        &json(&good),
+    );
+    for bad in ["{not json", r#"{"schema_version":"v9"}"#, ""] {
+        store.policy_text(SOURCE_API, "ConfigMap tools/files-gateway-policy", bad);
+        let status = store.status();
+        assert!(status.ready);
+        assert_eq!(status.revision.as_deref(), Some(good.revision.as_str()));
+        let error = status.last_reload_error.expect("the error is reported");
+        assert!(
+            error.contains("ConfigMap tools/files-gateway-policy"),
+            "{error}"
+        );
+        assert!(
+            store
+                .current()
+                .expect("still enforcing")
+                .document()
+                .sessions[0]
+                .revoked
+        );
+    }
+    assert_eq!(store.reload_counts().failure, 3);
+    // A source that goes down keeps the policy too, and says so.
+    store.source_down(SOURCE_API, "watch ended");
+    let status = store.status();
+    assert!(status.ready && status.stale);
+    assert_eq!(status.revision.as_deref(), Some(good.revision.as_str()));
+    let body = serde_json::to_value(&status).expect("status json");
+    assert_eq!(body["sources"]["api"]["up"], Value::Bool(false));
+    let health = store.source_health();
+    assert_eq!(health.len(), 1);
+    assert_eq!((health[0].0, health[0].1), (SOURCE_API, false));
+}
+
+#[test]
+fn without_live_sources_the_status_body_is_unchanged() {
+    let store = PolicyStore::new();
+    let body = serde_json::to_value(store.status()).expect("status json");
+    assert_eq!(
+        body.as_object()
+            .map(|o| o.keys().cloned().collect::<Vec<_>>()),
+        Some(
+            [
+                "ready",
+                "schema_version",
+                "revision",
+                "loaded_at",
+                "last_reload_error"
+            ]
+            .map(str::to_owned)
+            .to_vec()
+        )
+    );
+}

@@ -30,6 +30,12 @@ fn to_yaml(desired: &Desired) -> String {
     if let Some(cm) = &desired.policy_config_map {
         push(serde_json::to_value(cm).expect("json"));
     }
+    if let Some(role) = &desired.gateway_role {
+        push(serde_json::to_value(role).expect("json"));
+    }
+    if let Some(binding) = &desired.gateway_role_binding {
+        push(serde_json::to_value(binding).expect("json"));
+    }
     push(serde_json::to_value(&desired.deployment).expect("json"));
     if let Some(canary) = &desired.canary {
         push(serde_json::to_value(canary).expect("json"));

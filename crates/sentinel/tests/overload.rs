@@ -50,14 +50,13 @@ async fn a_full_ingest_answers_503_with_retry_after_and_recovers() {
     // The slot frees; the same event is accepted and stored once.
     drop(slow);
     let url = format!("{}/events", running.base);
-    let accepted =
-        mcp_runtime_testkit::eventually("ingest accepts again", Duration::from_secs(10), || {
-            let (url, event) = (url.clone(), event.clone());
-            async move {
-                let reply = post_json(&url, None, &event).await;
-                (reply.status == 202).then_some(reply)
-            }
-        })
-        .await;
+    let accepted = common::eventually("ingest accepts again", Duration::from_secs(10), || {
+        let (url, event) = (url.clone(), event.clone());
+        async move {
+            let reply = post_json(&url, None, &event).await;
+            (reply.status == 202).then_some(reply)
+        }
+    })
+    .await;
     assert_eq!(accepted.body["stored"], 1, "{}", accepted.text);
 }

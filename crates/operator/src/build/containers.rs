@@ -3,8 +3,8 @@
 
 use super::deployment::resolve_image;
 use super::{
-    BRIDGE_BIN_DIR, BuildError, Context, GATEWAY_CONTAINER, POLICY_KEY, POLICY_MOUNT_DIR,
-    env_literal, env_secret, resources, restricted_security_context, tcp_probe,
+    BRIDGE_BIN_DIR, BuildError, Context, GATEWAY_CONTAINER, GATEWAY_TOKEN_DIR, POLICY_KEY,
+    POLICY_MOUNT_DIR, env_literal, env_secret, resources, restricted_security_context, tcp_probe,
 };
 use k8s_openapi::api::core::v1::{
     Container, ContainerPort, EnvVar, ExecAction, HTTPGetAction, Probe, Volume, VolumeMount,
@@ -217,6 +217,15 @@ pub(super) fn gateway_container(
         env_literal("METRICS_PORT", GATEWAY_METRICS_PORT.to_string()),
         env_literal("UPSTREAM_URL", upstream),
         env_literal("POLICY_FILE", format!("{POLICY_MOUNT_DIR}/{POLICY_KEY}")),
+        // The live source: the same ConfigMap through the API (the file stays the fallback).
+        env_literal(
+            "POLICY_CONFIGMAP",
+            format!(
+                "{}/{}-gateway-policy",
+                ctx.namespace.clone().unwrap_or_else(|| "default".into()),
+                ctx.name
+            ),
+        ),
         env_literal("MCP_SERVER_NAME", ctx.name.clone()),
         env_literal(
             "MCP_SERVER_NAMESPACE",
@@ -304,12 +313,20 @@ pub(super) fn gateway_container(
             period_seconds: Some(5),
             ..Probe::default()
         }),
-        volume_mounts: Some(vec![VolumeMount {
-            name: "gateway-policy".into(),
-            mount_path: POLICY_MOUNT_DIR.into(),
-            read_only: Some(true),
-            ..VolumeMount::default()
-        }]),
+        volume_mounts: Some(vec![
+            VolumeMount {
+                name: "gateway-policy".into(),
+                mount_path: POLICY_MOUNT_DIR.into(),
+                read_only: Some(true),
+                ..VolumeMount::default()
+            },
+            VolumeMount {
+                name: "gateway-api-token".into(),
+                mount_path: GATEWAY_TOKEN_DIR.into(),
+                read_only: Some(true),
+                ..VolumeMount::default()
+            },
+        ]),
         ..Container::default()
     })
 }

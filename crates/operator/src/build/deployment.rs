@@ -10,8 +10,10 @@ use k8s_openapi::api::apps::v1::{
     Deployment, DeploymentSpec, DeploymentStrategy, RollingUpdateDeployment,
 };
 use k8s_openapi::api::core::v1::{
-    ConfigMapVolumeSource, EmptyDirVolumeSource, LocalObjectReference, PodSecurityContext, PodSpec,
-    PodTemplateSpec, SeccompProfile, Volume,
+    ConfigMapProjection, ConfigMapVolumeSource, DownwardAPIProjection, DownwardAPIVolumeFile,
+    EmptyDirVolumeSource, KeyToPath, LocalObjectReference, ObjectFieldSelector, PodSecurityContext,
+    PodSpec, PodTemplateSpec, ProjectedVolumeSource, SeccompProfile, ServiceAccountTokenProjection,
+    Volume, VolumeProjection,
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
@@ -59,6 +61,7 @@ pub(super) fn deployment(
             }),
             ..Volume::default()
         });
+        volumes.push(gateway_token_volume());
     }
 
     let pod_annotations = config_hash.map(|hash| {
@@ -133,6 +136,54 @@ pub(super) fn deployment(
         }),
         ..Deployment::default()
     })
+}
+
+/// The gateway's API credentials, as the kubelet would automount them (token, cluster CA,
+/// namespace) but as a volume mounted in the gateway container only: the pod keeps
+/// `automountServiceAccountToken: false`, so the server container has no token.
+fn gateway_token_volume() -> Volume {
+    Volume {
+        name: "gateway-api-token".into(),
+        projected: Some(ProjectedVolumeSource {
+            default_mode: None,
+            sources: Some(vec![
+                VolumeProjection {
+                    service_account_token: Some(ServiceAccountTokenProjection {
+                        path: "token".into(),
+                        expiration_seconds: Some(3607),
+                        audience: None,
+                    }),
+                    ..VolumeProjection::default()
+                },
+                VolumeProjection {
+                    config_map: Some(ConfigMapProjection {
+                        name: "kube-root-ca.crt".into(),
+                        items: Some(vec![KeyToPath {
+                            key: "ca.crt".into(),
+                            path: "ca.crt".into(),
+                            mode: None,
+                        }]),
+                        optional: None,
+                    }),
+                    ..VolumeProjection::default()
+                },
+                VolumeProjection {
+                    downward_api: Some(DownwardAPIProjection {
+                        items: Some(vec![DownwardAPIVolumeFile {
+                            path: "namespace".into(),
+                            field_ref: Some(ObjectFieldSelector {
+                                api_version: Some("v1".into()),
+                                field_path: "metadata.namespace".into(),
+                            }),
+                            ..DownwardAPIVolumeFile::default()
+                        }]),
+                    }),
+                    ..VolumeProjection::default()
+                },
+            ]),
+        }),
+        ..Volume::default()
+    }
 }
 
 pub(super) fn pull_secrets(ctx: &Context<'_>) -> Option<Vec<LocalObjectReference>> {

@@ -12,6 +12,7 @@
 
 mod containers;
 mod deployment;
+mod gateway_rbac;
 mod ingress;
 mod network_policy;
 mod policy_config_map;
@@ -20,6 +21,7 @@ mod service;
 mod service_account;
 
 pub use deployment::resolve_image;
+pub use gateway_rbac::gateway_reader_name;
 pub use mcp_runtime_api::route::Route;
 pub use pull_secret::registry_pull_secret;
 pub use service_account::workload_service_account;
@@ -33,6 +35,7 @@ use k8s_openapi::api::core::v1::{
     SecurityContext, Service, TCPSocketAction,
 };
 use k8s_openapi::api::networking::v1::{Ingress, NetworkPolicy};
+use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
@@ -53,6 +56,8 @@ pub const ROLLOUT_TRACK_LABEL: &str = "mcpruntime.org/rollout-track";
 pub const CONFIG_HASH_ANNOTATION: &str = "mcpruntime.org/config-hash";
 /// Name of the gateway sidecar container.
 pub const GATEWAY_CONTAINER: &str = "mcp-gateway";
+/// Where the gateway sidecar (only it) gets a ServiceAccount token to watch its policy ConfigMap.
+pub const GATEWAY_TOKEN_DIR: &str = "/var/run/secrets/kubernetes.io/serviceaccount";
 /// Where the policy ConfigMap is mounted in the sidecar.
 pub const POLICY_MOUNT_DIR: &str = "/var/run/mcp-runtime/policy";
 /// The ConfigMap key holding the policy document.
@@ -68,6 +73,11 @@ const NON_ROOT_UID: i64 = 65532;
 pub struct Desired {
     /// `<name>-gateway-policy` with `policy.json`, when the gateway is enabled.
     pub policy_config_map: Option<ConfigMap>,
+    /// `<name>-gateway-policy-reader`: the Role letting the gateway watch its policy ConfigMap
+    /// through the API, when the gateway is enabled.
+    pub gateway_role: Option<Role>,
+    /// `<name>-gateway-policy-reader`: binds that Role to the pods' ServiceAccount.
+    pub gateway_role_binding: Option<RoleBinding>,
     /// `<name>`: the stable track.
     pub deployment: Deployment,
     /// `<name>-canary`, when the rollout strategy is Canary.
@@ -132,6 +142,8 @@ pub fn build(
     };
     Ok(Desired {
         policy_config_map,
+        gateway_role: gateway_rbac::gateway_role(&ctx),
+        gateway_role_binding: gateway_rbac::gateway_role_binding(&ctx),
         deployment: deployment(&ctx, Track::Stable, stable_replicas, config_hash)?,
         canary,
         service: service(&ctx),

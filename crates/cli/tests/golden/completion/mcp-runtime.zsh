@@ -101,6 +101,7 @@ _arguments "${_arguments_options[@]}" : \
 '--address=[Address to listen on]:ADDRESS:_default' \
 '--upstream-url=[The MCP server to forward to, e.g. http\://127.0.0.1\:8088]:UPSTREAM_URL:_default' \
 '--policy-file=[The policy document, reloaded when it changes]:POLICY_FILE:_files' \
+'--policy-configmap=[Also watch the policy ConfigMap \`<namespace>/<name>\` (key \`policy.json\`) through the Kubernetes API, so a revocation arrives within about a second instead of after the kubelet'\''s refresh of the mounted file. Uses the in-cluster ServiceAccount token, or KUBECONFIG. The file stays the fallback\: the newest valid document of either wins, and a watch that fails keeps the last good policy (reported on /config/status and in metrics)]:NAMESPACE/NAME:_default' \
 '--strip-prefix=[Path prefix removed before forwarding]:STRIP_PREFIX:_default' \
 '--upstream-timeout=[How long the upstream may take to start its response before the caller gets a 504 (\`upstream_timeout\`, audited); a response that has started streaming is never cut]:UPSTREAM_TIMEOUT:_default' \
 '--auth-mode=[Caller identification. The policy document'\''s \`auth.mode\` decides; this may only repeat it (a different value is refused) or fill it when the document has none (default then\: \`header\`). \`none\`, \`header\`, \`oauth\` (bearer JWTs from the policy'\''s \`auth.issuer_url\`) or \`mtls\`; with \`mtls\`, which this version cannot provide yet, the gateway refuses every MCP request with 503 \`auth_mode_unavailable\` (fail closed)]:AUTH_MODE:_default' \

@@ -8,6 +8,7 @@ use crate::controller::{Context, Error};
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{ConfigMap, Secret, Service, ServiceAccount};
 use k8s_openapi::api::networking::v1::{Ingress, NetworkPolicy};
+use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
 use kube::api::Api;
 use mcp_runtime_api::MCPServer;
 use mcp_runtime_policy::PolicyDocument;
@@ -22,6 +23,8 @@ pub struct Children {
     pub ingresses: Api<Ingress>,
     pub network_policies: Api<NetworkPolicy>,
     pub config_maps: Api<ConfigMap>,
+    pub roles: Api<Role>,
+    pub role_bindings: Api<RoleBinding>,
 }
 
 impl Children {
@@ -34,6 +37,8 @@ impl Children {
             ingresses: Api::namespaced(client.clone(), ns),
             network_policies: Api::namespaced(client.clone(), ns),
             config_maps: Api::namespaced(client.clone(), ns),
+            roles: Api::namespaced(client.clone(), ns),
+            role_bindings: Api::namespaced(client.clone(), ns),
         }
     }
 }
@@ -47,6 +52,8 @@ pub struct Live {
     pub ingress: Option<Ingress>,
     pub network_policy: Option<NetworkPolicy>,
     pub policy: Option<ConfigMap>,
+    pub gateway_role: Option<Role>,
+    pub gateway_role_binding: Option<RoleBinding>,
 }
 
 fn policy_name(name: &str) -> String {
@@ -62,15 +69,27 @@ impl Children {
     pub async fn read_live(&self) -> Result<Live, Error> {
         let name = self.name.as_str();
         let (canary, policy) = (canary_name(name), policy_name(name));
+        let reader = build::gateway_reader_name(name);
         // Side by side: a reconcile's latency is its chain of round trips, and with a bounded
         // number of reconciles in flight that latency is what limits a cold start.
-        let (deployment, canary, service, ingress, network_policy, policy) = tokio::try_join!(
+        let (
+            deployment,
+            canary,
+            service,
+            ingress,
+            network_policy,
+            policy,
+            gateway_role,
+            gateway_role_binding,
+        ) = tokio::try_join!(
             self.deployments.get_opt(name),
             self.deployments.get_opt(&canary),
             self.services.get_opt(name),
             self.ingresses.get_opt(name),
             self.network_policies.get_opt(name),
             self.config_maps.get_opt(&policy),
+            self.roles.get_opt(&reader),
+            self.role_bindings.get_opt(&reader),
         )
         .map_err(Error::Apply)?;
         Ok(Live {
@@ -80,6 +99,8 @@ impl Children {
             ingress,
             network_policy,
             policy,
+            gateway_role,
+            gateway_role_binding,
         })
     }
 }
@@ -137,6 +158,22 @@ pub fn check_ownership(
             wanted(
                 desired.policy_config_map.is_some(),
                 ownership(live.policy.as_ref(), name, uid),
+            ),
+        ),
+        (
+            "Role",
+            build::gateway_reader_name(name),
+            wanted(
+                desired.gateway_role.is_some(),
+                ownership(live.gateway_role.as_ref(), name, uid),
+            ),
+        ),
+        (
+            "RoleBinding",
+            build::gateway_reader_name(name),
+            wanted(
+                desired.gateway_role_binding.is_some(),
+                ownership(live.gateway_role_binding.as_ref(), name, uid),
             ),
         ),
     ];
@@ -228,7 +265,23 @@ impl Children {
             }
             Ok::<_, kube::Error>(())
         };
-        let ((), policy, deployment, canary, service, ingress, ()) = tokio::try_join!(
+        // The Role before its binding: binding a Role needs the binder to hold its rules, which
+        // the API server can only check once the Role exists.
+        let apply_gateway_rbac = async {
+            if let Some(role) = &desired.gateway_role {
+                apply_if_changed(&self.roles, role, live.gateway_role.as_ref()).await?;
+            }
+            if let Some(binding) = &desired.gateway_role_binding {
+                apply_if_changed(
+                    &self.role_bindings,
+                    binding,
+                    live.gateway_role_binding.as_ref(),
+                )
+                .await?;
+            }
+            Ok::<_, kube::Error>(())
+        };
+        let ((), policy, deployment, canary, service, ingress, (), ()) = tokio::try_join!(
             shared(server, ctx, &self.namespace),
             apply_policy,
             apply_deployment,
@@ -236,6 +289,7 @@ impl Children {
             apply_service,
             apply_ingress,
             apply_network_policy,
+            apply_gateway_rbac,
         )
         .map_err(Error::Apply)?;
         Ok(Applied {

@@ -1,5 +1,5 @@
-//! Prune: delete the children of features switched off (canary, policy ConfigMap, Ingress,
-//! NetworkPolicy), only when this server controls them. Everything else goes by ownerReference
+//! Prune: delete the children of features switched off (canary, policy ConfigMap and the
+//! gateway's Role and RoleBinding, Ingress, NetworkPolicy), only when this server controls them. Everything else goes by ownerReference
 //! garbage collection when the server is deleted.
 
 use super::apply::{Children, Live};
@@ -21,6 +21,20 @@ pub async fn switched_off(
     }
     if desired.policy_config_map.is_none() {
         prune(&children.config_maps, live.policy.as_ref(), uid)
+            .await
+            .map_err(Error::Prune)?;
+    }
+    if desired.gateway_role_binding.is_none() {
+        prune(
+            &children.role_bindings,
+            live.gateway_role_binding.as_ref(),
+            uid,
+        )
+        .await
+        .map_err(Error::Prune)?;
+    }
+    if desired.gateway_role.is_none() {
+        prune(&children.roles, live.gateway_role.as_ref(), uid)
             .await
             .map_err(Error::Prune)?;
     }
