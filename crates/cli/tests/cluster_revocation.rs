@@ -313,46 +313,39 @@ async fn t6_revocation_reaches_the_gateway_within_2_s_p95_and_a_cut_off_gateway_
 
     let patch = |value: serde_json::Value| Patch::Merge(value);
     let params = PatchParams::default();
+    // Revokes (or restores) the session, or disables (or enables) the grant.
+    let revoke = |by_session: bool, revoked: bool| {
+        let (sessions, grants, params) = (&sessions, &grants, &params);
+        async move {
+            if by_session {
+                sessions
+                    .patch("s1", params, &patch(json!({"spec": {"revoked": revoked}})))
+                    .await
+                    .expect("patch the session");
+            } else {
+                grants
+                    .patch(
+                        "alice",
+                        params,
+                        &patch(json!({"spec": {"disabled": revoked}})),
+                    )
+                    .await
+                    .expect("patch the grant");
+            }
+        }
+    };
     let mut latencies = Vec::new();
     for round in 0..ROUNDS {
         let by_session = round.is_multiple_of(2);
         let started = Instant::now();
-        if by_session {
-            sessions
-                .patch("s1", &params, &patch(json!({"spec": {"revoked": true}})))
-                .await
-                .expect("revoke the session");
-        } else {
-            grants
-                .patch(
-                    "alice",
-                    &params,
-                    &patch(json!({"spec": {"disabled": true}})),
-                )
-                .await
-                .expect("disable the grant");
-        }
+        revoke(by_session, true).await;
         until(&address, false, Duration::from_secs(30), "the revocation").await;
         latencies.push(started.elapsed());
         if round + 1 == ROUNDS {
             break; // Leave the last revocation in place for the cut-off below.
         }
         // Restore, untimed.
-        if by_session {
-            sessions
-                .patch("s1", &params, &patch(json!({"spec": {"revoked": false}})))
-                .await
-                .expect("restore the session");
-        } else {
-            grants
-                .patch(
-                    "alice",
-                    &params,
-                    &patch(json!({"spec": {"disabled": false}})),
-                )
-                .await
-                .expect("enable the grant");
-        }
+        revoke(by_session, false).await;
         until(&address, true, Duration::from_secs(30), "the restore").await;
     }
     let mut sorted = latencies.clone();
