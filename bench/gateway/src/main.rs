@@ -52,6 +52,10 @@ struct Args {
     /// Diagnostic: run the gateway without audit delivery, to attribute the audit's cost.
     #[arg(long)]
     without_audit: bool,
+    /// The gateway's worker threads (`--worker-threads`); unset: the gateway's own default
+    /// (one per CPU the process may use)
+    #[arg(long)]
+    gateway_threads: Option<u16>,
 }
 
 /// A child process killed on drop.
@@ -356,6 +360,20 @@ fn rss_kib(pid: u32) -> Result<u64> {
         .context("VmRSS")
 }
 
+/// CPU time the process has used so far (all its threads, user and kernel), in nanoseconds,
+/// from `/proc/<pid>/task/*/schedstat`. Unlike latency, CPU per request barely moves with the
+/// load on the machine, so it compares builds run at different times.
+fn cpu_ns(pid: u32) -> u64 {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return 0;
+    };
+    tasks
+        .flatten()
+        .filter_map(|task| std::fs::read_to_string(task.path().join("schedstat")).ok())
+        .filter_map(|stat| stat.split_whitespace().next()?.parse::<u64>().ok())
+        .sum()
+}
+
 fn max_open_files() -> Option<u64> {
     let limits = std::fs::read_to_string("/proc/self/limits").ok()?;
     let line = limits.lines().find(|l| l.starts_with("Max open files"))?;
@@ -457,12 +475,16 @@ async fn run(args: Args) -> Result<()> {
     let policy = scratch.path().join("policy.json");
     write_policy(&policy)?;
     let (ingest, audited) = ingest().await?;
-    let (_upstream, upstream) = start_upstream(&args.bin)?;
+    let (upstream_process, upstream) = start_upstream(&args.bin)?;
+    let upstream_pid = upstream_process.0.id();
     let gateway_port = free_port()?;
     let mut gateway_command = Command::new(&args.bin);
     gateway_command.arg("gateway");
     if !args.without_audit {
         gateway_command.args(["--analytics-ingest-url", &format!("http://{ingest}/events")]);
+    }
+    if let Some(threads) = args.gateway_threads {
+        gateway_command.args(["--worker-threads", &threads.to_string()]);
     }
     let gateway_child = gateway_command
         .args(["--address", "127.0.0.1", "--metrics-port", "0"])
@@ -520,14 +542,23 @@ async fn run(args: Args) -> Result<()> {
     let mut cn = [Sample::default(), Sample::default()];
     let mut rps_rounds: [Vec<f64>; 2] = [Vec::new(), Vec::new()];
     let mut gateway_calls = 0u64;
+    // CPU time at c=1: of the upstream in the direct runs, of the gateway in the gateway runs.
+    let mut c1_cpu_ns = [0u64; 2];
+    let mut c1_cpu_requests = [0u64; 2];
     for round in 0..args.rounds {
         let order: [usize; 2] = if round % 2 == 0 { [0, 1] } else { [1, 0] };
         for &i in &order {
             let warm = closed_loop(targets[i].1, Some(200), None).await;
+            let cpu_before = [cpu_ns(upstream_pid), cpu_ns(gateway_pid)];
             let sample = closed_loop(targets[i].1, Some(args.c1_requests), None).await;
+            let cpu_after = [cpu_ns(upstream_pid), cpu_ns(gateway_pid)];
             if i == 1 {
                 gateway_calls += warm.sent() + sample.sent();
+                c1_cpu_ns[1] += cpu_after[1].saturating_sub(cpu_before[1]);
+            } else {
+                c1_cpu_ns[0] += cpu_after[0].saturating_sub(cpu_before[0]);
             }
+            c1_cpu_requests[i] += sample.sent();
             c1[i].merge(sample);
         }
         let _warm = closed_loop(relay, Some(200), None).await;
@@ -612,6 +643,13 @@ async fn run(args: Args) -> Result<()> {
         c1_relay.percentile_us(99.0),
         c1_relay.percentile_us(50.0) - p50_d,
         c1_relay.percentile_us(99.0) - p99_d
+    );
+    let per_request_us = |i: usize| c1_cpu_ns[i] as f64 / c1_cpu_requests[i].max(1) as f64 / 1000.0;
+    println!(
+        "| c=1 CPU per request: the upstream's (direct), the gateway's own (gateway) | {:.1} µs | {:.1} µs | {:.2} × | – |",
+        per_request_us(0),
+        per_request_us(1),
+        per_request_us(1) / per_request_us(0)
     );
     println!(
         "| c=1 errors | {} | {} | | 0 |",

@@ -439,14 +439,17 @@ impl Worker {
 
     async fn gather(&mut self, first: AuditEvent) -> Vec<AuditEvent> {
         let mut batch = vec![first];
-        let deadline = Instant::now() + self.batch_interval;
+        // One timer for the whole batch, and every queued event taken at each wake-up: this
+        // runs once per request under load.
+        let deadline = tokio::time::sleep_until(Instant::now() + self.batch_interval);
+        tokio::pin!(deadline);
         while batch.len() < self.batch_max {
+            let room = self.batch_max - batch.len();
             tokio::select! {
-                ev = self.rx.recv() => match ev {
-                    Some(ev) => batch.push(ev),
-                    None => break,
+                received = self.rx.recv_many(&mut batch, room) => if received == 0 {
+                    break;
                 },
-                () = tokio::time::sleep_until(deadline) => break,
+                () = &mut deadline => break,
             }
         }
         batch

@@ -60,12 +60,12 @@ pub struct GatewayArgs {
     /// document (rendered from the same spec) wins whenever it sets them.
     #[command(flatten)]
     document_defaults: DocumentDefaultArgs,
-    /// Threads that serve requests. 1 (the default) runs the whole gateway on one thread, as a
-    /// sidecar proxy usually should: a request then never crosses threads between the caller's
-    /// connection and the upstream's, which is most of its added latency. Raise it for a
-    /// gateway that must use more than one core.
-    #[arg(long, env = "GATEWAY_WORKER_THREADS", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=256))]
-    worker_threads: u16,
+    /// Threads that serve requests. Default: one per CPU the process may use (its cgroup CPU
+    /// quota, as a Kubernetes CPU limit sets it, or else the machine's cores), at most
+    /// 4. With 1 the whole gateway runs on one thread, so a request
+    /// never crosses threads between the caller's connection and the upstream's.
+    #[arg(long, env = "GATEWAY_WORKER_THREADS", value_parser = clap::value_parser!(u16).range(1..=256))]
+    worker_threads: Option<u16>,
     /// How denials are written: `jsonrpc` (JSON-RPC errors, the default) or `http` (the Go
     /// mcp-runtime's 401/403/503 JSON bodies).
     #[arg(long, env = "DENY_ENCODING", default_value = "jsonrpc")]
@@ -166,13 +166,17 @@ pub fn run(args: &GatewayArgs) -> Result<ExitCode> {
                 args.upstream_url
             )
         })?;
-    let runtime = if args.worker_threads == 1 {
+    let worker_threads = args
+        .worker_threads
+        .map_or_else(default_worker_threads, usize::from);
+    tracing::debug!(worker_threads, "gateway runtime");
+    let runtime = if worker_threads == 1 {
         tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
     } else {
         tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(usize::from(args.worker_threads))
+            .worker_threads(worker_threads)
             .enable_all()
             .build()
     }
@@ -388,4 +392,18 @@ fn upstream_timeout(value: &str) -> Result<std::time::Duration, String> {
     mcp_runtime_sentinel::parse_duration(value)
         .filter(|d| !d.is_zero())
         .ok_or_else(|| format!("{value:?} is not a duration such as 30s, 2m or 120s"))
+}
+
+/// Most threads the gateway starts on its own: past this, a sidecar proxy gains nothing and
+/// pays in memory (each thread keeps its own allocator caches); `GATEWAY_WORKER_THREADS` can
+/// still ask for more.
+const MAX_DEFAULT_WORKER_THREADS: usize = 4;
+
+/// One worker thread per CPU the process may use: `available_parallelism` reads the cgroup's
+/// CPU quota (a container's CPU limit) and the affinity mask, so a sidecar limited to one CPU
+/// runs single-threaded, with no thread waiting for a core it is not allowed.
+fn default_worker_threads() -> usize {
+    std::thread::available_parallelism()
+        .map_or(1, std::num::NonZeroUsize::get)
+        .clamp(1, MAX_DEFAULT_WORKER_THREADS)
 }

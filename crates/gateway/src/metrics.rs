@@ -7,7 +7,9 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
+use std::collections::HashMap;
 use std::fmt::Write;
+use std::sync::{Arc, Mutex, PoisonError};
 
 /// The server labels every series carries.
 #[derive(Clone, Debug, Default, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -24,7 +26,7 @@ struct RequestLabels {
     server: String,
     cluster: String,
     team_id: String,
-    method: String,
+    method: &'static str,
     rpc_method: &'static str,
     decision: &'static str,
     status: String,
@@ -40,6 +42,31 @@ struct DecisionLabels {
     reason: &'static str,
     rpc_method: &'static str,
 }
+
+/// The label values of a request series that vary from request to request.
+#[derive(Clone, Copy, Debug, Hash, PartialEq, Eq)]
+struct SeriesKey {
+    /// [`method_label`] of the HTTP method.
+    method: &'static str,
+    rpc_method: &'static str,
+    decision: &'static str,
+    reason: Option<&'static str>,
+    status: u16,
+}
+
+/// Handles to the series of one label combination (clones share the counts).
+#[derive(Debug)]
+struct Series {
+    requests: Counter,
+    duration: Histogram,
+    request_bytes: Counter,
+    response_bytes: Counter,
+    /// `mcp_gateway_policy_decisions`, for decided tool calls and denials only.
+    decisions: Option<Counter>,
+}
+
+/// Bound on the cached label combinations.
+const SERIES_CACHE_LIMIT: usize = 1024;
 
 /// MR's bounded set of `rpc_method` label values; anything else is `other`.
 const KNOWN_METHODS: [&str; 13] = [
@@ -57,6 +84,19 @@ const KNOWN_METHODS: [&str; 13] = [
     "completion/complete",
     "logging/setLevel",
 ];
+
+/// The HTTP method as a bounded label value: the methods of RFC 9110 (and `PATCH`); any
+/// extension method a client makes up is `other`, so it cannot add series without end.
+pub fn method_label(method: &str) -> &'static str {
+    const KNOWN: [&str; 9] = [
+        "GET", "POST", "DELETE", "PUT", "PATCH", "HEAD", "OPTIONS", "CONNECT", "TRACE",
+    ];
+    KNOWN
+        .iter()
+        .find(|known| **known == method)
+        .copied()
+        .unwrap_or("other")
+}
 
 /// Maps a JSON-RPC method to a bounded label value (`none` when there is no method).
 pub fn rpc_method_label(method: Option<&str>) -> &'static str {
@@ -82,7 +122,10 @@ pub struct GatewayMetrics {
     request_bytes: Family<RequestLabels, Counter>,
     response_bytes: Family<RequestLabels, Counter>,
     decisions: Family<DecisionLabels, Counter>,
-    inflight: Family<ServerLabelSet, Gauge>,
+    /// The one series of `inflight` (the server labels never change).
+    inflight_gauge: Gauge,
+    /// The metric handles of each label combination seen so far (see [`GatewayMetrics::series`]).
+    series: Mutex<HashMap<SeriesKey, Arc<Series>>>,
     accept_errors: Counter,
     reloads: Option<ReloadCounter>,
     audit_dropped: Option<DroppedCounter>,
@@ -174,15 +217,17 @@ impl GatewayMetrics {
             "Failed accepts of new connections (out of file descriptors, connection aborted); each is retried",
             accept_errors.clone(),
         );
+        let inflight_gauge = inflight.get_or_create(&server).clone();
         GatewayMetrics {
             registry,
             server,
+            inflight_gauge,
+            series: Mutex::new(HashMap::new()),
             requests,
             duration,
             request_bytes,
             response_bytes,
             decisions,
-            inflight,
             accept_errors,
             reloads,
             audit_dropped: None,
@@ -214,48 +259,78 @@ impl GatewayMetrics {
 
     /// Marks a request as started; the guard marks it finished when dropped.
     pub fn start(&self) -> InflightGuard<'_> {
-        self.inflight.get_or_create(&self.server).inc();
+        self.inflight_gauge.inc();
         InflightGuard(self)
     }
 
     /// Records a finished request.
     pub fn observe(&self, observation: &Observation<'_>) {
-        let server = &self.server;
         let rpc_method = rpc_method_label(observation.rpc_method);
+        let key = SeriesKey {
+            method: method_label(observation.method),
+            rpc_method,
+            decision: observation.decision,
+            reason: observation.reason,
+            status: observation.status,
+        };
+        let series = self.series(&key);
+        series.requests.inc();
+        series.duration.observe(observation.seconds);
+        series.request_bytes.inc_by(observation.bytes_in);
+        series.response_bytes.inc_by(observation.bytes_out);
+        if let Some(decisions) = &series.decisions {
+            decisions.inc();
+        }
+    }
+
+    /// The series of one label combination. Looked up in a small cache keyed by the label
+    /// values that vary, so a request pays one hash of a few short fields instead of building
+    /// and hashing the full label sets of five families (with their string copies).
+    fn series(&self, key: &SeriesKey) -> Arc<Series> {
+        let mut cache = self.series.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(series) = cache.get(key) {
+            return series.clone();
+        }
+        let server = &self.server;
         let labels = RequestLabels {
             namespace: server.namespace.clone(),
             server: server.server.clone(),
             cluster: server.cluster.clone(),
             team_id: server.team_id.clone(),
-            method: observation.method.to_owned(),
-            rpc_method,
-            decision: observation.decision,
-            status: observation.status.to_string(),
+            method: key.method,
+            rpc_method: key.rpc_method,
+            decision: key.decision,
+            status: key.status.to_string(),
         };
-        self.requests.get_or_create(&labels).inc();
-        self.duration
-            .get_or_create(&labels)
-            .observe(observation.seconds);
-        self.request_bytes
-            .get_or_create(&labels)
-            .inc_by(observation.bytes_in);
-        self.response_bytes
-            .get_or_create(&labels)
-            .inc_by(observation.bytes_out);
-        if let Some(reason) = observation.reason
-            && (rpc_method == "tools/call" || observation.decision == "deny")
-        {
-            let decision = DecisionLabels {
-                namespace: server.namespace.clone(),
-                server: server.server.clone(),
-                cluster: server.cluster.clone(),
-                team_id: server.team_id.clone(),
-                decision: observation.decision,
-                reason,
-                rpc_method,
-            };
-            self.decisions.get_or_create(&decision).inc();
+        let decisions = key
+            .reason
+            .filter(|_| key.rpc_method == "tools/call" || key.decision == "deny")
+            .map(|reason| {
+                let labels = DecisionLabels {
+                    namespace: server.namespace.clone(),
+                    server: server.server.clone(),
+                    cluster: server.cluster.clone(),
+                    team_id: server.team_id.clone(),
+                    decision: key.decision,
+                    reason,
+                    rpc_method: key.rpc_method,
+                };
+                self.decisions.get_or_create(&labels).clone()
+            });
+        let series = Arc::new(Series {
+            requests: self.requests.get_or_create(&labels).clone(),
+            duration: self.duration.get_or_create(&labels).clone(),
+            request_bytes: self.request_bytes.get_or_create(&labels).clone(),
+            response_bytes: self.response_bytes.get_or_create(&labels).clone(),
+            decisions,
+        });
+        // Every label is bounded, but their product is large: the cache starts over when full
+        // (the series themselves stay registered).
+        if cache.len() >= SERIES_CACHE_LIMIT {
+            cache.clear();
         }
+        cache.insert(*key, series.clone());
+        series
     }
 
     /// The Prometheus text exposition.
@@ -337,7 +412,7 @@ pub struct InflightGuard<'a>(&'a GatewayMetrics);
 
 impl Drop for InflightGuard<'_> {
     fn drop(&mut self) {
-        self.0.inflight.get_or_create(&self.0.server).dec();
+        self.0.inflight_gauge.dec();
     }
 }
 

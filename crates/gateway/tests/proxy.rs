@@ -947,3 +947,113 @@ async fn the_bypass_corpus_reaches_nothing_behind_an_oauth_policy() {
     assert_eq!(headers["x-mcp-team-id"], "storage", "the token's tid");
     assert_eq!(headers["x-mcp-human-id"], "agent-claude", "the token's sub");
 }
+
+/// An upstream on a raw socket that answers every request on a connection with a chunked SSE
+/// reply: `first` in one write; then, if `rest` is given, waits for it before writing the last
+/// event and the terminator.
+async fn chunked_sse_upstream(
+    first: &'static str,
+    rest: Option<tokio::sync::oneshot::Receiver<()>>,
+) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let address = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        let (mut stream, _) = listener.accept().await.expect("accept");
+        let mut request = Vec::new();
+        let mut buffer = [0u8; 4096];
+        // Head and body of one request (the gateway writes both at once).
+        while !String::from_utf8_lossy(&request).contains("}}") {
+            let n = stream.read(&mut buffer).await.expect("read");
+            assert!(n > 0, "the gateway closed before sending the request");
+            request.extend_from_slice(&buffer[..n]);
+        }
+        let chunk = |data: &str| format!("{:x}\r\n{data}\r\n", data.len());
+        let head = "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n";
+        match rest {
+            None => {
+                let reply = format!("{head}{}0\r\n\r\n", chunk(first));
+                stream.write_all(reply.as_bytes()).await.expect("write");
+            }
+            Some(rest) => {
+                let reply = format!("{head}{}", chunk(first));
+                stream.write_all(reply.as_bytes()).await.expect("write");
+                let _ = rest.await;
+                let last = chunk("data: {\"jsonrpc\":\"2.0\",\"id\":2,\"result\":{}}\n\n");
+                stream
+                    .write_all(format!("{last}0\r\n\r\n").as_bytes())
+                    .await
+                    .expect("write");
+            }
+        }
+        let _ = stream.read(&mut buffer).await;
+    });
+    format!("http://{address}")
+}
+
+#[tokio::test]
+async fn a_reply_the_upstream_sent_whole_leaves_the_gateway_in_one_write_with_its_length() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let event = "data: {\"jsonrpc\":\"2.0\",\"id\":2,\"result\":{\"content\":[]}}\n\n";
+    let gateway = gateway(&chunked_sse_upstream(event, None).await, Some(policy())).await;
+    let mut stream = tokio::net::TcpStream::connect(gateway.trim_start_matches("http://"))
+        .await
+        .expect("connect");
+    stream
+        .write_all(&request_bytes(&[], call("read_file").as_bytes()))
+        .await
+        .expect("write");
+    let mut response = Vec::new();
+    stream
+        .read_to_end(&mut response)
+        .await
+        .expect("read the reply");
+    let response = String::from_utf8_lossy(&response).to_lowercase();
+    // Relayed frame by frame, the head and the event would be followed by a chunked terminator
+    // in a second write; held whole, the reply has its exact length and no chunking.
+    assert!(response.starts_with("http/1.1 200"), "{response}");
+    assert!(
+        response.contains(&format!("content-length: {}", event.len())),
+        "{response}"
+    );
+    assert!(!response.contains("transfer-encoding"), "{response}");
+    assert!(response.ends_with(&event.to_lowercase()), "{response}");
+}
+
+#[tokio::test]
+async fn a_reply_still_streaming_is_relayed_as_it_comes_without_waiting_for_its_end() {
+    let first = "data: {\"jsonrpc\":\"2.0\",\"method\":\"notifications/progress\",\"params\":{\"progress\":1}}\n\n";
+    let (release, rest) = tokio::sync::oneshot::channel();
+    let gateway = gateway(
+        &chunked_sse_upstream(first, Some(rest)).await,
+        Some(policy()),
+    )
+    .await;
+    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .build(hyper_util::client::legacy::connect::HttpConnector::new());
+    let request = http::Request::post(format!("{gateway}/mcp"))
+        .header("content-type", "application/json")
+        .header("accept", "application/json, text/event-stream")
+        .header("x-mcp-agent-id", "claude")
+        .body(Full::new(Bytes::from(call("read_file"))))
+        .expect("request");
+    let response =
+        tokio::time::timeout(std::time::Duration::from_secs(10), client.request(request))
+            .await
+            .expect("the head arrives while the upstream still holds the rest")
+            .expect("response");
+    assert_eq!(response.status(), 200);
+    let mut body = response.into_body();
+    let frame = tokio::time::timeout(std::time::Duration::from_secs(10), body.frame())
+        .await
+        .expect("the first event arrives while the upstream still holds the rest")
+        .expect("a frame")
+        .expect("no error");
+    assert_eq!(frame.into_data().expect("data"), first.as_bytes());
+    release.send(()).expect("the upstream waits");
+    let rest = body.collect().await.expect("the rest").to_bytes();
+    assert!(
+        String::from_utf8_lossy(&rest).contains("\"id\":2"),
+        "{rest:?}"
+    );
+}

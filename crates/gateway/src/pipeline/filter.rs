@@ -5,6 +5,7 @@
 
 use super::forward::strip_hop_by_hop;
 use super::identity::Caller;
+use super::reply::Relayed;
 use crate::proxy::ProxyBody;
 use bytes::{Bytes, BytesMut};
 use http::Response;
@@ -17,8 +18,10 @@ use std::sync::Arc;
 /// Who the `tools/list` results of a reply are filtered for, and by which policy.
 pub(crate) type ToolsFilter = (Caller, Arc<CompiledPolicy>);
 
-/// Relays an upstream response; rewrites `tools/list` results when a filter is given.
-pub(crate) fn relay(
+/// Relays an upstream response; rewrites `tools/list` results when a filter is given. An
+/// unfiltered reply goes out in one write when the gateway already holds all of it
+/// ([`Relayed`]).
+pub(crate) async fn relay(
     response: Response<Incoming>,
     filter: Option<ToolsFilter>,
 ) -> Response<ProxyBody> {
@@ -39,7 +42,10 @@ pub(crate) fn relay(
             .insert("x-accel-buffering", HeaderValue::from_static("no"));
     }
     let body: ProxyBody = match filter {
-        None => body.map_err(|e| Box::new(e) as _).boxed(),
+        None => Relayed::gather(body)
+            .await
+            .map_err(|e| Box::new(e) as _)
+            .boxed(),
         Some(filter) => {
             // The body length changes when tools are removed.
             parts.headers.remove(header::CONTENT_LENGTH);

@@ -44,7 +44,7 @@ where
     prepare_upstream_headers(proxy, &mut parts.headers);
     let request = client.request(Request::from_parts(parts, body));
     match tokio::time::timeout(proxy.upstream_timeout, request).await {
-        Ok(Ok(response)) => relay(response, filter),
+        Ok(Ok(response)) => relay(response, filter).await,
         Ok(Err(error)) => {
             tracing::debug!(%error, "upstream request failed");
             upstream_error()

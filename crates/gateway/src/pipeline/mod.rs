@@ -24,6 +24,7 @@ pub(crate) mod forward;
 pub(crate) mod guard;
 pub(crate) mod identity;
 pub(crate) mod inspect;
+pub(crate) mod reply;
 pub(crate) mod trace;
 
 use crate::deny::{AuthStyle, DenyEncoding, GovernanceHeaders, encode_denial};
