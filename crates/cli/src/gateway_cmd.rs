@@ -109,6 +109,10 @@ pub struct GatewayArgs {
         default_value = "/tmp/mcp-runtime-audit-spool"
     )]
     audit_spool_dir: PathBuf,
+    /// Bound on the spool's size on disk, in bytes. While the ingest is unreachable, events that
+    /// no longer fit are dropped and counted in `mcp_gateway_audit_dropped_events_total`.
+    #[arg(long, env = "AUDIT_SPOOL_MAX_BYTES", default_value_t = 64 * 1024 * 1024, value_parser = clap::value_parser!(u64).range(1..))]
+    audit_spool_max_bytes: u64,
     /// Also write every audit event to stdout as a JSON line.
     #[arg(long, env = "AUDIT_STDOUT")]
     audit_stdout: bool,
@@ -370,6 +374,7 @@ fn audit_sink(args: &GatewayArgs) -> Result<Sinks> {
     {
         let mut config = HttpSinkConfig::new(url, args.audit_spool_dir.clone());
         config.api_key = args.analytics_api_key.clone().filter(|k| !k.is_empty());
+        config.spool_max_bytes = args.audit_spool_max_bytes;
         config.tls = mcp_runtime_tls::TlsFiles {
             ca_bundle: args.analytics_ca_bundle.clone(),
             client_cert: args.analytics_client_cert.clone(),

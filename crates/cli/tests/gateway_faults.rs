@@ -2,7 +2,10 @@
 //! `mcp-runtime example-server` (rmcp), observed only through their HTTP surfaces.
 //!
 //! - a corrupt, truncated or empty policy file: the last good policy stays active and the
-//!   failed reload shows in `/metrics` and `/config/status`.
+//!   failed reload shows in `/metrics` and `/config/status`;
+//! - `mcp-runtime sentinel` killed for a minute under load and restarted on the same store: no
+//!   audit event lost, each gateway's events stored in the order they were emitted, and a
+//!   bounded spool that overflows counts every event it dropped.
 
 mod support;
 
@@ -187,4 +190,245 @@ fn a_corrupt_truncated_or_empty_policy_file_keeps_the_last_good_policy_and_shows
     let metrics = get(&gateway, "/metrics");
     assert_eq!(sample(&metrics, RELOAD_FAILURES), failures, "{metrics}");
     assert!(sample(&metrics, RELOAD_SUCCESSES) > successes, "{metrics}");
+}
+
+/// Sentinel's ingest key in the outage test.
+const SENTINEL_KEY: &str = "outage-ingest-key";
+
+/// `mcp-runtime sentinel` on `port` of 127.0.0.1 with the SQLite store `db`, once ready.
+fn start_sentinel(port: u16, db: &Path) -> Process {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_mcp-runtime"));
+    command
+        .arg("sentinel")
+        .env("LISTEN_ADDRESS", "127.0.0.1")
+        .env("PORT", port.to_string())
+        .env("SENTINEL_STORE", format!("sqlite://{}", db.display()))
+        .env("SENTINEL_API_KEYS", SENTINEL_KEY)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null());
+    let (child, _) = spawn_announcing(
+        command,
+        "mcp-runtime sentinel listening on ",
+        "the sentinel",
+    );
+    let address = format!("127.0.0.1:{port}");
+    wait_for("sentinel /ready", Duration::from_secs(10), || {
+        support::http(&address, "GET", "/ready", &[], "").0 == 200
+    });
+    Process(child)
+}
+
+/// A gateway whose audit events go to the Sentinel on `sentinel_port`, spooled in `spool`
+/// bounded by `spool_max_bytes`; its events carry the source `<name>-gateway`.
+fn audited_gateway(
+    upstream: &str,
+    policy: &Path,
+    name: &str,
+    sentinel_port: u16,
+    spool: &Path,
+    spool_max_bytes: u64,
+) -> Gateway {
+    let gateway = support::start_gateway_with(
+        upstream,
+        policy,
+        &[
+            (
+                "ANALYTICS_INGEST_URL",
+                format!("http://127.0.0.1:{sentinel_port}/events"),
+            ),
+            ("ANALYTICS_API_KEY", SENTINEL_KEY.to_owned()),
+            ("AUDIT_SPOOL_DIR", spool.display().to_string()),
+            ("AUDIT_SPOOL_MAX_BYTES", spool_max_bytes.to_string()),
+            ("MCP_SERVER_NAME", name.to_owned()),
+        ],
+    );
+    wait_for("the gateway to be ready", Duration::from_secs(10), || {
+        support::http(&gateway.address, "GET", "/ready", &[], "").0 == 200
+    });
+    gateway
+}
+
+/// Calls `add` through a gateway one after another (so each call's audit event is emitted
+/// after the previous one's) at about 20 a second until stopped; returns how many were made.
+/// Every call must succeed: the audit trail being down never stops the gateway.
+fn steady_calls(
+    gateway: &Gateway,
+    stop: &std::sync::atomic::AtomicBool,
+    made: &std::sync::atomic::AtomicU64,
+) {
+    use std::sync::atomic::Ordering;
+    while !stop.load(Ordering::Relaxed) {
+        let (status, body) = call_add(gateway);
+        assert_eq!(status, 200, "{body}");
+        made.fetch_add(1, Ordering::Relaxed);
+        // Pacing of the load, not a wait for a condition.
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Stored events of `source` in Sentinel's database, in the order Sentinel stored them:
+/// their emission timestamps (nanoseconds).
+fn stored_timestamps(db: &Path, source: &str) -> Vec<i64> {
+    let conn =
+        rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .expect("open sentinel's database");
+    let mut statement = conn
+        .prepare("SELECT ts FROM events WHERE source = ?1 ORDER BY seq")
+        .expect("prepare");
+    statement
+        .query_map([source], |row| row.get(0))
+        .expect("query")
+        .collect::<Result<_, _>>()
+        .expect("rows")
+}
+
+fn audit_dropped(gateway: &Gateway) -> u64 {
+    sample(
+        &get(gateway, "/metrics"),
+        "mcp_gateway_audit_dropped_events_total",
+    )
+}
+
+fn dir_bytes(dir: &Path) -> u64 {
+    std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .flatten()
+                .filter_map(|e| e.metadata().ok())
+                .map(|m| m.len())
+                .sum()
+        })
+        .unwrap_or(0)
+}
+
+/// Length of Sentinel's outage: a deliberate fault window, not a wait for a condition.
+const OUTAGE: Duration = Duration::from_secs(60);
+/// The bounded spool of the second gateway: room for some events, far fewer than an outage's.
+const TIGHT_SPOOL_BYTES: u64 = 64 * 1024;
+
+#[test]
+fn sentinel_down_for_a_minute_under_load_loses_no_audit_event_and_delivers_in_order() {
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+    let (_upstream, upstream_url) = example_server();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let policy_path = dir.path().join("policy.json");
+    write_policy(&policy_path, &policy(false));
+    let db = dir.path().join("sentinel.db");
+    // A free port for Sentinel, which comes back on the same address.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port();
+    let mut sentinel = Some(start_sentinel(port, &db));
+    // Two gateways in the same outage: one with the default spool (64 MiB), one with a spool
+    // far smaller than the outage's events.
+    let roomy_spool = dir.path().join("spool-roomy");
+    let tight_spool = dir.path().join("spool-tight");
+    let roomy = audited_gateway(
+        &upstream_url,
+        &policy_path,
+        "roomy",
+        port,
+        &roomy_spool,
+        64 * 1024 * 1024,
+    );
+    let tight = audited_gateway(
+        &upstream_url,
+        &policy_path,
+        "tight",
+        port,
+        &tight_spool,
+        TIGHT_SPOOL_BYTES,
+    );
+
+    let stop = AtomicBool::new(false);
+    let (roomy_calls, tight_calls) = (AtomicU64::new(0), AtomicU64::new(0));
+    std::thread::scope(|scope| {
+        scope.spawn(|| steady_calls(&roomy, &stop, &roomy_calls));
+        scope.spawn(|| steady_calls(&tight, &stop, &tight_calls));
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            wait_for(
+                "events stored before the outage",
+                Duration::from_secs(20),
+                || {
+                    !stored_timestamps(&db, "roomy-gateway").is_empty()
+                        && !stored_timestamps(&db, "tight-gateway").is_empty()
+                },
+            );
+
+            // Sentinel dies (SIGKILL: no goodbye) and stays down for the whole window.
+            drop(sentinel.take());
+            let before_outage = tight_calls.load(Ordering::Relaxed);
+            std::thread::sleep(OUTAGE);
+            assert!(
+                tight_calls.load(Ordering::Relaxed) - before_outage > 600,
+                "the load kept going through the outage"
+            );
+            // The tight spool overflowed, stayed within its bound, and says so in its metric;
+            // the roomy one dropped nothing.
+            assert!(audit_dropped(&tight) > 0, "the tight spool overflowed");
+            assert!(
+                dir_bytes(&tight_spool) <= TIGHT_SPOOL_BYTES,
+                "the spool stays within its bound: {} bytes",
+                dir_bytes(&tight_spool)
+            );
+            assert_eq!(audit_dropped(&roomy), 0);
+            assert!(dir_bytes(&roomy_spool) > TIGHT_SPOOL_BYTES);
+
+            // Sentinel returns on the same address and store; the load goes on until events
+            // emitted after its return have arrived too.
+            sentinel = Some(start_sentinel(port, &db));
+            let calls_at_return = roomy_calls.load(Ordering::Relaxed);
+            // The sink's retry backoff may have grown to 30 s during the outage.
+            wait_for(
+                "events emitted after the return stored",
+                Duration::from_secs(60),
+                || stored_timestamps(&db, "roomy-gateway").len() as u64 > calls_at_return,
+            );
+        }));
+        stop.store(true, Ordering::Relaxed);
+        if let Err(panic) = result {
+            std::panic::resume_unwind(panic);
+        }
+    });
+
+    // Every call of the roomy gateway is in Sentinel exactly once; the tight one's are either
+    // stored or counted as dropped.
+    let roomy_calls = roomy_calls.load(Ordering::Relaxed);
+    let tight_calls = tight_calls.load(Ordering::Relaxed);
+    let roomy_stored = wait_for(
+        "the roomy gateway's events",
+        Duration::from_secs(60),
+        || {
+            let stored = stored_timestamps(&db, "roomy-gateway");
+            (stored.len() as u64 == roomy_calls).then_some(stored)
+        },
+    );
+    let dropped = audit_dropped(&tight);
+    let tight_stored = wait_for(
+        "the tight gateway's events",
+        Duration::from_secs(60),
+        || {
+            let stored = stored_timestamps(&db, "tight-gateway");
+            (stored.len() as u64 + dropped == tight_calls).then_some(stored)
+        },
+    );
+    eprintln!(
+        "roomy gateway: {roomy_calls} calls, {} events stored; tight gateway: {tight_calls} calls, {} stored, {dropped} dropped (counted)",
+        roomy_stored.len(),
+        tight_stored.len()
+    );
+    assert_eq!(audit_dropped(&roomy), 0);
+    assert!(dropped > 0 && tight_stored.len() as u64 > TIGHT_SPOOL_BYTES / 2048);
+    // Delivered in the order they were emitted: each gateway's calls were sequential, so the
+    // emission timestamps rise in the order Sentinel stored the events.
+    for (name, stored) in [("roomy", &roomy_stored), ("tight", &tight_stored)] {
+        if let Some(at) = stored.windows(2).position(|w| w[0] >= w[1]) {
+            panic!("{name}: event {} arrived before an older one", at + 1);
+        }
+    }
+    // Both spools are empty again.
+    assert_eq!(dir_bytes(&roomy_spool), 0);
+    assert_eq!(dir_bytes(&tight_spool), 0);
+    drop(sentinel);
 }
