@@ -115,6 +115,7 @@ complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand gateway" -l anal
 complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand gateway" -l analytics-source -d 'Audit event source. Default `<server>-gateway`' -r
 complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand gateway" -l analytics-event-type -d 'Audit event type' -r
 complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand gateway" -l audit-spool-dir -d 'Directory for audit events the ingest has not acknowledged yet' -r -F
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand gateway" -l audit-spool-max-bytes -d 'Bound on the spool\'s size on disk, in bytes. While the ingest is unreachable, events that no longer fit are dropped and counted in `mcp_gateway_audit_dropped_events_total`' -r
 complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand gateway" -l server-name -d 'Server name for audit events' -r
 complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand gateway" -l server-namespace -d 'Server namespace for audit events' -r
 complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand gateway" -l team-id -d 'Owning team for audit events' -r

@@ -122,6 +122,7 @@ _arguments "${_arguments_options[@]}" : \
 '--analytics-source=[Audit event source. Default \`<server>-gateway\`]:ANALYTICS_SOURCE:_default' \
 '--analytics-event-type=[Audit event type]:ANALYTICS_EVENT_TYPE:_default' \
 '--audit-spool-dir=[Directory for audit events the ingest has not acknowledged yet]:AUDIT_SPOOL_DIR:_files' \
+'--audit-spool-max-bytes=[Bound on the spool'\''s size on disk, in bytes. While the ingest is unreachable, events that no longer fit are dropped and counted in \`mcp_gateway_audit_dropped_events_total\`]:AUDIT_SPOOL_MAX_BYTES:_default' \
 '--server-name=[Server name for audit events]:SERVER_NAME:_default' \
 '--server-namespace=[Server namespace for audit events]:SERVER_NAMESPACE:_default' \
 '--team-id=[Owning team for audit events]:TEAM_ID:_default' \
