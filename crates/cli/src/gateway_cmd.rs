@@ -138,6 +138,11 @@ pub struct GatewayArgs {
     /// Largest accepted request body, in bytes.
     #[arg(long, env = "MAX_BODY_BYTES", default_value_t = 4 * 1024 * 1024)]
     max_body_bytes: usize,
+    /// Request bodies read at once; one more is answered 503 with `Retry-After: 1`. Bounds the
+    /// memory that bodies in flight take (this many times MAX_BODY_BYTES) against slow or many
+    /// callers.
+    #[arg(long, env = "MAX_CONCURRENT_BODIES", default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..))]
+    max_concurrent_bodies: u32,
     /// The gateway's public base URL, e.g. https://mcp.example.com (oauth mode): the resource
     /// URL is this plus the request path, published in the protected-resource metadata and
     /// expected as the token audience when the policy's `auth.audience` is empty. Unset: taken
@@ -272,7 +277,8 @@ pub fn run(args: &GatewayArgs) -> Result<ExitCode> {
                 event_type: args.analytics_event_type.clone(),
             },
         })
-        .with_upstream_timeout(args.upstream_timeout);
+        .with_upstream_timeout(args.upstream_timeout)
+        .with_max_concurrent_bodies(args.max_concurrent_bodies as usize);
         let address = SocketAddr::new(args.address, args.port);
         let listener = tokio::net::TcpListener::bind(address)
             .await

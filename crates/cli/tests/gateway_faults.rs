@@ -5,7 +5,9 @@
 //!   failed reload shows in `/metrics` and `/config/status`;
 //! - `mcp-runtime sentinel` killed for a minute under load and restarted on the same store: no
 //!   audit event lost, each gateway's events stored in the order they were emitted, and a
-//!   bounded spool that overflows counts every event it dropped.
+//!   bounded spool that overflows counts every event it dropped;
+//! - more request bodies at once than `MAX_CONCURRENT_BODIES`: the next one is refused at once
+//!   with 503 and `Retry-After`, and calls go through again once the bodies are done.
 
 mod support;
 
@@ -431,4 +433,90 @@ fn sentinel_down_for_a_minute_under_load_loses_no_audit_event_and_delivers_in_or
     assert_eq!(dir_bytes(&roomy_spool), 0);
     assert_eq!(dir_bytes(&tight_spool), 0);
     drop(sentinel);
+}
+
+/// `tools/call add` on a fresh connection; returns (status, response head, body).
+fn call_add_with_head(gateway: &Gateway) -> (u16, String, String) {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(&gateway.address).expect("connect");
+    write!(
+        stream,
+        "POST /mcp HTTP/1.1\r\nhost: {}\r\ncontent-type: application/json\r\naccept: application/json, text/event-stream\r\nmcp-protocol-version: 2026-07-28\r\nmcp-method: tools/call\r\nmcp-name: add\r\nx-mcp-agent-id: {AGENT}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{ADD}",
+        gateway.address,
+        ADD.len()
+    )
+    .expect("send");
+    let mut response = String::new();
+    stream.read_to_string(&mut response).expect("read");
+    let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    (status, head.to_ascii_lowercase(), body.to_owned())
+}
+
+#[test]
+fn reading_more_bodies_at_once_than_the_limit_answers_503_with_retry_after() {
+    use std::io::Write;
+    let (_upstream, upstream_url) = example_server();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("policy.json");
+    write_policy(&path, &policy(false));
+    let gateway = support::start_gateway_with(
+        &upstream_url,
+        &path,
+        &[("MAX_CONCURRENT_BODIES", "2".into())],
+    );
+    wait_for("the gateway to be ready", Duration::from_secs(10), || {
+        support::http(&gateway.address, "GET", "/ready", &[], "").0 == 200
+    });
+
+    // Two slow callers announce a body and send only its first byte: each holds a permit.
+    let slow: Vec<std::net::TcpStream> = (0..2)
+        .map(|_| {
+            let mut stream = std::net::TcpStream::connect(&gateway.address).expect("connect");
+            write!(
+                stream,
+                "POST /mcp HTTP/1.1\r\nhost: {}\r\ncontent-type: application/json\r\nx-mcp-agent-id: {AGENT}\r\ncontent-length: {}\r\n\r\n{{",
+                gateway.address,
+                ADD.len()
+            )
+            .expect("send the start of a body");
+            stream
+        })
+        .collect();
+    // Once both are being read, a third body is refused at once.
+    let (status, head, body) = wait_for("a refused body", Duration::from_secs(10), || {
+        let reply = call_add_with_head(&gateway);
+        (reply.0 == 503).then_some(reply)
+    });
+    assert_eq!(status, 503);
+    assert!(head.contains("\r\nretry-after: 1"), "{head}");
+    let error: serde_json::Value = serde_json::from_str(&body).expect("JSON-RPC error");
+    assert_eq!(error["error"]["code"], -32603, "{body}");
+    assert!(
+        error["error"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("too many request bodies"),
+        "{body}"
+    );
+    // The refusal is counted like any answered request.
+    let metrics = get(&gateway, "/metrics");
+    assert!(
+        metrics
+            .lines()
+            .any(|l| l.starts_with("mcp_gateway_requests_total{") && l.contains("status=\"503\"")),
+        "{metrics}"
+    );
+    // The slow callers give up: their permits return, and calls go through again.
+    drop(slow);
+    wait_for("a call served again", Duration::from_secs(10), || {
+        call_add_with_head(&gateway).0 == 200
+    });
+    let (status, _, body) = call_add_with_head(&gateway);
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains(r#""text":"3""#), "{body}");
 }
