@@ -464,8 +464,8 @@ async fn run(args: Args) -> Result<()> {
         stream_tasks.extend(opening);
     }
     let opened = counters.streams_open.load(Ordering::Relaxed);
-    eprintln!(
-        "{opened} streams open after {:.1} s",
+    println!(
+        "{opened} streams open after {:.1} s; the calls start then",
         started.elapsed().as_secs_f64()
     );
 
@@ -480,8 +480,8 @@ async fn run(args: Args) -> Result<()> {
         )));
     }
 
-    // (seconds since start, RSS KiB)
-    let mut samples: Vec<(f64, u64)> = vec![(0.0, rss_kib(gateway_pid)?)];
+    // (seconds since the start, when the streams began to open; RSS KiB)
+    let mut samples: Vec<(f64, u64)> = Vec::new();
     let mut next = started + args.sample_every;
     while next <= until {
         tokio::time::sleep_until(tokio::time::Instant::from_std(next)).await;
@@ -546,7 +546,7 @@ async fn run(args: Args) -> Result<()> {
     println!("load average at end {}", load_average());
     println!();
     println!(
-        "RSS series (MiB, every {} s from the start of the load): {}",
+        "RSS series (MiB, every {} s from the start, when the streams began to open): {}",
         args.sample_every.as_secs(),
         samples
             .iter()
