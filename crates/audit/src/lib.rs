@@ -13,8 +13,11 @@
 //! Delivery through [`HttpSink`] is **at-least-once**:
 //!
 //! - [`AuditSink::emit`] never blocks on the network. Events go to a bounded
-//!   in-memory queue; when that queue is full they are appended to the disk
-//!   spool instead of being dropped.
+//!   in-memory queue; when that queue is full they wait in an overflow behind
+//!   it (later events line up behind them), so that the order of delivery
+//!   stays the order of emission. Beyond 16 times the queue's capacity they
+//!   are appended to the disk spool instead of being dropped (kept, but then
+//!   possibly ahead of older events).
 //! - A background task batches events (up to `batch_max` events or
 //!   `batch_interval`) and POSTs them as a JSON array. A batch that is not
 //!   acknowledged with a 2xx (error status, connection error, 3 s timeout) is

@@ -2,7 +2,7 @@
 
 use std::io::Write;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
@@ -12,7 +12,7 @@ use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{Notify, mpsc, oneshot};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
@@ -161,6 +161,24 @@ struct Shared {
     sent: AtomicU64,
     spooled: AtomicU64,
     dropped: AtomicU64,
+    /// Events emitted while the queue was full, in emission order. They are newer than every
+    /// queued event, so the delivery task takes them only once it has drained the queue: written
+    /// straight to the spool instead, they would be replayed ahead of older queued events.
+    overflow: Mutex<Overflow>,
+    /// Set while `overflow` holds events: later events line up behind them, not in the queue.
+    overflowing: AtomicBool,
+    /// Wakes the delivery task when the overflow receives events.
+    overflow_ready: Notify,
+    /// Bound on the overflow (events); beyond it events go straight to the spool, kept but
+    /// possibly ahead of older ones.
+    overflow_max: usize,
+}
+
+#[derive(Debug, Default)]
+struct Overflow {
+    events: Vec<AuditEvent>,
+    /// The delivery task has stopped: nothing would take the overflow any more.
+    closed: bool,
 }
 
 impl Shared {
@@ -179,6 +197,37 @@ impl Shared {
         let appended = self.spool().append(events);
         self.spooled.fetch_add(appended.written, Ordering::Relaxed);
         self.record_drops(appended.dropped);
+    }
+
+    fn overflow(&self) -> MutexGuard<'_, Overflow> {
+        self.overflow.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Lines `event` up behind the events already waiting (see [`Shared::overflow`]).
+    fn push_overflow(&self, event: AuditEvent) {
+        let mut overflow = self.overflow();
+        if overflow.closed || overflow.events.len() >= self.overflow_max {
+            drop(overflow);
+            self.spool_events(std::slice::from_ref(&event));
+            return;
+        }
+        overflow.events.push(event);
+        self.overflowing.store(true, Ordering::Release);
+        drop(overflow);
+        self.overflow_ready.notify_one();
+    }
+
+    fn has_overflow(&self) -> bool {
+        self.overflowing.load(Ordering::Acquire)
+    }
+
+    /// Takes the waiting events; later events go to the queue again. With `close`, every later
+    /// event goes straight to the spool (the delivery task is stopping).
+    fn take_overflow(&self, close: bool) -> Vec<AuditEvent> {
+        let mut overflow = self.overflow();
+        overflow.closed |= close;
+        self.overflowing.store(false, Ordering::Release);
+        std::mem::take(&mut overflow.events)
     }
 
     fn record_drops(&self, n: u64) {
@@ -250,6 +299,10 @@ impl HttpSink {
             sent: AtomicU64::new(0),
             spooled: AtomicU64::new(0),
             dropped: AtomicU64::new(0),
+            overflow: Mutex::new(Overflow::default()),
+            overflowing: AtomicBool::new(false),
+            overflow_ready: Notify::new(),
+            overflow_max: config.queue_capacity.max(1).saturating_mul(16),
         });
         let (tx, rx) = mpsc::channel(config.queue_capacity.max(1));
         let (ctrl, ctrl_rx) = mpsc::unbounded_channel();
@@ -347,9 +400,16 @@ impl HttpSink {
 
 impl AuditSink for HttpSink {
     fn emit(&self, event: AuditEvent) {
+        // Once events wait in the overflow, later ones line up behind them (emission order).
+        if self.shared.has_overflow() {
+            self.shared.push_overflow(event);
+            return;
+        }
         match self.tx.try_send(event) {
             Ok(()) => {}
-            Err(mpsc::error::TrySendError::Full(ev) | mpsc::error::TrySendError::Closed(ev)) => {
+            Err(mpsc::error::TrySendError::Full(ev)) => self.shared.push_overflow(ev),
+            // The delivery task has stopped: the spool keeps the event for the next instance.
+            Err(mpsc::error::TrySendError::Closed(ev)) => {
                 self.shared.spool_events(std::slice::from_ref(&ev));
             }
         }
@@ -391,6 +451,15 @@ struct Worker {
 impl Worker {
     async fn run(mut self) {
         loop {
+            // Events that overflowed the queue are newer than every queued one: deliver them
+            // once the queue is drained.
+            if self.rx.is_empty() && self.shared.has_overflow() {
+                let overflow = self.shared.take_overflow(false);
+                for chunk in overflow.chunks(self.batch_max) {
+                    self.deliver(chunk).await;
+                }
+                continue;
+            }
             let spool_pending = !self.shared.spool_is_empty();
             if spool_pending && self.next_retry.is_none_or(|t| Instant::now() >= t) {
                 self.replay().await;
@@ -414,6 +483,7 @@ impl Worker {
                         while let Ok(ev) = self.rx.try_recv() {
                             rest.push(ev);
                         }
+                        rest.extend(self.shared.take_overflow(true));
                         self.shared.spool_events(&rest);
                         let _ = reply.send(ok && rest.is_empty());
                         return;
@@ -422,6 +492,8 @@ impl Worker {
                         // The sink was dropped: deliver or spool what is left.
                         self.rx.close();
                         self.flush_now().await;
+                        let rest = self.shared.take_overflow(true);
+                        self.shared.spool_events(&rest);
                         return;
                     }
                 },
@@ -432,6 +504,7 @@ impl Worker {
                     }
                     None => return,
                 },
+                () = self.shared.overflow_ready.notified() => {}
                 () = sleep_until_opt(wake), if wake.is_some() => {}
             }
         }
@@ -444,6 +517,11 @@ impl Worker {
         let deadline = tokio::time::sleep_until(Instant::now() + self.batch_interval);
         tokio::pin!(deadline);
         while batch.len() < self.batch_max {
+            // Newer events wait in the overflow: nothing more will arrive in the queue before
+            // they are delivered.
+            if self.rx.is_empty() && self.shared.has_overflow() {
+                break;
+            }
             let room = self.batch_max - batch.len();
             tokio::select! {
                 received = self.rx.recv_many(&mut batch, room) => if received == 0 {
@@ -515,6 +593,8 @@ impl Worker {
         while let Ok(ev) = self.rx.try_recv() {
             pending.push(ev);
         }
+        // Newer than everything queued, so after it.
+        pending.extend(self.shared.take_overflow(false));
         let mut ok = self.shared.spool_is_empty() || self.replay().await;
         for chunk in pending.chunks(self.batch_max) {
             if ok {

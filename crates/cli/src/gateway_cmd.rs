@@ -109,6 +109,10 @@ pub struct GatewayArgs {
         default_value = "/tmp/mcp-runtime-audit-spool"
     )]
     audit_spool_dir: PathBuf,
+    /// Bound on the spool's size on disk, in bytes. While the ingest is unreachable, events that
+    /// no longer fit are dropped and counted in `mcp_gateway_audit_dropped_events_total`.
+    #[arg(long, env = "AUDIT_SPOOL_MAX_BYTES", default_value_t = 64 * 1024 * 1024, value_parser = clap::value_parser!(u64).range(1..))]
+    audit_spool_max_bytes: u64,
     /// Also write every audit event to stdout as a JSON line.
     #[arg(long, env = "AUDIT_STDOUT")]
     audit_stdout: bool,
@@ -134,6 +138,11 @@ pub struct GatewayArgs {
     /// Largest accepted request body, in bytes.
     #[arg(long, env = "MAX_BODY_BYTES", default_value_t = 4 * 1024 * 1024)]
     max_body_bytes: usize,
+    /// Request bodies read at once; one more is answered 503 with `Retry-After: 1`. Bounds the
+    /// memory that bodies in flight take (this many times MAX_BODY_BYTES) against slow or many
+    /// callers.
+    #[arg(long, env = "MAX_CONCURRENT_BODIES", default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..))]
+    max_concurrent_bodies: u32,
     /// The gateway's public base URL, e.g. https://mcp.example.com (oauth mode): the resource
     /// URL is this plus the request path, published in the protected-resource metadata and
     /// expected as the token audience when the policy's `auth.audience` is empty. Unset: taken
@@ -272,7 +281,8 @@ pub fn run(args: &GatewayArgs) -> Result<ExitCode> {
                 event_type: args.analytics_event_type.clone(),
             },
         })
-        .with_upstream_timeout(args.upstream_timeout);
+        .with_upstream_timeout(args.upstream_timeout)
+        .with_max_concurrent_bodies(args.max_concurrent_bodies as usize);
         let address = SocketAddr::new(args.address, args.port);
         let listener = tokio::net::TcpListener::bind(address)
             .await
@@ -374,6 +384,7 @@ fn audit_sink(args: &GatewayArgs) -> Result<Sinks> {
     {
         let mut config = HttpSinkConfig::new(url, args.audit_spool_dir.clone());
         config.api_key = args.analytics_api_key.clone().filter(|k| !k.is_empty());
+        config.spool_max_bytes = args.audit_spool_max_bytes;
         config.tls = mcp_runtime_tls::TlsFiles {
             ca_bundle: args.analytics_ca_bundle.clone(),
             client_cert: args.analytics_client_cert.clone(),

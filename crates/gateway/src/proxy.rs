@@ -144,6 +144,8 @@ pub struct Proxy {
     loopback_hosts_only: bool,
     /// Verifiers and key caches of `oauth` mode.
     oauth: Arc<OAuthState>,
+    /// Permits to read a `POST` body, when their number is bounded.
+    pub(crate) body_permits: Option<Arc<tokio::sync::Semaphore>>,
 }
 
 impl Proxy {
@@ -162,6 +164,7 @@ impl Proxy {
             client,
             streaming_client,
             upstream_timeout: DEFAULT_UPSTREAM_TIMEOUT,
+            body_permits: None,
             loopback_hosts_only: false,
             oauth,
         }
@@ -171,6 +174,15 @@ impl Proxy {
     /// upstream that has not started its response by then gets the caller a 504.
     pub fn with_upstream_timeout(mut self, timeout: std::time::Duration) -> Self {
         self.upstream_timeout = timeout;
+        self
+    }
+
+    /// Reads at most `limit` `POST` bodies at once (so at most `limit` × the body limit of
+    /// memory goes to bodies being read, whatever slow or many callers do); one more is refused
+    /// at once with 503 and `Retry-After: 1`.
+    #[must_use]
+    pub fn with_max_concurrent_bodies(mut self, limit: usize) -> Self {
+        self.body_permits = Some(Arc::new(tokio::sync::Semaphore::new(limit.max(1))));
         self
     }
 
@@ -251,7 +263,8 @@ impl Proxy {
         let request = admin::answer(config, request)?;
         let request = guard::check(self.guard(), request)?;
         let (identified, body) = identity::establish(config, &self.oauth, request, record).await?;
-        let inspected = inspect::read(config, identified, body, record).await?;
+        let permits = self.body_permits.as_deref();
+        let inspected = inspect::read(config, permits, identified, body, record).await?;
         let cleared = decide::decide(config, inspected, record)?;
         ControlFlow::Continue(forward::send(self, cleared).await)
     }

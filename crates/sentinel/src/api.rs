@@ -229,16 +229,27 @@ async fn ingest_inner(inner: &Inner, headers: &HeaderMap, body: Body) -> Respons
         )
             .into_response(),
         Err(e) => {
+            // The batch is one transaction, so none of it was kept: the sender retries it whole
+            // (a gateway's sink keeps it in its spool meanwhile).
             tracing::warn!(error = %e, "sentinel: storing events failed");
-            error(
+            let mut response = error(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "store_unavailable",
                 format!("the events were not stored: {e}"),
                 Value::Null,
-            )
+            );
+            response.headers_mut().insert(
+                header::RETRY_AFTER,
+                HeaderValue::from_static(STORE_RETRY_AFTER_SECONDS),
+            );
+            response
         }
     }
 }
+
+/// `Retry-After` of an ingest refused because the store failed: long enough for a database
+/// restart or failover to progress, short enough that delivery resumes soon after it.
+const STORE_RETRY_AFTER_SECONDS: &str = "5";
 
 /// What happened to the events of one request or in-process hand-over.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]

@@ -10,11 +10,13 @@ use crate::deny::DenyEncoding;
 use crate::inspect::{Inspected, PostInput, inspect_post};
 use crate::proxy::ProxyConfig;
 use bytes::Bytes;
+use http::header::{HeaderValue, RETRY_AFTER};
 use http::{Method, StatusCode};
 use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
 use mcp_runtime_policy::{Decision, Reason};
 use std::ops::ControlFlow;
+use tokio::sync::Semaphore;
 
 /// What the request carries.
 #[derive(Debug)]
@@ -33,9 +35,11 @@ pub(crate) struct InspectedRequest {
 }
 
 /// Reads and inspects a `POST` body; a body over the limit or that fails inspection is refused
-/// (and audited as `rpc_inspection_failed`).
+/// (and audited as `rpc_inspection_failed`). With `permits`, a body is read only with one of
+/// them: when all are taken, the request is refused at once with 503 and `Retry-After`.
 pub(crate) async fn read(
     config: &ProxyConfig,
+    permits: Option<&Semaphore>,
     identified: Identified,
     body: Incoming,
     record: &mut AuditRecord,
@@ -46,6 +50,21 @@ pub(crate) async fn read(
             message: Message::Stream(body),
         });
     }
+    // Held while the body is read and inspected: bounds the memory of bodies in flight.
+    let _permit = match permits.map(Semaphore::try_acquire) {
+        None => None,
+        Some(Ok(permit)) => Some(permit),
+        Some(Err(_)) => {
+            let mut busy = jsonrpc_error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                crate::codes::INTERNAL_ERROR,
+                "the gateway is reading too many request bodies at once; retry later",
+            );
+            busy.headers_mut()
+                .insert(RETRY_AFTER, HeaderValue::from_static("1"));
+            return ControlFlow::Break(busy);
+        }
+    };
     let limit = config.limits.max_body_bytes;
     let bytes = match Limited::new(body, limit).collect().await {
         Ok(collected) => collected.to_bytes(),

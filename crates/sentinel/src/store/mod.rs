@@ -106,6 +106,10 @@ pub enum StoreError {
     /// The store's writer has stopped.
     #[error("the store writer has stopped")]
     WriterGone,
+    /// The database file is no longer the one the store opened: deleted, or replaced by
+    /// another file. Writing on would go to a file nobody can read again.
+    #[error("{0}")]
+    FileGone(String),
     /// A blocking task failed.
     #[error("store task failed: {0}")]
     Task(String),

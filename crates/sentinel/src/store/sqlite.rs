@@ -30,8 +30,48 @@ enum Job {
 #[derive(Clone)]
 pub struct SqliteStore {
     path: PathBuf,
+    file: DatabaseFile,
     writer: std::sync::mpsc::SyncSender<Job>,
     readers: Arc<Mutex<Vec<Connection>>>,
+}
+
+/// The database file the store opened, by device and inode. Open connections keep working on
+/// that file even after it is deleted or replaced at its path (a volume remounted, a restore
+/// copied over it), so each write and readiness check first makes sure the path still names it.
+#[derive(Clone, Debug)]
+struct DatabaseFile {
+    path: PathBuf,
+    dev: u64,
+    ino: u64,
+}
+
+impl DatabaseFile {
+    fn identify(path: &Path) -> Result<Self, StoreError> {
+        use std::os::unix::fs::MetadataExt;
+        let metadata = std::fs::metadata(path)
+            .map_err(|e| StoreError::Config(format!("{}: {e}", path.display())))?;
+        Ok(Self {
+            path: path.to_path_buf(),
+            dev: metadata.dev(),
+            ino: metadata.ino(),
+        })
+    }
+
+    /// Ok while the path still names the opened file.
+    fn check(&self) -> Result<(), StoreError> {
+        use std::os::unix::fs::MetadataExt;
+        match std::fs::metadata(&self.path) {
+            Ok(m) if m.dev() == self.dev && m.ino() == self.ino => Ok(()),
+            Ok(_) => Err(StoreError::FileGone(format!(
+                "the SQLite database {} was replaced by another file since it was opened",
+                self.path.display()
+            ))),
+            Err(e) => Err(StoreError::FileGone(format!(
+                "the SQLite database {} is gone: {e}",
+                self.path.display()
+            ))),
+        }
+    }
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -150,13 +190,16 @@ impl SqliteStore {
             .name("sentinel-sqlite-checkpoint".into())
             .spawn(move || checkpoint(checkpointer, commits))
             .map_err(|e| StoreError::Task(format!("starting the checkpoint thread: {e}")))?;
+        let file = DatabaseFile::identify(&path)?;
         let (tx, rx) = std::sync::mpsc::sync_channel::<Job>(1024);
+        let writer_file = file.clone();
         std::thread::Builder::new()
             .name("sentinel-sqlite-writer".into())
-            .spawn(move || writer(conn, rx, committed))
+            .spawn(move || writer(conn, &writer_file, rx, committed))
             .map_err(|e| StoreError::Task(format!("starting the writer thread: {e}")))?;
         Ok(Self {
             path,
+            file,
             writer: tx,
             readers: Arc::new(Mutex::new(Vec::new())),
         })
@@ -326,6 +369,7 @@ fn checkpoint(conn: Connection, commits: std::sync::mpsc::Receiver<()>) {
 /// transaction and acknowledges each job after the commit.
 fn writer(
     mut conn: Connection,
+    file: &DatabaseFile,
     rx: std::sync::mpsc::Receiver<Job>,
     committed: std::sync::mpsc::SyncSender<()>,
 ) {
@@ -359,6 +403,15 @@ fn writer(
                         }
                         Err(_) => break,
                     }
+                }
+                if let Err(gone) = file.check() {
+                    // Refused whole, as a failed transaction is: nothing goes to a lost file.
+                    let message = gone.to_string();
+                    tracing::warn!(%message, "sentinel: SQLite insert refused");
+                    for ack in acks {
+                        let _ = ack.send(Err(StoreError::FileGone(message.clone())));
+                    }
+                    continue;
                 }
                 match insert_batch(&mut conn, &batch) {
                     Ok(counts) => {
@@ -460,13 +513,18 @@ impl Store for SqliteStore {
     }
 
     fn ping(&self) -> BoxFuture<'static, Result<(), StoreError>> {
+        // A query that reads the database file itself (its schema), not only a connection.
         let query = SqlQuery {
-            sql: "SELECT CAST(1 AS BIGINT)".into(),
+            sql: "SELECT CAST(COUNT(*) AS BIGINT) FROM sqlite_master".into(),
             params: Vec::new(),
             kinds: vec![Kind::Int],
         };
+        let file = self.file.clone();
         let fetch = self.fetch(query);
-        Box::pin(async move { fetch.await.map(drop) })
+        Box::pin(async move {
+            file.check()?;
+            fetch.await.map(drop)
+        })
     }
 }
 

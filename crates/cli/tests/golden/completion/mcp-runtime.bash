@@ -2348,7 +2348,7 @@ _mcp__runtime() {
             return 0
             ;;
         mcp__subcmd__runtime__subcmd__gateway)
-            opts="-h -V --port --address --upstream-url --policy-file --policy-configmap --strip-prefix --upstream-timeout --auth-mode --policy-mode --policy-default-decision --policy-version --human-id-header --agent-id-header --team-id-header --session-id-header --worker-threads --deny-encoding --analytics-ingest-url --analytics-ca-bundle --analytics-client-cert --analytics-client-key --analytics-api-key --analytics-source --analytics-event-type --audit-spool-dir --audit-stdout --server-name --server-namespace --team-id --cluster-name --metrics-port --allowed-origins --max-body-bytes --external-base-url --oauth-leeway-seconds --oauth-allow-http-issuer --help --version"
+            opts="-h -V --port --address --upstream-url --policy-file --policy-configmap --strip-prefix --upstream-timeout --auth-mode --policy-mode --policy-default-decision --policy-version --human-id-header --agent-id-header --team-id-header --session-id-header --worker-threads --deny-encoding --analytics-ingest-url --analytics-ca-bundle --analytics-client-cert --analytics-client-key --analytics-api-key --analytics-source --analytics-event-type --audit-spool-dir --audit-spool-max-bytes --audit-stdout --server-name --server-namespace --team-id --cluster-name --metrics-port --allowed-origins --max-body-bytes --max-concurrent-bodies --external-base-url --oauth-leeway-seconds --oauth-allow-http-issuer --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2454,6 +2454,10 @@ _mcp__runtime() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --audit-spool-max-bytes)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --server-name)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -2479,6 +2483,10 @@ _mcp__runtime() {
                     return 0
                     ;;
                 --max-body-bytes)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-concurrent-bodies)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -115,6 +115,7 @@ complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand gateway" -l anal
 complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand gateway" -l analytics-source -d 'Audit event source. Default `<server>-gateway`' -r
 complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand gateway" -l analytics-event-type -d 'Audit event type' -r
 complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand gateway" -l audit-spool-dir -d 'Directory for audit events the ingest has not acknowledged yet' -r -F
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand gateway" -l audit-spool-max-bytes -d 'Bound on the spool\'s size on disk, in bytes. While the ingest is unreachable, events that no longer fit are dropped and counted in `mcp_gateway_audit_dropped_events_total`' -r
 complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand gateway" -l server-name -d 'Server name for audit events' -r
 complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand gateway" -l server-namespace -d 'Server namespace for audit events' -r
 complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand gateway" -l team-id -d 'Owning team for audit events' -r
@@ -122,6 +123,7 @@ complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand gateway" -l clus
 complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand gateway" -l metrics-port -d 'Separate port serving only `/metrics` (0 disables it; `/metrics` is also on the main port)' -r
 complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand gateway" -l allowed-origins -d 'Browser origins accepted besides the gateway\'s own, comma-separated (`*`: any). Requests carrying another `Origin` get 403 (DNS-rebinding protection)' -r
 complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand gateway" -l max-body-bytes -d 'Largest accepted request body, in bytes' -r
+complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand gateway" -l max-concurrent-bodies -d 'Request bodies read at once; one more is answered 503 with `Retry-After: 1`. Bounds the memory that bodies in flight take (this many times MAX_BODY_BYTES) against slow or many callers' -r
 complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand gateway" -l external-base-url -d 'The gateway\'s public base URL, e.g. https://mcp.example.com (oauth mode): the resource URL is this plus the request path, published in the protected-resource metadata and expected as the token audience when the policy\'s `auth.audience` is empty. Unset: taken from each request\'s Host, which is trusted as an audience only on a loopback listener' -r
 complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand gateway" -l oauth-leeway-seconds -d 'Clock skew tolerated on a token\'s `exp` and `nbf`, in seconds (oauth mode)' -r
 complete -c mcp-runtime -n "__fish_mcp_runtime_using_subcommand gateway" -l audit-stdout -d 'Also write every audit event to stdout as a JSON line'

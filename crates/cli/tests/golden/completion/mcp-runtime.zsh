@@ -122,6 +122,7 @@ _arguments "${_arguments_options[@]}" : \
 '--analytics-source=[Audit event source. Default \`<server>-gateway\`]:ANALYTICS_SOURCE:_default' \
 '--analytics-event-type=[Audit event type]:ANALYTICS_EVENT_TYPE:_default' \
 '--audit-spool-dir=[Directory for audit events the ingest has not acknowledged yet]:AUDIT_SPOOL_DIR:_files' \
+'--audit-spool-max-bytes=[Bound on the spool'\''s size on disk, in bytes. While the ingest is unreachable, events that no longer fit are dropped and counted in \`mcp_gateway_audit_dropped_events_total\`]:AUDIT_SPOOL_MAX_BYTES:_default' \
 '--server-name=[Server name for audit events]:SERVER_NAME:_default' \
 '--server-namespace=[Server namespace for audit events]:SERVER_NAMESPACE:_default' \
 '--team-id=[Owning team for audit events]:TEAM_ID:_default' \
@@ -129,6 +130,7 @@ _arguments "${_arguments_options[@]}" : \
 '--metrics-port=[Separate port serving only \`/metrics\` (0 disables it; \`/metrics\` is also on the main port)]:METRICS_PORT:_default' \
 '*--allowed-origins=[Browser origins accepted besides the gateway'\''s own, comma-separated (\`*\`\: any). Requests carrying another \`Origin\` get 403 (DNS-rebinding protection)]:ALLOWED_ORIGINS:_default' \
 '--max-body-bytes=[Largest accepted request body, in bytes]:MAX_BODY_BYTES:_default' \
+'--max-concurrent-bodies=[Request bodies read at once; one more is answered 503 with \`Retry-After\: 1\`. Bounds the memory that bodies in flight take (this many times MAX_BODY_BYTES) against slow or many callers]:MAX_CONCURRENT_BODIES:_default' \
 '--external-base-url=[The gateway'\''s public base URL, e.g. https\://mcp.example.com (oauth mode)\: the resource URL is this plus the request path, published in the protected-resource metadata and expected as the token audience when the policy'\''s \`auth.audience\` is empty. Unset\: taken from each request'\''s Host, which is trusted as an audience only on a loopback listener]:EXTERNAL_BASE_URL:_default' \
 '--oauth-leeway-seconds=[Clock skew tolerated on a token'\''s \`exp\` and \`nbf\`, in seconds (oauth mode)]:OAUTH_LEEWAY_SECONDS:_default' \
 '--audit-stdout[Also write every audit event to stdout as a JSON line]' \
