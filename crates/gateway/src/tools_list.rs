@@ -104,3 +104,93 @@ pub fn rewrite_sse_event(event: &[u8], filter: impl FnOnce(&mut Value)) -> Bytes
     out.push('\n');
     Bytes::from(out)
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use mcp_runtime_policy::{Grant, Identity, PolicyDocument, SideEffect, Tool, Trust};
+
+    fn now() -> jiff::Timestamp {
+        jiff::Timestamp::UNIX_EPOCH
+    }
+
+    /// `claude` may call `read_file`, not `delete_file`.
+    fn policy() -> CompiledPolicy {
+        let mut document = PolicyDocument::default();
+        document.server.name = "files".into();
+        document.server.namespace = "tools".into();
+        document
+            .tools
+            .push(Tool::new("read_file", SideEffect::Read, Trust::Low));
+        document.tools.push(Tool::new(
+            "delete_file",
+            SideEffect::Destructive,
+            Trust::High,
+        ));
+        let mut grant = Grant::new("tools", "claude-read");
+        grant.agent_id = "claude".into();
+        grant.max_trust = Trust::Medium.into();
+        grant.allowed_side_effects = vec![SideEffect::Read.into()];
+        document.grants.push(grant);
+        document.finalize(now()).unwrap();
+        CompiledPolicy::new(document).unwrap()
+    }
+
+    fn filter(policy: &CompiledPolicy) -> impl Fn(&mut Value) + '_ {
+        move |value| {
+            let request = Request::method(
+                Identity::default().with_agent("claude"),
+                "tools/list",
+                now(),
+            );
+            filter_tools_lists(value, policy, &request);
+        }
+    }
+
+    fn run(stream: &[u8], piece: usize, policy: &CompiledPolicy) -> Vec<u8> {
+        let mut splitter = SseEventSplitter::new();
+        let mut out = Vec::new();
+        for chunk in stream.chunks(piece) {
+            splitter.push(chunk);
+            while let Some(event) = splitter.next_event() {
+                out.extend_from_slice(&rewrite_sse_event(&event, filter(policy)));
+            }
+        }
+        out.extend_from_slice(&splitter.into_rest().unwrap_or_default());
+        out
+    }
+
+    const TOOLS: &str = r#"{"jsonrpc":"2.0","id":1,"result":{"tools":[{"name":"read_file"},{"name":"delete_file"}]}}"#;
+
+    #[test]
+    fn a_tools_list_event_is_filtered_wherever_the_stream_is_cut() {
+        let policy = policy();
+        let stream = format!(": ping\n\nevent: message\r\ndata: {TOOLS}\r\n\r\ndata: {{}}\n\ntail");
+        let expected = format!(
+            ": ping\n\nevent: message\ndata: {}\n\ndata: {{}}\n\ntail",
+            r#"{"jsonrpc":"2.0","id":1,"result":{"tools":[{"name":"read_file"}]}}"#
+        );
+        for piece in 1..=stream.len() {
+            assert_eq!(
+                String::from_utf8(run(stream.as_bytes(), piece, &policy)).unwrap(),
+                expected,
+                "pieces of {piece} bytes"
+            );
+        }
+    }
+
+    #[test]
+    fn events_without_a_tools_list_pass_byte_for_byte() {
+        let policy = policy();
+        for event in [
+            "data: {\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{}}\r\n\r\n".as_bytes(),
+            b"data: not json\n\n",
+            b"id: 4\nretry: 10\n\n",
+            b"data: \xff{\"result\":{\"tools\":[]}}\n\n",
+        ] {
+            assert_eq!(&rewrite_sse_event(event, filter(&policy))[..], event);
+        }
+    }
+}
