@@ -11,7 +11,8 @@
 //! Around it, the proxy ([`proxy`]: the request pipeline, one stage per module in `pipeline`),
 //! the policy source ([`policy_source`]), the listeners ([`server`]), the metrics
 //! ([`metrics`]), the audit fan-out ([`fanout`]) and the path router of the local mode
-//! ([`router`]).
+//! ([`router`]). The reply side's `tools/list` filtering (JSON and SSE) is pure too
+//! ([`tools_list`]).
 
 pub mod deny;
 pub mod fanout;
@@ -21,6 +22,7 @@ pub mod policy_source;
 pub mod proxy;
 pub mod router;
 pub mod server;
+pub mod tools_list;
 
 pub use mcp_runtime_protocol::{codes, inspect};
 

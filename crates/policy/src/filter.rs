@@ -54,32 +54,42 @@ impl CompiledPolicy {
     /// many were removed.
     ///
     /// `result` is the JSON-RPC `result` object (`{"tools": [...], "nextCursor": ...}`) or
-    /// the whole response (`{"jsonrpc": "2.0", "id": 1, "result": {...}}`). Entries without a
-    /// string `name` are removed (they cannot be authorized), except in `observe` mode,
-    /// which keeps the list untouched. A value that has no `tools` array is left alone and 0
-    /// is returned.
+    /// the whole response (`{"jsonrpc": "2.0", "id": 1, "result": {...}}`). Both a `tools`
+    /// array of the value itself and one at `result.tools` are filtered: a response with a
+    /// stray top-level `tools` member beside its `result` must not keep its listed tools.
+    /// Entries without a string `name` are removed (they cannot be authorized), except in
+    /// `observe` mode, which keeps the list untouched. A value that has no `tools` array is
+    /// left alone and 0 is returned.
     pub fn filter_tools_list_result(&self, result: &mut Value, request: &Request<'_>) -> usize {
-        let target = if result.get("tools").is_some() {
-            result
-        } else if let Some(inner) = result.get_mut("result") {
-            inner
-        } else {
+        let Some(object) = result.as_object_mut() else {
             return 0;
         };
-        let Some(tools) = target.get_mut("tools").and_then(Value::as_array_mut) else {
+        let lists: Vec<&mut Vec<Value>> = object
+            .iter_mut()
+            .filter_map(|(key, value)| match key.as_str() {
+                "tools" => value.as_array_mut(),
+                "result" => value.get_mut("tools").and_then(Value::as_array_mut),
+                _ => None,
+            })
+            .collect();
+        if lists.is_empty() {
             return 0;
-        };
+        }
         let filter = self.list_filter(request);
         if let ListFilter::KeepAll = filter {
             return 0;
         }
-        let before = tools.len();
-        tools.retain(|tool| {
-            tool.get("name")
-                .and_then(Value::as_str)
-                .is_some_and(|name| self.list_filter_allows(&filter, name))
-        });
-        before - tools.len()
+        let mut removed = 0;
+        for tools in lists {
+            let before = tools.len();
+            tools.retain(|tool| {
+                tool.get("name")
+                    .and_then(Value::as_str)
+                    .is_some_and(|name| self.list_filter_allows(&filter, name))
+            });
+            removed += before - tools.len();
+        }
+        removed
     }
 
     fn list_filter<'p, 'r>(&'p self, request: &Request<'r>) -> ListFilter<'p, 'r> {

@@ -222,3 +222,32 @@ fn values_without_a_tools_array_are_left_alone() {
         assert_eq!(value, original);
     }
 }
+
+/// Found by the `sse_filter` fuzz target: a response with a stray top-level `tools` member (here
+/// a string) beside `result` had its `result.tools` passed on unfiltered, because the top-level
+/// member was taken for the list. The input is the data of the crashing SSE event.
+#[test]
+fn a_stray_top_level_tools_member_does_not_shield_the_result_list() {
+    let policy = policy();
+    let request = Request::method(claude(), "tools/list", now());
+    let mut response: Value = serde_json::from_str(
+        r#"{"tools":"2.0","id":23,"resuid":22,"result":{"tools":[{"nputSchema":{"t":"object"}},{"name":{"type":"object"}},{"name":"unknosn_tool"}]}}"#,
+    )
+    .expect("the crashing input is JSON");
+    assert_eq!(policy.filter_tools_list_result(&mut response, &request), 3);
+    assert_eq!(response["result"]["tools"], json!([]));
+    assert_eq!(response["tools"], "2.0");
+
+    // Lists at both places are both filtered.
+    let mut expected = tools_list_response();
+    let removed_from_one = policy.filter_tools_list_result(&mut expected, &request);
+    assert!(removed_from_one > 0);
+    let mut both = tools_list_response();
+    both["tools"] = both["result"]["tools"].clone();
+    assert_eq!(
+        policy.filter_tools_list_result(&mut both, &request),
+        2 * removed_from_one
+    );
+    assert_eq!(both["result"], expected["result"]);
+    assert_eq!(both["tools"], expected["result"]["tools"]);
+}

@@ -7,7 +7,8 @@ use super::forward::strip_hop_by_hop;
 use super::identity::Caller;
 use super::reply::Relayed;
 use crate::proxy::ProxyBody;
-use bytes::{Bytes, BytesMut};
+use crate::tools_list::{SseEventSplitter, filter_tools_lists, rewrite_sse_event};
+use bytes::Bytes;
 use http::Response;
 use http::header::{self, HeaderValue};
 use http_body_util::{BodyExt, StreamBody};
@@ -65,13 +66,7 @@ fn filter_value(value: &mut serde_json::Value, (caller, policy): &ToolsFilter) {
     if let Some(session) = caller.session.as_deref() {
         request = request.with_session(session);
     }
-    let targets: Vec<&mut serde_json::Value> = match value {
-        serde_json::Value::Array(items) => items.iter_mut().collect(),
-        single => vec![single],
-    };
-    for target in targets {
-        policy.filter_tools_list_result(target, &request);
-    }
+    filter_tools_lists(value, policy, &request);
 }
 
 /// A JSON reply: buffered (it is one JSON-RPC response), filtered, re-serialized. A body that is
@@ -102,7 +97,7 @@ fn sse_filtered(body: Incoming, filter: ToolsFilter) -> ProxyBody {
     >(16);
     tokio::spawn(async move {
         let mut body = body;
-        let mut pending = BytesMut::new();
+        let mut events = SseEventSplitter::new();
         while let Some(frame) = body.frame().await {
             let frame = match frame {
                 Ok(frame) => frame,
@@ -114,72 +109,20 @@ fn sse_filtered(body: Incoming, filter: ToolsFilter) -> ProxyBody {
             let Ok(data) = frame.into_data() else {
                 continue;
             };
-            pending.extend_from_slice(&data);
-            while let Some(end) = event_end(&pending) {
-                let event = pending.split_to(end);
-                let rewritten = rewrite_sse_event(&event, &filter);
+            events.push(&data);
+            while let Some(event) = events.next_event() {
+                let rewritten = rewrite_sse_event(&event, |value| filter_value(value, &filter));
                 if sender.send(Ok(Frame::data(rewritten))).await.is_err() {
                     return; // the client went away: dropping `body` aborts the upstream read
                 }
             }
         }
-        if !pending.is_empty() {
-            let _ = sender.send(Ok(Frame::data(pending.freeze()))).await;
+        if let Some(rest) = events.into_rest() {
+            let _ = sender.send(Ok(Frame::data(rest))).await;
         }
     });
     let mut receiver = receiver;
     BodyExt::boxed(StreamBody::new(futures_util::stream::poll_fn(move |cx| {
         receiver.poll_recv(cx)
     })))
-}
-
-/// End (exclusive) of the first complete SSE event, including its blank-line terminator.
-fn event_end(buffer: &[u8]) -> Option<usize> {
-    let lf = buffer.windows(2).position(|w| w == b"\n\n").map(|p| p + 2);
-    let crlf = buffer
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .map(|p| p + 4);
-    match (lf, crlf) {
-        (Some(a), Some(b)) => Some(a.min(b)),
-        (a, b) => a.or(b),
-    }
-}
-
-fn rewrite_sse_event(event: &[u8], filter: &ToolsFilter) -> Bytes {
-    let Ok(text) = std::str::from_utf8(event) else {
-        return Bytes::copy_from_slice(event);
-    };
-    let data: Vec<&str> = text
-        .lines()
-        .filter_map(|line| line.strip_prefix("data:"))
-        .map(|d| d.strip_prefix(' ').unwrap_or(d))
-        .collect();
-    if data.is_empty() {
-        return Bytes::copy_from_slice(event);
-    }
-    let Ok(mut value) = serde_json::from_str::<serde_json::Value>(&data.join("\n")) else {
-        return Bytes::copy_from_slice(event);
-    };
-    if value.pointer("/result/tools").is_none() {
-        return Bytes::copy_from_slice(event);
-    }
-    filter_value(&mut value, filter);
-    let mut out = String::with_capacity(text.len());
-    let mut wrote_data = false;
-    for line in text.lines() {
-        if line.starts_with("data:") {
-            if !wrote_data {
-                out.push_str("data: ");
-                out.push_str(&value.to_string());
-                out.push('\n');
-                wrote_data = true;
-            }
-        } else if !line.is_empty() {
-            out.push_str(line);
-            out.push('\n');
-        }
-    }
-    out.push('\n');
-    Bytes::from(out)
 }
