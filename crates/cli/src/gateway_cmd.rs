@@ -321,11 +321,12 @@ pub fn run(args: &GatewayArgs) -> Result<ExitCode> {
         let listener = tokio::net::TcpListener::bind(address)
             .await
             .with_context(|| format!("listening on {address}"))?;
+        // Tests and scripts read the address as the first word after "listening on".
         eprintln!(
-            "mcp-runtime gateway listening on {}://{} -> {}",
-            if tls.is_some() { "https" } else { "http" },
+            "mcp-runtime gateway listening on {} -> {}{}",
             listener.local_addr()?,
-            args.upstream_url
+            args.upstream_url,
+            if tls.is_some() { " (TLS)" } else { "" }
         );
         let metrics_listener = if args.metrics_port == 0 {
             None
