@@ -74,6 +74,18 @@ impl Ca {
 
     /// A client certificate whose URI SANs are `uris`.
     fn client(&self, serial: u64, uris: &[&str]) -> Issued {
+        self.sign(Ca::client_params(serial, uris))
+    }
+
+    /// A client certificate that expired in 2021.
+    fn expired_client(&self, serial: u64, uris: &[&str]) -> Issued {
+        let mut params = Ca::client_params(serial, uris);
+        params.not_before = rcgen::date_time_ymd(2020, 1, 1);
+        params.not_after = rcgen::date_time_ymd(2021, 1, 1);
+        self.sign(params)
+    }
+
+    fn client_params(serial: u64, uris: &[&str]) -> CertificateParams {
         let mut params = CertificateParams::new(Vec::<String>::new()).expect("params");
         params.distinguished_name.push(DnType::CommonName, "client");
         for uri in uris {
@@ -83,7 +95,7 @@ impl Ca {
         }
         params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
         params.serial_number = Some(serial.into());
-        self.sign(params)
+        params
     }
 
     fn sign(&self, params: CertificateParams) -> Issued {
@@ -609,23 +621,45 @@ async fn revoked_expired_unknown_and_foreign_identities_are_refused_before_the_u
 }
 
 #[tokio::test]
-async fn a_certificate_from_another_ca_ends_the_handshake() {
+async fn a_certificate_from_another_ca_or_an_expired_one_ends_the_handshake() {
     let ca = Ca::new("clients and server");
     let other = Ca::new("someone else");
     let files = Files::new(&ca.server(1), &ca.pem());
     let (upstream_url, seen) = upstream().await;
     let gateway = gateway(&upstream_url, &files, None, DenyEncoding::JsonRpc).await;
-    // Same SPIFFE ID as a valid client: only the issuer differs.
-    let impostor = other.client(7, &[&session_uri("alice-claude")]);
-    // With TLS 1.3 the client learns of the refusal when it next reads: either the handshake
-    // or the first request fails, and nothing is answered.
-    let refused = match connect(gateway.address, &ca.pem(), Some(&impostor)).await {
-        Err(_) => true,
-        Ok(mut connection) => connection.post(&call("read_file"), &[]).await.is_err(),
-    };
-    assert!(refused, "a certificate from another CA must not be served");
-    assert!(seen.lock().expect("lock").is_empty());
-    assert!(gateway.audit.payloads().is_empty(), "no request was read");
+    // Same SPIFFE ID as a valid client: only the issuer, or the validity, differs.
+    let alice = session_uri("alice-claude");
+    for (case, client) in [
+        ("another CA", other.client(7, &[&alice])),
+        ("expired", ca.expired_client(8, &[&alice])),
+    ] {
+        // With TLS 1.3 the client learns of the refusal when it next reads: either the
+        // handshake or the first request fails, and nothing is answered.
+        let refused = match connect(gateway.address, &ca.pem(), Some(&client)).await {
+            Err(_) => true,
+            Ok(mut connection) => connection.post(&call("read_file"), &[]).await.is_err(),
+        };
+        assert!(refused, "{case}: must not be served");
+    }
+    // The same session with a valid certificate of the CA is served: the refusals were the
+    // certificates'.
+    let mut valid = connect(gateway.address, &ca.pem(), Some(&ca.client(9, &[&alice])))
+        .await
+        .expect("handshake");
+    assert_eq!(
+        valid.post(&call("read_file"), &[]).await.expect("reply").0,
+        200
+    );
+    assert_eq!(
+        seen.lock().expect("lock").len(),
+        1,
+        "only the valid call arrived"
+    );
+    assert_eq!(
+        gateway.audit.payloads().len(),
+        1,
+        "no refused request was read"
+    );
 }
 
 #[tokio::test]
@@ -744,8 +778,34 @@ async fn a_new_server_certificate_is_used_by_new_connections_while_open_ones_kee
     assert_eq!(status, 200, "{body}");
     assert_eq!(seen.lock().expect("lock").len(), 3);
 
-    // A broken rotation (a key that does not match the certificate) keeps the last good one.
+    // A new client CA: its clients are served from the next handshake on, the old CA's are not.
     drop(reload);
+    let next_ca = Ca::new("next clients");
+    std::fs::write(&files.client_ca, next_ca.pem()).expect("write");
+    assert!(gateway.tls.reload_now().expect("the new bundle loads"));
+    let mut rotated = connect(
+        gateway.address,
+        &ca.pem(),
+        Some(&next_ca.client(0x0b0b, &[&session_uri("alice-claude")])),
+    )
+    .await
+    .expect("handshake");
+    assert_eq!(
+        rotated
+            .post(&call("read_file"), &[])
+            .await
+            .expect("reply")
+            .0,
+        200
+    );
+    let refused = match connect(gateway.address, &ca.pem(), Some(&alice)).await {
+        Err(_) => true,
+        Ok(mut connection) => connection.post(&call("read_file"), &[]).await.is_err(),
+    };
+    assert!(refused, "the old CA's client is no longer accepted");
+    assert_eq!(seen.lock().expect("lock").len(), 4);
+
+    // A broken rotation (a key that does not match the certificate) keeps the last good one.
     std::fs::write(&files.key, ca.server(0x03).key).expect("write");
     let error = gateway
         .tls
