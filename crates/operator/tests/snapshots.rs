@@ -47,7 +47,7 @@ fn to_yaml(desired: &Desired) -> String {
     if let Some(policy) = &desired.network_policy {
         push(serde_json::to_value(policy).expect("json"));
     }
-    for object in &desired.traefik {
+    for object in &desired.mtls_objects {
         push(serde_json::to_value(object).expect("json"));
     }
     out
@@ -86,7 +86,7 @@ spec:
     let desired = build(&server, Some(&policy), &config(), Some("sha256:config")).expect("builds");
     assert!(desired.ingress.is_none(), "no Ingress in mtls mode");
     let kinds: Vec<_> = desired
-        .traefik
+        .mtls_objects
         .iter()
         .filter_map(|o| o.types.as_ref().map(|t| t.kind.as_str()))
         .collect();
@@ -97,6 +97,27 @@ spec:
             "ServersTransport",
             "Middleware",
             "IngressRoute"
+        ]
+    );
+    // With MR's MCP_MTLS_CLUSTER_ISSUER, also the two cert-manager Certificates.
+    let mut with_issuer = config();
+    with_issuer.mtls_cluster_issuer = Some("mesh-ca".into());
+    let desired =
+        build(&server, Some(&policy), &with_issuer, Some("sha256:config")).expect("builds");
+    let kinds: Vec<_> = desired
+        .mtls_objects
+        .iter()
+        .filter_map(|o| o.types.as_ref().map(|t| t.kind.as_str()))
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "TLSOption",
+            "ServersTransport",
+            "Middleware",
+            "IngressRoute",
+            "Certificate",
+            "Certificate"
         ]
     );
     insta::assert_snapshot!("payments-mtls", to_yaml(&desired));

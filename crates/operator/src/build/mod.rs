@@ -95,9 +95,10 @@ pub struct Desired {
     /// `<name>`; absent in mTLS mode, which has no Ingress.
     pub ingress: Option<Ingress>,
     /// mTLS mode behind the `traefik` class: the Traefik routing objects (`TLSOption`,
-    /// `ServersTransport`, `Middleware`, `IngressRoute`). Rendered for `server render`; the
-    /// operator does not apply them (docs/operator.md).
-    pub traefik: Vec<kube::api::DynamicObject>,
+    /// `ServersTransport`, `Middleware`, `IngressRoute`) and, with `MCP_MTLS_CLUSTER_ISSUER`,
+    /// the cert-manager `Certificate`s. Rendered for `server render`; the operator does not
+    /// apply them (docs/operator.md).
+    pub mtls_objects: Vec<kube::api::DynamicObject>,
     /// `<name>`, when `spec.networkPolicy` is set.
     pub network_policy: Option<NetworkPolicy>,
     /// The public URL the Ingress serves.
@@ -161,7 +162,7 @@ pub fn build(
         ingress: (server.spec.auth.as_ref().map(|a| a.mode) != Some(AuthMode::Mtls))
             .then(|| ingress(&ctx)),
         network_policy: network_policy(&ctx),
-        traefik: mtls::traefik_objects(&ctx),
+        mtls_objects: mtls::mtls_objects(&ctx),
         url: ctx.route.url(),
     })
 }

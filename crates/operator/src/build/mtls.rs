@@ -7,9 +7,10 @@
 //! `<name>-traefik-client-mtls` whose URI SAN is [`traefik_spiffe_id`]; the gateway believes
 //! the client identity Traefik forwards only from that peer (`TRUSTED_PROXY_SPIFFE_ID`).
 //!
-//! [`traefik_objects`] renders the Traefik routing objects (`TLSOption`, `ServersTransport`,
-//! `Middleware`, `IngressRoute`). The operator does not apply them: `mcp-runtime server render`
-//! prints them for the platform team to apply where Traefik's CRDs are installed (see
+//! [`mtls_objects`] renders the Traefik routing objects (`TLSOption`, `ServersTransport`,
+//! `Middleware`, `IngressRoute`) and, with `MCP_MTLS_CLUSTER_ISSUER`, MR's two cert-manager
+//! `Certificate`s. The operator does not apply them: `mcp-runtime server render` prints them for
+//! the platform team to apply where Traefik's and cert-manager's CRDs are installed (see
 //! docs/operator.md).
 
 use super::Context;
@@ -56,15 +57,65 @@ fn traefik_object(
     name: String,
     spec: serde_json::Value,
 ) -> DynamicObject {
-    let resource = ApiResource::from_gvk(&GroupVersionKind::gvk("traefik.io", "v1alpha1", kind));
+    object(ctx, ("traefik.io", "v1alpha1"), kind, name, spec)
+}
+
+fn object(
+    ctx: &Context<'_>,
+    (group, version): (&str, &str),
+    kind: &str,
+    name: String,
+    spec: serde_json::Value,
+) -> DynamicObject {
+    let resource = ApiResource::from_gvk(&GroupVersionKind::gvk(group, version, kind));
     let mut object = DynamicObject::new(&name, &resource).data(json!({ "spec": spec }));
     object.metadata = ctx.metadata(name, ctx.labels());
     object
 }
 
-/// The Traefik objects of an mtls server behind the `traefik` ingress class; empty otherwise.
-pub(super) fn traefik_objects(ctx: &Context<'_>) -> Vec<DynamicObject> {
-    if ctx.mtls_trust_domain().is_none() || ctx.server.spec.ingress_class != "traefik" {
+/// MR's cert-manager Certificates of an mtls server, when the operator names a ClusterIssuer
+/// (`MCP_MTLS_CLUSTER_ISSUER`): the gateway's serving certificate (its Secret, with `ca.crt`, is
+/// what the sidecar mounts) and Traefik's client certificate towards the gateway.
+fn certificates(ctx: &Context<'_>, trust_domain: &str) -> Vec<DynamicObject> {
+    let Some(issuer) = &ctx.config.mtls_cluster_issuer else {
+        return Vec::new();
+    };
+    let name = &ctx.name;
+    let namespace = ctx.namespace.as_deref().unwrap_or("default");
+    let issuer_ref = json!({"name": issuer, "kind": "ClusterIssuer", "group": "cert-manager.io"});
+    let mut dns_names = vec![
+        name.clone(),
+        format!("{name}.{namespace}"),
+        format!("{name}.{namespace}.svc"),
+        format!("{name}.{namespace}.svc.cluster.local"),
+    ];
+    dns_names.extend(ctx.route.host.clone());
+    let certificate = |secret: String, mut spec: serde_json::Value| {
+        spec["secretName"] = json!(secret);
+        spec["issuerRef"] = issuer_ref.clone();
+        spec["duration"] = json!("24h");
+        spec["renewBefore"] = json!("8h");
+        object(ctx, ("cert-manager.io", "v1"), "Certificate", secret, spec)
+    };
+    vec![
+        certificate(
+            gateway_tls_secret(name),
+            json!({"dnsNames": dns_names, "usages": ["server auth", "digital signature", "key encipherment"]}),
+        ),
+        certificate(
+            traefik_client_secret(name),
+            json!({"uris": [traefik_spiffe_id(trust_domain)], "usages": ["client auth", "digital signature", "key encipherment"]}),
+        ),
+    ]
+}
+
+/// The Traefik objects (and, with `MCP_MTLS_CLUSTER_ISSUER`, the cert-manager Certificates) of
+/// an mtls server behind the `traefik` ingress class; empty otherwise.
+pub(super) fn mtls_objects(ctx: &Context<'_>) -> Vec<DynamicObject> {
+    let Some(trust_domain) = ctx.mtls_trust_domain() else {
+        return Vec::new();
+    };
+    if ctx.server.spec.ingress_class != "traefik" {
         return Vec::new();
     }
     let name = &ctx.name;
@@ -128,4 +179,7 @@ pub(super) fn traefik_objects(ctx: &Context<'_>) -> Vec<DynamicObject> {
             }),
         ),
     ]
+    .into_iter()
+    .chain(certificates(ctx, trust_domain))
+    .collect()
 }
