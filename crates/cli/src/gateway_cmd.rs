@@ -10,7 +10,7 @@ use mcp_runtime_gateway::metrics::{GatewayMetrics, ServerLabelSet};
 use mcp_runtime_gateway::policy_source::{
     DocumentDefaults, PolicyStore, parse_auth_mode, startup_check, watch_file,
 };
-use mcp_runtime_gateway::proxy::{OAuthConfig, Proxy, ProxyConfig, ServerLabels};
+use mcp_runtime_gateway::proxy::{IdentityMode, OAuthConfig, Proxy, ProxyConfig, ServerLabels};
 use mcp_runtime_gateway::server::serve_gateway;
 use mcp_runtime_gateway::tls_listener::TlsListener;
 use mcp_runtime_tls::{GATEWAY_FILE_NAMES, ReloadingServerConfig, ServerTlsFiles};
@@ -314,6 +314,14 @@ pub fn run(args: &GatewayArgs) -> Result<ExitCode> {
         })
         .with_upstream_timeout(args.upstream_timeout);
         let tls = tls_listener(args)?;
+        let policy_wants_mtls = store
+            .current()
+            .is_some_and(|policy| IdentityMode::of(&policy) == IdentityMode::Mtls);
+        if tls.is_none() && (policy_wants_mtls || args.auth_mode.as_deref().map(str::trim) == Some("mtls")) {
+            eprintln!(
+                "warning: auth.mode is mtls but TLS_CERT_FILE and TLS_KEY_FILE are not set: every MCP request is refused (503 auth_mode_unavailable)"
+            );
+        }
         let _reload = tls
             .as_ref()
             .map(|tls| tls.spawn_reloader(args.tls_reload_interval));
@@ -358,11 +366,6 @@ pub fn run(args: &GatewayArgs) -> Result<ExitCode> {
 /// with a message naming its variable.
 fn tls_listener(args: &GatewayArgs) -> Result<Option<Arc<TlsListener>>> {
     let (Some(cert), Some(key)) = (&args.tls_cert_file, &args.tls_key_file) else {
-        if args.auth_mode.as_deref().map(str::trim) == Some("mtls") {
-            eprintln!(
-                "warning: AUTH_MODE=mtls without TLS_CERT_FILE and TLS_KEY_FILE: every MCP request is refused (503 auth_mode_unavailable)"
-            );
-        }
         return Ok(None);
     };
     if args.tls_client_ca_file.is_none() {

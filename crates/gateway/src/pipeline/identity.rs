@@ -99,9 +99,14 @@ pub(crate) async fn establish(
             resource_path,
         ));
     }
-    let tls_peer = request.extensions().get::<TlsPeer>().cloned();
+    // Looked up only in mtls mode: the other modes never read it.
+    let tls_peer = match mode {
+        IdentityMode::Mtls => request.extensions().get::<TlsPeer>().cloned(),
+        _ => None,
+    };
     if mode == IdentityMode::Mtls && tls_peer.is_none() {
-        tracing::warn!(
+        // Debug only: `/ready` and the startup warning already say it, once.
+        tracing::debug!(
             "auth.mode is mtls but this listener does not terminate TLS (set TLS_CERT_FILE, \
              TLS_KEY_FILE and TLS_CLIENT_CA_FILE): request refused"
         );
