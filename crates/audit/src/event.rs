@@ -177,12 +177,16 @@ pub struct RequestPayload {
     /// Effective trust (the lower of admin and consented).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub effective_trust: Option<String>,
-    /// How the caller was authenticated (`oauth`); absent in header mode, as in MR.
+    /// How the caller was authenticated (`oauth`, `mtls`); absent in header mode, as in MR.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub auth_method: Option<String>,
     /// The bearer token's `jti` (never the token).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub token_id: Option<String>,
+    /// `mtls`: the serial number (lowercase hex) of the client certificate presented to the
+    /// gateway (the proxy's own, in the ingress-terminated variant).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cert_serial: Option<String>,
 }
 
 #[cfg(test)]

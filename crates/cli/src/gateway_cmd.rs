@@ -10,8 +10,10 @@ use mcp_runtime_gateway::metrics::{GatewayMetrics, ServerLabelSet};
 use mcp_runtime_gateway::policy_source::{
     DocumentDefaults, PolicyStore, parse_auth_mode, startup_check, watch_file,
 };
-use mcp_runtime_gateway::proxy::{OAuthConfig, Proxy, ProxyConfig, ServerLabels};
+use mcp_runtime_gateway::proxy::{IdentityMode, OAuthConfig, Proxy, ProxyConfig, ServerLabels};
 use mcp_runtime_gateway::server::serve_gateway;
+use mcp_runtime_gateway::tls_listener::TlsListener;
+use mcp_runtime_tls::{GATEWAY_FILE_NAMES, ReloadingServerConfig, ServerTlsFiles};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -52,8 +54,9 @@ pub struct GatewayArgs {
     /// Caller identification. The policy document's `auth.mode` decides; this may only repeat
     /// it (a different value is refused) or fill it when the document has none (default then:
     /// `header`). `none`, `header`, `oauth` (bearer JWTs from the policy's `auth.issuer_url`) or
-    /// `mtls`; with `mtls`, which this version cannot provide yet, the gateway refuses every MCP
-    /// request with 503 `auth_mode_unavailable` (fail closed).
+    /// `mtls` (a client certificate whose SPIFFE ID names a live session; needs TLS_CERT_FILE,
+    /// TLS_KEY_FILE and TLS_CLIENT_CA_FILE, without which every MCP request is refused with 503
+    /// `auth_mode_unavailable`).
     #[arg(long, env = "AUTH_MODE")]
     auth_mode: Option<String>,
     /// Fallbacks from MR's sidecar environment for fields the policy document leaves unset; the
@@ -149,6 +152,47 @@ pub struct GatewayArgs {
     /// from each request's Host, which is trusted as an audience only on a loopback listener.
     #[arg(long, env = "EXTERNAL_BASE_URL")]
     external_base_url: Option<String>,
+    /// Serve HTTPS with this certificate chain (PEM, leaf first): the gateway terminates TLS
+    /// itself, as `auth.mode: mtls` needs. Reloaded when it changes.
+    #[arg(
+        long,
+        env = "TLS_CERT_FILE",
+        value_name = "FILE",
+        requires = "tls_key_file"
+    )]
+    tls_cert_file: Option<PathBuf>,
+    /// The private key of TLS_CERT_FILE (PEM: PKCS#8, PKCS#1 or SEC1). Reloaded when it changes.
+    #[arg(
+        long,
+        env = "TLS_KEY_FILE",
+        value_name = "FILE",
+        requires = "tls_cert_file"
+    )]
+    tls_key_file: Option<PathBuf>,
+    /// CA certificates (PEM) that client certificates are verified against; a certificate from
+    /// another CA ends the handshake. Reloaded when it changes.
+    #[arg(
+        long,
+        env = "TLS_CLIENT_CA_FILE",
+        value_name = "FILE",
+        requires = "tls_cert_file"
+    )]
+    tls_client_ca_file: Option<PathBuf>,
+    /// How often the TLS files are checked for changes; new handshakes use the new files,
+    /// established connections keep theirs.
+    #[arg(long, env = "TLS_RELOAD_INTERVAL", default_value = "10s", value_parser = upstream_timeout)]
+    tls_reload_interval: std::time::Duration,
+    /// The ingress-terminated mtls variant: the URI SAN (a SPIFFE ID) of the proxy that
+    /// terminates the clients' TLS. Only a peer whose verified certificate carries it is
+    /// believed, and the caller's identity is then the SPIFFE ID it forwards in
+    /// X-MCP-Verified-SPIFFE-ID. Unset: the caller's own certificate is the identity.
+    #[arg(
+        long,
+        env = "TRUSTED_PROXY_SPIFFE_ID",
+        value_name = "SPIFFE_ID",
+        requires = "tls_client_ca_file"
+    )]
+    trusted_proxy_spiffe_id: Option<String>,
     /// Clock skew tolerated on a token's `exp` and `nbf`, in seconds (oauth mode).
     #[arg(long, env = "OAUTH_LEEWAY_SECONDS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(0..=300))]
     oauth_leeway_seconds: u64,
@@ -283,14 +327,28 @@ pub fn run(args: &GatewayArgs) -> Result<ExitCode> {
         })
         .with_upstream_timeout(args.upstream_timeout)
         .with_max_concurrent_bodies(args.max_concurrent_bodies as usize);
+        let tls = tls_listener(args)?;
+        let policy_wants_mtls = store
+            .current()
+            .is_some_and(|policy| IdentityMode::of(&policy) == IdentityMode::Mtls);
+        if tls.is_none() && (policy_wants_mtls || args.auth_mode.as_deref().map(str::trim) == Some("mtls")) {
+            eprintln!(
+                "warning: auth.mode is mtls but TLS_CERT_FILE and TLS_KEY_FILE are not set: every MCP request is refused (503 auth_mode_unavailable)"
+            );
+        }
+        let _reload = tls
+            .as_ref()
+            .map(|tls| tls.spawn_reloader(args.tls_reload_interval));
         let address = SocketAddr::new(args.address, args.port);
         let listener = tokio::net::TcpListener::bind(address)
             .await
             .with_context(|| format!("listening on {address}"))?;
+        // Tests and scripts read the address as the first word after "listening on".
         eprintln!(
-            "mcp-runtime gateway listening on {} -> {}",
+            "mcp-runtime gateway listening on {} -> {}{}",
             listener.local_addr()?,
-            args.upstream_url
+            args.upstream_url,
+            if tls.is_some() { " (TLS)" } else { "" }
         );
         let metrics_listener = if args.metrics_port == 0 {
             None
@@ -307,7 +365,7 @@ pub fn run(args: &GatewayArgs) -> Result<ExitCode> {
             crate::signals::shutdown_signal().await;
             eprintln!("shutting down");
         };
-        serve_gateway(proxy, listener, metrics_listener, shutdown)
+        serve_gateway(proxy, listener, tls, metrics_listener, shutdown)
             .await
             .context("serving")?;
         // Queued audit events go to the ingest or, failing that, to the spool: none is lost.
@@ -316,6 +374,29 @@ pub fn run(args: &GatewayArgs) -> Result<ExitCode> {
         }
         Ok(ExitCode::SUCCESS)
     })
+}
+
+/// The TLS listener, when TLS_CERT_FILE is set; a file that does not load stops the gateway
+/// with a message naming its variable.
+fn tls_listener(args: &GatewayArgs) -> Result<Option<Arc<TlsListener>>> {
+    let (Some(cert), Some(key)) = (&args.tls_cert_file, &args.tls_key_file) else {
+        return Ok(None);
+    };
+    if args.tls_client_ca_file.is_none() {
+        eprintln!(
+            "warning: TLS without TLS_CLIENT_CA_FILE asks for no client certificate: auth.mode mtls refuses every MCP request (401 missing_client_certificate)"
+        );
+    }
+    let files = ServerTlsFiles {
+        cert: cert.clone(),
+        key: key.clone(),
+        client_ca: args.tls_client_ca_file.clone(),
+    };
+    let config = ReloadingServerConfig::load(files, GATEWAY_FILE_NAMES)?;
+    Ok(Some(TlsListener::new(
+        config,
+        args.trusted_proxy_spiffe_id.clone(),
+    )))
 }
 
 /// Aborts the API watch when the gateway stops.

@@ -145,6 +145,11 @@ pub fn run(command: &ServerCommand) -> Result<ExitCode> {
             if let Some(policy) = &desired.network_policy {
                 objects.push(serde_json::to_value(policy)?);
             }
+            // mtls behind Traefik: its routing objects (and certificates), which the operator
+            // does not apply.
+            for object in &desired.mtls_objects {
+                objects.push(serde_json::to_value(object)?);
+            }
             let mut out = String::new();
             for object in &objects {
                 out.push_str("---\n");

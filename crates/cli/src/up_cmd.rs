@@ -1,7 +1,9 @@
 //! `mcp-runtime up`: the whole platform on this machine, from a directory of manifests.
 
 use anyhow::{Context, Result};
-use mcp_runtime_local::{UpConfig, run};
+use mcp_runtime_gateway::tls_listener::TlsListener;
+use mcp_runtime_local::{TlsPort, UpConfig, run};
+use mcp_runtime_tls::{ReloadingServerConfig, ServerFileNames, ServerTlsFiles};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -37,7 +39,37 @@ pub struct UpArgs {
     /// none otherwise. An empty value turns it off.
     #[arg(long, value_name = "ID")]
     default_human_id: Option<String>,
+    /// Also serve every route over TLS on --tls-port with this certificate chain (PEM), for
+    /// servers with `auth.mode: mtls` (which the plain port refuses). Reloaded when it changes.
+    #[arg(long, env = "MCP_RUNTIME_UP_TLS_CERT_FILE", value_name = "FILE", requires_all = ["tls_key_file", "tls_client_ca_file"])]
+    tls_cert_file: Option<PathBuf>,
+    /// The private key of --tls-cert-file (PEM).
+    #[arg(
+        long,
+        env = "MCP_RUNTIME_UP_TLS_KEY_FILE",
+        value_name = "FILE",
+        requires = "tls_cert_file"
+    )]
+    tls_key_file: Option<PathBuf>,
+    /// CA certificates (PEM) that client certificates are verified against on the TLS port.
+    #[arg(
+        long,
+        env = "MCP_RUNTIME_UP_TLS_CLIENT_CA_FILE",
+        value_name = "FILE",
+        requires = "tls_cert_file"
+    )]
+    tls_client_ca_file: Option<PathBuf>,
+    /// The TLS port (with --tls-cert-file); `0` picks a free one (printed on start).
+    #[arg(long, env = "MCP_RUNTIME_UP_TLS_PORT", default_value_t = 8443)]
+    tls_port: u16,
 }
+
+/// How `up` names its TLS files in messages.
+const UP_FILE_NAMES: ServerFileNames = ServerFileNames {
+    cert: "--tls-cert-file",
+    key: "--tls-key-file",
+    client_ca: "--tls-client-ca-file",
+};
 
 pub fn run_up(args: &UpArgs) -> Result<ExitCode> {
     let dir = args
@@ -58,6 +90,25 @@ pub fn run_up(args: &UpArgs) -> Result<ExitCode> {
             .with_context(|| {
                 format!("listening on {address} (is another `mcp-runtime up` running? use --port)")
             })?;
+        let tls_port = match (&args.tls_cert_file, &args.tls_key_file) {
+            (Some(cert), Some(key)) => {
+                let files = ServerTlsFiles {
+                    cert: cert.clone(),
+                    key: key.clone(),
+                    client_ca: args.tls_client_ca_file.clone(),
+                };
+                let config = ReloadingServerConfig::load(files, UP_FILE_NAMES)?;
+                let address = SocketAddr::new(args.listen, args.tls_port);
+                let listener = tokio::net::TcpListener::bind(address)
+                    .await
+                    .with_context(|| format!("listening on {address} for TLS (use --tls-port)"))?;
+                Some(TlsPort {
+                    listener,
+                    tls: TlsListener::new(config, None),
+                })
+            }
+            _ => None,
+        };
         let embedded = mcp_runtime_local::embedded::open(&args.state_dir, None)
             .await
             .with_context(|| {
@@ -83,7 +134,13 @@ pub fn run_up(args: &UpArgs) -> Result<ExitCode> {
                 None => None,
             },
         };
-        let served = run(config, listener, crate::signals::shutdown_signal()).await;
+        let served = run(
+            config,
+            listener,
+            tls_port,
+            crate::signals::shutdown_signal(),
+        )
+        .await;
         // Events of the last calls are still queued for the store: write them before exiting.
         embedded.sink.flush(std::time::Duration::from_secs(5)).await;
         served

@@ -197,7 +197,7 @@ fn within(what: &str, within: Duration, mut check: impl FnMut() -> Option<String
 }
 
 #[test]
-fn oauth_refuses_forged_identity_and_mtls_fails_closed_without_auth_mode() {
+fn oauth_refuses_forged_identity_and_mtls_without_tls_files_fails_closed() {
     // oauth: the policy decides; forged headers and no token: 401 missing_bearer_token.
     {
         let (upstream_url, forwarded) = upstream();
@@ -221,7 +221,8 @@ fn oauth_refuses_forged_identity_and_mtls_fails_closed_without_auth_mode() {
         let dir = tempfile::tempdir().expect("tempdir");
         let policy = dir.path().join("policy.json");
         write_policy_with_auth(&policy, false, mode);
-        // No AUTH_MODE: the policy decides, as for the Go sidecar.
+        // No AUTH_MODE: the policy decides, as for the Go sidecar. No TLS_* files: the gateway
+        // serves plain HTTP, where no caller can be identified by a certificate.
         let gateway = start_gateway(&upstream_url, &policy);
         within(
             "/ready 503 auth_mode_unavailable",
@@ -241,6 +242,105 @@ fn oauth_refuses_forged_identity_and_mtls_fails_closed_without_auth_mode() {
             "{mode:?}: nothing forwarded"
         );
     }
+}
+
+/// `policy` in `mtls` mode with the session `alice-claude` (agent `claude`, namespace
+/// `default`) and, when `revoked`, that session revoked.
+fn write_mtls_policy(path: &Path, revoked: bool) {
+    let mut document = PolicyDocument::default();
+    document.auth.mode = AuthMode::Mtls.into();
+    document.auth.trust_domain = "example.org".into();
+    document.server.name = "files".into();
+    document.server.namespace = "default".into();
+    document
+        .tools
+        .push(Tool::new("read_file", SideEffect::Read, Trust::Low));
+    let mut grant = Grant::new("default", "claude");
+    grant.agent_id = "claude".into();
+    grant.max_trust = Trust::Low.into();
+    grant.allowed_side_effects = vec![SideEffect::Read.into()];
+    document.grants.push(grant);
+    let mut session = mcp_runtime_policy::SessionBinding::new("default", "alice-claude");
+    session.agent_id = "claude".into();
+    session.revoked = revoked;
+    document.sessions.push(session);
+    document.finalize(jiff::Timestamp::now()).expect("finalize");
+    support::write_policy_document(path, &document);
+}
+
+/// The gateway binary with MR's sidecar variables for mtls (TLS_CERT_FILE, TLS_KEY_FILE,
+/// TLS_CLIENT_CA_FILE): HTTPS, the caller is the session of its certificate's SPIFFE ID, forged
+/// headers are ignored, a revocation in the policy file applies to the next request.
+#[test]
+fn the_gateway_serves_mtls_with_mr_sidecar_variables() {
+    let (upstream_url, forwarded) = upstream();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let policy = dir.path().join("policy.json");
+    write_mtls_policy(&policy, false);
+    let ca = support::TestCa::new("mesh");
+    let [cert, key, client_ca] = ca.write_server_files(dir.path());
+    let gateway = start_gateway_with(
+        &upstream_url,
+        &policy,
+        &[
+            ("TLS_CERT_FILE", cert.display().to_string()),
+            ("TLS_KEY_FILE", key.display().to_string()),
+            ("TLS_CLIENT_CA_FILE", client_ca.display().to_string()),
+        ],
+    );
+    let alice = ca.client(
+        0x5e55,
+        "spiffe://example.org/ns/default/session/alice-claude",
+    );
+    let as_alice = ca.client_config(Some(&alice));
+    let forged = [
+        ("content-type", "application/json"),
+        ("x-mcp-agent-id", "admin-bot"),
+        ("x-mcp-human-id", "root"),
+    ];
+    let call = |tls: &Arc<rustls::ClientConfig>| {
+        support::https(&gateway.address, tls, "POST", "/mcp", &forged, CALL)
+    };
+    let (status, _, body) = call(&as_alice).expect("exchange");
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("\"ok\""), "{body}");
+    assert_eq!(forwarded.load(Ordering::SeqCst), 1);
+
+    // Plain HTTP on the TLS port is not served.
+    let mut plain = TcpStream::connect(&gateway.address).expect("connect");
+    let _ = write!(
+        plain,
+        "POST /mcp HTTP/1.1\r\nhost: localhost\r\ncontent-length: {}\r\n\r\n{CALL}",
+        CALL.len()
+    );
+    let mut answer = Vec::new();
+    let _ = plain.read_to_end(&mut answer);
+    assert!(
+        !answer.starts_with(b"HTTP/"),
+        "plain HTTP gets no HTTP answer: {}",
+        String::from_utf8_lossy(&answer)
+    );
+    assert_eq!(forwarded.load(Ordering::SeqCst), 1);
+    // No client certificate: 401 missing_client_certificate.
+    let (status, _, body) = call(&ca.client_config(None)).expect("exchange");
+    assert_eq!(status, 401, "{body}");
+    assert!(body.contains("missing_client_certificate"), "{body}");
+
+    // Revoked in the policy file: refused from the next request on.
+    write_mtls_policy(&policy, true);
+    within("the revocation", Duration::from_secs(2), || {
+        let (status, _, body) = call(&as_alice).expect("exchange");
+        (status != 401 || !body.contains("session_revoked")).then(|| format!("{status} {body}"))
+    });
+    // Calls made before the reload landed were forwarded; none after it.
+    let before = forwarded.load(Ordering::SeqCst);
+    let (status, _, body) = call(&as_alice).expect("exchange");
+    assert_eq!(status, 401, "{body}");
+    assert_eq!(
+        forwarded.load(Ordering::SeqCst),
+        before,
+        "nothing forwarded after the revocation"
+    );
 }
 
 #[test]

@@ -17,27 +17,40 @@ const START: Duration = Duration::from_secs(60);
 struct Up {
     child: Child,
     address: String,
+    /// `host:port` of the TLS port, when `up` was started with TLS files.
+    tls_address: Option<String>,
     log: Arc<Mutex<Vec<String>>>,
 }
 
 impl Up {
     fn start(dir: &Path, state: &Path) -> Up {
+        Up::start_with(dir, state, &[])
+    }
+
+    fn start_with(dir: &Path, state: &Path, extra: &[&std::ffi::OsStr]) -> Up {
         let mut child = Command::new(env!("CARGO_BIN_EXE_mcp-runtime"))
             .args(["up", "--port", "0", "-f"])
             .arg(dir)
             .arg("--state-dir")
             .arg(state)
+            .args(extra)
             .stderr(Stdio::piped())
             .spawn()
             .expect("start mcp-runtime up");
         let stderr = child.stderr.take().expect("stderr");
         let log = Arc::new(Mutex::new(Vec::new()));
         let (address_tx, address_rx) = std::sync::mpsc::channel();
+        let (tls_tx, tls_rx) = std::sync::mpsc::channel();
         let sink = log.clone();
         std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
                 if let Some(url) = line.strip_prefix("up | serving on http://") {
                     let _ = address_tx.send(url.to_owned());
+                }
+                if let Some((_, url)) = line.split_once("up | serving TLS")
+                    && let Some((_, address)) = url.split_once("https://")
+                {
+                    let _ = tls_tx.send(address.to_owned());
                 }
                 sink.lock().expect("log").push(line);
             }
@@ -45,9 +58,12 @@ impl Up {
         let address = address_rx
             .recv_timeout(START)
             .unwrap_or_else(|_| panic!("up never said where it serves: {:?}", log.lock()));
+        // The TLS line comes right after the plain one, when there is a TLS port.
+        let tls_address = tls_rx.recv_timeout(Duration::from_millis(500)).ok();
         Up {
             child,
             address,
+            tls_address,
             log,
         }
     }
@@ -778,5 +794,170 @@ fn an_oauth_server_in_up_accepts_provider_tokens_and_nothing_else() {
         serde_json::json!(["42"]),
         "{result}"
     );
+    assert!(!marker.exists(), "secret_admin never ran");
+}
+
+/// An `mtls` server in `up`: served on the TLS port, where the caller is the session named by
+/// its client certificate's SPIFFE ID (an MCPAgentSession in the directory); the plain port
+/// refuses it; a revoked session is refused; forged identity headers change nothing.
+#[test]
+fn an_mtls_server_in_up_is_served_on_the_tls_port_to_session_certificates() {
+    let dir = tempfile::tempdir().expect("dir");
+    let state = tempfile::tempdir().expect("state");
+    let tls_dir = tempfile::tempdir().expect("tls");
+    let marker = dir.path().join("marker");
+    let server = python_server("crm", &marker).replace(
+        "  policy: {mode: allow-list, defaultDecision: deny}\n",
+        "  policy: {mode: allow-list, defaultDecision: deny}\n  auth: {mode: mtls, trustDomain: example.org}\n  gateway: {enabled: true}\n",
+    );
+    write(&dir.path().join("crm.yaml"), &server);
+    write(
+        &dir.path().join("grant.yaml"),
+        &grant("crm", "[]").replace("subject: {humanID: dev}", "subject: {agentID: claude}"),
+    );
+    for (name, revoked) in [("alice-claude", false), ("bob-claude", true)] {
+        write(
+            &dir.path().join(format!("{name}.yaml")),
+            &format!(
+                "apiVersion: mcpruntime.org/v1alpha1
+kind: MCPAgentSession
+metadata:
+  name: {name}
+spec:
+  serverRef: {{name: crm}}
+  subject: {{agentID: claude}}
+  consentedTrust: low
+  revoked: {revoked}
+"
+            ),
+        );
+    }
+    let ca = support::TestCa::new("local");
+    let [cert, key, client_ca] = ca.write_server_files(tls_dir.path());
+    let up = Up::start_with(
+        dir.path(),
+        state.path(),
+        &[
+            "--tls-port".as_ref(),
+            "0".as_ref(),
+            "--tls-cert-file".as_ref(),
+            cert.as_os_str(),
+            "--tls-key-file".as_ref(),
+            key.as_os_str(),
+            "--tls-client-ca-file".as_ref(),
+            client_ca.as_os_str(),
+        ],
+    );
+    let tls_address = up
+        .tls_address
+        .clone()
+        .unwrap_or_else(|| panic!("up never said where it serves TLS: {}", up.log()));
+    let status = up.wait_ready("crm");
+    assert!(
+        status["warnings"]
+            .to_string()
+            .contains(&format!("https://{tls_address}/crm/mcp")),
+        "the status says where the mtls server is served: {status}"
+    );
+    let forged = [
+        ("content-type", "application/json"),
+        ("accept", "application/json, text/event-stream"),
+        ("x-mcp-agent-id", "claude"),
+        ("x-mcp-agent-session", "alice-claude"),
+    ];
+    let admin = r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"secret_admin","arguments":{}}}"#;
+
+    // The plain port: refused, whatever the headers say.
+    let (code, body) = http(&up.address, "POST", "/crm/mcp", &forged, CALL_ADD);
+    assert_eq!(code, 503, "{body}");
+    assert!(body.contains("auth_mode_unavailable"), "{body}");
+
+    // A live session's certificate: a whole MCP exchange with the real server.
+    let alice = ca.client_config(Some(
+        &ca.client(1, "spiffe://example.org/ns/default/session/alice-claude"),
+    ));
+    let initialize = r#"{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"test","version":"1"}}}"#;
+    let headers = [
+        ("content-type", "application/json"),
+        ("accept", "application/json, text/event-stream"),
+    ];
+    let (code, head, body) = support::https(
+        &tls_address,
+        &alice,
+        "POST",
+        "/crm/mcp",
+        &headers,
+        initialize,
+    )
+    .expect("initialize");
+    assert_eq!(code, 200, "{head}\n{body}\n{}", up.log());
+    let session = head
+        .lines()
+        .find_map(|line| {
+            let (name, value) = line.split_once(':')?;
+            name.eq_ignore_ascii_case("mcp-session-id")
+                .then(|| value.trim().to_owned())
+        })
+        .unwrap_or_else(|| panic!("no session: {head}"));
+    let in_session = [
+        ("content-type", "application/json"),
+        ("accept", "application/json, text/event-stream"),
+        ("mcp-session-id", session.as_str()),
+        ("mcp-protocol-version", "2025-06-18"),
+        ("x-mcp-agent-id", "admin-bot"),
+    ];
+    let initialized = r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#;
+    let (code, _, _) = support::https(
+        &tls_address,
+        &alice,
+        "POST",
+        "/crm/mcp",
+        &in_session,
+        initialized,
+    )
+    .expect("initialized");
+    assert_eq!(code, 202);
+    let (code, _, body) = support::https(
+        &tls_address,
+        &alice,
+        "POST",
+        "/crm/mcp",
+        &in_session,
+        CALL_ADD,
+    )
+    .expect("call");
+    assert_eq!(code, 200, "{body}");
+    assert!(
+        body.contains(r#""text":"3""#),
+        "the server added 1 and 2: {body}"
+    );
+    // Its grant allows read tools only: the destructive one is denied by the policy.
+    let (_, _, body) =
+        support::https(&tls_address, &alice, "POST", "/crm/mcp", &in_session, admin).expect("call");
+    assert!(
+        body.contains("side_effect_not_allowed") || body.contains("tool_not_granted"),
+        "{body}"
+    );
+
+    // A revoked session's certificate: 401 session_revoked.
+    let bob = ca.client_config(Some(
+        &ca.client(2, "spiffe://example.org/ns/default/session/bob-claude"),
+    ));
+    let (code, _, body) =
+        support::https(&tls_address, &bob, "POST", "/crm/mcp", &forged, admin).expect("call");
+    assert_eq!(code, 401, "{body}");
+    assert!(body.contains("session_revoked"), "{body}");
+    // No certificate: 401 missing_client_certificate.
+    let (code, _, body) = support::https(
+        &tls_address,
+        &ca.client_config(None),
+        "POST",
+        "/crm/mcp",
+        &forged,
+        admin,
+    )
+    .expect("call");
+    assert_eq!(code, 401, "{body}");
+    assert!(body.contains("missing_client_certificate"), "{body}");
     assert!(!marker.exists(), "secret_admin never ran");
 }

@@ -167,8 +167,12 @@ impl<'a> GovernanceHeaders<'a> {
 /// The gateway's authentication style, which shapes identity denials.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum AuthStyle<'a> {
-    /// `none`, `header` or `mtls`: identity denials name the governance headers.
+    /// `none` or `header`: identity denials name the governance headers.
     Headers(GovernanceHeaders<'a>),
+    /// `mtls`: certificate denials say a client certificate is required (MR's
+    /// `client_certificate_required: true`); bodies carry no adapter hints, since headers
+    /// cannot identify anyone in this mode.
+    Mtls,
     /// `oauth`: bearer denials carry a `WWW-Authenticate` challenge pointing at this
     /// protected-resource metadata URL; bodies carry no adapter hints.
     OAuth {
@@ -233,6 +237,11 @@ fn adapter_hints<'a>(reason: Reason, auth: &AuthStyle<'a>) -> Option<GovernanceH
     }
 }
 
+/// MR marks the mTLS authentication reasons with `client_certificate_required: true`.
+fn needs_client_certificate(reason: Reason, auth: &AuthStyle<'_>) -> bool {
+    matches!(auth, AuthStyle::Mtls) && reason.stage() == mcp_runtime_policy::Stage::MtlsAuth
+}
+
 fn challenge(reason: Reason, status: u16, auth: &AuthStyle<'_>) -> Option<String> {
     let AuthStyle::OAuth {
         resource_metadata_url,
@@ -274,6 +283,9 @@ fn encode_jsonrpc(decision: &Decision, id: Option<&Value>, auth: &AuthStyle<'_>)
         data.insert("adapter_required".to_owned(), Value::Bool(true));
         data.insert("required_headers".to_owned(), json!(headers.names()));
     }
+    if needs_client_certificate(reason, auth) {
+        data.insert("client_certificate_required".to_owned(), Value::Bool(true));
+    }
     let body = json!({
         "jsonrpc": "2.0",
         "id": id.unwrap_or(Value::Null),
@@ -298,6 +310,9 @@ fn encode_http(decision: &Decision, auth: &AuthStyle<'_>) -> DenyResponse {
     let hints = adapter_hints(reason, auth);
     if hints.is_some() {
         payload.insert("adapter_required".to_owned(), Value::Bool(true));
+    }
+    if needs_client_certificate(reason, auth) {
+        payload.insert("client_certificate_required".to_owned(), Value::Bool(true));
     }
     payload.insert("error".to_owned(), Value::from(reason.as_str()));
     if let Some(headers) = hints {

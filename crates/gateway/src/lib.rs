@@ -9,7 +9,8 @@
 //!   (the default JSON-RPC error, and MR's `http` compatibility bodies).
 //!
 //! Around it, the proxy ([`proxy`]: the request pipeline, one stage per module in `pipeline`),
-//! the policy source ([`policy_source`]), the listeners ([`server`]), the metrics
+//! the policy source ([`policy_source`]), the listeners ([`server`], and [`tls_listener`] when the
+//! gateway terminates TLS itself for `auth.mode: mtls`), the metrics
 //! ([`metrics`]), the audit fan-out ([`fanout`]) and the path router of the local mode
 //! ([`router`]). The reply side's `tools/list` filtering (JSON and SSE) is pure too
 //! ([`tools_list`]).
@@ -22,6 +23,7 @@ pub mod policy_source;
 pub mod proxy;
 pub mod router;
 pub mod server;
+pub mod tls_listener;
 pub mod tools_list;
 
 pub use mcp_runtime_protocol::{codes, inspect};

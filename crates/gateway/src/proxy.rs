@@ -12,8 +12,9 @@
 //!   is taken from the governance headers; every governance header, token header and the
 //!   caller's `Authorization` are removed before forwarding, and the authenticated identity is
 //!   written back. The caller's token never reaches the upstream. In `oauth` mode the caller is
-//!   a verified bearer JWT ([`mcp_runtime_oauth`]); a mode this version cannot provide (`mtls`)
-//!   refuses every request with 503 `auth_mode_unavailable`.
+//!   a verified bearer JWT ([`mcp_runtime_oauth`]); in `mtls` mode, the session a verified client
+//!   certificate's SPIFFE ID names (served on the TLS listener, [`crate::tls_listener`]; on a
+//!   plain HTTP listener every request is refused with 503 `auth_mode_unavailable`).
 //! - Every `tools/call` (in a batch: every element) is decided by the policy; one denied element
 //!   refuses the whole request, which is then never forwarded. No policy loaded → 503, fail closed.
 //! - `tools/list` results are filtered to the tools the caller may call, in JSON and in SSE
@@ -211,20 +212,14 @@ impl Proxy {
     /// requests in flight finish (within the drain bound of `options`). An accept error never
     /// ends serving (see [`mcp_runtime_serve`]).
     pub async fn serve_until(
-        mut self,
+        self,
         listener: TcpListener,
         options: Options,
         shutdown: impl Future<Output = ()>,
     ) -> std::io::Result<()> {
-        self.loopback_hosts_only = listener.local_addr()?.ip().is_loopback();
-        if self.loopback_hosts_only && !self.oauth.host_trusted {
-            self.oauth = Arc::new(OAuthState {
-                issuers: mcp_runtime_oauth::Issuers::new(self.config.oauth.verification.clone()),
-                host_trusted: true,
-            });
-        }
+        let proxy = self.bound_to(&listener)?;
         mcp_runtime_serve::serve(listener, options, shutdown, move |stream, _peer, drain| {
-            let proxy = self.clone();
+            let proxy = proxy.clone();
             let service = hyper::service::service_fn(move |request| {
                 let proxy = proxy.clone();
                 async move { Ok::<_, Infallible>(proxy.handle(request).await) }
@@ -233,6 +228,19 @@ impl Proxy {
         })
         .await;
         Ok(())
+    }
+
+    /// This proxy as served on `listener`: on a loopback listener only loopback `Host`s are
+    /// accepted (and may name the OAuth resource).
+    pub(crate) fn bound_to(mut self, listener: &TcpListener) -> std::io::Result<Self> {
+        self.loopback_hosts_only = listener.local_addr()?.ip().is_loopback();
+        if self.loopback_hosts_only && !self.oauth.host_trusted {
+            self.oauth = Arc::new(OAuthState {
+                issuers: mcp_runtime_oauth::Issuers::new(self.config.oauth.verification.clone()),
+                host_trusted: true,
+            });
+        }
+        Ok(self)
     }
 
     /// Handles one request: the stages in order, then the audit of what they decided.

@@ -1,8 +1,10 @@
-//! The gateway's listeners: the MCP port and the separate metrics port (MR's `METRICS_PORT`),
-//! served until a shutdown signal, then drained.
+//! The gateway's listeners: the MCP port (plain HTTP, or TLS in `auth.mode: mtls`, see
+//! [`crate::tls_listener`]) and the separate metrics port (MR's `METRICS_PORT`), served until a
+//! shutdown signal, then drained.
 
 use crate::metrics::GatewayMetrics;
 use crate::proxy::Proxy;
+use crate::tls_listener::TlsListener;
 use bytes::Bytes;
 use http_body_util::Full;
 use mcp_runtime_serve::Options;
@@ -10,12 +12,14 @@ use std::future::Future;
 use std::sync::Arc;
 use tokio::net::TcpListener;
 
-/// Serves `proxy` on `listener` and, when given, the metrics on their own listener, until
+/// Serves `proxy` on `listener` (over TLS when `tls` is given) and, when given, the metrics on
+/// their own (plain HTTP) listener, until
 /// `shutdown` completes; then both stop accepting and their connections drain. Accept errors
 /// never end serving.
 pub async fn serve_gateway(
     proxy: Proxy,
     listener: TcpListener,
+    tls: Option<Arc<TlsListener>>,
     metrics: Option<(TcpListener, Arc<GatewayMetrics>)>,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
@@ -29,7 +33,16 @@ pub async fn serve_gateway(
     let metrics_server = metrics
         .map(|(listener, metrics)| tokio::spawn(serve_metrics(listener, metrics, stopped())));
     let options = proxy.serve_options();
-    let serving = proxy.serve_until(listener, options, stopped());
+    let serving = async {
+        match tls {
+            Some(tls) => {
+                proxy
+                    .serve_tls_until(listener, tls, options, stopped())
+                    .await
+            }
+            None => proxy.serve_until(listener, options, stopped()).await,
+        }
+    };
     tokio::pin!(serving);
     tokio::select! {
         served = &mut serving => served?,

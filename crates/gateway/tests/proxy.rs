@@ -808,8 +808,9 @@ async fn get_path(url: &str, path: &str) -> (u16, String) {
 }
 
 #[tokio::test]
-async fn mtls_policies_fail_closed_on_every_request() {
-    // `oauth` is a real resource server now (tests/oauth.rs); `mtls` is not built yet.
+async fn mtls_policies_on_a_plain_http_listener_fail_closed_on_every_request() {
+    // `mtls` needs the gateway's TLS listener (tests/mtls.rs): a gateway that serves plain HTTP
+    // has no verified certificate to identify anyone by, so it refuses everything, and says so.
     let mode = AuthMode::Mtls;
     {
         for encoding in [DenyEncoding::JsonRpc, DenyEncoding::Http] {
@@ -822,6 +823,10 @@ async fn mtls_policies_fail_closed_on_every_request() {
             let (status, body) = get_path(&url, "/ready").await;
             assert_eq!(status, 503, "{context}: /ready {body}");
             assert!(body.contains("auth_mode_unavailable"), "{context}: {body}");
+            assert!(
+                body.contains("does not terminate TLS") && body.contains("TLS_CERT_FILE"),
+                "{context}: the reason names what is missing: {body}"
+            );
 
             // An allowed tool, a tools/list, a GET stream and a session DELETE: all refused.
             for (method, body) in [

@@ -10,13 +10,14 @@ use http::{Request, Response, StatusCode, header};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use mcp_runtime_api::manifest::{LoadResult, load_dir};
-use mcp_runtime_api::server::MCPServer;
+use mcp_runtime_api::server::{AuthMode, MCPServer};
 use mcp_runtime_audit::{AuditSink, EVENT_TYPE_REQUEST};
 use mcp_runtime_gateway::policy_source::PolicyStore;
 use mcp_runtime_gateway::proxy::{
     OAuthConfig, Proxy, ProxyBody, ProxyConfig, ServerLabels, is_loopback_host,
 };
 use mcp_runtime_gateway::router::{NotReady, Route, Router};
+use mcp_runtime_gateway::tls_listener::TlsListener;
 use mcp_runtime_policy::CompiledPolicy;
 use mcp_runtime_serve::CONSOLE;
 use notify::{RecursiveMode, Watcher};
@@ -95,23 +96,40 @@ struct Shared {
     router: Router,
     view: ArcSwap<View>,
     base_url: String,
+    /// `https://<address>` of the TLS port, when `up` has one.
+    tls_base_url: Option<String>,
 }
 
-/// Runs the local mode on `listener` until `shutdown` completes, then stops every server and
-/// waits for their processes to exit.
+/// The second port of `up` that terminates TLS, for servers with `auth.mode: mtls`: the same
+/// routes as the plain port, with client certificates verified (see
+/// [`mcp_runtime_gateway::tls_listener`]).
+#[derive(Debug)]
+pub struct TlsPort {
+    pub listener: TcpListener,
+    pub tls: Arc<TlsListener>,
+}
+
+/// Runs the local mode on `listener` (and on the TLS port, when given) until `shutdown`
+/// completes, then stops every server and waits for their processes to exit.
 pub async fn run(
     config: UpConfig,
     listener: TcpListener,
+    tls_port: Option<TlsPort>,
     shutdown: impl Future<Output = ()>,
 ) -> anyhow::Result<()> {
     let address = listener.local_addr()?;
     let base_url = format!("http://{address}");
+    let tls_base_url = match &tls_port {
+        Some(port) => Some(format!("https://{}", port.listener.local_addr()?)),
+        None => None,
+    };
     let shared = Arc::new(Shared {
         config: config.clone(),
         loopback_hosts_only: address.ip().is_loopback(),
         router: Router::new(),
         view: ArcSwap::from_pointee(View::default()),
         base_url: base_url.clone(),
+        tls_base_url,
     });
     let context = LaunchContext {
         self_exe: config.self_exe.clone(),
@@ -124,10 +142,25 @@ pub async fn run(
     reconcile(&shared, &context, &mut servers).await;
     print_summary(&shared);
 
-    let (stop_accepting, accepting_stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(serve(listener, shared.clone(), async move {
-        let _ = accepting_stopped.await;
-    }));
+    let (stop_accepting, accepting_stopped) = tokio::sync::watch::channel(false);
+    let stopped = move || {
+        let mut stopped = accepting_stopped.clone();
+        async move {
+            let _ = stopped.wait_for(|stop| *stop).await;
+        }
+    };
+    let tls_server = tls_port.map(|port| {
+        // The files are re-read while the port serves; the task ends with it.
+        let reload = port
+            .tls
+            .spawn_reloader(mcp_runtime_gateway::tls_listener::DEFAULT_RELOAD_INTERVAL);
+        let stopped = stopped();
+        tokio::spawn(serve_tls(port, shared.clone(), async move {
+            stopped.await;
+            drop(reload);
+        }))
+    });
+    let server = tokio::spawn(serve(listener, shared.clone(), stopped()));
     tokio::pin!(shutdown);
     loop {
         tokio::select! {
@@ -145,8 +178,12 @@ pub async fn run(
     tracing::info!(target: CONSOLE, "up | shutting down: stopping {} server(s)", servers.len());
     // No new connections; the servers stop (which ends their streams); then the connections
     // still open get the drain bound to finish.
-    let _ = stop_accepting.send(());
+    let _ = stop_accepting.send(true);
     let connections = server.await.ok();
+    let tls_connections = match tls_server {
+        Some(server) => server.await.ok(),
+        None => None,
+    };
     let stops: Vec<_> = std::mem::take(&mut servers)
         .into_values()
         .map(|entry| tokio::spawn(entry.supervisor.stop()))
@@ -154,7 +191,7 @@ pub async fn run(
     for stop in stops {
         let _ = stop.await;
     }
-    if let Some(connections) = connections {
+    for connections in [connections, tls_connections].into_iter().flatten() {
         connections.drain().await;
     }
     Ok(())
@@ -200,7 +237,22 @@ async fn reconcile(
         shared.view.store(Arc::new(view));
         return;
     }
-    let planned: Plan = plan(&load, &|name| std::env::var(name).ok());
+    let mut planned: Plan = plan(&load, &|name| std::env::var(name).ok());
+    for server in &mut planned.servers {
+        let mtls = load.servers().any(|s| {
+            key_matches(s, &server.key)
+                && s.spec.auth.as_ref().map(|auth| auth.mode) == Some(AuthMode::Mtls)
+        });
+        if mtls {
+            server.warnings.push(match &shared.tls_base_url {
+                Some(url) => format!(
+                    "spec.auth.mode: mtls: served at {url}{} with client certificates; the plain port refuses every call to it (503 auth_mode_unavailable)",
+                    server.route
+                ),
+                None => "spec.auth.mode: mtls needs the TLS port (`up --tls-cert-file --tls-key-file --tls-client-ca-file`): every call to this server is refused with 503 auth_mode_unavailable".to_owned(),
+            });
+        }
+    }
 
     // Stop what is gone or must restart with new launch settings.
     let wanted: BTreeMap<&ServerKey, &ServerPlan> =
@@ -384,6 +436,9 @@ fn snapshot(shared: &Shared) -> UpStatus {
 fn print_summary(shared: &Shared) {
     let view = shared.view.load();
     tracing::info!(target: CONSOLE, "up | serving on {}", shared.base_url);
+    if let Some(url) = &shared.tls_base_url {
+        tracing::info!(target: CONSOLE, "up | serving TLS (client certificates, for auth.mode mtls) on {url}");
+    }
     for (status, _) in &view.servers {
         let status = status();
         tracing::info!(target: CONSOLE, "up |   {:<20} {}", status.name, status.url);
@@ -404,6 +459,33 @@ fn print_problems(problems: &[Problem]) {
     for problem in problems {
         tracing::info!(target: CONSOLE, "up | refused: {problem}");
     }
+}
+
+/// [`serve`] for the TLS port: the same handler behind the TLS handshake.
+async fn serve_tls(
+    port: TlsPort,
+    shared: Arc<Shared>,
+    shutdown: impl Future<Output = ()>,
+) -> mcp_runtime_serve::Connections {
+    let options = mcp_runtime_serve::Options::new("up tls").drain_timeout(Duration::from_secs(2));
+    let tls = port.tls;
+    mcp_runtime_serve::accept_until(
+        port.listener,
+        options,
+        shutdown,
+        move |stream, _peer, drain| {
+            let shared = shared.clone();
+            tls.clone().serve_connection(
+                stream,
+                move |request| {
+                    let shared = shared.clone();
+                    async move { handle(&shared, request).await }
+                },
+                drain,
+            )
+        },
+    )
+    .await
 }
 
 /// Accepts until `shutdown`, through the shared accept loop (an accept error, such as running

@@ -19,7 +19,7 @@ pub mod process;
 pub mod status;
 pub mod supervisor;
 
-pub use daemon::{MountedHandler, UpConfig, run};
+pub use daemon::{MountedHandler, TlsPort, UpConfig, run};
 
 /// The tracing target of the lines `up` shows the person running it (`notes | ready: 3
 /// tool(s) at …`, each server's own output prefixed with its name): the one console target of

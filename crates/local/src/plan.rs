@@ -13,7 +13,7 @@
 
 use mcp_runtime_api::manifest::LoadResult;
 use mcp_runtime_api::route::Route;
-use mcp_runtime_api::server::{AuthMode, MCPServer, Transport};
+use mcp_runtime_api::server::{MCPServer, Transport};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
@@ -176,15 +176,9 @@ fn plan_server(
 ) -> Result<ServerPlan, ServerPlanError> {
     let spec = &server.spec;
     let mut warnings = Vec::new();
-    // The gateway takes the identity mode from the rendered policy, as in a cluster: a mode it
-    // cannot provide yet (`mtls`) fails closed there (503 `auth_mode_unavailable` on every
-    // request). `oauth` works: the gateway verifies bearer tokens from `auth.issuerURL`.
-    if let mode @ AuthMode::Mtls = spec.auth.as_ref().map(|auth| auth.mode).unwrap_or_default() {
-        warnings.push(format!(
-            "spec.auth.mode: {:?} is not available in this version; the gateway refuses every call to this server with 503 auth_mode_unavailable",
-            mode.as_str()
-        ));
-    }
+    // The gateway takes the identity mode from the rendered policy, as in a cluster. `oauth`
+    // verifies bearer tokens from `auth.issuerURL`; `mtls` is served on the TLS port only (the
+    // daemon adds the warning that says where, since it depends on how `up` was started).
     let external = spec
         .gateway
         .as_ref()

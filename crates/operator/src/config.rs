@@ -44,6 +44,9 @@ pub struct OperatorConfig {
     /// `MCP_RUNTIME_IMAGE`: the image carrying the `mcp-runtime` binary, copied into stdio pods
     /// for the bridge. Defaults to the gateway image, which is the same binary.
     pub runtime_image: Option<String>,
+    /// `MCP_MTLS_CLUSTER_ISSUER`: the cert-manager ClusterIssuer of the mtls certificates that
+    /// `server render` prints (MR's variable; the operator itself issues nothing).
+    pub mtls_cluster_issuer: Option<String>,
 }
 
 impl Default for OperatorConfig {
@@ -84,6 +87,7 @@ impl OperatorConfig {
             sentinel_ingest_url: either("MCP_SENTINEL_INGEST_URL", "MCP_ANALYTICS_INGEST_URL"),
             cluster_name: get("MCP_CLUSTER_NAME").unwrap_or_else(|| "local".into()),
             runtime_image: get("MCP_RUNTIME_IMAGE"),
+            mtls_cluster_issuer: get("MCP_MTLS_CLUSTER_ISSUER"),
         }
     }
 

@@ -443,6 +443,109 @@ async fn t6_a_gateway_server_admits_ingress_only_on_the_gateway_ports_unless_opt
     not(mcp_cluster),
     ignore = "SKIPPED (no cluster): set MCP_RUNTIME_TEST_KUBECONFIG to a kubeconfig and rebuild"
 )]
+async fn t6_an_mtls_server_gets_the_gateway_tls_volume_and_no_ingress() {
+    let k = Cluster::start("mtls").await;
+    k.create_server(
+        "payments",
+        json!({
+            "image": "ghcr.io/example/payments",
+            "ingressHost": "mcp.example.com",
+            "ingressClass": "traefik",
+            "gateway": {"enabled": true},
+            "auth": {"mode": "mtls", "trustDomain": "example.org"},
+        }),
+    )
+    .await;
+    // Accepted by the real API server as the operator built it (probe scheme, Secret volume).
+    let deployment = eventually("the mtls Deployment", WAIT, || async {
+        k.get::<Deployment>("payments").await
+    })
+    .await;
+    let pod = deployment
+        .spec
+        .and_then(|s| s.template.spec)
+        .expect("pod spec");
+    let gateway = pod
+        .containers
+        .iter()
+        .find(|c| c.name == "mcp-gateway")
+        .expect("gateway sidecar");
+    let env = |name: &str| {
+        gateway
+            .env
+            .iter()
+            .flatten()
+            .find(|e| e.name == name)
+            .and_then(|e| e.value.clone())
+    };
+    assert_eq!(env("AUTH_MODE").as_deref(), Some("mtls"));
+    assert_eq!(
+        env("TLS_CERT_FILE").as_deref(),
+        Some("/var/run/mcp-runtime/tls/tls.crt")
+    );
+    assert_eq!(
+        env("TLS_KEY_FILE").as_deref(),
+        Some("/var/run/mcp-runtime/tls/tls.key")
+    );
+    assert_eq!(
+        env("TLS_CLIENT_CA_FILE").as_deref(),
+        Some("/var/run/mcp-runtime/tls/ca.crt")
+    );
+    assert_eq!(
+        env("TRUSTED_PROXY_SPIFFE_ID").as_deref(),
+        Some("spiffe://example.org/ns/traefik/sa/traefik")
+    );
+    let probe = gateway
+        .readiness_probe
+        .as_ref()
+        .and_then(|p| p.http_get.as_ref())
+        .expect("readiness probe");
+    assert_eq!(probe.scheme.as_deref(), Some("HTTPS"));
+    let volume = pod
+        .volumes
+        .iter()
+        .flatten()
+        .find(|v| v.name == "gateway-tls")
+        .expect("TLS volume");
+    assert_eq!(
+        volume
+            .secret
+            .as_ref()
+            .and_then(|s| s.secret_name.as_deref()),
+        Some("payments-gateway-mtls")
+    );
+    assert!(
+        gateway
+            .volume_mounts
+            .iter()
+            .flatten()
+            .any(|m| m.name == "gateway-tls"
+                && m.mount_path == "/var/run/mcp-runtime/tls"
+                && m.read_only == Some(true)),
+        "mounted read-only in the gateway"
+    );
+    assert!(
+        !pod.containers
+            .iter()
+            .filter(|c| c.name != "mcp-gateway")
+            .any(|c| c
+                .volume_mounts
+                .iter()
+                .flatten()
+                .any(|m| m.name == "gateway-tls")),
+        "the server container never sees the gateway's key"
+    );
+    assert!(
+        k.get::<Ingress>("payments").await.is_none(),
+        "no Ingress in mtls mode"
+    );
+}
+
+#[tokio::test]
+#[cfg_attr(
+    not(mcp_cluster),
+    ignore = "SKIPPED (no cluster): set MCP_RUNTIME_TEST_KUBECONFIG to a kubeconfig and rebuild"
+)]
 async fn t6_drift_deletion_pruning_and_removed_fields() {
     let k = Cluster::start("drift").await;
     let mut spec = gateway_spec();

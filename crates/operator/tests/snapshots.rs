@@ -47,7 +47,80 @@ fn to_yaml(desired: &Desired) -> String {
     if let Some(policy) = &desired.network_policy {
         push(serde_json::to_value(policy).expect("json"));
     }
+    for object in &desired.mtls_objects {
+        push(serde_json::to_value(object).expect("json"));
+    }
     out
+}
+
+/// `auth.mode: mtls` behind Traefik (MR's shape): no Ingress; the gateway mounts its TLS Secret,
+/// gets MR's TLS variables and the pinned Traefik identity, and is probed over HTTPS; the
+/// Traefik routing objects are rendered.
+#[test]
+fn an_mtls_server_builds_the_gateway_tls_volume_and_the_traefik_objects() {
+    let manifest = r"
+apiVersion: mcpruntime.org/v1alpha1
+kind: MCPServer
+metadata: {name: payments, namespace: finance, uid: 00000000-0000-0000-0000-000000000002}
+spec:
+  image: ghcr.io/acme/payments:1.0
+  ingressHost: mcp.example.com
+  ingressClass: traefik
+  gateway: {enabled: true}
+  auth: {mode: mtls, trustDomain: example.org}
+  tools:
+    - {name: refund, sideEffect: write, requiredTrust: high}
+";
+    let loaded = mcp_runtime_api::manifest::parse_manifests(manifest, None);
+    assert!(loaded.errors.is_empty(), "{:?}", loaded.errors);
+    let server = loaded.servers().next().expect("server").clone();
+    let at: jiff::Timestamp = "2026-01-01T00:00:00Z".parse().expect("time");
+    let policy = render(
+        &server,
+        loaded.grants(),
+        loaded.sessions(),
+        "test-cluster",
+        at,
+    )
+    .expect("policy");
+    let desired = build(&server, Some(&policy), &config(), Some("sha256:config")).expect("builds");
+    assert!(desired.ingress.is_none(), "no Ingress in mtls mode");
+    let kinds: Vec<_> = desired
+        .mtls_objects
+        .iter()
+        .filter_map(|o| o.types.as_ref().map(|t| t.kind.as_str()))
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "TLSOption",
+            "ServersTransport",
+            "Middleware",
+            "IngressRoute"
+        ]
+    );
+    // With MR's MCP_MTLS_CLUSTER_ISSUER, also the two cert-manager Certificates.
+    let mut with_issuer = config();
+    with_issuer.mtls_cluster_issuer = Some("mesh-ca".into());
+    let desired =
+        build(&server, Some(&policy), &with_issuer, Some("sha256:config")).expect("builds");
+    let kinds: Vec<_> = desired
+        .mtls_objects
+        .iter()
+        .filter_map(|o| o.types.as_ref().map(|t| t.kind.as_str()))
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "TLSOption",
+            "ServersTransport",
+            "Middleware",
+            "IngressRoute",
+            "Certificate",
+            "Certificate"
+        ]
+    );
+    insta::assert_snapshot!("payments-mtls", to_yaml(&desired));
 }
 
 #[test]

@@ -859,6 +859,51 @@ impl CompiledPolicy {
     }
 }
 
+/// Looking a session up by the reference a workload identity carries (mTLS: the SPIFFE ID
+/// `spiffe://<trust domain>/ns/<namespace>/session/<name>` names one binding exactly).
+impl CompiledPolicy {
+    /// The subject of the session binding `namespace/name` when it is live at `now`; otherwise
+    /// the evaluator's 401 for a required session: `session_not_found` (also for a binding with
+    /// an empty subject, which can identify nobody), `session_revoked`, `session_expired` (an
+    /// unparseable expiry counts as expired).
+    pub fn live_session_subject(
+        &self,
+        namespace: &str,
+        name: &str,
+        now: Timestamp,
+    ) -> Result<Identity<'_>, Decision> {
+        let found = self.sessions_by_name.get(name).and_then(|indexes| {
+            indexes
+                .iter()
+                .map(|&index| &self.sessions[index])
+                .find(|session| &*session.reference.namespace == namespace)
+        });
+        let Some(session) = found.filter(|session| !session.subject.is_wildcard()) else {
+            return Err(Decision::bare(
+                false,
+                Reason::SessionNotFound,
+                self.document_policy_version.clone(),
+            ));
+        };
+        let denied = |reason: Reason| {
+            let mut denied = Decision::bare(false, reason, session.policy_version.clone());
+            denied.matched_session = Some(session.reference.clone());
+            denied
+        };
+        if session.revoked {
+            return Err(denied(Reason::SessionRevoked));
+        }
+        if session.expiry.is_expired(now) {
+            return Err(denied(Reason::SessionExpired));
+        }
+        Ok(Identity {
+            human_id: session.subject.human.as_deref(),
+            agent_id: session.subject.agent.as_deref(),
+            team_id: session.subject.team.as_deref(),
+        })
+    }
+}
+
 /// What the scan over the caller's grants found for one tool (step 7).
 struct GrantScan {
     subject_matched: bool,

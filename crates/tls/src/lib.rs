@@ -1,9 +1,17 @@
-//! The HTTPS client side of the data plane: one rustls configuration (ring, never OpenSSL) from
+//! TLS for the data plane. The HTTPS client side: one rustls configuration (ring, never OpenSSL) from
 //! the system trust store or a CA bundle, with an optional client certificate, and the hyper
 //! connector that speaks `http` and `https` with it.
 //!
 //! The adapter (to a runtime URL, possibly with mTLS) and the audit sink (to an `https` Sentinel
 //! ingest) both use it, so certificate handling has one set of rules and one set of errors.
+//! The server side ([`ReloadingServerConfig`]) is the gateway's own TLS listener in
+//! `auth.mode: mtls`, with hot reload of its files.
+
+mod server;
+
+pub use server::{
+    GATEWAY_FILE_NAMES, PeerCertificate, ReloadingServerConfig, ServerFileNames, ServerTlsFiles,
+};
 
 use hyper_rustls::{ConfigBuilderExt, HttpsConnector};
 use hyper_util::client::legacy::connect::HttpConnector;
@@ -61,9 +69,12 @@ fn read_pem(name: &'static str, path: &Path) -> Result<Vec<u8>, TlsError> {
     std::fs::read(path).map_err(|error| pem_error(name, path, error))
 }
 
-fn certificates(name: &'static str, path: &Path) -> Result<Vec<CertificateDer<'static>>, TlsError> {
-    let pem = read_pem(name, path)?;
-    let certificates = CertificateDer::pem_slice_iter(&pem)
+fn certificates(
+    name: &'static str,
+    path: &Path,
+    pem: &[u8],
+) -> Result<Vec<CertificateDer<'static>>, TlsError> {
+    let certificates = CertificateDer::pem_slice_iter(pem)
         .collect::<Result<Vec<_>, _>>()
         .map_err(|error| pem_error(name, path, format!("not PEM certificates ({error})")))?;
     if certificates.is_empty() {
@@ -73,9 +84,9 @@ fn certificates(name: &'static str, path: &Path) -> Result<Vec<CertificateDer<'s
 }
 
 /// The CA certificates of a bundle, as a trust store.
-fn roots(name: &'static str, path: &Path) -> Result<rustls::RootCertStore, TlsError> {
+fn roots(name: &'static str, path: &Path, pem: &[u8]) -> Result<rustls::RootCertStore, TlsError> {
     let mut roots = rustls::RootCertStore::empty();
-    for certificate in certificates(name, path)? {
+    for certificate in certificates(name, path, pem)? {
         roots
             .add(certificate)
             .map_err(|error| pem_error(name, path, format!("not a CA certificate ({error})")))?;
@@ -95,7 +106,11 @@ pub fn client_config(
         .with_safe_default_protocol_versions()
         .map_err(|error| TlsError::Tls(error.to_string()))?;
     let builder = match &files.ca_bundle {
-        Some(path) => builder.with_root_certificates(roots(names.ca_bundle, path)?),
+        Some(path) => builder.with_root_certificates(roots(
+            names.ca_bundle,
+            path,
+            &read_pem(names.ca_bundle, path)?,
+        )?),
         None if !https => builder.with_root_certificates(rustls::RootCertStore::empty()),
         None => builder.with_native_roots().map_err(|error| {
             TlsError::Tls(format!(
@@ -107,7 +122,7 @@ pub fn client_config(
     // hyper-rustls sets ALPN (http/1.1) itself.
     let config = match (&files.client_cert, &files.client_key) {
         (Some(cert), Some(key)) => {
-            let chain = certificates(names.client_cert, cert)?;
+            let chain = certificates(names.client_cert, cert, &read_pem(names.client_cert, cert)?)?;
             let pem = read_pem(names.client_key, key)?;
             let key = PrivateKeyDer::from_pem_slice(&pem).map_err(|error| {
                 pem_error(
@@ -134,7 +149,11 @@ pub fn server_config(
     names: FileNames,
 ) -> Result<rustls::ServerConfig, TlsError> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let chain = certificates(names.client_cert, cert_chain)?;
+    let chain = certificates(
+        names.client_cert,
+        cert_chain,
+        &read_pem(names.client_cert, cert_chain)?,
+    )?;
     let pem = read_pem(names.client_key, key)?;
     let key = PrivateKeyDer::from_pem_slice(&pem).map_err(|error| {
         pem_error(
@@ -149,7 +168,11 @@ pub fn server_config(
     let builder = match client_ca {
         Some(path) => {
             let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
-                Arc::new(roots(names.ca_bundle, path)?),
+                Arc::new(roots(
+                    names.ca_bundle,
+                    path,
+                    &read_pem(names.ca_bundle, path)?,
+                )?),
                 provider,
             )
             .build()

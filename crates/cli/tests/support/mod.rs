@@ -220,3 +220,147 @@ pub fn peer_present(present: bool, what: &str) -> bool {
     eprintln!("SKIPPED: {what} is not installed (run `bash .ci/run` to install the peers)");
     false
 }
+
+/// Certificates made for one test (rcgen): a CA, server certificates for `localhost` and
+/// 127.0.0.1, and client certificates carrying URI SANs (SPIFFE IDs).
+pub struct TestCa {
+    issuer: rcgen::CertifiedIssuer<'static, rcgen::KeyPair>,
+}
+
+/// A certificate and its key, as PEM.
+pub struct Issued {
+    pub cert: String,
+    pub key: String,
+}
+
+impl TestCa {
+    pub fn new(name: &str) -> TestCa {
+        let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).expect("params");
+        params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, name);
+        params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        params.key_usages = vec![
+            rcgen::KeyUsagePurpose::KeyCertSign,
+            rcgen::KeyUsagePurpose::CrlSign,
+        ];
+        let key = rcgen::KeyPair::generate().expect("key");
+        TestCa {
+            issuer: rcgen::CertifiedIssuer::self_signed(params, key).expect("CA"),
+        }
+    }
+
+    pub fn pem(&self) -> String {
+        self.issuer.pem()
+    }
+
+    pub fn server(&self) -> Issued {
+        let mut params =
+            rcgen::CertificateParams::new(vec!["localhost".to_owned()]).expect("params");
+        params
+            .subject_alt_names
+            .push(rcgen::SanType::IpAddress([127, 0, 0, 1].into()));
+        params.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ServerAuth];
+        self.sign(params)
+    }
+
+    pub fn client(&self, serial: u64, uri: &str) -> Issued {
+        let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).expect("params");
+        params
+            .subject_alt_names
+            .push(rcgen::SanType::URI(uri.try_into().expect("ia5")));
+        params.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ClientAuth];
+        params.serial_number = Some(serial.into());
+        self.sign(params)
+    }
+
+    fn sign(&self, params: rcgen::CertificateParams) -> Issued {
+        let key = rcgen::KeyPair::generate().expect("key");
+        let cert = params.signed_by(&key, &self.issuer).expect("sign");
+        Issued {
+            cert: cert.pem(),
+            key: key.serialize_pem(),
+        }
+    }
+
+    /// Writes `tls.crt`, `tls.key` (a server certificate) and `ca.crt` (this CA) into `dir`.
+    pub fn write_server_files(&self, dir: &std::path::Path) -> [std::path::PathBuf; 3] {
+        let server = self.server();
+        let paths = [dir.join("tls.crt"), dir.join("tls.key"), dir.join("ca.crt")];
+        std::fs::write(&paths[0], server.cert).expect("write");
+        std::fs::write(&paths[1], server.key).expect("write");
+        std::fs::write(&paths[2], self.pem()).expect("write");
+        paths
+    }
+
+    /// A TLS client trusting this CA, presenting `client` when given.
+    pub fn client_config(&self, client: Option<&Issued>) -> std::sync::Arc<rustls::ClientConfig> {
+        use rustls::pki_types::pem::PemObject;
+        use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+        let mut roots = rustls::RootCertStore::empty();
+        for cert in CertificateDer::pem_slice_iter(self.pem().as_bytes()) {
+            roots.add(cert.expect("pem")).expect("root");
+        }
+        let builder = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .expect("versions")
+        .with_root_certificates(roots);
+        std::sync::Arc::new(match client {
+            Some(client) => builder
+                .with_client_auth_cert(
+                    CertificateDer::pem_slice_iter(client.cert.as_bytes())
+                        .collect::<Result<Vec<_>, _>>()
+                        .expect("chain"),
+                    PrivateKeyDer::from_pem_slice(client.key.as_bytes()).expect("key"),
+                )
+                .expect("client auth"),
+            None => builder.with_no_client_auth(),
+        })
+    }
+}
+
+/// A raw HTTP/1.1 exchange over TLS on a fresh connection (server name `localhost`); returns
+/// (status, head, body), or the I/O error that ended the connection (a refused handshake).
+pub fn https(
+    address: &str,
+    tls: &std::sync::Arc<rustls::ClientConfig>,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> std::io::Result<(u16, String, String)> {
+    let name = rustls::pki_types::ServerName::try_from("localhost").expect("name");
+    let connection =
+        rustls::ClientConnection::new(tls.clone(), name).map_err(std::io::Error::other)?;
+    let mut stream = rustls::StreamOwned::new(connection, TcpStream::connect(address)?);
+    let mut request = format!("{method} {path} HTTP/1.1\r\nhost: localhost\r\n");
+    for (name, value) in headers {
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
+    request.push_str(&format!(
+        "content-length: {}\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    ));
+    stream.write_all(request.as_bytes())?;
+    let mut response = Vec::new();
+    match stream.read_to_end(&mut response) {
+        Ok(_) => {}
+        // A server that closes without close_notify after a complete response is fine here.
+        Err(error) if error.kind() == std::io::ErrorKind::UnexpectedEof && !response.is_empty() => {
+        }
+        Err(error) => return Err(error),
+    }
+    let response = String::from_utf8_lossy(&response).into_owned();
+    let status = response
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let (head, body) = response
+        .split_once("\r\n\r\n")
+        .map(|(h, b)| (h.to_owned(), b.to_owned()))
+        .unwrap_or_default();
+    Ok((status, head, body))
+}

@@ -2,6 +2,7 @@
 
 use super::{Step, bytes_response, json_response};
 use crate::proxy::{IdentityMode, ProxyBody, ProxyConfig};
+use crate::tls_listener::TlsPeer;
 use http::{Request, Response, StatusCode};
 use mcp_runtime_policy::Reason;
 use std::ops::ControlFlow;
@@ -14,7 +15,10 @@ pub(crate) fn answer<B>(config: &ProxyConfig, request: Request<B>) -> Step<Reque
             StatusCode::OK,
             br#"{"status":"ok"}"#.to_vec(),
         )),
-        "/ready" => ControlFlow::Break(readiness(config)),
+        "/ready" => {
+            let over_tls = request.extensions().get::<TlsPeer>().is_some();
+            ControlFlow::Break(readiness(config, over_tls))
+        }
         "/metrics" if config.metrics.is_some() => {
             let text = config
                 .metrics
@@ -39,8 +43,9 @@ pub(crate) fn answer<B>(config: &ProxyConfig, request: Request<B>) -> Step<Reque
     }
 }
 
-/// `/ready`: 200 only when a policy is active and its identity mode is available.
-fn readiness(config: &ProxyConfig) -> Response<ProxyBody> {
+/// `/ready`: 200 only when a policy is active and its identity mode is available (`mtls` is
+/// available only on the gateway's TLS listener, `over_tls`).
+fn readiness(config: &ProxyConfig, over_tls: bool) -> Response<ProxyBody> {
     let not_ready = |body: serde_json::Value| {
         json_response(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -60,6 +65,14 @@ fn readiness(config: &ProxyConfig) -> Response<ProxyBody> {
                     "the policy's auth.mode {:?} is not available in this gateway; every MCP request is refused",
                     policy.document().auth.mode.as_str()
                 ),
+            }))
+        }
+        Some(policy) if IdentityMode::of(&policy) == IdentityMode::Mtls && !over_tls => {
+            not_ready(serde_json::json!({
+                "status": "not_ready",
+                "reason": Reason::AuthModeUnavailable.as_str(),
+                "message": "the policy's auth.mode is mtls but this gateway does not terminate TLS \
+                    (TLS_CERT_FILE, TLS_KEY_FILE, TLS_CLIENT_CA_FILE); every MCP request is refused",
             }))
         }
         Some(_) => json_response(StatusCode::OK, br#"{"status":"ready"}"#.to_vec()),

@@ -130,6 +130,7 @@ fn audit_event(
         tool_name: record.tool_name.clone(),
         auth_method: caller.auth_method.map(str::to_owned),
         token_id: caller.token_id.clone(),
+        cert_serial: caller.cert_serial.clone(),
         ..RequestPayload::default()
     };
     decision_into_payload(decision, &mut payload);

@@ -3,11 +3,14 @@
 //!
 //! In `oauth` mode the caller is the verified bearer token ([`mcp_runtime_oauth`]); the
 //! protected-resource metadata (RFC 9728) is answered here too, since it depends on the policy.
+//! In `mtls` mode the caller is the session a SPIFFE ID names ([`super::identity_mtls`]): from the
+//! verified client certificate, or forwarded by the pinned proxy.
 
 use super::audit::AuditRecord;
 use super::{Step, denial, json_response};
 use crate::deny::GovernanceHeaders;
 use crate::proxy::{ProxyBody, ProxyConfig};
+use crate::tls_listener::TlsPeer;
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use http::{Method, Request, Response, StatusCode};
 use hyper::body::Incoming;
@@ -27,9 +30,13 @@ pub enum IdentityMode {
     Header,
     /// A bearer JWT from the policy's `auth.issuer_url`, verified against its published keys.
     OAuth,
-    /// A mode this gateway cannot provide yet (`mtls`): every MCP request is refused
-    /// with 503 `auth_mode_unavailable` and nothing is forwarded (fail closed). Trusting
-    /// headers instead would let anyone who can reach the port name themselves.
+    /// A verified client certificate whose SPIFFE ID names a live session. Served only on the
+    /// gateway's TLS listener; on a plain HTTP listener every MCP request is refused with 503
+    /// `auth_mode_unavailable` (fail closed).
+    Mtls,
+    /// A mode this gateway does not know: every MCP request is refused with 503
+    /// `auth_mode_unavailable` and nothing is forwarded (fail closed). Trusting headers instead
+    /// would let anyone who can reach the port name themselves.
     Unavailable,
 }
 
@@ -42,7 +49,8 @@ impl IdentityMode {
             Lenient::Unset | Lenient::Known(AuthMode::Header) => IdentityMode::Header,
             Lenient::Known(AuthMode::None) => IdentityMode::None,
             Lenient::Known(AuthMode::Oauth) => IdentityMode::OAuth,
-            Lenient::Known(AuthMode::Mtls) | Lenient::Unknown(_) => IdentityMode::Unavailable,
+            Lenient::Known(AuthMode::Mtls) => IdentityMode::Mtls,
+            Lenient::Unknown(_) => IdentityMode::Unavailable,
         }
     }
 }
@@ -91,7 +99,19 @@ pub(crate) async fn establish(
             resource_path,
         ));
     }
-    if mode == IdentityMode::Unavailable {
+    // Looked up only in mtls mode: the other modes never read it.
+    let tls_peer = match mode {
+        IdentityMode::Mtls => request.extensions().get::<TlsPeer>().cloned(),
+        _ => None,
+    };
+    if mode == IdentityMode::Mtls && tls_peer.is_none() {
+        // Debug only: `/ready` and the startup warning already say it, once.
+        tracing::debug!(
+            "auth.mode is mtls but this listener does not terminate TLS (set TLS_CERT_FILE, \
+             TLS_KEY_FILE and TLS_CLIENT_CA_FILE): request refused"
+        );
+    }
+    if mode == IdentityMode::Unavailable || (mode == IdentityMode::Mtls && tls_peer.is_none()) {
         // Every MCP request, whatever its method: none is forwarded, and each is audited.
         let decision = Decision::auth_mode_unavailable();
         record.decision = Some(decision.clone());
@@ -121,6 +141,27 @@ pub(crate) async fn establish(
                     None,
                     Some(&policy),
                     Some(&metadata_url),
+                ));
+            }
+        }
+    } else if let (IdentityMode::Mtls, Some(peer)) = (mode, &tls_peer) {
+        match super::identity_mtls::authenticate(
+            &parts.headers,
+            peer,
+            &policy,
+            jiff::Timestamp::now(),
+        ) {
+            Ok(caller) => (caller, None),
+            Err(decision) => {
+                record.caller.auth_method = Some("mtls");
+                record.caller.cert_serial = peer.certificate.as_ref().map(|c| c.serial_hex.clone());
+                record.decision = Some(decision.clone());
+                return ControlFlow::Break(denial(
+                    config.deny_encoding,
+                    &decision,
+                    None,
+                    Some(&policy),
+                    None,
                 ));
             }
         }
@@ -275,6 +316,7 @@ async fn authenticate(
         session,
         auth_method: Some("oauth"),
         token_id: claims.jti,
+        cert_serial: None,
     })
 }
 
@@ -371,10 +413,13 @@ pub(crate) struct Caller {
     pub agent: Option<String>,
     pub team: Option<String>,
     pub session: Option<String>,
-    /// How the caller was authenticated, for the audit (`oauth`; unset in the other modes).
+    /// How the caller was authenticated, for the audit (`oauth`, `mtls`; unset in the other
+    /// modes).
     pub auth_method: Option<&'static str>,
     /// The token's `jti` (never the token itself), for the audit.
     pub token_id: Option<String>,
+    /// The serial (hex) of the client certificate presented to the gateway, for the audit.
+    pub cert_serial: Option<String>,
 }
 
 /// The human, agent, team and session header names of a policy, parsed once per request
@@ -401,6 +446,7 @@ impl Caller {
             session: read(session),
             auth_method: None,
             token_id: None,
+            cert_serial: None,
         }
     }
 
@@ -439,7 +485,7 @@ impl Caller {
 
 /// A governance header's value. A repeated header is ambiguous: the field is absent (fails
 /// closed).
-fn read_single(headers: &HeaderMap, name: &Option<HeaderName>) -> Option<String> {
+pub(crate) fn read_single(headers: &HeaderMap, name: &Option<HeaderName>) -> Option<String> {
     let mut values = headers.get_all(name.as_ref()?).iter();
     match (values.next(), values.next()) {
         (Some(value), None) => value
@@ -471,4 +517,6 @@ fn scrub_headers(headers: &mut HeaderMap, names: &GovernanceNames, policy: &Comp
     }
     headers.remove(header::AUTHORIZATION);
     headers.remove(header::COOKIE);
+    // Only the pinned proxy may set it, and only towards the gateway: never forwarded.
+    headers.remove(super::identity_mtls::VERIFIED_SPIFFE_ID_HEADER);
 }

@@ -3,8 +3,8 @@
 //! 1. [`admin`]: the gateway's own endpoints (`/health`, `/ready`, `/metrics`,
 //!    `/config/status`), answered here and never forwarded.
 //! 2. [`guard`]: `Host` and `Origin` (DNS-rebinding protection).
-//! 3. [`identity`]: the active policy, its identity mode and the caller; governance headers and
-//!    credentials are scrubbed.
+//! 3. [`identity`]: the active policy, its identity mode and the caller ([`identity_mtls`] in
+//!    `auth.mode: mtls`); governance headers and credentials are scrubbed.
 //! 4. [`inspect`]: a `POST` body is read up to the limit and inspected strictly.
 //! 5. [`decide`]: every `tools/call` is decided by the policy. Only this stage makes the
 //!    [`decide::Cleared`] request that [`forward`] takes, so nothing reaches the upstream
@@ -23,6 +23,7 @@ pub(crate) mod filter;
 pub(crate) mod forward;
 pub(crate) mod guard;
 pub(crate) mod identity;
+pub(crate) mod identity_mtls;
 pub(crate) mod inspect;
 pub(crate) mod reply;
 pub(crate) mod trace;
@@ -55,6 +56,13 @@ pub(crate) fn denial(
         Some(resource_metadata_url) => AuthStyle::OAuth {
             resource_metadata_url,
         },
+        None if matches!(
+            auth.mode,
+            mcp_runtime_policy::Lenient::Known(mcp_runtime_policy::AuthMode::Mtls)
+        ) =>
+        {
+            AuthStyle::Mtls
+        }
         None => AuthStyle::Headers(GovernanceHeaders::from_auth(auth)),
     };
     let denial = encode_denial(encoding, decision, id, &style);

@@ -3,8 +3,9 @@
 
 use super::deployment::resolve_image;
 use super::{
-    BRIDGE_BIN_DIR, BuildError, Context, GATEWAY_CONTAINER, GATEWAY_TOKEN_DIR, POLICY_KEY,
-    POLICY_MOUNT_DIR, env_literal, env_secret, resources, restricted_security_context, tcp_probe,
+    BRIDGE_BIN_DIR, BuildError, Context, GATEWAY_CONTAINER, GATEWAY_TLS_DIR, GATEWAY_TLS_VOLUME,
+    GATEWAY_TOKEN_DIR, POLICY_KEY, POLICY_MOUNT_DIR, env_literal, env_secret, resources,
+    restricted_security_context, tcp_probe, traefik_spiffe_id,
 };
 use k8s_openapi::api::core::v1::{
     Container, ContainerPort, EnvVar, ExecAction, HTTPGetAction, Probe, Volume, VolumeMount,
@@ -253,6 +254,29 @@ pub(super) fn gateway_container(
     if let Some(endpoint) = &ctx.config.gateway_otlp_endpoint {
         env.push(env_literal("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.clone()));
     }
+    let trust_domain = ctx.mtls_trust_domain();
+    if let Some(trust_domain) = trust_domain {
+        // MR's sidecar variables: the gateway terminates TLS with the mounted Secret and, behind
+        // Traefik, believes forwarded identities from Traefik's client certificate only.
+        env.push(env_literal(
+            "TLS_CERT_FILE",
+            format!("{GATEWAY_TLS_DIR}/tls.crt"),
+        ));
+        env.push(env_literal(
+            "TLS_KEY_FILE",
+            format!("{GATEWAY_TLS_DIR}/tls.key"),
+        ));
+        env.push(env_literal(
+            "TLS_CLIENT_CA_FILE",
+            format!("{GATEWAY_TLS_DIR}/ca.crt"),
+        ));
+        if spec.ingress_class == "traefik" {
+            env.push(env_literal(
+                "TRUSTED_PROXY_SPIFFE_ID",
+                traefik_spiffe_id(trust_domain),
+            ));
+        }
+    }
     let analytics = spec.analytics.clone().unwrap_or_default();
     if !analytics.disabled.unwrap_or(false) {
         let ingest = analytics
@@ -304,29 +328,42 @@ pub(super) fn gateway_container(
         security_context: Some(restricted_security_context(true)),
         liveness_probe: Some(tcp_probe(gateway.port, 5, 10)),
         readiness_probe: Some(Probe {
+            // Over HTTPS in mtls mode: the kubelet presents no client certificate, which the
+            // gateway accepts for its probes (MCP requests without one get 401).
             http_get: Some(HTTPGetAction {
                 path: Some("/ready".into()),
                 port: IntOrString::Int(gateway.port),
+                scheme: trust_domain.map(|_| "HTTPS".to_owned()),
                 ..HTTPGetAction::default()
             }),
             initial_delay_seconds: Some(2),
             period_seconds: Some(5),
             ..Probe::default()
         }),
-        volume_mounts: Some(vec![
-            VolumeMount {
-                name: "gateway-policy".into(),
-                mount_path: POLICY_MOUNT_DIR.into(),
+        volume_mounts: Some(
+            vec![
+                VolumeMount {
+                    name: "gateway-policy".into(),
+                    mount_path: POLICY_MOUNT_DIR.into(),
+                    read_only: Some(true),
+                    ..VolumeMount::default()
+                },
+                VolumeMount {
+                    name: "gateway-api-token".into(),
+                    mount_path: GATEWAY_TOKEN_DIR.into(),
+                    read_only: Some(true),
+                    ..VolumeMount::default()
+                },
+            ]
+            .into_iter()
+            .chain(trust_domain.map(|_| VolumeMount {
+                name: GATEWAY_TLS_VOLUME.into(),
+                mount_path: GATEWAY_TLS_DIR.into(),
                 read_only: Some(true),
                 ..VolumeMount::default()
-            },
-            VolumeMount {
-                name: "gateway-api-token".into(),
-                mount_path: GATEWAY_TOKEN_DIR.into(),
-                read_only: Some(true),
-                ..VolumeMount::default()
-            },
-        ]),
+            }))
+            .collect(),
+        ),
         ..Container::default()
     })
 }

@@ -2,8 +2,8 @@
 
 use super::containers::{bridge_installer, gateway_container, server_container};
 use super::{
-    APP_LABEL, BuildError, CONFIG_HASH_ANNOTATION, Context, NON_ROOT_UID, ROLLOUT_TRACK_LABEL,
-    Track, WORKLOAD_SERVICE_ACCOUNT, non_empty,
+    APP_LABEL, BuildError, CONFIG_HASH_ANNOTATION, Context, GATEWAY_TLS_VOLUME, NON_ROOT_UID,
+    ROLLOUT_TRACK_LABEL, Track, WORKLOAD_SERVICE_ACCOUNT, gateway_tls_secret, non_empty,
 };
 use crate::config::OperatorConfig;
 use k8s_openapi::api::apps::v1::{
@@ -12,8 +12,8 @@ use k8s_openapi::api::apps::v1::{
 use k8s_openapi::api::core::v1::{
     ConfigMapProjection, ConfigMapVolumeSource, DownwardAPIProjection, DownwardAPIVolumeFile,
     EmptyDirVolumeSource, KeyToPath, LocalObjectReference, ObjectFieldSelector, PodSecurityContext,
-    PodSpec, PodTemplateSpec, ProjectedVolumeSource, SeccompProfile, ServiceAccountTokenProjection,
-    Volume, VolumeProjection,
+    PodSpec, PodTemplateSpec, ProjectedVolumeSource, SeccompProfile, SecretVolumeSource,
+    ServiceAccountTokenProjection, Volume, VolumeProjection,
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
@@ -62,6 +62,16 @@ pub(super) fn deployment(
             ..Volume::default()
         });
         volumes.push(gateway_token_volume());
+        if ctx.mtls_trust_domain().is_some() {
+            volumes.push(Volume {
+                name: GATEWAY_TLS_VOLUME.into(),
+                secret: Some(SecretVolumeSource {
+                    secret_name: Some(gateway_tls_secret(&ctx.name)),
+                    ..SecretVolumeSource::default()
+                }),
+                ..Volume::default()
+            });
+        }
     }
 
     let pod_annotations = config_hash.map(|hash| {

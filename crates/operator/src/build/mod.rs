@@ -2,7 +2,8 @@
 //! server-side apply and prunes what is absent.
 //!
 //! One module per child kind: [`deployment`] (and the pod's [`containers`]), [`service`],
-//! [`ingress`], [`network_policy`], [`policy_config_map`], and the per-namespace
+//! [`ingress`] (or, in mTLS mode, the gateway's TLS and the Traefik objects of [`mtls`]),
+//! [`network_policy`], [`policy_config_map`], and the per-namespace
 //! [`service_account`] and [`pull_secret`]. This module holds what they share: the names,
 //! labels and owner of every child, and the container helpers.
 //!
@@ -14,6 +15,7 @@ mod containers;
 mod deployment;
 mod gateway_rbac;
 mod ingress;
+mod mtls;
 mod network_policy;
 mod policy_config_map;
 mod pull_secret;
@@ -23,6 +25,10 @@ mod service_account;
 pub use deployment::resolve_image;
 pub use gateway_rbac::gateway_reader_name;
 pub use mcp_runtime_api::route::Route;
+pub use mtls::{
+    GATEWAY_TLS_DIR, TRAEFIK_API_VERSION, ca_secret, gateway_tls_secret, traefik_client_secret,
+    traefik_spiffe_id,
+};
 pub use pull_secret::registry_pull_secret;
 pub use service_account::workload_service_account;
 
@@ -58,6 +64,8 @@ pub const CONFIG_HASH_ANNOTATION: &str = "mcpruntime.org/config-hash";
 pub const GATEWAY_CONTAINER: &str = "mcp-gateway";
 /// Where the gateway sidecar (only it) gets a ServiceAccount token to watch its policy ConfigMap.
 pub const GATEWAY_TOKEN_DIR: &str = "/var/run/secrets/kubernetes.io/serviceaccount";
+/// The gateway's TLS Secret volume (mtls mode).
+pub const GATEWAY_TLS_VOLUME: &str = "gateway-tls";
 /// Where the policy ConfigMap is mounted in the sidecar.
 pub const POLICY_MOUNT_DIR: &str = "/var/run/mcp-runtime/policy";
 /// The ConfigMap key holding the policy document.
@@ -84,9 +92,13 @@ pub struct Desired {
     pub canary: Option<Deployment>,
     /// `<name>`: selects both tracks.
     pub service: Service,
-    /// `<name>`; absent in mTLS mode, which has no Ingress (its Traefik TLS routing objects are
-    /// not built yet: mTLS arrives with the OAuth and mTLS identity work).
+    /// `<name>`; absent in mTLS mode, which has no Ingress.
     pub ingress: Option<Ingress>,
+    /// mTLS mode behind the `traefik` class: the Traefik routing objects (`TLSOption`,
+    /// `ServersTransport`, `Middleware`, `IngressRoute`) and, with `MCP_MTLS_CLUSTER_ISSUER`,
+    /// the cert-manager `Certificate`s. Rendered for `server render`; the operator does not
+    /// apply them (docs/operator.md).
+    pub mtls_objects: Vec<kube::api::DynamicObject>,
     /// `<name>`, when `spec.networkPolicy` is set.
     pub network_policy: Option<NetworkPolicy>,
     /// The public URL the Ingress serves.
@@ -150,6 +162,7 @@ pub fn build(
         ingress: (server.spec.auth.as_ref().map(|a| a.mode) != Some(AuthMode::Mtls))
             .then(|| ingress(&ctx)),
         network_policy: network_policy(&ctx),
+        mtls_objects: mtls::mtls_objects(&ctx),
         url: ctx.route.url(),
     })
 }

@@ -37,6 +37,10 @@ _arguments "${_arguments_options[@]}" : \
 '--state-dir=[Where local state lives (the embedded Sentinel'\''s database and the audit spool)]:DIR:_files' \
 '--cluster=[Cluster name written into policies and audit events]:CLUSTER:_default' \
 '--default-human-id=[Human ID for requests that carry no identity header at all (clients that cannot set headers, such as the MCP Inspector CLI). Default\: \$USER when listening on loopback, none otherwise. An empty value turns it off]:ID:_default' \
+'--tls-cert-file=[Also serve every route over TLS on --tls-port with this certificate chain (PEM), for servers with \`auth.mode\: mtls\` (which the plain port refuses). Reloaded when it changes]:FILE:_files' \
+'--tls-key-file=[The private key of --tls-cert-file (PEM)]:FILE:_files' \
+'--tls-client-ca-file=[CA certificates (PEM) that client certificates are verified against on the TLS port]:FILE:_files' \
+'--tls-port=[The TLS port (with --tls-cert-file); \`0\` picks a free one (printed on start)]:TLS_PORT:_default' \
 '-h[Print help]' \
 '--help[Print help]' \
 '-V[Print version]' \
@@ -104,7 +108,7 @@ _arguments "${_arguments_options[@]}" : \
 '--policy-configmap=[Also watch the policy ConfigMap \`<namespace>/<name>\` (key \`policy.json\`) through the Kubernetes API, so a revocation arrives within about a second instead of after the kubelet'\''s refresh of the mounted file. Uses the in-cluster ServiceAccount token, or KUBECONFIG. The file stays the fallback\: the newest valid document of either wins, and a watch that fails keeps the last good policy (reported on /config/status and in metrics)]:NAMESPACE/NAME:_default' \
 '--strip-prefix=[Path prefix removed before forwarding]:STRIP_PREFIX:_default' \
 '--upstream-timeout=[How long the upstream may take to start its response before the caller gets a 504 (\`upstream_timeout\`, audited); a response that has started streaming is never cut]:UPSTREAM_TIMEOUT:_default' \
-'--auth-mode=[Caller identification. The policy document'\''s \`auth.mode\` decides; this may only repeat it (a different value is refused) or fill it when the document has none (default then\: \`header\`). \`none\`, \`header\`, \`oauth\` (bearer JWTs from the policy'\''s \`auth.issuer_url\`) or \`mtls\`; with \`mtls\`, which this version cannot provide yet, the gateway refuses every MCP request with 503 \`auth_mode_unavailable\` (fail closed)]:AUTH_MODE:_default' \
+'--auth-mode=[Caller identification. The policy document'\''s \`auth.mode\` decides; this may only repeat it (a different value is refused) or fill it when the document has none (default then\: \`header\`). \`none\`, \`header\`, \`oauth\` (bearer JWTs from the policy'\''s \`auth.issuer_url\`) or \`mtls\` (a client certificate whose SPIFFE ID names a live session; needs TLS_CERT_FILE, TLS_KEY_FILE and TLS_CLIENT_CA_FILE, without which every MCP request is refused with 503 \`auth_mode_unavailable\`)]:AUTH_MODE:_default' \
 '--policy-mode=[Policy mode when the document has none\: \`allow-list\` or \`observe\`]:POLICY_MODE:_default' \
 '--policy-default-decision=[Default decision when the document has none\: \`deny\` or \`allow\`]:POLICY_DEFAULT_DECISION:_default' \
 '--policy-version=[Policy version reported when the document has none]:POLICY_VERSION:_default' \
@@ -112,7 +116,7 @@ _arguments "${_arguments_options[@]}" : \
 '--agent-id-header=[Agent ID header when the document names none (default X-MCP-Agent-ID)]:AGENT_ID_HEADER:_default' \
 '--team-id-header=[Team ID header when the document names none (default X-MCP-Team-ID)]:TEAM_ID_HEADER:_default' \
 '--session-id-header=[Session ID header when the document names none (default X-MCP-Agent-Session)]:SESSION_ID_HEADER:_default' \
-'--worker-threads=[Threads that serve requests. 1 (the default) runs the whole gateway on one thread, as a sidecar proxy usually should\: a request then never crosses threads between the caller'\''s connection and the upstream'\''s, which is most of its added latency. Raise it for a gateway that must use more than one core]:WORKER_THREADS:_default' \
+'--worker-threads=[Threads that serve requests. Default\: one per CPU the process may use (its cgroup CPU quota, as a Kubernetes CPU limit sets it, or else the machine'\''s cores), at most 4. With 1 the whole gateway runs on one thread, so a request never crosses threads between the caller'\''s connection and the upstream'\''s]:WORKER_THREADS:_default' \
 '--deny-encoding=[How denials are written\: \`jsonrpc\` (JSON-RPC errors, the default) or \`http\` (the Go mcp-runtime'\''s 401/403/503 JSON bodies)]:DENY_ENCODING:_default' \
 '--analytics-ingest-url=[Sentinel ingest URL for audit events (batched, spooled to disk while unreachable); \`http\://\` or \`https\://\`]:ANALYTICS_INGEST_URL:_default' \
 '--analytics-ca-bundle=[For an https ingest\: CA certificates (PEM) to trust instead of the system'\''s trust store]:FILE:_files' \
@@ -132,6 +136,11 @@ _arguments "${_arguments_options[@]}" : \
 '--max-body-bytes=[Largest accepted request body, in bytes]:MAX_BODY_BYTES:_default' \
 '--max-concurrent-bodies=[Request bodies read at once; one more is answered 503 with \`Retry-After\: 1\`. Bounds the memory that bodies in flight take (this many times MAX_BODY_BYTES) against slow or many callers]:MAX_CONCURRENT_BODIES:_default' \
 '--external-base-url=[The gateway'\''s public base URL, e.g. https\://mcp.example.com (oauth mode)\: the resource URL is this plus the request path, published in the protected-resource metadata and expected as the token audience when the policy'\''s \`auth.audience\` is empty. Unset\: taken from each request'\''s Host, which is trusted as an audience only on a loopback listener]:EXTERNAL_BASE_URL:_default' \
+'--tls-cert-file=[Serve HTTPS with this certificate chain (PEM, leaf first)\: the gateway terminates TLS itself, as \`auth.mode\: mtls\` needs. Reloaded when it changes]:FILE:_files' \
+'--tls-key-file=[The private key of TLS_CERT_FILE (PEM\: PKCS#8, PKCS#1 or SEC1). Reloaded when it changes]:FILE:_files' \
+'--tls-client-ca-file=[CA certificates (PEM) that client certificates are verified against; a certificate from another CA ends the handshake. Reloaded when it changes]:FILE:_files' \
+'--tls-reload-interval=[How often the TLS files are checked for changes; new handshakes use the new files, established connections keep theirs]:TLS_RELOAD_INTERVAL:_default' \
+'--trusted-proxy-spiffe-id=[The ingress-terminated mtls variant\: the URI SAN (a SPIFFE ID) of the proxy that terminates the clients'\'' TLS. Only a peer whose verified certificate carries it is believed, and the caller'\''s identity is then the SPIFFE ID it forwards in X-MCP-Verified-SPIFFE-ID. Unset\: the caller'\''s own certificate is the identity]:SPIFFE_ID:_default' \
 '--oauth-leeway-seconds=[Clock skew tolerated on a token'\''s \`exp\` and \`nbf\`, in seconds (oauth mode)]:OAUTH_LEEWAY_SECONDS:_default' \
 '--audit-stdout[Also write every audit event to stdout as a JSON line]' \
 '--oauth-allow-http-issuer[Accept a plain-http issuer (and key set) on a non-loopback host (oauth mode). Without it only https is used, except for loopback hosts]' \
