@@ -150,7 +150,17 @@ async fn run(client: kube::Client, target: ConfigMapRef, sink: Arc<dyn PolicySin
     while let Some(event) = stream.next().await {
         match event {
             Ok(Event::Apply(config_map) | Event::InitApply(config_map)) => {
-                deliver(&*sink, &target, &origin, &config_map);
+                // Parsing and compiling a large document takes a core for a while (about
+                // 0.25 s at 100,000 grants): off the runtime, so requests keep being served from
+                // the current policy meanwhile. Awaited, so documents still apply in order.
+                let (sink, target, origin) = (sink.clone(), target.clone(), origin.clone());
+                let delivered = tokio::task::spawn_blocking(move || {
+                    deliver(&*sink, &target, &origin, &config_map);
+                })
+                .await;
+                if let Err(error) = delivered {
+                    tracing::error!(%error, "policy delivery failed");
+                }
             }
             Ok(Event::InitDone) => sink.source_up(SOURCE_API),
             Ok(Event::Init) => {}

@@ -335,6 +335,24 @@ impl PolicyDocument {
         Ok(document)
     }
 
+    /// Whether [`PolicyDocument::normalize`] would leave the document as it is. Only strictly
+    /// increasing keys count: with ties, `normalize` orders by the serialized entries, which
+    /// this does not check.
+    pub fn is_normalized(&self) -> bool {
+        fn strictly_increasing<'a, T, K: Ord>(entries: &'a [T], key: impl Fn(&'a T) -> K) -> bool {
+            entries.windows(2).all(|pair| key(&pair[0]) < key(&pair[1]))
+        }
+        strictly_increasing(&self.tools, |tool| tool.name.as_str())
+            && strictly_increasing(&self.grants, |grant| (&grant.namespace, &grant.name))
+            && strictly_increasing(&self.sessions, |session| {
+                (&session.namespace, &session.name)
+            })
+            && self.grants.iter().all(|grant| {
+                strictly_increasing(&grant.allowed_side_effects, |effect| effect.sort_key())
+                    && strictly_increasing(&grant.tool_rules, |rule| rule.name.as_str())
+            })
+    }
+
     /// Sorts everything whose order carries no meaning, so that equal policies serialize and
     /// hash identically: tools by name, grants and sessions by `(namespace, name)`, tool rules
     /// by name and allowed side effects in `read`, `write`, `destructive` order.

@@ -20,6 +20,7 @@ use crate::explain::{
     ToolTrace, Trace, TrustTrace, TrustView,
 };
 use crate::reason::Reason;
+use crate::revision::compute_revision;
 use crate::vocabulary::{
     DefaultDecision, Lenient, PolicyMode, RiskLevel, RuleDecision, SideEffect, Trust,
 };
@@ -141,6 +142,10 @@ pub(crate) struct CompiledTool {
 
 /// Requirements of a tool the document does not list: `low` trust and no side effect,
 /// which fails closed at step 9.
+/// From this many grants, sessions and tools on, [`CompiledPolicy::new`] computes the revision on
+/// a second thread: below it, starting a thread costs more than it saves.
+const CONCURRENT_REVISION_ENTRIES: usize = 2_000;
+
 const UNDECLARED_TOOL: CompiledTool = CompiledTool {
     declared: false,
     required_rank: 1,
@@ -425,21 +430,51 @@ fn sorted_order<T>(items: &[T], key: impl Fn(&T) -> (&str, &str)) -> Vec<usize> 
 
 impl CompiledPolicy {
     /// Validates and compiles a document.
+    ///
+    /// For a large document the revision check, a canonical serialization and hash of the
+    /// whole document and about half the cost of a reload, runs on a second thread while the
+    /// indexes are built. Compiling before validation is safe: evaluation is total, and the
+    /// compiled policy is dropped unless the document is valid.
     pub fn new(document: PolicyDocument) -> Result<Self, PolicyError> {
-        document.validate().map_err(PolicyError::Invalid)?;
-        Ok(CompiledPolicy::new_unvalidated(document))
+        let entries = document.grants.len() + document.sessions.len() + document.tools.len();
+        let (computed_revision, mut policy) = if entries < CONCURRENT_REVISION_ENTRIES {
+            (
+                compute_revision(&document),
+                CompiledPolicy::compile(&document),
+            )
+        } else {
+            std::thread::scope(|scope| {
+                let revision = scope.spawn(|| compute_revision(&document));
+                let policy = CompiledPolicy::compile(&document);
+                let computed = revision
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+                (computed, policy)
+            })
+        };
+        document
+            .validate_against_revision(computed_revision)
+            .map_err(PolicyError::Invalid)?;
+        policy.document = document;
+        Ok(policy)
     }
 
     /// Parses, validates and compiles `policy.json` bytes: what a gateway does on reload.
     pub fn from_json(bytes: &[u8]) -> Result<Self, PolicyError> {
-        Ok(CompiledPolicy::new_unvalidated(PolicyDocument::parse(
-            bytes,
-        )?))
+        CompiledPolicy::new(serde_json::from_slice(bytes)?)
     }
 
     /// Compiles without validating. Evaluation is total and fails closed on any input, but a
     /// gateway must only activate validated documents; this is for tools and tests.
     pub fn new_unvalidated(document: PolicyDocument) -> Self {
+        let mut policy = CompiledPolicy::compile(&document);
+        policy.document = document;
+        policy
+    }
+
+    /// Builds the indexes of `document`; the returned policy holds an empty document until the
+    /// caller moves the real one in.
+    fn compile(document: &PolicyDocument) -> Self {
         let document_policy_version = optional_arc(&document.policy.policy_version);
 
         let mut tools = HashMap::with_capacity(document.tools.len());
@@ -507,7 +542,7 @@ impl CompiledPolicy {
             wildcard_grants,
             sessions,
             sessions_by_name,
-            document,
+            document: PolicyDocument::default(),
         }
     }
 

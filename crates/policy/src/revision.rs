@@ -10,6 +10,8 @@
 //! listed. A changed `generated_at` alone never changes the revision, which is what lets the
 //! operator keep an unchanged ConfigMap byte for byte.
 
+mod canonical;
+
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
@@ -21,17 +23,24 @@ pub const REVISION_PREFIX: &str = "sha256:";
 
 /// Computes the revision of `document` (its current `revision` and `generated_at` are ignored).
 pub fn compute_revision(document: &PolicyDocument) -> Result<String, PolicyError> {
-    let mut normalized = document.clone();
-    normalized.normalize();
-    let mut value = serde_json::to_value(&normalized)?;
-    if let Value::Object(fields) = &mut value {
-        fields.shift_remove("revision");
-        fields.shift_remove("generated_at");
+    // Written straight from the document (no `serde_json::Value` in between): this is about
+    // half the cost of a reload. A rendered document is already normalized, so it is hashed as
+    // it is instead of a sorted copy.
+    let mut canonical = Vec::with_capacity(64 * 1024);
+    if document.is_normalized() {
+        canonical::write(document, UNHASHED_FIELDS, &mut canonical)?;
+    } else {
+        let mut normalized = document.clone();
+        normalized.normalize();
+        canonical::write(&normalized, UNHASHED_FIELDS, &mut canonical)?;
     }
-    let canonical = canonical_json(&value)?;
     let digest = Sha256::digest(&canonical);
     Ok(format!("{REVISION_PREFIX}{}", hex::encode(digest)))
 }
+
+/// Top-level fields the revision does not cover: the revision itself, and the time the
+/// document was written (see the module docs).
+const UNHASHED_FIELDS: &[&str] = &["revision", "generated_at"];
 
 /// Computes the revision and stores it in `document.revision`. Unlike
 /// [`PolicyDocument::finalize`] it changes nothing else.

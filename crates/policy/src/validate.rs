@@ -12,6 +12,7 @@ use std::fmt;
 use crate::document::{
     PolicyDocument, SCHEMA_V1, SUPPORTED_SCHEMA_VERSIONS, SessionBinding, Tool, parse_rfc3339,
 };
+use crate::error::PolicyError;
 use crate::revision::compute_revision;
 use crate::vocabulary::{AuthMode, Lenient, Vocabulary};
 
@@ -76,8 +77,17 @@ impl PolicyDocument {
     /// * session names present and unique (the session header carries the name only);
     ///   consented trust known; `expires_at` is RFC 3339.
     pub fn validate(&self) -> Result<(), ValidationErrors> {
+        self.validate_against_revision(compute_revision(self))
+    }
+
+    /// [`PolicyDocument::validate`] with the revision already computed (or failed), so a caller
+    /// can compute it concurrently with other work: it is the most expensive check.
+    pub(crate) fn validate_against_revision(
+        &self,
+        computed_revision: Result<String, PolicyError>,
+    ) -> Result<(), ValidationErrors> {
         let mut errors = Errors::default();
-        self.validate_header(&mut errors);
+        self.validate_header(computed_revision, &mut errors);
         self.validate_settings(&mut errors);
         validate_tools(&self.tools, &mut errors);
         self.validate_grants(&mut errors);
@@ -89,7 +99,7 @@ impl PolicyDocument {
         }
     }
 
-    fn validate_header(&self, errors: &mut Errors) {
+    fn validate_header(&self, computed_revision: Result<String, PolicyError>, errors: &mut Errors) {
         if !SUPPORTED_SCHEMA_VERSIONS.contains(&self.schema_version.as_str()) {
             errors.push(
                 "schema_version",
@@ -100,7 +110,7 @@ impl PolicyDocument {
                 ),
             );
         }
-        match compute_revision(self) {
+        match computed_revision {
             Ok(computed) if computed == self.revision => {}
             Ok(computed) => errors.push(
                 "revision",

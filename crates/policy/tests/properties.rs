@@ -10,6 +10,7 @@ use mcp_runtime_policy::{
 };
 use proptest::prelude::*;
 use proptest::sample::select;
+use sha2::Digest;
 
 // Subject fields: repeated entries weight the draw towards subjects that match often, so the
 // generated cases reach the late steps of the algorithm (trust, consent) and not only the
@@ -665,6 +666,21 @@ proptest! {
             compute_revision(&document).expect("revision"),
             compute_revision(&shuffled).expect("revision")
         );
+    }
+
+    /// The revision is written straight from the document; this checks it against the
+    /// definition in the module docs, computed through `serde_json::Value`.
+    #[test]
+    fn revision_is_the_hash_of_the_canonical_json_of_the_normalized_document(document in document(false)) {
+        let mut normalized = document.clone();
+        normalized.normalize();
+        let mut value = serde_json::to_value(&normalized).expect("to value");
+        let fields = value.as_object_mut().expect("an object");
+        fields.shift_remove("revision");
+        fields.shift_remove("generated_at");
+        let canonical = mcp_runtime_policy::revision::canonical_json(&value).expect("canonical");
+        let expected = format!("sha256:{}", hex::encode(sha2::Sha256::digest(&canonical)));
+        prop_assert_eq!(compute_revision(&document).expect("revision"), expected);
     }
 
     #[test]

@@ -420,3 +420,40 @@ fn malformed_json_is_a_json_error() {
         );
     }
 }
+
+#[test]
+fn a_large_document_is_checked_against_its_revision_like_a_small_one() {
+    // Large enough that `CompiledPolicy::new` computes the revision on a second thread.
+    let mut document = base_document();
+    document.grants = (0..3_000)
+        .map(|index| agent_grant(&format!("g{index:05}"), &format!("agent-{index}")))
+        .collect();
+    document.finalize(now()).expect("finalize");
+    let bytes = serde_json::to_vec(&document).expect("serialize");
+    let policy = mcp_runtime_policy::CompiledPolicy::from_json(&bytes).expect("valid document");
+    assert_eq!(policy.revision(), document.revision);
+
+    document.grants[2_999].disabled = true;
+    let bytes = serde_json::to_vec(&document).expect("serialize");
+    match mcp_runtime_policy::CompiledPolicy::from_json(&bytes) {
+        Err(PolicyError::Invalid(errors)) => {
+            assert_single(&errors, "revision", "does not match");
+        }
+        other => panic!("a stale revision was accepted: {other:?}"),
+    }
+}
+
+#[test]
+fn the_revision_does_not_depend_on_whether_the_document_arrives_sorted() {
+    let document = valid_document();
+    assert!(document.is_normalized(), "finalize normalizes");
+    let mut shuffled = document.clone();
+    shuffled.grants.swap(0, 2);
+    shuffled.sessions.swap(0, 1);
+    assert!(!shuffled.is_normalized());
+    assert_eq!(
+        mcp_runtime_policy::compute_revision(&shuffled).expect("revision"),
+        document.revision
+    );
+    shuffled.validate().expect("same content, same revision");
+}
