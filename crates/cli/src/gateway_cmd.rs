@@ -63,10 +63,10 @@ pub struct GatewayArgs {
     /// document (rendered from the same spec) wins whenever it sets them.
     #[command(flatten)]
     document_defaults: DocumentDefaultArgs,
-    /// Threads that serve requests. Default: one per CPU the process may use (its cgroup CPU
-    /// quota, as a Kubernetes CPU limit sets it, or else the machine's cores), at most
-    /// 4. With 1 the whole gateway runs on one thread, so a request
-    /// never crosses threads between the caller's connection and the upstream's.
+    /// Threads that serve requests. Default: one per CPU of the process's CPU limit (its
+    /// cgroup quota, as a Kubernetes CPU limit sets it, or a narrower CPU set), at most 4;
+    /// without a limit, 1. With 1 the whole gateway runs on one thread, so a request never
+    /// crosses threads between the caller's connection and the upstream's.
     #[arg(long, env = "GATEWAY_WORKER_THREADS", value_parser = clap::value_parser!(u16).range(1..=256))]
     worker_threads: Option<u16>,
     /// How denials are written: `jsonrpc` (JSON-RPC errors, the default) or `http` (the Go
@@ -491,11 +491,69 @@ fn upstream_timeout(value: &str) -> Result<std::time::Duration, String> {
 /// still ask for more.
 const MAX_DEFAULT_WORKER_THREADS: usize = 4;
 
-/// One worker thread per CPU the process may use: `available_parallelism` reads the cgroup's
+/// One worker thread per CPU of the process's limit: `available_parallelism` reads the cgroup's
 /// CPU quota (a container's CPU limit) and the affinity mask, so a sidecar limited to one CPU
-/// runs single-threaded, with no thread waiting for a core it is not allowed.
+/// runs single-threaded. A process with no limit (as many CPUs available as are online) gets
+/// one thread: it shares the node's cores with everything else, and one thread measured best
+/// there (docs/gateway.md, "Sizing the sidecar").
 fn default_worker_threads() -> usize {
-    std::thread::available_parallelism()
-        .map_or(1, std::num::NonZeroUsize::get)
-        .clamp(1, MAX_DEFAULT_WORKER_THREADS)
+    let available = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+    let online = std::fs::read_to_string("/sys/devices/system/cpu/online")
+        .ok()
+        .and_then(|list| count_cpu_list(&list));
+    worker_threads_for(available, online)
+}
+
+fn worker_threads_for(available: usize, online: Option<usize>) -> usize {
+    match online {
+        Some(online) if available < online => available.clamp(1, MAX_DEFAULT_WORKER_THREADS),
+        // No limit, or no way to tell: one thread.
+        _ => 1,
+    }
+}
+
+/// Counts the CPUs of a kernel CPU list such as `0-3,8,10-11`.
+fn count_cpu_list(list: &str) -> Option<usize> {
+    let mut count = 0;
+    for part in list.trim().split(',') {
+        count += match part.split_once('-') {
+            Some((first, last)) => {
+                let (first, last) = (first.parse::<usize>().ok()?, last.parse::<usize>().ok()?);
+                last.checked_sub(first)? + 1
+            }
+            None => {
+                part.parse::<usize>().ok()?;
+                1
+            }
+        };
+    }
+    Some(count)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{count_cpu_list, worker_threads_for};
+
+    #[test]
+    fn kernel_cpu_lists_are_counted() {
+        assert_eq!(count_cpu_list("0-1\n"), Some(2));
+        assert_eq!(count_cpu_list("0"), Some(1));
+        assert_eq!(count_cpu_list("0-3,8,10-11"), Some(7));
+        assert_eq!(count_cpu_list(""), None);
+        assert_eq!(count_cpu_list("3-1"), None);
+        assert_eq!(count_cpu_list("a-b"), None);
+    }
+
+    #[test]
+    fn threads_follow_a_cpu_limit_and_stay_at_one_without() {
+        // A limit below the machine's CPUs (a cgroup quota, rounded up, or a CPU set).
+        assert_eq!(worker_threads_for(1, Some(8)), 1);
+        assert_eq!(worker_threads_for(2, Some(8)), 2);
+        assert_eq!(worker_threads_for(6, Some(8)), 4, "clamped");
+        // No limit: every online CPU is available.
+        assert_eq!(worker_threads_for(8, Some(8)), 1);
+        assert_eq!(worker_threads_for(2, Some(2)), 1);
+        // The CPU list unreadable: one thread.
+        assert_eq!(worker_threads_for(4, None), 1);
+    }
 }

@@ -116,7 +116,7 @@ _arguments "${_arguments_options[@]}" : \
 '--agent-id-header=[Agent ID header when the document names none (default X-MCP-Agent-ID)]:AGENT_ID_HEADER:_default' \
 '--team-id-header=[Team ID header when the document names none (default X-MCP-Team-ID)]:TEAM_ID_HEADER:_default' \
 '--session-id-header=[Session ID header when the document names none (default X-MCP-Agent-Session)]:SESSION_ID_HEADER:_default' \
-'--worker-threads=[Threads that serve requests. Default\: one per CPU the process may use (its cgroup CPU quota, as a Kubernetes CPU limit sets it, or else the machine'\''s cores), at most 4. With 1 the whole gateway runs on one thread, so a request never crosses threads between the caller'\''s connection and the upstream'\''s]:WORKER_THREADS:_default' \
+'--worker-threads=[Threads that serve requests. Default\: one per CPU of the process'\''s CPU limit (its cgroup quota, as a Kubernetes CPU limit sets it, or a narrower CPU set), at most 4; without a limit, 1. With 1 the whole gateway runs on one thread, so a request never crosses threads between the caller'\''s connection and the upstream'\''s]:WORKER_THREADS:_default' \
 '--deny-encoding=[How denials are written\: \`jsonrpc\` (JSON-RPC errors, the default) or \`http\` (the Go mcp-runtime'\''s 401/403/503 JSON bodies)]:DENY_ENCODING:_default' \
 '--analytics-ingest-url=[Sentinel ingest URL for audit events (batched, spooled to disk while unreachable); \`http\://\` or \`https\://\`]:ANALYTICS_INGEST_URL:_default' \
 '--analytics-ca-bundle=[For an https ingest\: CA certificates (PEM) to trust instead of the system'\''s trust store]:FILE:_files' \
