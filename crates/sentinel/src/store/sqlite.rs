@@ -10,8 +10,8 @@ use rusqlite::{Connection, OpenFlags, params_from_iter};
 use tokio::sync::oneshot;
 
 use super::{
-    COLUMNS, Cell, Dialect, EventRecord, INDEXES, Kind, SqlQuery, SqlValue, Store, StoreError,
-    rollup,
+    COLUMNS, Cell, DecisionBatch, DecisionStream, Dialect, EventRecord, INDEXES, Kind, SqlQuery,
+    SqlValue, Store, StoreError, replay, rollup,
 };
 
 /// Largest number of events committed in one transaction.
@@ -119,7 +119,11 @@ fn migrations() -> Vec<String> {
             "CREATE INDEX IF NOT EXISTS {name} ON events ({columns});\n"
         ));
     }
-    vec![first, rollup::migration()]
+    vec![
+        first,
+        rollup::migration(),
+        replay::migration(Dialect::Sqlite),
+    ]
 }
 
 fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
@@ -269,6 +273,11 @@ fn insert_record(stmt: &mut rusqlite::Statement<'_>, r: &EventRecord) -> rusqlit
         r.status,
         r.latency_ms,
         r.json,
+        r.replay.subject_team_id,
+        r.replay.matched_grant,
+        r.replay.matched_session,
+        r.replay.required_trust,
+        r.replay.required_side_effect,
     ])
 }
 
@@ -512,6 +521,22 @@ impl Store for SqliteStore {
         Box::pin(async move { ask(store, move |ack| Job::DeleteBefore(ts_ns, ack)).await })
     }
 
+    fn scan_decisions(&self, from_ns: i64, to_ns: i64) -> DecisionStream {
+        let (sender, receiver) = tokio::sync::mpsc::channel(4);
+        let store = self.clone();
+        tokio::task::spawn_blocking(move || {
+            let scanned = store.reader().and_then(|conn| {
+                let result = scan_decisions(&conn, from_ns, to_ns, &sender);
+                store.put_back(conn);
+                result
+            });
+            if let Err(error) = scanned {
+                let _ = sender.blocking_send(Err(error));
+            }
+        });
+        receiver
+    }
+
     fn ping(&self) -> BoxFuture<'static, Result<(), StoreError>> {
         // A query that reads the database file itself (its schema), not only a connection.
         let query = SqlQuery {
@@ -526,6 +551,58 @@ impl Store for SqliteStore {
             fetch.await.map(drop)
         })
     }
+}
+
+/// Steps through the replay rows, reading each text cell in place (no copy but into the batch),
+/// and sends full batches; returns when done or when the receiver is gone.
+fn scan_decisions(
+    conn: &Connection,
+    from_ns: i64,
+    to_ns: i64,
+    sender: &tokio::sync::mpsc::Sender<Result<DecisionBatch, StoreError>>,
+) -> Result<(), StoreError> {
+    let mut statement = conn.prepare(&replay::scan_sql(Dialect::Sqlite))?;
+    let mut rows = statement.query(rusqlite::params![from_ns, to_ns])?;
+    let mut batch = DecisionBatch::new();
+    while let Some(row) = rows.next()? {
+        let text = |i: usize| -> Result<&str, StoreError> {
+            Ok(row
+                .get_ref(i)?
+                .as_str_or_null()
+                .map_err(rusqlite::Error::from)?
+                .unwrap_or_default())
+        };
+        batch.push(
+            row.get(0)?,
+            [
+                text(1)?,
+                text(2)?,
+                text(3)?,
+                text(4)?,
+                text(5)?,
+                text(6)?,
+                text(7)?,
+                text(8)?,
+                text(9)?,
+                text(10)?,
+                text(11)?,
+                text(12)?,
+                text(13)?,
+                text(14)?,
+                text(15)?,
+            ],
+        )?;
+        if batch.len() >= replay::BATCH_ROWS {
+            let full = std::mem::replace(&mut batch, DecisionBatch::new());
+            if sender.blocking_send(Ok(full)).is_err() {
+                return Ok(());
+            }
+        }
+    }
+    if !batch.is_empty() {
+        let _ = sender.blocking_send(Ok(batch));
+    }
+    Ok(())
 }
 
 #[cfg(test)]
