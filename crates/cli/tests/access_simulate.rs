@@ -135,7 +135,11 @@ fn a_tightened_grant_flips_exactly_the_calls_it_no_longer_allows() {
         mcp_call(&url, "auto", headers, &["call", tool, arguments]);
     }
     let calls = wait_for("the six calls in Sentinel", Duration::from_secs(10), || {
-        let calls = up.events("rpc_method=tools/call");
+        let calls: Vec<Value> = up
+            .events("server=notes")
+            .into_iter()
+            .filter(|e| e["payload"]["rpc_method"] == "tools/call")
+            .collect();
         (calls.len() == 6).then_some(calls)
     });
     let writes: Vec<Value> = calls
