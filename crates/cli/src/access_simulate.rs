@@ -398,13 +398,27 @@ fn print_text(
                 reason = group.reason,
             );
             for example in &group.examples {
+                let caller: Vec<String> = [
+                    ("human", &example.human_id),
+                    ("team", &example.team_id),
+                    ("session", &example.session_id),
+                ]
+                .into_iter()
+                .filter(|(_, value)| !value.is_empty())
+                .map(|(field, value)| format!("{field} {value}"))
+                .collect();
                 println!(
-                    "           e.g. {} {} human {} team {} session {} (was: grant {}, requires {} {}; now: grant {})",
-                    example.timestamp,
+                    "           e.g. {} at {}{}",
                     example.event_id,
-                    or_dash(&example.human_id),
-                    or_dash(&example.team_id),
-                    or_dash(&example.session_id),
+                    example.timestamp,
+                    if caller.is_empty() {
+                        String::new()
+                    } else {
+                        format!(", {}", caller.join(", "))
+                    }
+                );
+                println!(
+                    "                was: grant {}, tool requires {} trust, side effect {}; now: grant {}",
                     or_dash(&example.recorded_grant),
                     or_dash(&example.recorded_required_trust),
                     or_dash(&example.recorded_side_effect),
