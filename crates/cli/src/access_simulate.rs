@@ -235,7 +235,7 @@ fn replay_batch(replay: &mut Replay, batch: &DecisionBatch) {
 #[derive(serde::Deserialize)]
 #[serde(untagged)]
 enum Line {
-    Row(i64, [String; 15]),
+    Row(i64, Box<[String; 15]>),
     End { end: bool, rows: u64 },
     Error { error: String },
 }
