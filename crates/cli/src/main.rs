@@ -1,6 +1,7 @@
 //! `mcp-runtime`: one binary for every role of the platform, plus the user verbs.
 
 mod access_cmd;
+mod access_simulate;
 mod adapter_cmd;
 mod bridge_cmd;
 mod catalog;
@@ -91,7 +92,8 @@ enum Command {
         #[command(subcommand)]
         command: catalog_cmd::CatalogCommand,
     },
-    /// Inspect access: explain decisions for a caller and a tool.
+    /// Inspect access: explain decisions for a caller and a tool, simulate a change over the
+    /// recorded traffic, manage grants and sessions.
     Access {
         #[command(subcommand)]
         command: policy_cmd::AccessCommand,

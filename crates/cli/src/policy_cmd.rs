@@ -56,6 +56,10 @@ pub enum AccessCommand {
     /// Explain whether a caller may call a tool, and why: the grants considered, the session and
     /// the trust numbers. Exits 0 when allowed and 3 when denied.
     Explain(ExplainArgs),
+    /// Replay the recorded tool-call decisions (Sentinel, or `up`'s embedded store) against the
+    /// policies a proposed set of manifests would render, and report every decision that would
+    /// change. Exits 3 when --fail-on-new-deny or --fail-on-new-allow matches.
+    Simulate(Box<crate::access_simulate::SimulateArgs>),
     /// MCPAccessGrants in the cluster: init, apply, list, get, enable, disable, delete.
     Grant {
         #[command(subcommand)]
@@ -114,6 +118,7 @@ pub fn run_policy(command: &PolicyCommand) -> Result<ExitCode> {
 pub fn run_access(command: &AccessCommand) -> Result<ExitCode> {
     match command {
         AccessCommand::Explain(args) => explain(args),
+        AccessCommand::Simulate(args) => crate::access_simulate::run(args),
         AccessCommand::Grant { command } => crate::access_cmd::run_grant(command),
         AccessCommand::Session { command } => crate::access_cmd::run_session(command),
     }
@@ -221,7 +226,8 @@ fn live(target: &crate::setup_cmd::ClusterArgs) -> Result<LoadResult> {
     })
 }
 
-fn load(path: &std::path::Path) -> Result<LoadResult> {
+/// The manifests of a directory or a file, as `up` and `server apply` load them.
+pub(crate) fn load(path: &std::path::Path) -> Result<LoadResult> {
     if path.is_dir() {
         load_dir(path).with_context(|| format!("reading {}", path.display()))
     } else {

@@ -546,6 +546,25 @@ impl CompiledPolicy {
         }
     }
 
+    /// Every instant at which a grant or session of this policy expires, sorted and deduplicated.
+    /// Time enters a decision only through these expiries, so between two consecutive instants
+    /// every request decides the same way: replay evaluates a request once per interval.
+    pub fn expiry_instants(&self) -> Vec<Timestamp> {
+        let mut instants: Vec<Timestamp> = self
+            .grants
+            .iter()
+            .map(|grant| &grant.expiry)
+            .chain(self.sessions.iter().map(|session| &session.expiry))
+            .filter_map(|expiry| match expiry {
+                Expiry::At(at) => Some(*at),
+                Expiry::Never | Expiry::Invalid => None,
+            })
+            .collect();
+        instants.sort_unstable();
+        instants.dedup();
+        instants
+    }
+
     /// The document this policy was compiled from.
     pub fn document(&self) -> &PolicyDocument {
         &self.document

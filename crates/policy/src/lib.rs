@@ -37,6 +37,7 @@ mod filter;
 mod reason;
 #[cfg(feature = "render")]
 pub mod render;
+pub mod replay;
 pub mod revision;
 mod validate;
 mod vocabulary;

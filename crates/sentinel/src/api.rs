@@ -37,6 +37,7 @@ pub(crate) fn router(inner: Shared) -> Router {
         .route("/api/v1/sources", get(sources))
         .route("/api/v1/event-types", get(event_types))
         .route("/api/v1/analytics/usage", get(usage))
+        .route("/api/v1/decisions", get(crate::decisions::decisions))
         .route_layer(axum::middleware::from_fn_with_state(
             inner.clone(),
             read_auth,
@@ -317,7 +318,7 @@ async fn metrics(State(inner): State<Shared>) -> Response {
 // Query API
 
 /// A query-parameter error: 400 naming the parameter.
-struct BadParam(String, String);
+pub(crate) struct BadParam(pub(crate) String, pub(crate) String);
 
 impl IntoResponse for BadParam {
     fn into_response(self) -> Response {

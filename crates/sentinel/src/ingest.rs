@@ -7,7 +7,7 @@ use serde::Serialize;
 use serde_json::Value;
 use serde_json::value::RawValue;
 
-use crate::store::EventRecord;
+use crate::store::{EventRecord, ReplayColumns};
 
 /// Most events accepted in one request (the 1 MiB body limit usually binds first).
 pub const MAX_EVENTS_PER_REQUEST: usize = 10_000;
@@ -248,6 +248,7 @@ fn record_of(event: AuditEvent, json: String) -> Result<EventRecord, (String, St
     let ts_ns = i64::try_from(event.timestamp.as_nanosecond())
         .map_err(|_| invalid("timestamp", "timestamp is out of range"))?;
     let payload = event.payload.unwrap_or_default();
+    let replay = ReplayColumns::of(&payload);
     Ok(EventRecord {
         event_id: event.event_id,
         ts_ns,
@@ -271,6 +272,7 @@ fn record_of(event: AuditEvent, json: String) -> Result<EventRecord, (String, St
         status: i64::from(payload.status),
         latency_ms: i64::try_from(payload.latency_ms).unwrap_or(i64::MAX),
         json,
+        replay,
     })
 }
 

@@ -37,6 +37,7 @@
 //! `docs/sentinel.md` in the repository documents every response.
 
 mod api;
+mod decisions;
 pub mod ingest;
 mod metrics;
 pub mod store;
@@ -51,6 +52,7 @@ use mcp_runtime_audit::{AuditEvent, AuditSink};
 use tokio::sync::{Semaphore, mpsc};
 
 pub use api::IngestOutcome;
+pub use decisions::CONTENT_TYPE as DECISIONS_CONTENT_TYPE;
 pub use ingest::Rejection;
 pub use store::{Store, StoreError, StoreUrl};
 

@@ -43,6 +43,7 @@ suite!(
     concurrent_batches_store_each_event_once,
     in_process_sink_stores_events,
     health_endpoints_report_the_store,
+    decisions_stream_the_replay_inputs_of_tool_calls,
 );
 
 fn ids(events: &Value) -> Vec<String> {
@@ -690,4 +691,88 @@ async fn in_process_sink_stores_events(store: TestStore) {
     assert_eq!(stored_ids(&server.base).await, ids);
     let denied = all_pages(&server.base, "decision=deny", 100).await;
     assert_eq!(denied.len(), 25);
+}
+
+/// `GET /api/v1/decisions` (what `access simulate` reads): one JSON line per recorded tool call
+/// in the window, with every replay input, then the closing line with the count.
+async fn decisions_stream_the_replay_inputs_of_tool_calls(store: TestStore) {
+    let server = start(SentinelConfig::new(store.url.clone())).await;
+    let data = dataset(120);
+    seed(&server.base, None, &data).await;
+    // Not tool calls: never replayed.
+    let mut listing = data[5].json.clone();
+    listing["event_id"] = json!("a-listing");
+    listing["payload"]["rpc_method"] = json!("tools/list");
+    listing["payload"]["tool_name"] = Value::Null;
+    let mut other_type = data[6].json.clone();
+    other_type["event_id"] = json!("a-checkpoint");
+    other_type["event_type"] = json!("audit.checkpoint");
+    let reply = post_json(
+        &format!("{}/events", server.base),
+        None,
+        &json!([listing, other_type]),
+    )
+    .await;
+    assert_eq!(reply.status, 202, "{}", reply.text);
+
+    // The window starts at the 61st event: the 60 before it are left out.
+    let from = data[60].ts;
+    let reply = get(&format!(
+        "{}/api/v1/decisions?from={}",
+        server.base,
+        from.to_string().replace(':', "%3A")
+    ))
+    .await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    assert_eq!(
+        reply.headers[http::header::CONTENT_TYPE],
+        mcp_runtime_sentinel::DECISIONS_CONTENT_TYPE
+    );
+    let lines: Vec<Value> = reply
+        .text
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("a JSON line"))
+        .collect();
+    let (last, rows) = lines.split_last().expect("lines");
+    assert_eq!(*last, json!({"end": true, "rows": 60}));
+    let got: BTreeSet<String> = rows
+        .iter()
+        .map(|row| row[1][0].as_str().expect("event_id").to_owned())
+        .collect();
+    assert_eq!(got, expected(&data, |s| s.ts >= from));
+    let seed = &data[61];
+    let row = rows
+        .iter()
+        .find(|row| row[1][0] == seed.event_id.as_str())
+        .expect("the row of data[61]");
+    let ts_ns = i64::try_from(seed.ts.as_nanosecond()).expect("ts");
+    assert_eq!(
+        *row,
+        json!([
+            ts_ns,
+            [
+                seed.event_id,
+                "mcp-servers",
+                seed.server,
+                seed.human,
+                seed.agent,
+                "platform",
+                format!("sess-{}", seed.agent),
+                "tools/call",
+                seed.tool,
+                seed.decision,
+                seed.reason,
+                format!("mcp-servers/{}-grant", seed.agent),
+                format!("mcp-servers/sess-{}", seed.agent),
+                "medium",
+                "read"
+            ]
+        ])
+    );
+
+    let bad = get(&format!("{}/api/v1/decisions?from=yesterday", server.base)).await;
+    assert_eq!(bad.status, 400, "{}", bad.text);
+    assert_eq!(bad.body["parameter"], "from");
+    let unknown = get(&format!("{}/api/v1/decisions?server=files", server.base)).await;
+    assert_eq!(unknown.status, 400, "{}", unknown.text);
 }

@@ -3,6 +3,7 @@
 
 mod postgres;
 pub(crate) mod queries;
+pub mod replay;
 mod rollup;
 mod sqlite;
 
@@ -16,6 +17,7 @@ pub use postgres::PostgresStore;
 pub use queries::{
     Bucket, Cursor, Dimension, EventFilter, EventPage, EventQuery, GroupCount, Summary,
 };
+pub use replay::{DecisionBatch, DecisionStream, RecordedDecision, ReplayColumns};
 pub use sqlite::SqliteStore;
 
 /// Where events are stored, parsed from a URL.
@@ -156,6 +158,8 @@ pub struct EventRecord {
     pub latency_ms: i64,
     /// The event as received (JSON object text).
     pub json: String,
+    /// What policy replay needs beyond the columns above.
+    pub replay: ReplayColumns,
 }
 
 /// SQL flavour of a store: placeholders and the few statements that differ.
@@ -255,10 +259,14 @@ pub trait Store: Send + Sync + fmt::Debug + 'static {
     fn delete_before(&self, ts_ns: i64) -> BoxFuture<'static, Result<u64, StoreError>>;
     /// Checks that the store answers.
     fn ping(&self) -> BoxFuture<'static, Result<(), StoreError>>;
+    /// Streams the replay inputs of every recorded tool-call decision in `[from_ns, to_ns)`, in
+    /// batches of up to [`replay::BATCH_ROWS`] rows, in no particular order. The scan stops when
+    /// the receiver is dropped.
+    fn scan_decisions(&self, from_ns: i64, to_ns: i64) -> DecisionStream;
 }
 
 /// The columns of the `events` table, in insert order (`seq` is assigned by the store).
-pub(crate) const COLUMNS: [&str; 19] = [
+pub(crate) const COLUMNS: [&str; 24] = [
     "event_id",
     "ts",
     "trace_id",
@@ -278,6 +286,11 @@ pub(crate) const COLUMNS: [&str; 19] = [
     "status",
     "latency_ms",
     "event",
+    "subject_team_id",
+    "matched_grant",
+    "matched_session",
+    "required_trust",
+    "required_side_effect",
 ];
 
 /// Indexes shared by both stores: time order (every page is read newest first, so any filter

@@ -10,8 +10,8 @@ use tokio_postgres::NoTls;
 use tokio_postgres::types::ToSql;
 
 use super::{
-    COLUMNS, Cell, Dialect, EventRecord, INDEXES, Kind, SqlQuery, SqlValue, Store, StoreError,
-    rollup,
+    COLUMNS, Cell, DecisionBatch, DecisionStream, Dialect, EventRecord, INDEXES, Kind, SqlQuery,
+    SqlValue, Store, StoreError, replay, rollup,
 };
 
 /// Any constant: the advisory lock that serializes migrations between Sentinel replicas.
@@ -59,7 +59,11 @@ fn migrations() -> Vec<String> {
             "CREATE INDEX IF NOT EXISTS {name} ON events ({columns});\n"
         ));
     }
-    vec![first, rollup::migration()]
+    vec![
+        first,
+        rollup::migration(),
+        replay::migration(Dialect::Postgres),
+    ]
 }
 
 fn pool_error(e: impl std::fmt::Display) -> StoreError {
@@ -127,7 +131,8 @@ impl PostgresStore {
 fn insert_sql() -> String {
     let types = [
         "text", "int8", "text", "text", "text", "text", "text", "text", "text", "text", "text",
-        "text", "text", "text", "text", "text", "int8", "int8", "text",
+        "text", "text", "text", "text", "text", "int8", "int8", "text", "text", "text", "text",
+        "text", "text",
     ];
     let arrays: Vec<String> = types
         .iter()
@@ -192,7 +197,15 @@ async fn insert(pool: Pool, records: Vec<EventRecord>) -> Result<u64, StoreError
     let status = column!(records, status);
     let latency_ms = column!(records, latency_ms);
     let json = column!(records, json);
-    let params: [&(dyn ToSql + Sync); 19] = [
+    let replay_column = |field: fn(&EventRecord) -> &String| {
+        records.iter().map(|r| field(r).clone()).collect::<Vec<_>>()
+    };
+    let subject_team_id = replay_column(|r| &r.replay.subject_team_id);
+    let matched_grant = replay_column(|r| &r.replay.matched_grant);
+    let matched_session = replay_column(|r| &r.replay.matched_session);
+    let required_trust = replay_column(|r| &r.replay.required_trust);
+    let required_side_effect = replay_column(|r| &r.replay.required_side_effect);
+    let params: [&(dyn ToSql + Sync); 24] = [
         &event_id,
         &ts,
         &trace_id,
@@ -212,6 +225,11 @@ async fn insert(pool: Pool, records: Vec<EventRecord>) -> Result<u64, StoreError
         &status,
         &latency_ms,
         &json,
+        &subject_team_id,
+        &matched_grant,
+        &matched_session,
+        &required_trust,
+        &required_side_effect,
     ];
     let mut client = pool.get().await.map_err(pool_error)?;
     let tx = client.transaction().await?;
@@ -284,6 +302,60 @@ async fn fetch(pool: Pool, query: SqlQuery) -> Result<Vec<Vec<Cell>>, StoreError
     Ok(out)
 }
 
+/// Streams the replay rows as the server sends them (no client-side buffering of the result) and
+/// sends full batches; returns when done or when the receiver is gone.
+async fn scan_decisions(
+    pool: Pool,
+    from_ns: i64,
+    to_ns: i64,
+    sender: &tokio::sync::mpsc::Sender<Result<DecisionBatch, StoreError>>,
+) -> Result<(), StoreError> {
+    use futures_util::StreamExt;
+    let client = pool.get().await.map_err(pool_error)?;
+    let statement = client
+        .prepare_cached(&replay::scan_sql(Dialect::Postgres))
+        .await?;
+    let rows = client
+        .query_raw(&statement, [&from_ns as &(dyn ToSql + Sync), &to_ns])
+        .await?;
+    let mut rows = std::pin::pin!(rows);
+    let mut batch = DecisionBatch::new();
+    while let Some(row) = rows.next().await {
+        let row = row?;
+        let text = |i: usize| -> Result<&str, StoreError> { Ok(row.try_get::<_, &str>(i)?) };
+        batch.push(
+            row.try_get(0)?,
+            [
+                text(1)?,
+                text(2)?,
+                text(3)?,
+                text(4)?,
+                text(5)?,
+                text(6)?,
+                text(7)?,
+                text(8)?,
+                text(9)?,
+                text(10)?,
+                text(11)?,
+                text(12)?,
+                text(13)?,
+                text(14)?,
+                text(15)?,
+            ],
+        )?;
+        if batch.len() >= replay::BATCH_ROWS {
+            let full = std::mem::replace(&mut batch, DecisionBatch::new());
+            if sender.send(Ok(full)).await.is_err() {
+                return Ok(());
+            }
+        }
+    }
+    if !batch.is_empty() {
+        let _ = sender.send(Ok(batch)).await;
+    }
+    Ok(())
+}
+
 async fn delete_before(pool: Pool, ts_ns: i64) -> Result<u64, StoreError> {
     // Whole hours only, so the rollup keeps matching the events.
     let cutoff = rollup::hour_of(ts_ns);
@@ -329,6 +401,17 @@ impl Store for PostgresStore {
 
     fn delete_before(&self, ts_ns: i64) -> BoxFuture<'static, Result<u64, StoreError>> {
         Box::pin(delete_before(self.pool.clone(), ts_ns))
+    }
+
+    fn scan_decisions(&self, from_ns: i64, to_ns: i64) -> DecisionStream {
+        let (sender, receiver) = tokio::sync::mpsc::channel(4);
+        let pool = self.pool.clone();
+        tokio::spawn(async move {
+            if let Err(error) = scan_decisions(pool, from_ns, to_ns, &sender).await {
+                let _ = sender.send(Err(error)).await;
+            }
+        });
+        receiver
     }
 
     fn ping(&self) -> BoxFuture<'static, Result<(), StoreError>> {

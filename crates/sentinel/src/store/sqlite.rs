@@ -10,8 +10,8 @@ use rusqlite::{Connection, OpenFlags, params_from_iter};
 use tokio::sync::oneshot;
 
 use super::{
-    COLUMNS, Cell, Dialect, EventRecord, INDEXES, Kind, SqlQuery, SqlValue, Store, StoreError,
-    rollup,
+    COLUMNS, Cell, DecisionBatch, DecisionStream, Dialect, EventRecord, INDEXES, Kind, SqlQuery,
+    SqlValue, Store, StoreError, replay, rollup,
 };
 
 /// Largest number of events committed in one transaction.
@@ -119,7 +119,11 @@ fn migrations() -> Vec<String> {
             "CREATE INDEX IF NOT EXISTS {name} ON events ({columns});\n"
         ));
     }
-    vec![first, rollup::migration()]
+    vec![
+        first,
+        rollup::migration(),
+        replay::migration(Dialect::Sqlite),
+    ]
 }
 
 fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
@@ -269,6 +273,11 @@ fn insert_record(stmt: &mut rusqlite::Statement<'_>, r: &EventRecord) -> rusqlit
         r.status,
         r.latency_ms,
         r.json,
+        r.replay.subject_team_id,
+        r.replay.matched_grant,
+        r.replay.matched_session,
+        r.replay.required_trust,
+        r.replay.required_side_effect,
     ])
 }
 
@@ -512,6 +521,22 @@ impl Store for SqliteStore {
         Box::pin(async move { ask(store, move |ack| Job::DeleteBefore(ts_ns, ack)).await })
     }
 
+    fn scan_decisions(&self, from_ns: i64, to_ns: i64) -> DecisionStream {
+        let (sender, receiver) = tokio::sync::mpsc::channel(4);
+        let store = self.clone();
+        tokio::task::spawn_blocking(move || {
+            let scanned = store.reader().and_then(|conn| {
+                let result = scan_decisions(&conn, from_ns, to_ns, &sender);
+                store.put_back(conn);
+                result
+            });
+            if let Err(error) = scanned {
+                let _ = sender.blocking_send(Err(error));
+            }
+        });
+        receiver
+    }
+
     fn ping(&self) -> BoxFuture<'static, Result<(), StoreError>> {
         // A query that reads the database file itself (its schema), not only a connection.
         let query = SqlQuery {
@@ -528,11 +553,176 @@ impl Store for SqliteStore {
     }
 }
 
+/// Steps through the replay rows, reading each text cell in place (no copy but into the batch),
+/// and sends full batches; returns when done or when the receiver is gone.
+fn scan_decisions(
+    conn: &Connection,
+    from_ns: i64,
+    to_ns: i64,
+    sender: &tokio::sync::mpsc::Sender<Result<DecisionBatch, StoreError>>,
+) -> Result<(), StoreError> {
+    let mut statement = conn.prepare(&replay::scan_sql(Dialect::Sqlite))?;
+    let mut rows = statement.query(rusqlite::params![from_ns, to_ns])?;
+    let mut batch = DecisionBatch::new();
+    while let Some(row) = rows.next()? {
+        let text = |i: usize| -> Result<&str, StoreError> {
+            Ok(row
+                .get_ref(i)?
+                .as_str_or_null()
+                .map_err(rusqlite::Error::from)?
+                .unwrap_or_default())
+        };
+        batch.push(
+            row.get(0)?,
+            [
+                text(1)?,
+                text(2)?,
+                text(3)?,
+                text(4)?,
+                text(5)?,
+                text(6)?,
+                text(7)?,
+                text(8)?,
+                text(9)?,
+                text(10)?,
+                text(11)?,
+                text(12)?,
+                text(13)?,
+                text(14)?,
+                text(15)?,
+            ],
+        )?;
+        if batch.len() >= replay::BATCH_ROWS {
+            let full = std::mem::replace(&mut batch, DecisionBatch::new());
+            if sender.blocking_send(Ok(full)).is_err() {
+                return Ok(());
+            }
+        }
+    }
+    if !batch.is_empty() {
+        let _ = sender.blocking_send(Ok(batch));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::store::queries::{self, Dimension, EventFilter};
     use crate::store::rollup::tests::record;
+
+    /// Inserts a record into a store of the first schema version (its 19 columns).
+    fn insert_v1(conn: &Connection, r: &EventRecord) {
+        let columns = &COLUMNS[..19];
+        let placeholders: Vec<String> = (1..=columns.len()).map(|i| format!("?{i}")).collect();
+        conn.execute(
+            &format!(
+                "INSERT INTO events ({}) VALUES ({})",
+                columns.join(", "),
+                placeholders.join(", ")
+            ),
+            rusqlite::params![
+                r.event_id,
+                r.ts_ns,
+                r.trace_id,
+                r.source,
+                r.event_type,
+                r.server,
+                r.namespace,
+                r.cluster,
+                r.team_id,
+                r.human_id,
+                r.agent_id,
+                r.session_id,
+                r.decision,
+                r.reason,
+                r.tool_name,
+                r.rpc_method,
+                r.status,
+                r.latency_ms,
+                r.json,
+            ],
+        )
+        .expect("insert");
+    }
+
+    #[tokio::test]
+    async fn upgrading_a_store_fills_the_replay_columns_of_its_tool_calls() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("sentinel.db");
+        let payload = |team: &str, grant: Option<(&str, &str)>| {
+            let mut event =
+                mcp_runtime_audit::AuditEvent::request(mcp_runtime_audit::RequestPayload {
+                    subject_team_id: team.into(),
+                    matched_grant: grant.map(|(_, name)| name.into()),
+                    matched_grant_namespace: grant.map(|(namespace, _)| namespace.into()),
+                    required_trust: Some("medium".into()),
+                    required_side_effect: Some("write".into()),
+                    ..Default::default()
+                });
+            event.event_id = format!("e-{team}");
+            serde_json::to_string(&event).expect("json")
+        };
+        {
+            // A store as the rollup migration left it, before the replay columns.
+            let conn = Connection::open(&path).expect("open");
+            conn.execute_batch(&migrations()[0]).expect("schema v1");
+            conn.execute_batch(&migrations()[1]).expect("schema v2");
+            conn.pragma_update(None, "user_version", 2)
+                .expect("version");
+            let mut call = record(10, "allow", "write_file", 4);
+            call.event_id = "e-platform".into();
+            call.json = payload("platform", Some(("tools", "writers")));
+            insert_v1(&conn, &call);
+            let mut list = record(20, "allow", "", 4);
+            list.event_id = "e-lister".into();
+            list.rpc_method = "tools/list".into();
+            list.json = payload("lister", None);
+            insert_v1(&conn, &list);
+        }
+        let store = SqliteStore::open(&path).await.expect("upgrade");
+        let conn = store.reader().expect("reader");
+        let mut rows = conn
+            .prepare(
+                "SELECT event_id, subject_team_id, matched_grant, matched_session,                  required_trust, required_side_effect FROM events ORDER BY event_id",
+            )
+            .expect("prepare");
+        let rows: Vec<[String; 6]> = rows
+            .query_map([], |r| {
+                Ok([
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                ])
+            })
+            .expect("query")
+            .collect::<Result<_, _>>()
+            .expect("rows");
+        let row = |values: [&str; 6]| values.map(str::to_owned);
+        assert_eq!(
+            rows,
+            [
+                // Not a tool call: never replayed, so left empty.
+                row(["e-lister", "", "", "", "", ""]),
+                row([
+                    "e-platform",
+                    "platform",
+                    "tools/writers",
+                    "",
+                    "medium",
+                    "write"
+                ]),
+            ]
+        );
+        let mut scan = store.scan_decisions(0, 100);
+        let batch = scan.recv().await.expect("a batch").expect("scanned");
+        let ids: Vec<&str> = batch.iter().map(|row| row.event_id).collect();
+        assert_eq!(ids, ["e-platform"]);
+        assert!(scan.recv().await.is_none(), "one batch");
+    }
 
     #[tokio::test]
     async fn upgrading_a_store_backfills_the_rollup_from_its_events() {
@@ -544,13 +734,12 @@ mod tests {
             conn.execute_batch(&migrations()[0]).expect("schema v1");
             conn.pragma_update(None, "user_version", 1)
                 .expect("version");
-            let mut insert = conn.prepare(&insert_sql()).expect("prepare");
             for r in [
                 record(10, "allow", "read", 4),
                 record(rollup::HOUR_NS + 10, "deny", "write", 6),
                 record(rollup::HOUR_NS + 20, "allow", "read", 8),
             ] {
-                insert_record(&mut insert, &r).expect("insert");
+                insert_v1(&conn, &r);
             }
         }
         let store = SqliteStore::open(&path).await.expect("upgrade");

@@ -91,6 +91,9 @@ _mcp__runtime() {
             mcp__runtime__subcmd__access,session)
                 cmd="mcp__runtime__subcmd__access__subcmd__session"
                 ;;
+            mcp__runtime__subcmd__access,simulate)
+                cmd="mcp__runtime__subcmd__access__subcmd__simulate"
+                ;;
             mcp__runtime__subcmd__access__subcmd__grant,apply)
                 cmd="mcp__runtime__subcmd__access__subcmd__grant__subcmd__apply"
                 ;;
@@ -150,6 +153,9 @@ _mcp__runtime() {
                 ;;
             mcp__runtime__subcmd__access__subcmd__help,session)
                 cmd="mcp__runtime__subcmd__access__subcmd__help__subcmd__session"
+                ;;
+            mcp__runtime__subcmd__access__subcmd__help,simulate)
+                cmd="mcp__runtime__subcmd__access__subcmd__help__subcmd__simulate"
                 ;;
             mcp__runtime__subcmd__access__subcmd__help__subcmd__grant,apply)
                 cmd="mcp__runtime__subcmd__access__subcmd__help__subcmd__grant__subcmd__apply"
@@ -348,6 +354,9 @@ _mcp__runtime() {
                 ;;
             mcp__runtime__subcmd__help__subcmd__access,session)
                 cmd="mcp__runtime__subcmd__help__subcmd__access__subcmd__session"
+                ;;
+            mcp__runtime__subcmd__help__subcmd__access,simulate)
+                cmd="mcp__runtime__subcmd__help__subcmd__access__subcmd__simulate"
                 ;;
             mcp__runtime__subcmd__help__subcmd__access__subcmd__grant,apply)
                 cmd="mcp__runtime__subcmd__help__subcmd__access__subcmd__grant__subcmd__apply"
@@ -586,7 +595,7 @@ _mcp__runtime() {
             return 0
             ;;
         mcp__subcmd__runtime__subcmd__access)
-            opts="-h -V --help --version explain grant session help"
+            opts="-h -V --help --version explain simulate grant session help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1092,7 +1101,7 @@ _mcp__runtime() {
             return 0
             ;;
         mcp__subcmd__runtime__subcmd__access__subcmd__help)
-            opts="explain grant session help"
+            opts="explain simulate grant session help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1346,6 +1355,20 @@ _mcp__runtime() {
         mcp__subcmd__runtime__subcmd__access__subcmd__help__subcmd__session__subcmd__unrevoke)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mcp__subcmd__runtime__subcmd__access__subcmd__help__subcmd__simulate)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -1766,6 +1789,60 @@ _mcp__runtime() {
                     ;;
                 -n)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mcp__subcmd__runtime__subcmd__access__subcmd__simulate)
+            opts="-f -o -h -V --filename --since --sentinel-url --api-key --store --state-dir --cluster --fail-on-new-deny --fail-on-new-allow --output --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --filename)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --since)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sentinel-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --api-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --state-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cluster)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -2558,7 +2635,7 @@ _mcp__runtime() {
             return 0
             ;;
         mcp__subcmd__runtime__subcmd__help__subcmd__access)
-            opts="explain grant session"
+            opts="explain simulate grant session"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2798,6 +2875,20 @@ _mcp__runtime() {
         mcp__subcmd__runtime__subcmd__help__subcmd__access__subcmd__session__subcmd__unrevoke)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mcp__subcmd__runtime__subcmd__help__subcmd__access__subcmd__simulate)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

@@ -843,6 +843,26 @@ _arguments "${_arguments_options[@]}" : \
 '--version[Print version]' \
 && ret=0
 ;;
+(simulate)
+_arguments "${_arguments_options[@]}" : \
+'-f+[Directory (or file) of the proposed MCPServer, MCPAccessGrant and MCPAgentSession manifests\: every server'\''s policy is rendered from them]:PATH:_files' \
+'--filename=[Directory (or file) of the proposed MCPServer, MCPAccessGrant and MCPAgentSession manifests\: every server'\''s policy is rendered from them]:PATH:_files' \
+'--since=[How far back to replay\: a duration such as 90m, 24h, 7d or 2w]:DURATION:_default' \
+'(--store --state-dir)--sentinel-url=[Read the recorded decisions from this Sentinel (its query API)]:URL:_default' \
+'--api-key=[API key for the Sentinel'\''s query API, when it requires one]:API_KEY:_default' \
+'(--state-dir)--store=[Read the recorded decisions from this store directly\: sqlite\://PATH or postgres\://…]:URL:_default' \
+'--state-dir=[The state directory of \`mcp-runtime up\`, whose embedded store is read when neither --sentinel-url nor --store is given]:DIR:_files' \
+'--cluster=[Cluster name written into the rendered policies (as the operator'\''s \`MCP_CLUSTER_NAME\`)]:NAME:_default' \
+'-o+[Output format]:OUTPUT:(text json)' \
+'--output=[Output format]:OUTPUT:(text json)' \
+'--fail-on-new-deny[Exit with status 3 when a recorded allow would be denied]' \
+'--fail-on-new-allow[Exit with status 3 when a recorded deny would be allowed]' \
+'-h[Print help]' \
+'--help[Print help]' \
+'-V[Print version]' \
+'--version[Print version]' \
+&& ret=0
+;;
 (grant)
 _arguments "${_arguments_options[@]}" : \
 '-h[Print help]' \
@@ -1208,6 +1228,10 @@ _arguments "${_arguments_options[@]}" : \
         curcontext="${curcontext%:*:*}:mcp-runtime-access-help-command-$line[1]:"
         case $line[1] in
             (explain)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(simulate)
 _arguments "${_arguments_options[@]}" : \
 && ret=0
 ;;
@@ -1667,6 +1691,10 @@ _arguments "${_arguments_options[@]}" : \
 _arguments "${_arguments_options[@]}" : \
 && ret=0
 ;;
+(simulate)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
 (grant)
 _arguments "${_arguments_options[@]}" : \
 ":: :_mcp-runtime__subcmd__help__subcmd__access__subcmd__grant_commands" \
@@ -1829,7 +1857,7 @@ _mcp-runtime_commands() {
 'policy:Work with rendered policy documents' \
 'server:Work with MCPServers\: metadata, manifests, client configuration and the cluster verbs' \
 'catalog:Browse the tools the MCPServers declare, and their drift from what the servers list live' \
-'access:Inspect access\: explain decisions for a caller and a tool' \
+'access:Inspect access\: explain decisions for a caller and a tool, simulate a change over the recorded traffic, manage grants and sessions' \
 'adapter:Run the client-side adapter (a local proxy or a stdio server) that forwards to a gateway-guarded server with the identity headers' \
 'example-server:Run the built-in example MCP server (stdio, or streamable HTTP with --http ADDR)' \
 'guard-child:Run a command that dies with its parent (used by \`up\` for every server it starts)' \
@@ -1843,6 +1871,7 @@ _mcp-runtime_commands() {
 _mcp-runtime__subcmd__access_commands() {
     local commands; commands=(
 'explain:Explain whether a caller may call a tool, and why\: the grants considered, the session and the trust numbers. Exits 0 when allowed and 3 when denied' \
+'simulate:Replay the recorded tool-call decisions (Sentinel, or \`up\`'\''s embedded store) against the policies a proposed set of manifests would render, and report every decision that would change. Exits 3 when --fail-on-new-deny or --fail-on-new-allow matches' \
 'grant:MCPAccessGrants in the cluster\: init, apply, list, get, enable, disable, delete' \
 'session:MCPAgentSessions in the cluster\: init, apply, list, get, revoke, unrevoke, delete' \
 'help:Print this message or the help of the given subcommand(s)' \
@@ -1961,6 +1990,7 @@ _mcp-runtime__subcmd__access__subcmd__grant__subcmd__list_commands() {
 _mcp-runtime__subcmd__access__subcmd__help_commands() {
     local commands; commands=(
 'explain:Explain whether a caller may call a tool, and why\: the grants considered, the session and the trust numbers. Exits 0 when allowed and 3 when denied' \
+'simulate:Replay the recorded tool-call decisions (Sentinel, or \`up\`'\''s embedded store) against the policies a proposed set of manifests would render, and report every decision that would change. Exits 3 when --fail-on-new-deny or --fail-on-new-allow matches' \
 'grant:MCPAccessGrants in the cluster\: init, apply, list, get, enable, disable, delete' \
 'session:MCPAgentSessions in the cluster\: init, apply, list, get, revoke, unrevoke, delete' \
 'help:Print this message or the help of the given subcommand(s)' \
@@ -2073,6 +2103,11 @@ _mcp-runtime__subcmd__access__subcmd__help__subcmd__session__subcmd__unrevoke_co
     local commands; commands=()
     _describe -t commands 'mcp-runtime access help session unrevoke commands' commands "$@"
 }
+(( $+functions[_mcp-runtime__subcmd__access__subcmd__help__subcmd__simulate_commands] )) ||
+_mcp-runtime__subcmd__access__subcmd__help__subcmd__simulate_commands() {
+    local commands; commands=()
+    _describe -t commands 'mcp-runtime access help simulate commands' commands "$@"
+}
 (( $+functions[_mcp-runtime__subcmd__access__subcmd__session_commands] )) ||
 _mcp-runtime__subcmd__access__subcmd__session_commands() {
     local commands; commands=(
@@ -2175,6 +2210,11 @@ _mcp-runtime__subcmd__access__subcmd__session__subcmd__revoke_commands() {
 _mcp-runtime__subcmd__access__subcmd__session__subcmd__unrevoke_commands() {
     local commands; commands=()
     _describe -t commands 'mcp-runtime access session unrevoke commands' commands "$@"
+}
+(( $+functions[_mcp-runtime__subcmd__access__subcmd__simulate_commands] )) ||
+_mcp-runtime__subcmd__access__subcmd__simulate_commands() {
+    local commands; commands=()
+    _describe -t commands 'mcp-runtime access simulate commands' commands "$@"
 }
 (( $+functions[_mcp-runtime__subcmd__adapter_commands] )) ||
 _mcp-runtime__subcmd__adapter_commands() {
@@ -2309,7 +2349,7 @@ _mcp-runtime__subcmd__help_commands() {
 'policy:Work with rendered policy documents' \
 'server:Work with MCPServers\: metadata, manifests, client configuration and the cluster verbs' \
 'catalog:Browse the tools the MCPServers declare, and their drift from what the servers list live' \
-'access:Inspect access\: explain decisions for a caller and a tool' \
+'access:Inspect access\: explain decisions for a caller and a tool, simulate a change over the recorded traffic, manage grants and sessions' \
 'adapter:Run the client-side adapter (a local proxy or a stdio server) that forwards to a gateway-guarded server with the identity headers' \
 'example-server:Run the built-in example MCP server (stdio, or streamable HTTP with --http ADDR)' \
 'guard-child:Run a command that dies with its parent (used by \`up\` for every server it starts)' \
@@ -2323,6 +2363,7 @@ _mcp-runtime__subcmd__help_commands() {
 _mcp-runtime__subcmd__help__subcmd__access_commands() {
     local commands; commands=(
 'explain:Explain whether a caller may call a tool, and why\: the grants considered, the session and the trust numbers. Exits 0 when allowed and 3 when denied' \
+'simulate:Replay the recorded tool-call decisions (Sentinel, or \`up\`'\''s embedded store) against the policies a proposed set of manifests would render, and report every decision that would change. Exits 3 when --fail-on-new-deny or --fail-on-new-allow matches' \
 'grant:MCPAccessGrants in the cluster\: init, apply, list, get, enable, disable, delete' \
 'session:MCPAgentSessions in the cluster\: init, apply, list, get, revoke, unrevoke, delete' \
     )
@@ -2428,6 +2469,11 @@ _mcp-runtime__subcmd__help__subcmd__access__subcmd__session__subcmd__revoke_comm
 _mcp-runtime__subcmd__help__subcmd__access__subcmd__session__subcmd__unrevoke_commands() {
     local commands; commands=()
     _describe -t commands 'mcp-runtime help access session unrevoke commands' commands "$@"
+}
+(( $+functions[_mcp-runtime__subcmd__help__subcmd__access__subcmd__simulate_commands] )) ||
+_mcp-runtime__subcmd__help__subcmd__access__subcmd__simulate_commands() {
+    local commands; commands=()
+    _describe -t commands 'mcp-runtime help access simulate commands' commands "$@"
 }
 (( $+functions[_mcp-runtime__subcmd__help__subcmd__adapter_commands] )) ||
 _mcp-runtime__subcmd__help__subcmd__adapter_commands() {
