@@ -229,6 +229,7 @@ pub(crate) mod tests {
             status: 200,
             latency_ms,
             json: "{}".into(),
+            chain: None,
         }
     }
 
