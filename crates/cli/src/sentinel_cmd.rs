@@ -797,6 +797,10 @@ async fn verify(args: &VerifyArgs) -> Result<ExitCode> {
                     "{} checkpoint(s) not checked (no --public-key)",
                     report.checkpoints_unchecked
                 ),
+                None if report.checkpoints_valid > 0 => format!(
+                    "{} signed checkpoint(s), none vouching for an intact chain",
+                    report.checkpoints_valid
+                ),
                 None => "no valid signed checkpoint".to_owned(),
             };
             let verdict = if report.is_clean() {
