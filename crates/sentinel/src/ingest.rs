@@ -152,6 +152,7 @@ fn record_from_raw(raw: &RawValue, trace_id: Option<&str>) -> Option<Received> {
     let event: AuditEvent = serde_json::from_str(raw.get()).ok()?;
     let needs_trace_id = trace_id.is_some()
         && event.chain.is_none()
+        && event.checkpoint.is_none()
         && event.trace_id.as_deref().is_none_or(str::is_empty);
     if needs_trace_id || check_event_id(&event.event_id).is_err() || event.validate().is_err() {
         return None;
@@ -258,7 +259,11 @@ fn received_from_value(mut value: Value) -> Result<Received, (String, String)> {
         None | Some(Value::Null | Value::String(_)) => {}
         Some(_) => return Err(invalid("trace_id", "trace_id must be a string")),
     }
+    let checkpoint = object.get("event_type").and_then(Value::as_str)
+        == Some(mcp_runtime_audit::EVENT_TYPE_CHECKPOINT);
     match object.get("payload") {
+        // A checkpoint carries its `checkpoint` instead (checked by `validate` below).
+        None | Some(Value::Null) if checkpoint => {}
         None | Some(Value::Null) => return Err(invalid("payload", "payload is required")),
         Some(Value::Object(_)) => {}
         Some(_) => return Err(invalid("payload", "payload must be a JSON object")),

@@ -792,7 +792,8 @@ async fn audit_chains_are_recorded_and_reported(store: TestStore) {
             broken["gaps"].clone(),
             broken["mismatches"].clone()
         ),
-        (json!(5), json!(1), json!(1)),
+        // Seq 5 names the wrong predecessor, and seq 6 names seq 5 as it was before that edit.
+        (json!(5), json!(1), json!(2)),
         "{broken}"
     );
     assert_eq!(broken["last_checkpoint"]["signature"], "invalid");
