@@ -72,7 +72,8 @@ fn write_canonical(value: &Value, out: &mut Vec<u8>) {
                 if i > 0 {
                     out.push(b',');
                 }
-                write_scalar(&Value::String(key.clone()), out);
+                // Writing a string into a Vec cannot fail.
+                let _ = serde_json::to_writer(&mut *out, key.as_str());
                 out.push(b':');
                 write_canonical(item, out);
             }
@@ -549,7 +550,6 @@ impl ChainReport {
 }
 
 struct Examined {
-    position: u64,
     seq: u64,
     prev_hash: String,
     hash: String,
@@ -630,7 +630,6 @@ pub fn verify_chain(
             flagged.insert(link.seq);
         }
         by_seq.entry(link.seq).or_default().push(Examined {
-            position: event.position,
             seq: link.seq,
             prev_hash: link.prev_hash,
             hash,
@@ -737,24 +736,22 @@ pub fn verify_chain(
             Some(event) if event.hash == checkpoint.hash => {
                 report.anchored_seq = report.anchored_seq.max(Some(checkpoint.seq));
             }
-            Some(event) => {
-                if !flagged.contains(&event.seq) {
-                    findings.push(Finding::Edited {
-                        seq: event.seq,
-                        event_id: event.event_id.clone(),
-                        detail: format!(
-                            "it hashes to {} but the checkpoint signed by key {} says {}: the chain up to seq {} was rewritten",
-                            short(&event.hash),
-                            checkpoint.key_id,
-                            short(&checkpoint.hash),
-                            event.seq
-                        ),
-                    });
-                    flagged.insert(event.seq);
-                }
+            Some(event) if !flagged.contains(&event.seq) => {
+                findings.push(Finding::Edited {
+                    seq: event.seq,
+                    event_id: event.event_id.clone(),
+                    detail: format!(
+                        "it hashes to {} but the checkpoint signed by key {} says {}: the chain up to seq {} was rewritten",
+                        short(&event.hash),
+                        checkpoint.key_id,
+                        short(&checkpoint.hash),
+                        event.seq
+                    ),
+                });
+                flagged.insert(event.seq);
             }
-            // Inside the stored range: reported as missing already.
-            None => {}
+            // Already reported, or inside the stored range and reported as missing.
+            Some(_) | None => {}
         }
     }
     if let Some(to) = truncated_to {
@@ -773,7 +770,6 @@ pub fn verify_chain(
         report.anchored_seq = None;
     }
     findings.sort_by_key(Finding::seq);
-    let _ = chain.iter().map(|e| e.position).count();
     report.findings = findings;
     report
 }
@@ -896,7 +892,12 @@ mod tests {
         let signer = signer();
         let (id, mut stored, checkpoint) = stored_chain(10, &signer);
         edit(&mut stored[3], |v| v["payload"]["decision"] = json!("deny"));
-        let report = verify_chain(&id, &stored, &[checkpoint.clone()], &[signer.public_key()]);
+        let report = verify_chain(
+            &id,
+            &stored,
+            std::slice::from_ref(&checkpoint),
+            &[signer.public_key()],
+        );
         assert_eq!(kinds(&report), [("edited".to_owned(), 4)]);
         assert_eq!(report.anchored_seq, None);
         // With the ingest hash rewritten too, the link to seq 5 still names seq 4.
@@ -988,7 +989,7 @@ mod tests {
         let report = verify_chain(
             &id,
             &rewritten,
-            &[checkpoint.clone()],
+            std::slice::from_ref(&checkpoint),
             &[signer.public_key()],
         );
         assert_eq!(kinds(&report), [("edited".to_owned(), 6)]);
