@@ -3,6 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::chain::{ChainLink, Checkpoint, EVENT_TYPE_CHECKPOINT};
+
 /// The `event_type` of a gateway request event.
 pub const EVENT_TYPE_REQUEST: &str = "mcp.request";
 
@@ -25,9 +27,16 @@ pub struct AuditEvent {
     /// Event kind, e.g. [`EVENT_TYPE_REQUEST`].
     #[serde(default)]
     pub event_type: String,
-    /// The payload; `None` serializes as `null` and fails [`AuditEvent::validate`].
+    /// The payload; `None` serializes as `null` and fails [`AuditEvent::validate`] (except in
+    /// a checkpoint event).
     #[serde(default)]
     pub payload: Option<RequestPayload>,
+    /// The event's place in its emitter's hash chain (set by the sink that delivers it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chain: Option<ChainLink>,
+    /// In a checkpoint event ([`EVENT_TYPE_CHECKPOINT`]): the signed chain head.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checkpoint: Option<Checkpoint>,
 }
 
 /// Why an [`AuditEvent`] is invalid.
@@ -42,6 +51,9 @@ pub enum ValidationError {
     /// `payload` is missing or null.
     #[error("audit event: payload is required")]
     MissingPayload,
+    /// A checkpoint event without its `checkpoint`.
+    #[error("audit event: checkpoint is required in a {EVENT_TYPE_CHECKPOINT} event")]
+    MissingCheckpoint,
 }
 
 impl AuditEvent {
@@ -58,6 +70,22 @@ impl AuditEvent {
             source: source.into(),
             event_type: event_type.into(),
             payload: Some(payload),
+            chain: None,
+            checkpoint: None,
+        }
+    }
+
+    /// A checkpoint event: the signed head of `source`'s chain, no payload.
+    pub fn checkpoint(source: impl Into<String>, checkpoint: Checkpoint) -> Self {
+        Self {
+            event_id: uuid::Uuid::now_v7().to_string(),
+            timestamp: jiff::Timestamp::now(),
+            trace_id: None,
+            source: source.into(),
+            event_type: EVENT_TYPE_CHECKPOINT.into(),
+            payload: None,
+            chain: None,
+            checkpoint: Some(checkpoint),
         }
     }
 
@@ -75,13 +103,20 @@ impl AuditEvent {
         self
     }
 
-    /// MR's validation: `source`, `event_type` and a non-null `payload` are required.
+    /// MR's validation: `source`, `event_type` and a non-null `payload` are required (a
+    /// checkpoint event carries its checkpoint instead of a payload).
     pub fn validate(&self) -> Result<(), ValidationError> {
         if self.source.trim().is_empty() {
             return Err(ValidationError::MissingSource);
         }
         if self.event_type.trim().is_empty() {
             return Err(ValidationError::MissingEventType);
+        }
+        if self.event_type == EVENT_TYPE_CHECKPOINT {
+            return match self.checkpoint {
+                Some(_) => Ok(()),
+                None => Err(ValidationError::MissingCheckpoint),
+            };
         }
         if self.payload.is_none() {
             return Err(ValidationError::MissingPayload);

@@ -46,9 +46,11 @@
 //!
 //! [`StdoutSink`] writes one JSON object per line to stdout.
 
+pub mod chain;
 mod event;
 mod sink;
 mod spool;
 
+pub use chain::{Chainer, Checkpoint, EVENT_TYPE_CHECKPOINT, PublicKey, Signer};
 pub use event::{AuditEvent, Decision, EVENT_TYPE_REQUEST, RequestPayload, ValidationError};
 pub use sink::{AuditSink, HttpSink, HttpSinkConfig, HttpSinkError, StdoutSink};

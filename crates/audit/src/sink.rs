@@ -16,6 +16,7 @@ use tokio::sync::{Notify, mpsc, oneshot};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
+use crate::chain::{Chainer, Signer};
 use crate::event::AuditEvent;
 use crate::spool::Spool;
 
@@ -86,6 +87,10 @@ pub struct HttpSinkConfig {
     pub retry_initial: Duration,
     /// Maximum retry delay (default 30 s).
     pub retry_max: Duration,
+    /// Signs checkpoints of the chain head; `None`: events are chained but never checkpointed.
+    pub signing_key: Option<Arc<Signer>>,
+    /// How often the chain head is checkpointed when it moved (default 60 s); also at shutdown.
+    pub checkpoint_interval: Duration,
 }
 
 impl std::fmt::Debug for HttpSinkConfig {
@@ -103,6 +108,8 @@ impl std::fmt::Debug for HttpSinkConfig {
             .field("spool_segment_bytes", &self.spool_segment_bytes)
             .field("retry_initial", &self.retry_initial)
             .field("retry_max", &self.retry_max)
+            .field("signing_key", &self.signing_key)
+            .field("checkpoint_interval", &self.checkpoint_interval)
             .finish()
     }
 }
@@ -123,6 +130,8 @@ impl HttpSinkConfig {
             spool_segment_bytes: 1024 * 1024,
             retry_initial: Duration::from_millis(250),
             retry_max: Duration::from_secs(30),
+            signing_key: None,
+            checkpoint_interval: Duration::from_secs(60),
         }
     }
 }
@@ -172,6 +181,10 @@ struct Shared {
     /// Bound on the overflow (events); beyond it events go straight to the spool, kept but
     /// possibly ahead of older ones.
     overflow_max: usize,
+    /// This instance's hash chain. Links are given where an event's place in the delivery
+    /// order is settled: by the delivery task as it takes events from the queue and the
+    /// overflow, or by `emit` when it spools an event itself.
+    chain: Mutex<Chainer>,
 }
 
 #[derive(Debug, Default)]
@@ -188,6 +201,28 @@ impl Shared {
 
     fn spool_is_empty(&self) -> bool {
         self.spool().is_empty()
+    }
+
+    fn chainer(&self) -> MutexGuard<'_, Chainer> {
+        self.chain.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Links events (in the order given) into the chain.
+    fn link(&self, events: &mut [AuditEvent]) {
+        let mut chain = self.chainer();
+        for event in events {
+            if event.chain.is_none() && event.checkpoint.is_none() {
+                chain.link(event);
+            }
+        }
+    }
+
+    /// Links and spools one event that bypasses the delivery task.
+    fn link_and_spool(&self, mut event: AuditEvent) {
+        // Under the chain lock, so that no other link is given between this one and its spooling.
+        let mut chain = self.chainer();
+        chain.link(&mut event);
+        self.spool_events(std::slice::from_ref(&event));
     }
 
     fn spool_events(&self, events: &[AuditEvent]) {
@@ -208,7 +243,7 @@ impl Shared {
         let mut overflow = self.overflow();
         if overflow.closed || overflow.events.len() >= self.overflow_max {
             drop(overflow);
-            self.spool_events(std::slice::from_ref(&event));
+            self.link_and_spool(event);
             return;
         }
         overflow.events.push(event);
@@ -303,6 +338,7 @@ impl HttpSink {
             overflowing: AtomicBool::new(false),
             overflow_ready: Notify::new(),
             overflow_max: config.queue_capacity.max(1).saturating_mul(16),
+            chain: Mutex::new(Chainer::new()),
         });
         let (tx, rx) = mpsc::channel(config.queue_capacity.max(1));
         let (ctrl, ctrl_rx) = mpsc::unbounded_channel();
@@ -325,6 +361,9 @@ impl HttpSink {
             retry_max: config.retry_max.max(config.retry_initial),
             backoff: config.retry_initial,
             next_retry: None,
+            signing_key: config.signing_key.clone(),
+            checkpoint_interval: config.checkpoint_interval.max(Duration::from_millis(10)),
+            checkpointed_seq: 0,
         };
         if config.api_key.is_some() && worker.api_key.is_none() {
             tracing::warn!("audit: api key is not a valid header value; sending without it");
@@ -361,6 +400,11 @@ impl HttpSink {
     /// Whether the disk spool holds undelivered events.
     pub fn spool_is_empty(&self) -> bool {
         self.shared.spool_is_empty()
+    }
+
+    /// The id of this instance's hash chain.
+    pub fn chain_id(&self) -> String {
+        self.shared.chainer().id().to_owned()
     }
 
     /// Tries, now and regardless of backoff, to deliver the spool and
@@ -409,9 +453,7 @@ impl AuditSink for HttpSink {
             Ok(()) => {}
             Err(mpsc::error::TrySendError::Full(ev)) => self.shared.push_overflow(ev),
             // The delivery task has stopped: the spool keeps the event for the next instance.
-            Err(mpsc::error::TrySendError::Closed(ev)) => {
-                self.shared.spool_events(std::slice::from_ref(&ev));
-            }
+            Err(mpsc::error::TrySendError::Closed(ev)) => self.shared.link_and_spool(ev),
         }
     }
 }
@@ -446,19 +488,43 @@ struct Worker {
     retry_max: Duration,
     backoff: Duration,
     next_retry: Option<Instant>,
+    signing_key: Option<Arc<Signer>>,
+    checkpoint_interval: Duration,
+    /// The head seq of the last checkpoint sent (0: none yet).
+    checkpointed_seq: u64,
 }
 
 impl Worker {
+    /// A signed checkpoint event of the chain head, when it moved since the last one.
+    fn checkpoint_event(&mut self) -> Option<AuditEvent> {
+        let signer = self.signing_key.as_ref()?;
+        let chain = self.shared.chainer();
+        let checkpoint = chain.checkpoint(signer)?;
+        if checkpoint.seq == self.checkpointed_seq {
+            return None;
+        }
+        self.checkpointed_seq = checkpoint.seq;
+        Some(AuditEvent::checkpoint(chain.source(), checkpoint))
+    }
+
     async fn run(mut self) {
+        let mut next_checkpoint = Instant::now() + self.checkpoint_interval;
         loop {
             // Events that overflowed the queue are newer than every queued one: deliver them
             // once the queue is drained.
             if self.rx.is_empty() && self.shared.has_overflow() {
-                let overflow = self.shared.take_overflow(false);
+                let mut overflow = self.shared.take_overflow(false);
+                self.shared.link(&mut overflow);
                 for chunk in overflow.chunks(self.batch_max) {
                     self.deliver(chunk).await;
                 }
                 continue;
+            }
+            if Instant::now() >= next_checkpoint {
+                next_checkpoint = Instant::now() + self.checkpoint_interval;
+                if let Some(checkpoint) = self.checkpoint_event() {
+                    self.deliver(std::slice::from_ref(&checkpoint)).await;
+                }
             }
             let spool_pending = !self.shared.spool_is_empty();
             if spool_pending && self.next_retry.is_none_or(|t| Instant::now() >= t) {
@@ -484,28 +550,44 @@ impl Worker {
                             rest.push(ev);
                         }
                         rest.extend(self.shared.take_overflow(true));
+                        self.shared.link(&mut rest);
                         self.shared.spool_events(&rest);
-                        let _ = reply.send(ok && rest.is_empty());
+                        // The last head, signed: delivered now, or spooled behind the events.
+                        let delivered_checkpoint = match self.checkpoint_event() {
+                            Some(checkpoint) if ok && rest.is_empty() => {
+                                self.deliver(std::slice::from_ref(&checkpoint)).await
+                            }
+                            Some(checkpoint) => {
+                                self.shared.spool_events(std::slice::from_ref(&checkpoint));
+                                false
+                            }
+                            None => true,
+                        };
+                        let _ = reply.send(ok && rest.is_empty() && delivered_checkpoint);
                         return;
                     }
                     None => {
                         // The sink was dropped: deliver or spool what is left.
                         self.rx.close();
                         self.flush_now().await;
-                        let rest = self.shared.take_overflow(true);
+                        let mut rest = self.shared.take_overflow(true);
+                        self.shared.link(&mut rest);
+                        rest.extend(self.checkpoint_event());
                         self.shared.spool_events(&rest);
                         return;
                     }
                 },
                 ev = self.rx.recv() => match ev {
                     Some(ev) => {
-                        let batch = self.gather(ev).await;
+                        let mut batch = self.gather(ev).await;
+                        self.shared.link(&mut batch);
                         self.deliver(&batch).await;
                     }
                     None => return,
                 },
                 () = self.shared.overflow_ready.notified() => {}
                 () = sleep_until_opt(wake), if wake.is_some() => {}
+                () = tokio::time::sleep_until(next_checkpoint), if self.signing_key.is_some() => {}
             }
         }
     }
@@ -595,6 +677,7 @@ impl Worker {
         }
         // Newer than everything queued, so after it.
         pending.extend(self.shared.take_overflow(false));
+        self.shared.link(&mut pending);
         let mut ok = self.shared.spool_is_empty() || self.replay().await;
         for chunk in pending.chunks(self.batch_max) {
             if ok {

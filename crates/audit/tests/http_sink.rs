@@ -448,3 +448,89 @@ async fn an_overflowing_queue_during_an_outage_keeps_emission_order() {
     assert_eq!(sink.dropped_total(), 0);
     assert!(sink.shutdown().await);
 }
+
+/// Every arrived event (first arrival of each id), in delivery order, as JSON.
+fn first_arrived_events(state: &State) -> Vec<serde_json::Value> {
+    let mut seen = BTreeSet::new();
+    state
+        .bodies
+        .lock()
+        .unwrap()
+        .iter()
+        .flatten()
+        .filter(|e| seen.insert(e["event_id"].as_str().unwrap_or_default().to_owned()))
+        .cloned()
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_emitters_through_an_outage_get_a_chain_in_delivery_order() {
+    use mcp_runtime_audit::chain::{self, Signer};
+    let mut rx = Receiver::start().await;
+    let addr = rx.addr;
+    rx.stop().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = config(format!("http://{addr}/events"), dir.path());
+    cfg.queue_capacity = 8;
+    cfg.batch_max = 5;
+    let signer = Arc::new(Signer::from_pem(&Signer::generate_pem().unwrap()).unwrap());
+    cfg.signing_key = Some(signer.clone());
+    let sink = Arc::new(HttpSink::new(cfg).unwrap());
+
+    // Four emitters at once, in bursts far larger than the queue: events queue, overflow and
+    // spool while the ingest is down.
+    let mut emitters = JoinSet::new();
+    for t in 0..4u64 {
+        let sink = sink.clone();
+        emitters.spawn(async move {
+            for i in 0..100 {
+                sink.emit(event(t * 1000 + i));
+                if i % 25 == 0 {
+                    tokio::task::yield_now().await;
+                }
+            }
+        });
+    }
+    while emitters.join_next().await.is_some() {}
+    eventually("every event spooled", DEADLINE, || {
+        let n = sink.spooled_total();
+        async move { n >= 400 }
+    })
+    .await;
+    let rx2 = Receiver::start_on(addr, Arc::clone(&rx.state)).await;
+    flush_until_delivered(&sink).await;
+    assert!(sink.shutdown().await);
+
+    let arrived = first_arrived_events(&rx2.state);
+    let (events, checkpoints): (Vec<_>, Vec<_>) = arrived
+        .iter()
+        .partition(|e| e["event_type"] != chain::EVENT_TYPE_CHECKPOINT);
+    assert_eq!(events.len(), 400, "every event arrived once");
+    let chain_id = sink.chain_id();
+    let mut prev = chain::GENESIS.to_owned();
+    for (i, e) in events.iter().enumerate() {
+        let link = &e["chain"];
+        assert_eq!(link["id"], chain_id.as_str());
+        assert_eq!(link["seq"], i as u64 + 1, "seq follows delivery order");
+        assert_eq!(
+            link["prev_hash"],
+            prev.as_str(),
+            "event {} links to its predecessor",
+            i + 1
+        );
+        prev = chain::event_hash(e);
+    }
+    // The shutdown checkpoint signs the head, and arrives after it.
+    assert_eq!(checkpoints.len(), 1, "{checkpoints:?}");
+    assert_eq!(arrived.last(), Some(checkpoints[0]));
+    let checkpoint: mcp_runtime_audit::Checkpoint =
+        serde_json::from_value(checkpoints[0]["checkpoint"].clone()).unwrap();
+    assert_eq!(
+        (checkpoint.seq, checkpoint.hash.as_str()),
+        (400, prev.as_str())
+    );
+    assert_eq!(
+        checkpoint.check(&[signer.public_key()]),
+        chain::SignatureCheck::Valid
+    );
+}

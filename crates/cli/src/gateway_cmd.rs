@@ -119,6 +119,14 @@ pub struct GatewayArgs {
     /// Also write every audit event to stdout as a JSON line.
     #[arg(long, env = "AUDIT_STDOUT")]
     audit_stdout: bool,
+    /// Ed25519 private key (PKCS#8 PEM, e.g. from `openssl genpkey -algorithm ed25519`) that
+    /// signs checkpoints of this gateway's audit chain. Without it, events are still chained but
+    /// the chain head is never signed.
+    #[arg(long, env = "AUDIT_SIGNING_KEY_FILE", value_name = "FILE")]
+    audit_signing_key_file: Option<PathBuf>,
+    /// How often the audit chain head is signed when it moved (also at shutdown).
+    #[arg(long, env = "AUDIT_CHECKPOINT_INTERVAL", default_value = "60s", value_parser = upstream_timeout)]
+    audit_checkpoint_interval: std::time::Duration,
     /// Server name for audit events.
     #[arg(long, env = "MCP_SERVER_NAME", default_value = "")]
     server_name: String,
@@ -471,6 +479,10 @@ fn audit_sink(args: &GatewayArgs) -> Result<Sinks> {
             client_cert: args.analytics_client_cert.clone(),
             client_key: args.analytics_client_key.clone(),
         };
+        if let Some(path) = &args.audit_signing_key_file {
+            config.signing_key = Some(Arc::new(read_signing_key(path)?));
+        }
+        config.checkpoint_interval = args.audit_checkpoint_interval;
         let sink = HttpSink::new(config).with_context(|| format!("audit delivery to {url}"))?;
         http = Some(Arc::new(sink));
     }
@@ -478,6 +490,23 @@ fn audit_sink(args: &GatewayArgs) -> Result<Sinks> {
         sinks.push(sink.clone());
     }
     Ok((FanOut::combine(sinks), http))
+}
+
+/// Reads the audit-chain signing key, naming the file and the variable on failure.
+fn read_signing_key(path: &std::path::Path) -> Result<mcp_runtime_audit::Signer> {
+    let text = std::fs::read_to_string(path).with_context(|| {
+        format!(
+            "AUDIT_SIGNING_KEY_FILE / --audit-signing-key-file {}: cannot read the audit signing key",
+            path.display()
+        )
+    })?;
+    mcp_runtime_audit::Signer::from_pem(&text).with_context(|| {
+        format!(
+            "AUDIT_SIGNING_KEY_FILE / --audit-signing-key-file {}: expected an Ed25519 PKCS#8 PEM \
+             (openssl genpkey -algorithm ed25519)",
+            path.display()
+        )
+    })
 }
 
 fn upstream_timeout(value: &str) -> Result<std::time::Duration, String> {

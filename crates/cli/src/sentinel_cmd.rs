@@ -1,5 +1,6 @@
-//! `mcp-runtime sentinel`: run Sentinel (audit ingest, storage, query API, UI), or query a running
-//! one with `sentinel status` and `sentinel events`.
+//! `mcp-runtime sentinel`: run Sentinel (audit ingest, storage, query API, UI), query a running
+//! one with `sentinel status` and `sentinel events`, or re-verify its audit chains with
+//! `sentinel verify`.
 
 use anyhow::{Context, Result, bail};
 use bytes::Bytes;
@@ -24,7 +25,11 @@ impl SentinelArgs {
     pub fn only_prints(&self) -> bool {
         matches!(
             self.command,
-            Some(SentinelCommand::Status(_) | SentinelCommand::Events(_))
+            Some(
+                SentinelCommand::Status(_)
+                    | SentinelCommand::Events(_)
+                    | SentinelCommand::Verify(_)
+            )
         )
     }
 }
@@ -37,6 +42,9 @@ enum SentinelCommand {
     Status(StatusArgs),
     /// List events from a running Sentinel, newest first, with filters.
     Events(Box<EventsArgs>),
+    /// Re-verify stored audit events against their hash chains and the signed checkpoints;
+    /// report every edited, removed or reordered event and exit non-zero when there is one.
+    Verify(Box<VerifyArgs>),
 }
 
 #[derive(Debug, clap::Args)]
@@ -79,6 +87,36 @@ struct ServeArgs {
     /// Largest accepted POST /events body, in bytes.
     #[arg(long, env = "SENTINEL_MAX_BODY_BYTES", default_value_t = mcp_runtime_sentinel::DEFAULT_MAX_BODY_BYTES)]
     max_body_bytes: usize,
+    /// Public keys (PEM files, comma-separated) trusted to sign the gateways' audit-chain
+    /// checkpoints: each checkpoint is marked valid or invalid on receipt. Without any, they are
+    /// stored unchecked.
+    #[arg(
+        long = "audit-public-key",
+        env = "SENTINEL_AUDIT_PUBLIC_KEYS",
+        value_delimiter = ',',
+        value_name = "FILE"
+    )]
+    audit_public_keys: Vec<std::path::PathBuf>,
+}
+
+#[derive(Debug, clap::Args)]
+struct VerifyArgs {
+    #[command(flatten)]
+    target: Target,
+    /// Read the store directly instead of asking a running Sentinel: sqlite://PATH (for
+    /// `mcp-runtime up`, `sentinel.db` in its state directory) or postgres://….
+    #[arg(long, value_name = "STORE_URL", conflicts_with = "in_cluster")]
+    store: Option<String>,
+    /// Verify events since: RFC 3339, Unix seconds, or a duration ago (15m, 24h, 7d).
+    #[arg(long, default_value = "7d")]
+    since: String,
+    /// Only this chain (a gateway instance's chain id).
+    #[arg(long, value_name = "CHAIN_ID")]
+    chain: Option<String>,
+    /// A public key trusted to sign checkpoints (PEM from `openssl pkey -pubout`, or base64 of
+    /// the 32 raw bytes); repeatable. Take it from where the key was made, never from the store.
+    #[arg(long = "public-key", value_name = "FILE")]
+    public_keys: Vec<std::path::PathBuf>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -181,7 +219,15 @@ pub fn run(args: &SentinelArgs) -> Result<ExitCode> {
         Some(SentinelCommand::Serve(serve_args)) => runtime.block_on(serve(serve_args)),
         Some(SentinelCommand::Status(status_args)) => runtime.block_on(status(status_args)),
         Some(SentinelCommand::Events(events_args)) => runtime.block_on(events(events_args)),
+        Some(SentinelCommand::Verify(verify_args)) => runtime.block_on(verify(verify_args)),
     }
+}
+
+fn read_public_key(path: &std::path::Path, flag: &str) -> Result<mcp_runtime_audit::PublicKey> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("{flag} {}: cannot read the public key", path.display()))?;
+    mcp_runtime_audit::PublicKey::parse(&text)
+        .with_context(|| format!("{flag} {}: not an Ed25519 public key", path.display()))
 }
 
 fn env_keys(name: &str) -> Vec<String> {
@@ -243,6 +289,12 @@ async fn serve(args: &ServeArgs) -> Result<ExitCode> {
         ),
     };
     config.max_body_bytes = args.max_body_bytes;
+    config.chain_keys = args
+        .audit_public_keys
+        .iter()
+        .filter(|p| !p.as_os_str().is_empty())
+        .map(|p| read_public_key(p, "--audit-public-key / SENTINEL_AUDIT_PUBLIC_KEYS"))
+        .collect::<Result<_>>()?;
     refuse_open_on_the_network(args, &config)?;
     let sentinel = Sentinel::open(config.clone())
         .await
@@ -495,4 +547,279 @@ async fn events(args: &EventsArgs) -> Result<ExitCode> {
         eprintln!("more: --cursor {cursor}");
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Where `verify` reads chains from: a running Sentinel's API, or the store itself.
+enum ChainSource<'a> {
+    Api(Source, &'a Target),
+    Store(std::sync::Arc<dyn mcp_runtime_sentinel::Store>),
+}
+
+/// A chain to verify: its id and emitter.
+struct ChainRef {
+    id: String,
+    source: String,
+}
+
+/// Pages of stored links read per request.
+const VERIFY_PAGE: u32 = 5000;
+
+impl ChainSource<'_> {
+    async fn chains(&self, since: &str, since_ns: i64) -> Result<Vec<ChainRef>> {
+        match self {
+            ChainSource::Api(source, target) => {
+                let (status, body) = source
+                    .get(target, &format!("/api/v1/chains?since={}", encode(since)))
+                    .await?;
+                if status != 200 {
+                    return Err(api_error(status, &body));
+                }
+                Ok(body["chains"]
+                    .as_array()
+                    .map(Vec::as_slice)
+                    .unwrap_or(&[])
+                    .iter()
+                    .map(|c| ChainRef {
+                        id: c["chain_id"].as_str().unwrap_or_default().to_owned(),
+                        source: c["source"].as_str().unwrap_or_default().to_owned(),
+                    })
+                    .collect())
+            }
+            ChainSource::Store(store) => {
+                Ok(
+                    mcp_runtime_sentinel::store::chain::statuses(store.as_ref(), since_ns, 1000)
+                        .await?
+                        .into_iter()
+                        .map(|c| ChainRef {
+                            id: c.chain_id,
+                            source: c.source,
+                        })
+                        .collect(),
+                )
+            }
+        }
+    }
+
+    /// Every stored link of the chain since `since`, with its event as stored now (links
+    /// whose event row is gone are left out: the verification sees them as missing).
+    async fn events(
+        &self,
+        chain_id: &str,
+        since: &str,
+        since_ns: i64,
+    ) -> Result<Vec<mcp_runtime_audit::chain::StoredEvent>> {
+        let mut out = Vec::new();
+        let mut after = 0i64;
+        loop {
+            let page: Vec<(i64, String, Option<String>)> = match self {
+                ChainSource::Api(source, target) => {
+                    let path = format!(
+                        "/api/v1/chains/{}/events?since={}&after={after}&limit={VERIFY_PAGE}",
+                        encode(chain_id),
+                        encode(since)
+                    );
+                    let (status, body) = source.get(target, &path).await?;
+                    if status != 200 {
+                        return Err(api_error(status, &body));
+                    }
+                    body["events"]
+                        .as_array()
+                        .map(Vec::as_slice)
+                        .unwrap_or(&[])
+                        .iter()
+                        .map(|e| {
+                            (
+                                e["seq"].as_i64().unwrap_or(0),
+                                e["ingest_hash"].as_str().unwrap_or_default().to_owned(),
+                                e["event"].as_str().map(str::to_owned),
+                            )
+                        })
+                        .collect()
+                }
+                ChainSource::Store(store) => mcp_runtime_sentinel::store::chain::linked_events(
+                    store.as_ref(),
+                    chain_id,
+                    after,
+                    since_ns,
+                    VERIFY_PAGE,
+                )
+                .await?
+                .into_iter()
+                .map(|e| (e.seq, e.ingest_hash, e.event))
+                .collect(),
+            };
+            let full = page.len() == VERIFY_PAGE as usize;
+            for (seq, ingest_hash, event) in page {
+                after = after.max(seq);
+                if let Some(json) = event {
+                    out.push(mcp_runtime_audit::chain::StoredEvent {
+                        position: u64::try_from(seq).unwrap_or(0),
+                        ingest_hash: Some(ingest_hash).filter(|h| !h.is_empty()),
+                        json,
+                    });
+                }
+            }
+            if !full {
+                return Ok(out);
+            }
+        }
+    }
+
+    async fn checkpoints(&self, chain_id: &str) -> Result<Vec<mcp_runtime_audit::Checkpoint>> {
+        match self {
+            ChainSource::Api(source, target) => {
+                let path = format!("/api/v1/chains/{}/checkpoints", encode(chain_id));
+                let (status, body) = source.get(target, &path).await?;
+                if status != 200 {
+                    return Err(api_error(status, &body));
+                }
+                let mut out = Vec::new();
+                for c in body["checkpoints"]
+                    .as_array()
+                    .map(Vec::as_slice)
+                    .unwrap_or(&[])
+                {
+                    out.push(
+                        serde_json::from_value(c.clone())
+                            .context("Sentinel answered a checkpoint this version cannot read")?,
+                    );
+                }
+                Ok(out)
+            }
+            ChainSource::Store(store) => Ok(mcp_runtime_sentinel::store::chain::checkpoints(
+                store.as_ref(),
+                chain_id,
+            )
+            .await?
+            .into_iter()
+            .map(|c| c.checkpoint)
+            .collect()),
+        }
+    }
+}
+
+/// `--since` as nanoseconds: RFC 3339, Unix seconds, or a duration ago.
+fn since_ns(value: &str) -> Result<i64> {
+    let value = value.trim();
+    let parsed = if let Ok(ts) = value.parse::<jiff::Timestamp>() {
+        i64::try_from(ts.as_nanosecond()).ok()
+    } else if let Ok(seconds) = value.parse::<i64>() {
+        seconds.checked_mul(1_000_000_000)
+    } else {
+        mcp_runtime_sentinel::parse_duration(value).and_then(|ago| {
+            let now = i64::try_from(jiff::Timestamp::now().as_nanosecond()).ok()?;
+            now.checked_sub(i64::try_from(ago.as_nanos()).ok()?)
+        })
+    };
+    parsed.with_context(|| {
+        format!(
+            "--since {value:?}: expected an RFC 3339 time, Unix seconds or a duration ago (24h, 7d)"
+        )
+    })
+}
+
+async fn verify(args: &VerifyArgs) -> Result<ExitCode> {
+    let keys: Vec<mcp_runtime_audit::PublicKey> = args
+        .public_keys
+        .iter()
+        .map(|p| read_public_key(p, "--public-key"))
+        .collect::<Result<_>>()?;
+    let since_ns = since_ns(&args.since)?;
+    let source = match &args.store {
+        Some(url) => {
+            let url: StoreUrl = url.parse().context("--store")?;
+            if let StoreUrl::Sqlite(path) = &url
+                && !path.exists()
+            {
+                bail!("--store {url}: no such database file");
+            }
+            let store = mcp_runtime_sentinel::store::open(&url)
+                .await
+                .with_context(|| format!("opening the store {url}"))?;
+            ChainSource::Store(store)
+        }
+        None => ChainSource::Api(Source::of(&args.target).await?, &args.target),
+    };
+    let mut chains = source.chains(&args.since, since_ns).await?;
+    if let Some(only) = &args.chain {
+        chains.retain(|c| &c.id == only);
+        if chains.is_empty() {
+            bail!(
+                "--chain {only}: no events of that chain since {}",
+                args.since
+            );
+        }
+    }
+    let mut reports = Vec::new();
+    for chain in &chains {
+        let events = source.events(&chain.id, &args.since, since_ns).await?;
+        let checkpoints = source.checkpoints(&chain.id).await?;
+        let report =
+            mcp_runtime_audit::chain::verify_chain(&chain.id, &events, &checkpoints, &keys);
+        reports.push((chain, report));
+    }
+    let clean = reports.iter().all(|(_, r)| r.is_clean());
+    if matches!(args.target.output, Output::Json) {
+        let chains: Vec<Value> = reports
+            .iter()
+            .map(|(chain, report)| {
+                let mut v = serde_json::to_value(report).unwrap_or(Value::Null);
+                v["source"] = Value::String(chain.source.clone());
+                v["clean"] = Value::Bool(report.is_clean());
+                v
+            })
+            .collect();
+        let out = serde_json::json!({
+            "clean": clean,
+            "since": args.since,
+            "trusted_keys": keys.iter().map(|k| k.key_id()).collect::<Vec<_>>(),
+            "chains": chains,
+        });
+        println!("{}", serde_json::to_string_pretty(&out)?);
+    } else {
+        if keys.is_empty() {
+            eprintln!(
+                "warning: no --public-key given: checkpoints are not checked, so a chain rewritten \
+                 with recomputed hashes would go unnoticed"
+            );
+        }
+        if reports.is_empty() {
+            println!("no chained events since {}", args.since);
+        }
+        for (chain, report) in &reports {
+            let range = match (report.first_seq, report.last_seq) {
+                (Some(first), Some(last)) => format!("seq {first}-{last}"),
+                _ => "no events".to_owned(),
+            };
+            let anchor = match report.anchored_seq {
+                Some(seq) => format!("signed up to seq {seq}"),
+                None if report.checkpoints_unchecked > 0 => format!(
+                    "{} checkpoint(s) not checked (no --public-key)",
+                    report.checkpoints_unchecked
+                ),
+                None if report.checkpoints_valid > 0 => format!(
+                    "{} signed checkpoint(s), none vouching for an intact chain",
+                    report.checkpoints_valid
+                ),
+                None => "no valid signed checkpoint".to_owned(),
+            };
+            let verdict = if report.is_clean() {
+                "OK".to_owned()
+            } else {
+                format!("{} PROBLEM(S)", report.findings.len())
+            };
+            println!(
+                "chain {} ({}): {} events, {range}, {anchor}: {verdict}",
+                chain.id, chain.source, report.events
+            );
+            for finding in &report.findings {
+                println!("  {finding}");
+            }
+        }
+    }
+    Ok(if clean {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }

@@ -141,8 +141,9 @@ pub fn run_up(args: &UpArgs) -> Result<ExitCode> {
             crate::signals::shutdown_signal(),
         )
         .await;
-        // Events of the last calls are still queued for the store: write them before exiting.
-        embedded.sink.flush(std::time::Duration::from_secs(5)).await;
+        // Events of the last calls are still queued for the store: write them, and the last
+        // checkpoint of the audit chain, before exiting.
+        embedded.sink.close(std::time::Duration::from_secs(5)).await;
         served
     })?;
     Ok(ExitCode::SUCCESS)

@@ -47,6 +47,10 @@ pub struct OperatorConfig {
     /// `MCP_MTLS_CLUSTER_ISSUER`: the cert-manager ClusterIssuer of the mtls certificates that
     /// `server render` prints (MR's variable; the operator itself issues nothing).
     pub mtls_cluster_issuer: Option<String>,
+    /// `MCP_AUDIT_SIGNING_KEY_SECRET`: the Secret (in each MCPServer's namespace) whose
+    /// `signing-key.pem` signs the gateway's audit-chain checkpoints; mounted into every gateway
+    /// that sends audit events.
+    pub audit_signing_key_secret: Option<String>,
 }
 
 impl Default for OperatorConfig {
@@ -88,6 +92,7 @@ impl OperatorConfig {
             cluster_name: get("MCP_CLUSTER_NAME").unwrap_or_else(|| "local".into()),
             runtime_image: get("MCP_RUNTIME_IMAGE"),
             mtls_cluster_issuer: get("MCP_MTLS_CLUSTER_ISSUER"),
+            audit_signing_key_secret: get("MCP_AUDIT_SIGNING_KEY_SECRET"),
         }
     }
 

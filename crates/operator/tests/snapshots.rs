@@ -210,3 +210,66 @@ fn missing_gateway_image_or_ingest_url_is_an_error_naming_the_field() {
         "{error}"
     );
 }
+
+#[test]
+fn the_audit_signing_key_secret_is_mounted_into_the_gateway_only() {
+    let manifest = r"
+apiVersion: mcpruntime.org/v1alpha1
+kind: MCPServer
+metadata: {name: notes, namespace: team-a, uid: 00000000-0000-0000-0000-000000000003}
+spec:
+  image: ghcr.io/acme/notes:1.0
+  ingressHost: mcp.example.com
+  gateway: {enabled: true}
+";
+    let loaded = mcp_runtime_api::manifest::parse_manifests(manifest, None);
+    assert!(loaded.errors.is_empty(), "{:?}", loaded.errors);
+    let server = loaded.servers().next().expect("server").clone();
+    let at: jiff::Timestamp = "2026-01-01T00:00:00Z".parse().expect("time");
+    let policy = render(
+        &server,
+        loaded.grants(),
+        loaded.sessions(),
+        "test-cluster",
+        at,
+    )
+    .expect("policy");
+    let pod_of = |config: &OperatorConfig| {
+        let desired = build(&server, Some(&policy), config, Some("sha256:c")).expect("builds");
+        serde_json::to_value(&desired.deployment).expect("json")["spec"]["template"]["spec"].clone()
+    };
+    // Not configured: nothing about it.
+    let pod = pod_of(&config());
+    assert!(!pod.to_string().contains("AUDIT_SIGNING_KEY_FILE"), "{pod}");
+    assert!(!pod.to_string().contains("audit-signing-key"), "{pod}");
+
+    let configured = OperatorConfig {
+        audit_signing_key_secret: Some("mcp-audit-signing".into()),
+        ..config()
+    };
+    let pod = pod_of(&configured);
+    let volume = pod["volumes"]
+        .as_array()
+        .expect("volumes")
+        .iter()
+        .find(|v| v["name"] == "audit-signing-key")
+        .expect("the signing key volume");
+    assert_eq!(volume["secret"]["secretName"], "mcp-audit-signing");
+    assert_eq!(volume["secret"]["items"][0]["key"], "signing-key.pem");
+    for container in pod["containers"].as_array().expect("containers") {
+        let mounts = container["volumeMounts"].to_string();
+        let env = container["env"].to_string();
+        if container["name"] == "mcp-gateway" {
+            assert!(
+                mounts.contains("/var/run/mcp-runtime/audit-signing"),
+                "{mounts}"
+            );
+            assert!(
+                env.contains("/var/run/mcp-runtime/audit-signing/signing-key.pem"),
+                "{env}"
+            );
+        } else {
+            assert!(!mounts.contains("audit-signing-key"), "{mounts}");
+        }
+    }
+}

@@ -38,6 +38,12 @@ pub(crate) fn router(inner: Shared) -> Router {
         .route("/api/v1/event-types", get(event_types))
         .route("/api/v1/analytics/usage", get(usage))
         .route("/api/v1/decisions", get(crate::decisions::decisions))
+        .route("/api/v1/chains", get(chains))
+        .route("/api/v1/chains/{chain_id}/events", get(chain_events))
+        .route(
+            "/api/v1/chains/{chain_id}/checkpoints",
+            get(chain_checkpoints),
+        )
         .route_layer(axum::middleware::from_fn_with_state(
             inner.clone(),
             read_auth,
@@ -192,7 +198,7 @@ async fn ingest_inner(inner: &Inner, headers: &HeaderMap, body: Body) -> Respons
             return error(StatusCode::BAD_REQUEST, code, e.to_string(), Value::Null);
         }
     };
-    if parsed.records.is_empty() {
+    if parsed.records.is_empty() && parsed.checkpoints.is_empty() {
         inner
             .metrics
             .events("rejected", parsed.rejected.len() as u64);
@@ -217,7 +223,10 @@ async fn ingest_inner(inner: &Inner, headers: &HeaderMap, body: Body) -> Respons
             }),
         );
     }
-    match inner.store_records(parsed.records, parsed.rejected).await {
+    match inner
+        .store_records(parsed.records, parsed.checkpoints, parsed.rejected)
+        .await
+    {
         Ok(outcome) => (
             StatusCode::ACCEPTED,
             axum::Json(json!({
@@ -701,6 +710,123 @@ async fn usage(
         Ok(body) => axum::Json(body).into_response(),
         Err(e) => store_failed(e),
     })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Audit chains
+
+/// Reads `since` (default: everything) as nanoseconds.
+fn since_param(params: &HashMap<String, String>) -> Result<i64, BadParam> {
+    match params.get("since").filter(|s| !s.is_empty()) {
+        None => Ok(i64::MIN),
+        Some(value) => parse_time(value, jiff::Timestamp::now()).ok_or_else(|| {
+            BadParam(
+                "since".into(),
+                format!(
+                    "since={value:?}: expected an RFC 3339 time, Unix seconds or a duration ago (15m, 24h, 7d)"
+                ),
+            )
+        }),
+    }
+}
+
+fn only_params(params: &HashMap<String, String>, allowed: &[&str]) -> Result<(), BadParam> {
+    match params.keys().find(|k| !allowed.contains(&k.as_str())) {
+        Some(unknown) => Err(BadParam(
+            unknown.clone(),
+            format!(
+                "unknown query parameter {unknown:?}; this endpoint takes {}",
+                allowed.join(", ")
+            ),
+        )),
+        None => Ok(()),
+    }
+}
+
+/// `GET /api/v1/chains`: per chain (gateway instance), what was recorded on receipt.
+async fn chains(
+    State(inner): State<Shared>,
+    Query(params): Query<HashMap<String, String>>,
+) -> Result<Response, BadParam> {
+    only_params(&params, &["since"])?;
+    let since = since_param(&params)?;
+    Ok(
+        match crate::store::chain::statuses(inner.store.as_ref(), since, 1000).await {
+            Ok(chains) => axum::Json(json!({
+                "chains": chains,
+                "signature_keys": inner.config.chain_keys.iter().map(|k| k.key_id()).collect::<Vec<_>>(),
+            }))
+            .into_response(),
+            Err(e) => store_failed(e),
+        },
+    )
+}
+
+/// `GET /api/v1/chains/{chain_id}/events`: a page of the chain's links in seq order, each with
+/// the hash computed on receipt and the event as stored now.
+async fn chain_events(
+    State(inner): State<Shared>,
+    Path(chain_id): Path<String>,
+    Query(params): Query<HashMap<String, String>>,
+) -> Result<Response, BadParam> {
+    only_params(&params, &["since", "after", "limit"])?;
+    let since = since_param(&params)?;
+    let after = match params.get("after").filter(|a| !a.is_empty()) {
+        None => 0,
+        Some(a) => a.parse::<i64>().map_err(|_| {
+            BadParam(
+                "after".into(),
+                format!("after must be a sequence number, got {a:?}"),
+            )
+        })?,
+    };
+    let limit = match params.get("limit").filter(|l| !l.is_empty()) {
+        None => 1000,
+        Some(l) => l
+            .parse::<u32>()
+            .ok()
+            .filter(|l| (1..=10_000).contains(l))
+            .ok_or_else(|| {
+                BadParam(
+                    "limit".into(),
+                    format!("limit must be 1..=10000, got {l:?}"),
+                )
+            })?,
+    };
+    Ok(
+        match crate::store::chain::linked_events(
+            inner.store.as_ref(),
+            &chain_id,
+            after,
+            since,
+            limit,
+        )
+        .await
+        {
+            Ok(events) => {
+                let next_after = (events.len() == limit as usize)
+                    .then(|| events.last().map(|e| e.seq))
+                    .flatten();
+                axum::Json(json!({
+                    "chain_id": chain_id,
+                    "events": events,
+                    "next_after": next_after,
+                }))
+                .into_response()
+            }
+            Err(e) => store_failed(e),
+        },
+    )
+}
+
+/// `GET /api/v1/chains/{chain_id}/checkpoints`: every stored checkpoint of the chain.
+async fn chain_checkpoints(State(inner): State<Shared>, Path(chain_id): Path<String>) -> Response {
+    match crate::store::chain::checkpoints(inner.store.as_ref(), &chain_id).await {
+        Ok(checkpoints) => {
+            axum::Json(json!({"chain_id": chain_id, "checkpoints": checkpoints})).into_response()
+        }
+        Err(e) => store_failed(e),
+    }
 }
 
 /// `/` and `/ui` redirect to `ui/` relative to where the router is mounted.

@@ -7,7 +7,7 @@ use serde::Serialize;
 use serde_json::Value;
 use serde_json::value::RawValue;
 
-use crate::store::{EventRecord, ReplayColumns};
+use crate::store::{CheckpointRecord, EventRecord, LinkRecord, ReplayColumns};
 
 /// Most events accepted in one request (the 1 MiB body limit usually binds first).
 pub const MAX_EVENTS_PER_REQUEST: usize = 10_000;
@@ -52,6 +52,8 @@ pub struct Parsed {
     pub received: usize,
     /// Valid events, ready to store.
     pub records: Vec<EventRecord>,
+    /// Valid checkpoint events, ready to store (their signatures not checked yet).
+    pub checkpoints: Vec<CheckpointRecord>,
     /// Refused events.
     pub rejected: Vec<Rejection>,
 }
@@ -96,7 +98,10 @@ pub fn parse_body(body: &[u8], trace_id: Option<&str>) -> Result<Parsed, BodyErr
     };
     for (index, raw) in items.into_iter().enumerate() {
         if let Some(record) = record_from_raw(raw, trace_id) {
-            parsed.records.push(record);
+            match record {
+                Received::Event(record) => parsed.records.push(*record),
+                Received::Checkpoint(checkpoint) => parsed.checkpoints.push(checkpoint),
+            }
             continue;
         }
         let mut item: Value = match serde_json::from_str(raw.get()) {
@@ -111,7 +116,9 @@ pub fn parse_body(body: &[u8], trace_id: Option<&str>) -> Result<Parsed, BodyErr
                 continue;
             }
         };
-        if let (Some(trace_id), Some(object)) = (trace_id, item.as_object_mut()) {
+        // A chained event is stored exactly as hashed: nothing is added to it.
+        let chained = item.get("chain").is_some_and(|c| !c.is_null());
+        if let (Some(trace_id), Some(object), false) = (trace_id, item.as_object_mut(), chained) {
             let missing = match object.get("trace_id") {
                 None | Some(Value::Null) => true,
                 Some(Value::String(t)) => t.is_empty(),
@@ -141,13 +148,39 @@ pub fn parse_body(body: &[u8], trace_id: Option<&str>) -> Result<Parsed, BodyErr
 /// The fast path: an event that reads as an [`AuditEvent`], passes every check and needs no
 /// field added becomes a record holding its text as received. `None` sends it down the slow
 /// path ([`record_from_value`]), which gives the authoritative answer.
-fn record_from_raw(raw: &RawValue, trace_id: Option<&str>) -> Option<EventRecord> {
+fn record_from_raw(raw: &RawValue, trace_id: Option<&str>) -> Option<Received> {
     let event: AuditEvent = serde_json::from_str(raw.get()).ok()?;
-    let needs_trace_id = trace_id.is_some() && event.trace_id.as_deref().is_none_or(str::is_empty);
+    let needs_trace_id = trace_id.is_some()
+        && event.chain.is_none()
+        && event.checkpoint.is_none()
+        && event.trace_id.as_deref().is_none_or(str::is_empty);
     if needs_trace_id || check_event_id(&event.event_id).is_err() || event.validate().is_err() {
         return None;
     }
-    record_of(event, raw.get().to_owned()).ok()
+    if event.checkpoint.is_some() {
+        return checkpoint_of(event).map(Received::Checkpoint);
+    }
+    record_of(event, raw.get().to_owned())
+        .ok()
+        .map(|r| Received::Event(Box::new(r)))
+}
+
+/// What one valid item of a body is.
+enum Received {
+    Event(Box<EventRecord>),
+    Checkpoint(CheckpointRecord),
+}
+
+/// The record of a checkpoint event (`None` when it carries no checkpoint).
+fn checkpoint_of(event: AuditEvent) -> Option<CheckpointRecord> {
+    let ts_ns = i64::try_from(event.timestamp.as_nanosecond()).ok()?;
+    Some(CheckpointRecord {
+        event_id: event.event_id,
+        ts_ns,
+        source: event.source,
+        checkpoint: event.checkpoint?,
+        signature_valid: None,
+    })
 }
 
 fn check_event_id(id: &str) -> Result<(), (String, String)> {
@@ -187,7 +220,17 @@ fn required_string<'a>(
 /// Validates one event (a JSON value) and turns it into a stored record. The error names the
 /// offending field. An event without `event_id` gets a fresh UUIDv7 (such events cannot be
 /// deduplicated: the gateway always sets one).
-pub fn record_from_value(mut value: Value) -> Result<EventRecord, (String, String)> {
+pub fn record_from_value(value: Value) -> Result<EventRecord, (String, String)> {
+    match received_from_value(value)? {
+        Received::Event(record) => Ok(*record),
+        Received::Checkpoint(_) => Err(invalid(
+            "event_type",
+            "a checkpoint event is stored as a checkpoint, not as an event",
+        )),
+    }
+}
+
+fn received_from_value(mut value: Value) -> Result<Received, (String, String)> {
     let Some(object) = value.as_object_mut() else {
         return Err(invalid("(event)", "an event must be a JSON object"));
     };
@@ -216,7 +259,11 @@ pub fn record_from_value(mut value: Value) -> Result<EventRecord, (String, Strin
         None | Some(Value::Null | Value::String(_)) => {}
         Some(_) => return Err(invalid("trace_id", "trace_id must be a string")),
     }
+    let checkpoint = object.get("event_type").and_then(Value::as_str)
+        == Some(mcp_runtime_audit::EVENT_TYPE_CHECKPOINT);
     match object.get("payload") {
+        // A checkpoint carries its `checkpoint` instead (checked by `validate` below).
+        None | Some(Value::Null) if checkpoint => {}
         None | Some(Value::Null) => return Err(invalid("payload", "payload is required")),
         Some(Value::Object(_)) => {}
         Some(_) => return Err(invalid("payload", "payload must be a JSON object")),
@@ -236,17 +283,38 @@ pub fn record_from_value(mut value: Value) -> Result<EventRecord, (String, Strin
             ValidationError::MissingSource => "source",
             ValidationError::MissingEventType => "event_type",
             ValidationError::MissingPayload => "payload",
+            ValidationError::MissingCheckpoint => "checkpoint",
         };
         invalid(field, e.to_string())
     })?;
+    if event.checkpoint.is_some() {
+        return checkpoint_of(event)
+            .map(Received::Checkpoint)
+            .ok_or_else(|| invalid("timestamp", "timestamp is out of range"));
+    }
     let json = serde_json::to_string(&value).map_err(|e| invalid("(event)", e.to_string()))?;
-    record_of(event, json)
+    record_of(event, json).map(|r| Received::Event(Box::new(r)))
 }
 
 /// The record of a valid event; `json` is its text.
 fn record_of(event: AuditEvent, json: String) -> Result<EventRecord, (String, String)> {
     let ts_ns = i64::try_from(event.timestamp.as_nanosecond())
         .map_err(|_| invalid("timestamp", "timestamp is out of range"))?;
+    let chain = match event.chain {
+        None => None,
+        Some(link) => {
+            // The hash of the event exactly as received: what a later verification compares.
+            let value: Value =
+                serde_json::from_str(&json).map_err(|e| invalid("(event)", e.to_string()))?;
+            Some(LinkRecord {
+                chain_id: link.id,
+                seq: i64::try_from(link.seq)
+                    .map_err(|_| invalid("chain.seq", "chain.seq is out of range"))?,
+                prev_hash: link.prev_hash,
+                hash: mcp_runtime_audit::chain::event_hash(&value),
+            })
+        }
+    };
     let payload = event.payload.unwrap_or_default();
     let replay = ReplayColumns::of(&payload);
     Ok(EventRecord {
@@ -273,7 +341,16 @@ fn record_of(event: AuditEvent, json: String) -> Result<EventRecord, (String, St
         latency_ms: i64::try_from(payload.latency_ms).unwrap_or(i64::MAX),
         json,
         replay,
+        chain,
     })
+}
+
+/// The checkpoint record of a valid checkpoint event handed over in process.
+pub fn checkpoint_from_event(event: &AuditEvent) -> Option<CheckpointRecord> {
+    if event.validate().is_err() || check_event_id(&event.event_id).is_err() {
+        return None;
+    }
+    checkpoint_of(event.clone())
 }
 
 /// Turns an [`AuditEvent`] handed over in process into a record (it is validated the same way).

@@ -48,7 +48,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use mcp_runtime_audit::{AuditEvent, AuditSink};
+use mcp_runtime_audit::chain::SignatureCheck;
+use mcp_runtime_audit::{AuditEvent, AuditSink, Chainer, PublicKey, Signer};
 use tokio::sync::{Semaphore, mpsc};
 
 pub use api::IngestOutcome;
@@ -57,7 +58,7 @@ pub use ingest::Rejection;
 pub use store::{Store, StoreError, StoreUrl};
 
 use crate::metrics::Metrics;
-use crate::store::EventRecord;
+use crate::store::{CheckpointRecord, EventRecord};
 
 /// Default request body limit of `POST /events` (1 MiB).
 pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -85,6 +86,9 @@ pub struct SentinelConfig {
     pub ingest_wait: Duration,
     /// Queue of the in-process sink; events beyond it are dropped and counted (default 65536).
     pub sink_queue: usize,
+    /// Public keys trusted to sign audit-chain checkpoints; a checkpoint is marked valid on
+    /// receipt when one of them verifies it. Empty: checkpoints are stored unchecked.
+    pub chain_keys: Vec<PublicKey>,
 }
 
 impl std::fmt::Debug for SentinelConfig {
@@ -102,6 +106,14 @@ impl std::fmt::Debug for SentinelConfig {
             .field("max_inflight_requests", &self.max_inflight_requests)
             .field("ingest_wait", &self.ingest_wait)
             .field("sink_queue", &self.sink_queue)
+            .field(
+                "chain_keys",
+                &self
+                    .chain_keys
+                    .iter()
+                    .map(PublicKey::key_id)
+                    .collect::<Vec<_>>(),
+            )
             .finish()
     }
 }
@@ -119,6 +131,7 @@ impl SentinelConfig {
             max_inflight_requests: 32,
             ingest_wait: Duration::from_secs(10),
             sink_queue: 65_536,
+            chain_keys: Vec::new(),
         }
     }
 }
@@ -161,20 +174,49 @@ impl Inner {
     pub(crate) async fn store_records(
         &self,
         records: Vec<EventRecord>,
+        checkpoints: Vec<CheckpointRecord>,
         rejected: Vec<Rejection>,
     ) -> Result<IngestOutcome, StoreError> {
-        store_records(self.store.as_ref(), &self.metrics, records, rejected).await
+        store_records(
+            self.store.as_ref(),
+            &self.metrics,
+            &self.config.chain_keys,
+            (records, checkpoints, rejected),
+        )
+        .await
     }
 }
 
 async fn store_records(
     store: &dyn Store,
     metrics: &Metrics,
-    records: Vec<EventRecord>,
-    rejected: Vec<Rejection>,
+    chain_keys: &[PublicKey],
+    (records, mut checkpoints, rejected): Received,
 ) -> Result<IngestOutcome, StoreError> {
     let valid = records.len() as u64;
-    let stored = store.insert(records).await?;
+    let stored = if records.is_empty() {
+        0
+    } else {
+        store.insert(records).await?
+    };
+    if !checkpoints.is_empty() {
+        for c in &mut checkpoints {
+            c.signature_valid = match c.checkpoint.check(chain_keys) {
+                SignatureCheck::Valid => Some(true),
+                SignatureCheck::Invalid => {
+                    tracing::warn!(
+                        chain_id = %c.checkpoint.chain_id,
+                        seq = c.checkpoint.seq,
+                        key_id = %c.checkpoint.key_id,
+                        "sentinel: an audit-chain checkpoint is not signed by a trusted key"
+                    );
+                    Some(false)
+                }
+                SignatureCheck::Unchecked => None,
+            };
+        }
+        store.insert_checkpoints(checkpoints).await?;
+    }
     let duplicates = valid.saturating_sub(stored);
     metrics.events("stored", stored);
     metrics.events("duplicate", duplicates);
@@ -270,8 +312,10 @@ impl Sentinel {
 
     /// Validates and stores events handed over in process, exactly as `POST /events` would.
     pub async fn ingest(&self, events: &[AuditEvent]) -> Result<IngestOutcome, StoreError> {
-        let (records, rejected) = to_records(events);
-        self.inner.store_records(records, rejected).await
+        let (records, checkpoints, rejected) = to_records(events);
+        self.inner
+            .store_records(records, checkpoints, rejected)
+            .await
     }
 
     /// An [`AuditSink`] that stores events in this Sentinel without HTTP. `emit` never blocks:
@@ -279,35 +323,123 @@ impl Sentinel {
     /// when the queue is full, events are dropped, counted in
     /// `sentinel_sink_dropped_events_total` and logged.
     pub fn sink(&self) -> SentinelSink {
+        self.spawn_sink(None)
+    }
+
+    /// Like [`Sentinel::sink`], but the sink's task also chains the events (one chain per sink)
+    /// in the order it stores them, and, with a `signer`, stores a signed checkpoint of the
+    /// chain head every `checkpoint_interval` when it moved, and when the sink closes
+    /// ([`SentinelSink::close`]).
+    pub fn chained_sink(
+        &self,
+        signer: Option<Arc<Signer>>,
+        checkpoint_interval: Duration,
+    ) -> SentinelSink {
+        self.spawn_sink(Some(SinkChain {
+            chainer: Chainer::new(),
+            signer,
+            interval: checkpoint_interval.max(Duration::from_millis(10)),
+            checkpointed_seq: 0,
+        }))
+    }
+
+    fn spawn_sink(&self, mut chain: Option<SinkChain>) -> SentinelSink {
         let (tx, mut rx) = mpsc::channel::<AuditEvent>(self.inner.config.sink_queue.max(1));
         let store = self.inner.store.clone();
         let metrics = self.inner.metrics.clone();
+        let keys = self.inner.config.chain_keys.clone();
         let pending = Arc::new(AtomicU64::new(0));
         let in_task = pending.clone();
+        let chain_id = chain.as_ref().map(|c| c.chainer.id().to_owned());
+        let (close_tx, mut close_rx) = mpsc::channel::<tokio::sync::oneshot::Sender<()>>(1);
         tokio::spawn(async move {
             let mut batch = Vec::with_capacity(1024);
-            while rx.recv_many(&mut batch, 1024).await > 0 {
+            let interval = chain
+                .as_ref()
+                .map_or(Duration::from_secs(3600), |c| c.interval);
+            let mut next_checkpoint = tokio::time::Instant::now() + interval;
+            loop {
+                let mut closing = None;
+                tokio::select! {
+                    received = rx.recv_many(&mut batch, 1024) => if received == 0 {
+                        return;
+                    },
+                    () = tokio::time::sleep_until(next_checkpoint) => {}
+                    reply = close_rx.recv() => closing = reply,
+                }
+                if closing.is_some() {
+                    // Everything emitted before the close, then the last checkpoint.
+                    while let Ok(ev) = rx.try_recv() {
+                        batch.push(ev);
+                    }
+                }
                 let n = batch.len() as u64;
-                let (records, rejected) = to_records(&batch);
-                batch.clear();
-                if let Err(e) = store_records(store.as_ref(), &metrics, records, rejected).await {
-                    tracing::warn!(error = %e, "sentinel: in-process sink could not store events");
+                if let Some(chain) = &mut chain {
+                    for event in &mut batch {
+                        chain.chainer.link(event);
+                    }
+                    if closing.is_some() || tokio::time::Instant::now() >= next_checkpoint {
+                        next_checkpoint = tokio::time::Instant::now() + interval;
+                        batch.extend(chain.checkpoint());
+                    }
+                }
+                if !batch.is_empty() {
+                    let received = to_records(&batch);
+                    batch.clear();
+                    if let Err(e) = store_records(store.as_ref(), &metrics, &keys, received).await {
+                        tracing::warn!(error = %e, "sentinel: in-process sink could not store events");
+                    }
                 }
                 in_task.fetch_sub(n, Ordering::AcqRel);
+                if let Some(reply) = closing {
+                    let _ = reply.send(());
+                }
             }
         });
         SentinelSink {
             tx,
             pending,
             metrics: self.inner.metrics.clone(),
+            chain_id,
+            close: close_tx,
         }
     }
 }
 
-fn to_records(events: &[AuditEvent]) -> (Vec<EventRecord>, Vec<Rejection>) {
+/// The chain an in-process sink keeps.
+struct SinkChain {
+    chainer: Chainer,
+    signer: Option<Arc<Signer>>,
+    interval: Duration,
+    checkpointed_seq: u64,
+}
+
+impl SinkChain {
+    /// A checkpoint event of the head, when it moved since the last one.
+    fn checkpoint(&mut self) -> Option<AuditEvent> {
+        let checkpoint = self.chainer.checkpoint(self.signer.as_deref()?)?;
+        if checkpoint.seq == self.checkpointed_seq {
+            return None;
+        }
+        self.checkpointed_seq = checkpoint.seq;
+        Some(AuditEvent::checkpoint(self.chainer.source(), checkpoint))
+    }
+}
+
+/// Events, checkpoints and refused items of one hand-over.
+type Received = (Vec<EventRecord>, Vec<CheckpointRecord>, Vec<Rejection>);
+
+fn to_records(events: &[AuditEvent]) -> Received {
     let mut records = Vec::with_capacity(events.len());
+    let mut checkpoints = Vec::new();
     let mut rejected = Vec::new();
     for (index, event) in events.iter().enumerate() {
+        if event.checkpoint.is_some()
+            && let Some(checkpoint) = ingest::checkpoint_from_event(event)
+        {
+            checkpoints.push(checkpoint);
+            continue;
+        }
         match ingest::record_from_event(event) {
             Ok(r) => records.push(r),
             Err((field, error)) => rejected.push(Rejection {
@@ -318,7 +450,7 @@ fn to_records(events: &[AuditEvent]) -> (Vec<EventRecord>, Vec<Rejection>) {
             }),
         }
     }
-    (records, rejected)
+    (records, checkpoints, rejected)
 }
 
 /// The in-process [`AuditSink`] of a [`Sentinel`] (see [`Sentinel::sink`]).
@@ -327,9 +459,28 @@ pub struct SentinelSink {
     tx: mpsc::Sender<AuditEvent>,
     pending: Arc<AtomicU64>,
     metrics: Arc<Metrics>,
+    chain_id: Option<String>,
+    close: mpsc::Sender<tokio::sync::oneshot::Sender<()>>,
 }
 
 impl SentinelSink {
+    /// The id of the chain this sink keeps ([`Sentinel::chained_sink`]).
+    pub fn chain_id(&self) -> Option<&str> {
+        self.chain_id.as_deref()
+    }
+
+    /// Stores everything emitted so far and, for a chained sink with a signer, a last checkpoint
+    /// of the chain head. Waits up to `timeout`; returns whether it was done in time.
+    pub async fn close(&self, timeout: Duration) -> bool {
+        let (reply, done) = tokio::sync::oneshot::channel();
+        if self.close.send(reply).await.is_err() {
+            return false;
+        }
+        tokio::time::timeout(timeout, done)
+            .await
+            .is_ok_and(|r| r.is_ok())
+    }
+
     /// Waits until every event emitted so far has been written (or failed), up to `timeout`.
     /// Returns whether the queue drained.
     pub async fn flush(&self, timeout: Duration) -> bool {

@@ -44,6 +44,7 @@ suite!(
     in_process_sink_stores_events,
     health_endpoints_report_the_store,
     decisions_stream_the_replay_inputs_of_tool_calls,
+    audit_chains_are_recorded_and_reported,
 );
 
 fn ids(events: &Value) -> Vec<String> {
@@ -775,4 +776,142 @@ async fn decisions_stream_the_replay_inputs_of_tool_calls(store: TestStore) {
     assert_eq!(bad.body["parameter"], "from");
     let unknown = get(&format!("{}/api/v1/decisions?server=files", server.base)).await;
     assert_eq!(unknown.status, 400, "{}", unknown.text);
+}
+
+async fn audit_chains_are_recorded_and_reported(store: TestStore) {
+    use mcp_runtime_audit::chain::{self, Chainer, Signer};
+    use std::sync::Arc;
+    let signer = Arc::new(Signer::from_pem(&Signer::generate_pem().expect("key")).expect("key"));
+    let mut config = SentinelConfig::new(store.url.clone());
+    config.chain_keys = vec![signer.public_key()];
+    let sentinel = Sentinel::open(config).await.expect("open");
+    let request_event = |i: u64| {
+        AuditEvent::request(RequestPayload {
+            server: "files".into(),
+            latency_ms: i,
+            ..RequestPayload::default()
+        })
+    };
+
+    // The in-process sink chains what it stores and signs the head when it closes.
+    let sink = sentinel.chained_sink(Some(signer.clone()), Duration::from_secs(3600));
+    for i in 0..10 {
+        sink.emit(request_event(i));
+    }
+    assert!(sink.close(Duration::from_secs(10)).await, "the sink closed");
+    let sink_chain = sink.chain_id().expect("chained").to_owned();
+
+    // Over HTTP, a chain with seq 3 lost, seq 5 linked to the wrong hash, and a checkpoint
+    // signed by a key Sentinel does not trust.
+    let mut chainer = Chainer::with_id("http-chain");
+    let mut events = Vec::new();
+    for i in 1..=6u64 {
+        let mut event = request_event(i);
+        chainer.link(&mut event);
+        if i == 5 {
+            let link = event.chain.as_mut().expect("link");
+            link.prev_hash = chain::GENESIS.to_owned();
+        }
+        if i != 3 {
+            events.push(serde_json::to_value(&event).expect("json"));
+        }
+    }
+    let stranger = Signer::from_pem(&Signer::generate_pem().expect("key")).expect("key");
+    let checkpoint = chainer.checkpoint(&stranger).expect("checkpoint");
+    events.push(
+        serde_json::to_value(AuditEvent::checkpoint("files-gateway", checkpoint)).expect("json"),
+    );
+    let server = common::start_with(sentinel).await;
+    let reply = request(
+        "POST",
+        &format!("{}/events", server.base),
+        &[
+            ("content-type", "application/json"),
+            (
+                "traceparent",
+                "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+            ),
+        ],
+        serde_json::to_vec(&Value::Array(events.clone())).expect("body"),
+    )
+    .await;
+    assert_eq!(reply.status, 202, "{}", reply.text);
+    assert_eq!(
+        reply.body["stored"], 5,
+        "checkpoints are not events: {}",
+        reply.body
+    );
+
+    let chains = get(&format!("{}/api/v1/chains", server.base)).await;
+    assert_eq!(chains.status, 200, "{}", chains.text);
+    let find = |id: &str| {
+        chains.body["chains"]
+            .as_array()
+            .expect("chains")
+            .iter()
+            .find(|c| c["chain_id"] == id)
+            .cloned()
+            .unwrap_or_else(|| panic!("chain {id} in {}", chains.body))
+    };
+    let clean = find(&sink_chain);
+    assert_eq!(
+        (
+            clean["events"].clone(),
+            clean["first_seq"].clone(),
+            clean["last_seq"].clone()
+        ),
+        (json!(10), json!(1), json!(10))
+    );
+    assert_eq!(
+        (clean["gaps"].clone(), clean["mismatches"].clone()),
+        (json!(0), json!(0))
+    );
+    assert_eq!(
+        clean["last_checkpoint"],
+        json!({"seq": 10, "time": clean["last_checkpoint"]["time"], "signature": "valid", "matches_event": true})
+    );
+    let broken = find("http-chain");
+    assert_eq!(
+        (
+            broken["events"].clone(),
+            broken["gaps"].clone(),
+            broken["mismatches"].clone()
+        ),
+        // Seq 5 names the wrong predecessor, and seq 6 names seq 5 as it was before that edit.
+        (json!(5), json!(1), json!(2)),
+        "{broken}"
+    );
+    assert_eq!(broken["last_checkpoint"]["signature"], "invalid");
+
+    // What verify reads: the links in seq order with the events exactly as sent (no trace_id
+    // was added to chained events).
+    let page = get(&format!("{}/api/v1/chains/http-chain/events", server.base)).await;
+    assert_eq!(page.status, 200, "{}", page.text);
+    let rows = page.body["events"].as_array().expect("events");
+    let seqs: Vec<i64> = rows
+        .iter()
+        .map(|r| r["seq"].as_i64().expect("seq"))
+        .collect();
+    assert_eq!(seqs, [1, 2, 4, 5, 6]);
+    for (row, sent) in rows.iter().zip(events.iter()) {
+        let stored: Value =
+            serde_json::from_str(row["event"].as_str().expect("event")).expect("json");
+        assert_eq!(&stored, sent);
+        assert_eq!(row["ingest_hash"], chain::event_hash(sent).as_str());
+    }
+    let checkpoints = get(&format!(
+        "{}/api/v1/chains/http-chain/checkpoints",
+        server.base
+    ))
+    .await;
+    assert_eq!(checkpoints.body["checkpoints"][0]["seq"], 6);
+    assert_eq!(
+        checkpoints.body["checkpoints"][0]["signature_on_receipt"],
+        "invalid"
+    );
+    let bad = get(&format!("{}/api/v1/chains?sinse=1h", server.base)).await;
+    assert_eq!(
+        (bad.status, bad.body["parameter"].clone()),
+        (400, json!("sinse"))
+    );
 }

@@ -499,6 +499,41 @@ async function eventPage(id) {
   ];
 }
 
+async function chains() {
+  setTitle('Audit chains', 'chains');
+  const since = currentRange() === 'all' ? {} : { since: currentRange() };
+  const body = await api('chains', since);
+  const rows = body.chains.map((c) => {
+    const cp = c.last_checkpoint;
+    const cpText = !cp ? 'none yet'
+      : 'seq ' + fmt(cp.seq) + ' · signature ' + cp.signature
+        + (cp.matches_event === false ? ' · DOES NOT MATCH the stored event' : '')
+        + (cp.time ? ' · ' + ago(cp.time) : '');
+    const cpBad = cp && (cp.signature === 'invalid' || cp.matches_event === false);
+    const healthy = !c.gaps && !c.mismatches && !cpBad;
+    return h('tr', { 'data-chain': c.chain_id },
+      h('td', {}, h('div', { text: c.source }), h('div', { class: 'muted mono', text: c.chain_id })),
+      h('td', { class: 'num', 'data-col': 'events', text: fmt(c.events) }),
+      h('td', { class: 'num', 'data-col': 'last-seq', text: fmt(c.last_seq) }),
+      h('td', { class: 'num' + (c.gaps ? ' deny-text' : ''), 'data-col': 'gaps', text: fmt(c.gaps) }),
+      h('td', { class: 'num' + (c.mismatches ? ' deny-text' : ''), 'data-col': 'mismatches', text: fmt(c.mismatches) }),
+      h('td', { class: cpBad ? 'deny-text' : (cp && cp.signature === 'valid' ? 'ok-text' : 'muted'), 'data-col': 'checkpoint', text: cpText }),
+      h('td', { 'data-col': 'status', class: healthy ? 'ok-text' : 'deny-text', text: healthy ? 'intact' : 'check with sentinel verify' }),
+      h('td', { title: c.last_event ? clock(c.last_event) : '', text: ago(c.last_event) }));
+  });
+  const keys = body.signature_keys.length
+    ? 'Checkpoint signatures are checked on receipt against key ' + body.signature_keys.join(', ') + '.'
+    : 'No checkpoint key is configured in this Sentinel: signatures are stored unchecked.';
+  return [
+    card(null,
+      h('p', { class: 'muted', text: 'Each gateway instance chains its audit events (seq, prev_hash) and signs the chain head in checkpoints. '
+        + 'Gaps and mismatches are computed from what was recorded on receipt; `mcp-runtime sentinel verify` re-checks the stored events themselves. ' + keys }),
+      rows.length ? h('table', { class: 'events', 'data-testid': 'chains' },
+        h('thead', {}, h('tr', {}, ['Gateway instance', 'Events', 'Last seq', 'Gaps', 'Mismatches', 'Last checkpoint', 'Status', 'Last event'].map((t) => h('th', { text: t })))),
+        h('tbody', {}, rows)) : empty('No chained events in this range.')),
+  ];
+}
+
 // ---------------------------------------------------------------------------------------------
 // Shell
 
@@ -530,6 +565,7 @@ async function render() {
       case 'decisions': content = await decisions(); break;
       case 'servers': content = await servers(); break;
       case 'agents': content = await agents(); break;
+      case 'chains': content = await chains(); break;
       case 'server': content = await entity('server', r.arg || ''); break;
       case 'agent': content = await entity('agent', r.arg || ''); break;
       case 'event': content = await eventPage(r.arg || ''); break;

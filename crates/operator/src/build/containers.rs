@@ -3,9 +3,10 @@
 
 use super::deployment::resolve_image;
 use super::{
-    BRIDGE_BIN_DIR, BuildError, Context, GATEWAY_CONTAINER, GATEWAY_TLS_DIR, GATEWAY_TLS_VOLUME,
-    GATEWAY_TOKEN_DIR, POLICY_KEY, POLICY_MOUNT_DIR, env_literal, env_secret, resources,
-    restricted_security_context, tcp_probe, traefik_spiffe_id,
+    AUDIT_SIGNING_DIR, AUDIT_SIGNING_KEY, AUDIT_SIGNING_VOLUME, BRIDGE_BIN_DIR, BuildError,
+    Context, GATEWAY_CONTAINER, GATEWAY_TLS_DIR, GATEWAY_TLS_VOLUME, GATEWAY_TOKEN_DIR, POLICY_KEY,
+    POLICY_MOUNT_DIR, env_literal, env_secret, resources, restricted_security_context, tcp_probe,
+    traefik_spiffe_id,
 };
 use k8s_openapi::api::core::v1::{
     Container, ContainerPort, EnvVar, ExecAction, HTTPGetAction, Probe, Volume, VolumeMount,
@@ -303,6 +304,13 @@ pub(super) fn gateway_container(
             env.push(env_secret("ANALYTICS_API_KEY", &key.name, &key.key));
         }
     }
+    let signing_secret = audit_signing_secret(ctx);
+    if signing_secret.is_some() {
+        env.push(env_literal(
+            "AUDIT_SIGNING_KEY_FILE",
+            format!("{AUDIT_SIGNING_DIR}/{AUDIT_SIGNING_KEY}"),
+        ));
+    }
 
     Ok(Container {
         name: GATEWAY_CONTAINER.into(),
@@ -362,10 +370,32 @@ pub(super) fn gateway_container(
                 read_only: Some(true),
                 ..VolumeMount::default()
             }))
+            .chain(signing_secret.map(|_| VolumeMount {
+                name: AUDIT_SIGNING_VOLUME.into(),
+                mount_path: AUDIT_SIGNING_DIR.into(),
+                read_only: Some(true),
+                ..VolumeMount::default()
+            }))
             .collect(),
         ),
         ..Container::default()
     })
+}
+
+/// The Secret holding the audit-chain signing key, when the operator is configured with one
+/// and the gateway sends audit events (a gateway without them has no chain to sign).
+pub(super) fn audit_signing_secret<'a>(ctx: &'a Context<'_>) -> Option<&'a str> {
+    let disabled = ctx
+        .server
+        .spec
+        .analytics
+        .as_ref()
+        .and_then(|a| a.disabled)
+        .unwrap_or(false);
+    ctx.config
+        .audit_signing_key_secret
+        .as_deref()
+        .filter(|_| !disabled)
 }
 
 /// The wire string of a serde enum (`allow-list`, `deny`).

@@ -1,6 +1,8 @@
 //! The server's Deployment (`<name>`, and `<name>-canary` for a canary rollout).
 
-use super::containers::{bridge_installer, gateway_container, server_container};
+use super::containers::{
+    audit_signing_secret, bridge_installer, gateway_container, server_container,
+};
 use super::{
     APP_LABEL, BuildError, CONFIG_HASH_ANNOTATION, Context, GATEWAY_TLS_VOLUME, NON_ROOT_UID,
     ROLLOUT_TRACK_LABEL, Track, WORKLOAD_SERVICE_ACCOUNT, gateway_tls_secret, non_empty,
@@ -67,6 +69,25 @@ pub(super) fn deployment(
                 name: GATEWAY_TLS_VOLUME.into(),
                 secret: Some(SecretVolumeSource {
                     secret_name: Some(gateway_tls_secret(&ctx.name)),
+                    ..SecretVolumeSource::default()
+                }),
+                ..Volume::default()
+            });
+        }
+        if let Some(secret) = audit_signing_secret(ctx) {
+            // Only the key the gateway reads, mounted into the gateway container alone (readable
+            // by its non-root user: the pod sets no fsGroup); a missing Secret keeps the pod
+            // from starting (its event names the Secret) rather than running unsigned.
+            volumes.push(Volume {
+                name: super::AUDIT_SIGNING_VOLUME.into(),
+                secret: Some(SecretVolumeSource {
+                    secret_name: Some(secret.to_owned()),
+                    items: Some(vec![KeyToPath {
+                        key: super::AUDIT_SIGNING_KEY.into(),
+                        path: super::AUDIT_SIGNING_KEY.into(),
+                        mode: None,
+                    }]),
+                    default_mode: Some(0o444),
                     ..SecretVolumeSource::default()
                 }),
                 ..Volume::default()

@@ -66,6 +66,12 @@ pub const GATEWAY_CONTAINER: &str = "mcp-gateway";
 pub const GATEWAY_TOKEN_DIR: &str = "/var/run/secrets/kubernetes.io/serviceaccount";
 /// The gateway's TLS Secret volume (mtls mode).
 pub const GATEWAY_TLS_VOLUME: &str = "gateway-tls";
+/// The volume of the audit-chain signing key (`MCP_AUDIT_SIGNING_KEY_SECRET`).
+pub const AUDIT_SIGNING_VOLUME: &str = "audit-signing-key";
+/// Where the gateway finds it.
+pub const AUDIT_SIGNING_DIR: &str = "/var/run/mcp-runtime/audit-signing";
+/// The key in the Secret (and the file name in the mount).
+pub const AUDIT_SIGNING_KEY: &str = "signing-key.pem";
 /// Where the policy ConfigMap is mounted in the sidecar.
 pub const POLICY_MOUNT_DIR: &str = "/var/run/mcp-runtime/policy";
 /// The ConfigMap key holding the policy document.

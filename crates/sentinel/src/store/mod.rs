@@ -1,6 +1,7 @@
 //! Storage: the [`Store`] trait, its SQLite and PostgreSQL implementations, and the typed
 //! queries the API runs on top of it (shared SQL, so both stores answer identically).
 
+pub mod chain;
 mod postgres;
 pub(crate) mod queries;
 pub mod replay;
@@ -13,6 +14,7 @@ use std::str::FromStr;
 
 use futures_util::future::BoxFuture;
 
+pub use chain::{CheckpointRecord, LinkRecord};
 pub use postgres::PostgresStore;
 pub use queries::{
     Bucket, Cursor, Dimension, EventFilter, EventPage, EventQuery, GroupCount, Summary,
@@ -160,6 +162,8 @@ pub struct EventRecord {
     pub json: String,
     /// What policy replay needs beyond the columns above.
     pub replay: ReplayColumns,
+    /// Its place in its emitter's hash chain, when it has one (stored in `chain_links`).
+    pub chain: Option<LinkRecord>,
 }
 
 /// SQL flavour of a store: placeholders and the few statements that differ.
@@ -252,6 +256,12 @@ pub trait Store: Send + Sync + fmt::Debug + 'static {
     /// Stores events durably, ignoring any whose `event_id` is already stored (also within
     /// `records`). Resolves to the number of events newly stored, once they are committed.
     fn insert(&self, records: Vec<EventRecord>) -> BoxFuture<'static, Result<u64, StoreError>>;
+    /// Stores checkpoints, ignoring any already stored for the same chain and seq; resolves to
+    /// the number newly stored.
+    fn insert_checkpoints(
+        &self,
+        checkpoints: Vec<CheckpointRecord>,
+    ) -> BoxFuture<'static, Result<u64, StoreError>>;
     /// Runs a read query.
     fn fetch(&self, query: SqlQuery) -> BoxFuture<'static, Result<Vec<Vec<Cell>>, StoreError>>;
     /// Deletes the events of the whole hours before the hour holding `ts_ns` (retention works

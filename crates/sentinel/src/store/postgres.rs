@@ -10,8 +10,8 @@ use tokio_postgres::NoTls;
 use tokio_postgres::types::ToSql;
 
 use super::{
-    COLUMNS, Cell, DecisionBatch, DecisionStream, Dialect, EventRecord, INDEXES, Kind, SqlQuery,
-    SqlValue, Store, StoreError, replay, rollup,
+    COLUMNS, Cell, CheckpointRecord, DecisionBatch, DecisionStream, Dialect, EventRecord, INDEXES,
+    Kind, SqlQuery, SqlValue, Store, StoreError, chain, replay, rollup,
 };
 
 /// Any constant: the advisory lock that serializes migrations between Sentinel replicas.
@@ -63,6 +63,7 @@ fn migrations() -> Vec<String> {
         first,
         rollup::migration(),
         replay::migration(Dialect::Postgres),
+        chain::migration(),
     ]
 }
 
@@ -146,6 +147,11 @@ fn insert_sql() -> String {
         arrays.join(", ")
     )
 }
+
+/// The chain links of a batch's newly stored events, in one statement.
+const INSERT_LINKS_SQL: &str = "INSERT INTO chain_links (event_id, chain_id, seq, prev_hash, \
+     hash, ts, source) SELECT * FROM UNNEST($1::text[], $2::text[], $3::int8[], $4::text[], \
+     $5::text[], $6::int8[], $7::text[]) ON CONFLICT DO NOTHING";
 
 fn upsert_rollup_sql() -> String {
     // Rows in key order, so concurrent batches lock rollup rows in the same order.
@@ -240,6 +246,30 @@ async fn insert(pool: Pool, records: Vec<EventRecord>) -> Result<u64, StoreError
         .iter()
         .map(|row| row.try_get::<_, String>(0))
         .collect::<Result<_, _>>()?;
+    let new_links: Vec<(&EventRecord, &chain::LinkRecord)> = records
+        .iter()
+        .filter(|r| inserted.contains(&r.event_id))
+        .filter_map(|r| r.chain.as_ref().map(|l| (r, l)))
+        .collect();
+    if !new_links.is_empty() {
+        // One statement per batch, as for the events.
+        let event_id: Vec<&str> = new_links.iter().map(|(r, _)| r.event_id.as_str()).collect();
+        let chain_id: Vec<&str> = new_links.iter().map(|(_, l)| l.chain_id.as_str()).collect();
+        let seq: Vec<i64> = new_links.iter().map(|(_, l)| l.seq).collect();
+        let prev_hash: Vec<&str> = new_links
+            .iter()
+            .map(|(_, l)| l.prev_hash.as_str())
+            .collect();
+        let hash: Vec<&str> = new_links.iter().map(|(_, l)| l.hash.as_str()).collect();
+        let ts: Vec<i64> = new_links.iter().map(|(r, _)| r.ts_ns).collect();
+        let source: Vec<&str> = new_links.iter().map(|(r, _)| r.source.as_str()).collect();
+        let link = tx.prepare_cached(INSERT_LINKS_SQL).await?;
+        tx.execute(
+            &link,
+            &[&event_id, &chain_id, &seq, &prev_hash, &hash, &ts, &source],
+        )
+        .await?;
+    }
     let rows = rollup::increments(records.iter().filter(|r| inserted.contains(&r.event_id)));
     if !rows.is_empty() {
         let dimension: Vec<&str> = rows.iter().map(|r| r.dimension).collect();
@@ -379,7 +409,46 @@ async fn delete_before(pool: Pool, ts_ns: i64) -> Result<u64, StoreError> {
             &[&cutoff],
         )
         .await?;
+    for sql in chain::delete_before_sql(Dialect::Postgres) {
+        client.execute(&sql, &[&cutoff]).await?;
+    }
     Ok(total)
+}
+
+async fn insert_checkpoints(
+    pool: Pool,
+    checkpoints: Vec<CheckpointRecord>,
+) -> Result<u64, StoreError> {
+    if checkpoints.is_empty() {
+        return Ok(0);
+    }
+    let client = pool.get().await.map_err(pool_error)?;
+    let statement = client
+        .prepare_cached(&chain::insert_checkpoint_sql(Dialect::Postgres))
+        .await?;
+    let mut inserted = 0;
+    for c in &checkpoints {
+        let cp = &c.checkpoint;
+        let seq = i64::try_from(cp.seq).unwrap_or(i64::MAX);
+        let valid = c.signature_valid.map(i64::from);
+        inserted += client
+            .execute(
+                &statement,
+                &[
+                    &cp.chain_id,
+                    &seq,
+                    &cp.hash,
+                    &cp.key_id,
+                    &cp.signature,
+                    &valid,
+                    &c.ts_ns,
+                    &c.source,
+                    &c.event_id,
+                ],
+            )
+            .await?;
+    }
+    Ok(inserted)
 }
 
 impl Store for PostgresStore {
@@ -393,6 +462,13 @@ impl Store for PostgresStore {
 
     fn insert(&self, records: Vec<EventRecord>) -> BoxFuture<'static, Result<u64, StoreError>> {
         Box::pin(insert(self.pool.clone(), records))
+    }
+
+    fn insert_checkpoints(
+        &self,
+        checkpoints: Vec<CheckpointRecord>,
+    ) -> BoxFuture<'static, Result<u64, StoreError>> {
+        Box::pin(insert_checkpoints(self.pool.clone(), checkpoints))
     }
 
     fn fetch(&self, query: SqlQuery) -> BoxFuture<'static, Result<Vec<Vec<Cell>>, StoreError>> {

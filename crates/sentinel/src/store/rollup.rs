@@ -230,6 +230,7 @@ pub(crate) mod tests {
             latency_ms,
             json: "{}".into(),
             replay: crate::store::ReplayColumns::default(),
+            chain: None,
         }
     }
 

@@ -10,8 +10,8 @@ use rusqlite::{Connection, OpenFlags, params_from_iter};
 use tokio::sync::oneshot;
 
 use super::{
-    COLUMNS, Cell, DecisionBatch, DecisionStream, Dialect, EventRecord, INDEXES, Kind, SqlQuery,
-    SqlValue, Store, StoreError, replay, rollup,
+    COLUMNS, Cell, CheckpointRecord, DecisionBatch, DecisionStream, Dialect, EventRecord, INDEXES,
+    Kind, SqlQuery, SqlValue, Store, StoreError, chain, replay, rollup,
 };
 
 /// Largest number of events committed in one transaction.
@@ -23,6 +23,10 @@ const MAX_IDLE_READERS: usize = 8;
 
 enum Job {
     Insert(Vec<EventRecord>, oneshot::Sender<Result<u64, StoreError>>),
+    InsertCheckpoints(
+        Vec<CheckpointRecord>,
+        oneshot::Sender<Result<u64, StoreError>>,
+    ),
     DeleteBefore(i64, oneshot::Sender<Result<u64, StoreError>>),
 }
 
@@ -123,6 +127,7 @@ fn migrations() -> Vec<String> {
         first,
         rollup::migration(),
         replay::migration(Dialect::Sqlite),
+        chain::migration(),
     ]
 }
 
@@ -301,6 +306,7 @@ fn insert_batch(
     let mut stored: Vec<&EventRecord> = Vec::new();
     {
         let mut stmt = tx.prepare_cached(&insert_sql())?;
+        let mut link = tx.prepare_cached(&chain::insert_link_sql(Dialect::Sqlite))?;
         for records in jobs {
             let mut inserted = 0u64;
             for r in records {
@@ -308,6 +314,17 @@ fn insert_batch(
                 if new {
                     inserted += 1;
                     stored.push(r);
+                    if let Some(l) = &r.chain {
+                        link.execute(rusqlite::params![
+                            r.event_id,
+                            l.chain_id,
+                            l.seq,
+                            l.prev_hash,
+                            l.hash,
+                            r.ts_ns,
+                            r.source
+                        ])?;
+                    }
                 }
             }
             counts.push(inserted);
@@ -330,6 +347,33 @@ fn insert_batch(
     Ok(counts)
 }
 
+fn insert_checkpoints(
+    conn: &mut Connection,
+    checkpoints: &[CheckpointRecord],
+) -> Result<u64, rusqlite::Error> {
+    let tx = conn.transaction()?;
+    let mut inserted = 0u64;
+    {
+        let mut stmt = tx.prepare_cached(&chain::insert_checkpoint_sql(Dialect::Sqlite))?;
+        for c in checkpoints {
+            let cp = &c.checkpoint;
+            inserted += stmt.execute(rusqlite::params![
+                cp.chain_id,
+                i64::try_from(cp.seq).unwrap_or(i64::MAX),
+                cp.hash,
+                cp.key_id,
+                cp.signature,
+                c.signature_valid.map(i64::from),
+                c.ts_ns,
+                c.source,
+                c.event_id,
+            ])? as u64;
+        }
+    }
+    tx.commit()?;
+    Ok(inserted)
+}
+
 fn delete_before(conn: &Connection, ts_ns: i64) -> Result<u64, rusqlite::Error> {
     // Whole hours only, so the rollup keeps matching the events.
     let cutoff = rollup::hour_of(ts_ns);
@@ -349,6 +393,9 @@ fn delete_before(conn: &Connection, ts_ns: i64) -> Result<u64, rusqlite::Error> 
         &format!("DELETE FROM {} WHERE hour_ts < ?1", rollup::TABLE),
         [cutoff],
     )?;
+    for sql in chain::delete_before_sql(Dialect::Sqlite) {
+        conn.execute(&sql, [cutoff])?;
+    }
     Ok(total)
 }
 
@@ -392,6 +439,12 @@ fn writer(
             },
         };
         match first {
+            Job::InsertCheckpoints(checkpoints, ack) => {
+                let result = file.check().and_then(|()| {
+                    insert_checkpoints(&mut conn, &checkpoints).map_err(StoreError::from)
+                });
+                let _ = ack.send(result);
+            }
             Job::DeleteBefore(ts, ack) => {
                 let _ = ack.send(delete_before(&conn, ts).map_err(StoreError::from));
             }
@@ -499,6 +552,19 @@ impl Store for SqliteStore {
                 return Ok(0);
             }
             ask(store, move |ack| Job::Insert(records, ack)).await
+        })
+    }
+
+    fn insert_checkpoints(
+        &self,
+        checkpoints: Vec<CheckpointRecord>,
+    ) -> BoxFuture<'static, Result<u64, StoreError>> {
+        let store = self.clone();
+        Box::pin(async move {
+            if checkpoints.is_empty() {
+                return Ok(0);
+            }
+            ask(store, move |ack| Job::InsertCheckpoints(checkpoints, ack)).await
         })
     }
 

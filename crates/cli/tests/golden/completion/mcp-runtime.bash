@@ -424,6 +424,9 @@ _mcp__runtime() {
             mcp__runtime__subcmd__help__subcmd__sentinel,status)
                 cmd="mcp__runtime__subcmd__help__subcmd__sentinel__subcmd__status"
                 ;;
+            mcp__runtime__subcmd__help__subcmd__sentinel,verify)
+                cmd="mcp__runtime__subcmd__help__subcmd__sentinel__subcmd__verify"
+                ;;
             mcp__runtime__subcmd__help__subcmd__server,apply)
                 cmd="mcp__runtime__subcmd__help__subcmd__server__subcmd__apply"
                 ;;
@@ -481,6 +484,9 @@ _mcp__runtime() {
             mcp__runtime__subcmd__sentinel,status)
                 cmd="mcp__runtime__subcmd__sentinel__subcmd__status"
                 ;;
+            mcp__runtime__subcmd__sentinel,verify)
+                cmd="mcp__runtime__subcmd__sentinel__subcmd__verify"
+                ;;
             mcp__runtime__subcmd__sentinel__subcmd__help,events)
                 cmd="mcp__runtime__subcmd__sentinel__subcmd__help__subcmd__events"
                 ;;
@@ -492,6 +498,9 @@ _mcp__runtime() {
                 ;;
             mcp__runtime__subcmd__sentinel__subcmd__help,status)
                 cmd="mcp__runtime__subcmd__sentinel__subcmd__help__subcmd__status"
+                ;;
+            mcp__runtime__subcmd__sentinel__subcmd__help,verify)
+                cmd="mcp__runtime__subcmd__sentinel__subcmd__help__subcmd__verify"
                 ;;
             mcp__runtime__subcmd__server,apply)
                 cmd="mcp__runtime__subcmd__server__subcmd__apply"
@@ -2425,7 +2434,7 @@ _mcp__runtime() {
             return 0
             ;;
         mcp__subcmd__runtime__subcmd__gateway)
-            opts="-h -V --port --address --upstream-url --policy-file --policy-configmap --strip-prefix --upstream-timeout --auth-mode --policy-mode --policy-default-decision --policy-version --human-id-header --agent-id-header --team-id-header --session-id-header --worker-threads --deny-encoding --analytics-ingest-url --analytics-ca-bundle --analytics-client-cert --analytics-client-key --analytics-api-key --analytics-source --analytics-event-type --audit-spool-dir --audit-spool-max-bytes --audit-stdout --server-name --server-namespace --team-id --cluster-name --metrics-port --allowed-origins --max-body-bytes --max-concurrent-bodies --external-base-url --tls-cert-file --tls-key-file --tls-client-ca-file --tls-reload-interval --trusted-proxy-spiffe-id --oauth-leeway-seconds --oauth-allow-http-issuer --help --version"
+            opts="-h -V --port --address --upstream-url --policy-file --policy-configmap --strip-prefix --upstream-timeout --auth-mode --policy-mode --policy-default-decision --policy-version --human-id-header --agent-id-header --team-id-header --session-id-header --worker-threads --deny-encoding --analytics-ingest-url --analytics-ca-bundle --analytics-client-cert --analytics-client-key --analytics-api-key --analytics-source --analytics-event-type --audit-spool-dir --audit-spool-max-bytes --audit-stdout --audit-signing-key-file --audit-checkpoint-interval --server-name --server-namespace --team-id --cluster-name --metrics-port --allowed-origins --max-body-bytes --max-concurrent-bodies --external-base-url --tls-cert-file --tls-key-file --tls-client-ca-file --tls-reload-interval --trusted-proxy-spiffe-id --oauth-leeway-seconds --oauth-allow-http-issuer --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2532,6 +2541,14 @@ _mcp__runtime() {
                     return 0
                     ;;
                 --audit-spool-max-bytes)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --audit-signing-key-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --audit-checkpoint-interval)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -3167,7 +3184,7 @@ _mcp__runtime() {
             return 0
             ;;
         mcp__subcmd__runtime__subcmd__help__subcmd__sentinel)
-            opts="serve status events"
+            opts="serve status events verify"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3209,6 +3226,20 @@ _mcp__runtime() {
             return 0
             ;;
         mcp__subcmd__runtime__subcmd__help__subcmd__sentinel__subcmd__status)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mcp__subcmd__runtime__subcmd__help__subcmd__sentinel__subcmd__verify)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -3649,7 +3680,7 @@ _mcp__runtime() {
             return 0
             ;;
         mcp__subcmd__runtime__subcmd__sentinel)
-            opts="-h -V --address --port --store --api-keys --read-api-keys --retention --insecure-open --max-body-bytes --help --version serve status events help"
+            opts="-h -V --address --port --store --api-keys --read-api-keys --retention --insecure-open --max-body-bytes --audit-public-key --help --version serve status events verify help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3680,6 +3711,10 @@ _mcp__runtime() {
                     return 0
                     ;;
                 --max-body-bytes)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --audit-public-key)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -3797,7 +3832,7 @@ _mcp__runtime() {
             return 0
             ;;
         mcp__subcmd__runtime__subcmd__sentinel__subcmd__help)
-            opts="serve status events help"
+            opts="serve status events verify help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3866,8 +3901,22 @@ _mcp__runtime() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        mcp__subcmd__runtime__subcmd__sentinel__subcmd__help__subcmd__verify)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         mcp__subcmd__runtime__subcmd__sentinel__subcmd__serve)
-            opts="-h -V --address --port --store --api-keys --read-api-keys --retention --insecure-open --max-body-bytes --help --version"
+            opts="-h -V --address --port --store --api-keys --read-api-keys --retention --insecure-open --max-body-bytes --audit-public-key --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3898,6 +3947,10 @@ _mcp__runtime() {
                     return 0
                     ;;
                 --max-body-bytes)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --audit-public-key)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -3941,6 +3994,64 @@ _mcp__runtime() {
                     ;;
                 -o)
                     COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mcp__subcmd__runtime__subcmd__sentinel__subcmd__verify)
+            opts="-o -h -V --url --in-cluster --sentinel-namespace --kubeconfig --context --api-key --output --store --since --chain --public-key --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sentinel-namespace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --kubeconfig)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --context)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --api-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --since)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --chain)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --public-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 *)

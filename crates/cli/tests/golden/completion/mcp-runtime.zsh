@@ -127,6 +127,8 @@ _arguments "${_arguments_options[@]}" : \
 '--analytics-event-type=[Audit event type]:ANALYTICS_EVENT_TYPE:_default' \
 '--audit-spool-dir=[Directory for audit events the ingest has not acknowledged yet]:AUDIT_SPOOL_DIR:_files' \
 '--audit-spool-max-bytes=[Bound on the spool'\''s size on disk, in bytes. While the ingest is unreachable, events that no longer fit are dropped and counted in \`mcp_gateway_audit_dropped_events_total\`]:AUDIT_SPOOL_MAX_BYTES:_default' \
+'--audit-signing-key-file=[Ed25519 private key (PKCS#8 PEM, e.g. from \`openssl genpkey -algorithm ed25519\`) that signs checkpoints of this gateway'\''s audit chain. Without it, events are still chained but the chain head is never signed]:FILE:_files' \
+'--audit-checkpoint-interval=[How often the audit chain head is signed when it moved (also at shutdown)]:AUDIT_CHECKPOINT_INTERVAL:_default' \
 '--server-name=[Server name for audit events]:SERVER_NAME:_default' \
 '--server-namespace=[Server namespace for audit events]:SERVER_NAMESPACE:_default' \
 '--team-id=[Owning team for audit events]:TEAM_ID:_default' \
@@ -159,6 +161,7 @@ _arguments "${_arguments_options[@]}" : \
 '*--read-api-keys=[API keys required by the query API (/api/v1/*) in \`x-api-key\`, comma-separated. Without any, the query API and the UI are open]:READ_API_KEYS:_default' \
 '--retention=[Delete events older than this (e.g. 7d, 12h, 30d); \`off\` keeps everything]:RETENTION:_default' \
 '--max-body-bytes=[Largest accepted POST /events body, in bytes]:MAX_BODY_BYTES:_default' \
+'*--audit-public-key=[Public keys (PEM files, comma-separated) trusted to sign the gateways'\'' audit-chain checkpoints\: each checkpoint is marked valid or invalid on receipt. Without any, they are stored unchecked]:FILE:_files' \
 '--insecure-open[Serve ingest or the query API without keys on an address that is not loopback. Without this, Sentinel refuses to start that way\: anyone who can reach it could write or read the audit trail]' \
 '-h[Print help]' \
 '--help[Print help]' \
@@ -183,6 +186,7 @@ _arguments "${_arguments_options[@]}" : \
 '*--read-api-keys=[API keys required by the query API (/api/v1/*) in \`x-api-key\`, comma-separated. Without any, the query API and the UI are open]:READ_API_KEYS:_default' \
 '--retention=[Delete events older than this (e.g. 7d, 12h, 30d); \`off\` keeps everything]:RETENTION:_default' \
 '--max-body-bytes=[Largest accepted POST /events body, in bytes]:MAX_BODY_BYTES:_default' \
+'*--audit-public-key=[Public keys (PEM files, comma-separated) trusted to sign the gateways'\'' audit-chain checkpoints\: each checkpoint is marked valid or invalid on receipt. Without any, they are stored unchecked]:FILE:_files' \
 '--insecure-open[Serve ingest or the query API without keys on an address that is not loopback. Without this, Sentinel refuses to start that way\: anyone who can reach it could write or read the audit trail]' \
 '-h[Print help]' \
 '--help[Print help]' \
@@ -242,6 +246,28 @@ json\:"The API'\''s JSON"))' \
 '--version[Print version]' \
 && ret=0
 ;;
+(verify)
+_arguments "${_arguments_options[@]}" : \
+'--url=[Base URL of the Sentinel]:URL:_default' \
+'--sentinel-namespace=[Namespace of the in-cluster Sentinel (with --in-cluster)]:NAMESPACE:_default' \
+'--kubeconfig=[Path to the kubeconfig (default\: KUBECONFIG, then ~/.kube/config)]:FILE:_files' \
+'--context=[The kubeconfig context to use (default\: its current context)]:NAME:_default' \
+'--api-key=[API key for the query API, when it requires one]:API_KEY:_default' \
+'-o+[Output format]:OUTPUT:((table\:"Human-readable text"
+json\:"The API'\''s JSON"))' \
+'--output=[Output format]:OUTPUT:((table\:"Human-readable text"
+json\:"The API'\''s JSON"))' \
+'(--in-cluster)--store=[Read the store directly instead of asking a running Sentinel\: sqlite\://PATH (for \`mcp-runtime up\`, \`sentinel.db\` in its state directory) or postgres\://…]:STORE_URL:_default' \
+'--since=[Verify events since\: RFC 3339, Unix seconds, or a duration ago (15m, 24h, 7d)]:SINCE:_default' \
+'--chain=[Only this chain (a gateway instance'\''s chain id)]:CHAIN_ID:_default' \
+'*--public-key=[A public key trusted to sign checkpoints (PEM from \`openssl pkey -pubout\`, or base64 of the 32 raw bytes); repeatable. Take it from where the key was made, never from the store]:FILE:_files' \
+'(--url)--in-cluster[Ask the Sentinel that \`mcp-runtime setup\` installed in the cluster instead of --url\: through the API server'\''s service proxy, with the read key from its Secret]' \
+'-h[Print help (see more with '\''--help'\'')]' \
+'--help[Print help (see more with '\''--help'\'')]' \
+'-V[Print version]' \
+'--version[Print version]' \
+&& ret=0
+;;
 (help)
 _arguments "${_arguments_options[@]}" : \
 ":: :_mcp-runtime__subcmd__sentinel__subcmd__help_commands" \
@@ -263,6 +289,10 @@ _arguments "${_arguments_options[@]}" : \
 && ret=0
 ;;
 (events)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(verify)
 _arguments "${_arguments_options[@]}" : \
 && ret=0
 ;;
@@ -1535,6 +1565,10 @@ _arguments "${_arguments_options[@]}" : \
 _arguments "${_arguments_options[@]}" : \
 && ret=0
 ;;
+(verify)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
         esac
     ;;
 esac
@@ -2584,6 +2618,7 @@ _mcp-runtime__subcmd__help__subcmd__sentinel_commands() {
 'serve:Run the Sentinel server (the default when no subcommand is given)' \
 'status:Show a running Sentinel'\''s health and event totals' \
 'events:List events from a running Sentinel, newest first, with filters' \
+'verify:Re-verify stored audit events against their hash chains and the signed checkpoints; report every edited, removed or reordered event and exit non-zero when there is one' \
     )
     _describe -t commands 'mcp-runtime help sentinel commands' commands "$@"
 }
@@ -2601,6 +2636,11 @@ _mcp-runtime__subcmd__help__subcmd__sentinel__subcmd__serve_commands() {
 _mcp-runtime__subcmd__help__subcmd__sentinel__subcmd__status_commands() {
     local commands; commands=()
     _describe -t commands 'mcp-runtime help sentinel status commands' commands "$@"
+}
+(( $+functions[_mcp-runtime__subcmd__help__subcmd__sentinel__subcmd__verify_commands] )) ||
+_mcp-runtime__subcmd__help__subcmd__sentinel__subcmd__verify_commands() {
+    local commands; commands=()
+    _describe -t commands 'mcp-runtime help sentinel verify commands' commands "$@"
 }
 (( $+functions[_mcp-runtime__subcmd__help__subcmd__server_commands] )) ||
 _mcp-runtime__subcmd__help__subcmd__server_commands() {
@@ -2752,6 +2792,7 @@ _mcp-runtime__subcmd__sentinel_commands() {
 'serve:Run the Sentinel server (the default when no subcommand is given)' \
 'status:Show a running Sentinel'\''s health and event totals' \
 'events:List events from a running Sentinel, newest first, with filters' \
+'verify:Re-verify stored audit events against their hash chains and the signed checkpoints; report every edited, removed or reordered event and exit non-zero when there is one' \
 'help:Print this message or the help of the given subcommand(s)' \
     )
     _describe -t commands 'mcp-runtime sentinel commands' commands "$@"
@@ -2767,6 +2808,7 @@ _mcp-runtime__subcmd__sentinel__subcmd__help_commands() {
 'serve:Run the Sentinel server (the default when no subcommand is given)' \
 'status:Show a running Sentinel'\''s health and event totals' \
 'events:List events from a running Sentinel, newest first, with filters' \
+'verify:Re-verify stored audit events against their hash chains and the signed checkpoints; report every edited, removed or reordered event and exit non-zero when there is one' \
 'help:Print this message or the help of the given subcommand(s)' \
     )
     _describe -t commands 'mcp-runtime sentinel help commands' commands "$@"
@@ -2791,6 +2833,11 @@ _mcp-runtime__subcmd__sentinel__subcmd__help__subcmd__status_commands() {
     local commands; commands=()
     _describe -t commands 'mcp-runtime sentinel help status commands' commands "$@"
 }
+(( $+functions[_mcp-runtime__subcmd__sentinel__subcmd__help__subcmd__verify_commands] )) ||
+_mcp-runtime__subcmd__sentinel__subcmd__help__subcmd__verify_commands() {
+    local commands; commands=()
+    _describe -t commands 'mcp-runtime sentinel help verify commands' commands "$@"
+}
 (( $+functions[_mcp-runtime__subcmd__sentinel__subcmd__serve_commands] )) ||
 _mcp-runtime__subcmd__sentinel__subcmd__serve_commands() {
     local commands; commands=()
@@ -2800,6 +2847,11 @@ _mcp-runtime__subcmd__sentinel__subcmd__serve_commands() {
 _mcp-runtime__subcmd__sentinel__subcmd__status_commands() {
     local commands; commands=()
     _describe -t commands 'mcp-runtime sentinel status commands' commands "$@"
+}
+(( $+functions[_mcp-runtime__subcmd__sentinel__subcmd__verify_commands] )) ||
+_mcp-runtime__subcmd__sentinel__subcmd__verify_commands() {
+    local commands; commands=()
+    _describe -t commands 'mcp-runtime sentinel verify commands' commands "$@"
 }
 (( $+functions[_mcp-runtime__subcmd__server_commands] )) ||
 _mcp-runtime__subcmd__server_commands() {
