@@ -1023,7 +1023,11 @@ fn a_pinned_tool_whose_description_changes_is_quarantined_until_it_is_re_pinned(
     let marker = work.path().join("searches");
     let port = mcp_runtime_peers::free_port();
     let mut child = Command::new(python())
-        .arg(workspace().join("tests/peers/python/drifting_server.py"))
+        // This crate's own checkout (the peers crate may be built from another one).
+        .arg(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../../tests/peers/python/drifting_server.py"),
+        )
         .arg(port.to_string())
         .arg(&description)
         .arg(&marker)
@@ -1050,7 +1054,7 @@ fn a_pinned_tool_whose_description_changes_is_quarantined_until_it_is_re_pinned(
     let up = Up::start(dir.path(), state.path());
     let ready = up.wait_ready("docs");
     assert_eq!(
-        ready["facts"]["toolDigests"]["search"],
+        ready["facts"]["tool_digests"]["search"],
         pinned.as_str(),
         "up's handshake records the same digest: {ready}"
     );

@@ -986,6 +986,7 @@ impl Drop for NodeGuard {
 /// Handshakes with one local MCP endpoint whatever address the operator asks for (Service and
 /// pod addresses do not resolve outside the cluster network), and records the addresses asked.
 struct Redirect {
+    inner: HttpHandshake,
     target: String,
     asked: std::sync::Mutex<Vec<(String, mcp_runtime_operator::handshake::Depth)>>,
 }
@@ -1006,7 +1007,7 @@ impl Handshake for Redirect {
             .lock()
             .expect("asked")
             .push((url.to_owned(), depth));
-        HttpHandshake::default().handshake(&self.target, depth)
+        self.inner.handshake(&self.target, depth)
     }
 }
 
@@ -1070,7 +1071,11 @@ async fn t6_a_pinned_tool_whose_definition_changes_is_reported_and_quarantined_u
     let marker = work.join("searches");
     let port = mcp_runtime_peers::free_port();
     let mut child = std::process::Command::new(mcp_runtime_peers::python())
-        .arg(mcp_runtime_peers::workspace().join("tests/peers/python/drifting_server.py"))
+        // This crate's own checkout (the peers crate may be built from another one).
+        .arg(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../../tests/peers/python/drifting_server.py"),
+        )
         .arg(port.to_string())
         .arg(&description)
         .arg(&marker)
@@ -1097,6 +1102,7 @@ async fn t6_a_pinned_tool_whose_definition_changes_is_reported_and_quarantined_u
         .clone();
 
     let handshake = Arc::new(Redirect {
+        inner: HttpHandshake::default(),
         target,
         asked: Default::default(),
     });
