@@ -325,6 +325,13 @@ pub struct ToolConfig {
     /// Free-form labels.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub labels: BTreeMap<String, String>,
+    /// Pin: the approved digest of the tool's definition (`sha256:` and 64 lower-case hex
+    /// digits over its name, description, input schema and annotations; `status.toolDigests`
+    /// and `mcp-runtime server pin` give the live one). A live definition with another digest
+    /// is tool drift (`spec.policy.onToolDrift`). Unset: not pinned.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^sha256:[0-9a-f]{64}$"))]
+    pub digest: Option<String>,
 }
 
 /// A named prompt, resource or task (inventory metadata only).
@@ -458,6 +465,32 @@ pub struct PolicyConfig {
     /// Policy version label carried into decisions and audit.
     #[serde(default = "defaults::policy_version")]
     pub policy_version: String,
+    /// What a pinned tool (`spec.tools[].digest`) whose live definition differs from its pin
+    /// gets: `quarantine` (hidden from `tools/list`, calls denied with `tool_quarantined`) or
+    /// `warn` (reported only). Without pins it has no effect. Unset means `quarantine`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_tool_drift: Option<ToolDriftAction>,
+}
+
+/// What tool drift does (`spec.policy.onToolDrift`).
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[serde(rename_all = "lowercase")]
+pub enum ToolDriftAction {
+    /// Hide the tool from `tools/list` and deny calls to it with `tool_quarantined`.
+    #[default]
+    Quarantine,
+    /// Report the drift (condition, Event, audit event) and keep serving the tool.
+    Warn,
+}
+
+impl ToolDriftAction {
+    /// The wire value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ToolDriftAction::Quarantine => "quarantine",
+            ToolDriftAction::Warn => "warn",
+        }
+    }
 }
 
 impl Default for PolicyConfig {
@@ -467,6 +500,7 @@ impl Default for PolicyConfig {
             default_decision: Decision::default(),
             enforce_on: defaults::enforce_on(),
             policy_version: defaults::policy_version(),
+            on_tool_drift: None,
         }
     }
 }
@@ -740,6 +774,11 @@ pub struct MCPServerStatus {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(extend("x-kubernetes-list-type" = "set"))]
     pub tools: Option<Vec<String>>,
+    /// The digest of each live tool's definition (see `spec.tools[].digest`), sorted by name;
+    /// set whenever `tools` is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("x-kubernetes-list-type" = "map", "x-kubernetes-list-map-keys" = ["name"]))]
+    pub tool_digests: Option<Vec<ToolDigest>>,
     /// Desired pods, from the Deployments.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub replicas: Option<i32>,
@@ -749,6 +788,15 @@ pub struct MCPServerStatus {
     /// Revision (`sha256:…`) of the policy document in the policy ConfigMap.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub policy_revision: Option<String>,
+}
+
+/// A live tool and the digest of its definition.
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, Default, PartialEq, Eq)]
+pub struct ToolDigest {
+    /// Tool name.
+    pub name: String,
+    /// `sha256:<hex>` of its canonical definition.
+    pub digest: String,
 }
 
 /// Where the MCP endpoint is reachable.

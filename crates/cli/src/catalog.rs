@@ -1,7 +1,8 @@
 //! The tool catalog, pure: MCPServers → one row per (server, tool), filtered, and the name-level
 //! drift between the tools a server declares (`spec.tools`) and the tools it lists live
 //! (`status.tools`, written by the operator's handshake). Descriptions and schemas are not
-//! compared, as in MR.
+//! compared by name, as in MR; a pinned tool (`spec.tools[].digest`) is also compared by the
+//! digest of its live definition (`status.toolDigests`), and one that differs is `pinned` drift.
 //!
 //! A server without `status.tools` has an unknown live inventory (not handshaken yet, guarded,
 //! or behind a gateway): it is named in [`Catalog::live_unknown`] and never counted as drift.
@@ -20,6 +21,9 @@ pub enum Drift {
     Ungoverned,
     /// Declared but not listed live.
     Missing,
+    /// Declared with a pin (`spec.tools[].digest`), and listed live with another definition
+    /// digest (`status.toolDigests`): tool drift, quarantined unless `onToolDrift: warn`.
+    Pinned,
 }
 
 /// A tool's side effect, as a filter.
@@ -118,6 +122,12 @@ pub struct Row {
     /// Absent when the server's live inventory is unknown.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub drift: Option<Drift>,
+    /// The pinned definition digest (`spec.tools[].digest`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pin: Option<String>,
+    /// The live definition digest (`status.toolDigests`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub live_digest: Option<String>,
 }
 
 /// The rows, and the servers whose live inventory is unknown.
@@ -166,11 +176,26 @@ pub fn catalog(servers: &[MCPServer], filter: &Filter) -> Catalog {
             labels: BTreeMap::new(),
             live: None,
             drift: None,
+            pin: None,
+            live_digest: None,
+        };
+        let live_digest = |tool: &str| {
+            server
+                .status
+                .as_ref()
+                .and_then(|s| s.tool_digests.as_ref())
+                .and_then(|d| d.iter().find(|d| d.name == tool))
+                .map(|d| d.digest.clone())
         };
         let mut declared = BTreeSet::new();
         for tool in &server.spec.tools {
             declared.insert(tool.name.as_str());
             let listed = live.as_ref().map(|live| live.contains(tool.name.as_str()));
+            let live_digest = live_digest(&tool.name);
+            let drifted = tool
+                .digest
+                .as_ref()
+                .is_some_and(|pin| live_digest.as_ref().is_some_and(|live| live != pin));
             out.tools.push(Row {
                 declared: true,
                 description: tool.description.clone().filter(|d| !d.is_empty()),
@@ -179,7 +204,13 @@ pub fn catalog(servers: &[MCPServer], filter: &Filter) -> Catalog {
                 risk_level: tool.risk_level.map(|r| r.as_str()),
                 labels: tool.labels.clone(),
                 live: listed,
-                drift: listed.map(|l| if l { Drift::Declared } else { Drift::Missing }),
+                drift: listed.map(|l| match (l, drifted) {
+                    (true, true) => Drift::Pinned,
+                    (true, false) => Drift::Declared,
+                    (false, _) => Drift::Missing,
+                }),
+                pin: tool.digest.clone(),
+                live_digest,
                 ..row(&tool.name)
             });
         }
@@ -187,6 +218,7 @@ pub fn catalog(servers: &[MCPServer], filter: &Filter) -> Catalog {
             out.tools.push(Row {
                 live: Some(true),
                 drift: Some(Drift::Ungoverned),
+                live_digest: live_digest(tool),
                 ..row(tool)
             });
         }

@@ -63,8 +63,10 @@ pub struct Selection {
     #[arg(short, long, value_name = "TEXT")]
     query: Option<String>,
     /// Compare the declared tools with the live ones: declared (declared and live), ungoverned
-    /// (live, not declared: the policy does not know it), missing (declared, not live). Servers
-    /// whose live inventory is unknown are named, never counted.
+    /// (live, not declared: the policy does not know it), missing (declared, not live), pinned
+    /// (pinned with spec.tools[].digest and listed live with another definition digest: tool
+    /// drift; -o json shows both digests). Servers whose live inventory is unknown are named,
+    /// never counted.
     #[arg(long, value_enum, value_name = "KIND")]
     drift: Option<Drift>,
     /// Output format.

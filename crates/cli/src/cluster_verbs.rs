@@ -187,6 +187,28 @@ pub fn get_server(scope: &Scope, name: &str, output: Output) -> Result<ExitCode>
     })
 }
 
+/// `status.toolDigests` of an MCPServer, by tool name; an error when the operator has not
+/// recorded them.
+pub fn live_tool_digests(
+    scope: &Scope,
+    name: &str,
+) -> Result<std::collections::BTreeMap<String, String>> {
+    block_on(async {
+        let client = client(scope).await?;
+        let server = objects::get::<MCPServer>(&client, &scope.namespace, name).await?;
+        let digests = server
+            .status
+            .and_then(|s| s.tool_digests)
+            .with_context(|| {
+                format!(
+                    "MCPServer {}/{name} has no status.toolDigests yet (the operator records them once its pods are ready); pass --url to handshake with the server instead",
+                    scope.namespace
+                )
+            })?;
+        Ok(digests.into_iter().map(|t| (t.name, t.digest)).collect())
+    })
+}
+
 /// Conditions, and exit 3 unless Ready.
 pub fn server_status(scope: &Scope, name: &str) -> Result<ExitCode> {
     block_on(async {

@@ -15,6 +15,7 @@ mod import_cmd;
 mod install_cmd;
 mod metadata_cmd;
 mod operator_cmd;
+mod pin_cmd;
 mod policy_cmd;
 mod sentinel_cmd;
 mod server_cmd;

@@ -35,6 +35,10 @@ pub enum ServerCommand {
     /// Print the configuration an MCP client (Claude Desktop, Cursor, VS Code) needs to reach a
     /// server: its URL and identity headers.
     ConnectConfig(crate::connect_cmd::ConnectConfigArgs),
+    /// Write the digests of the server's live tool definitions into its manifest
+    /// (spec.tools[].digest): from the cluster's status.toolDigests, or from a handshake with
+    /// --url. The file is rewritten by the YAML serializer (comments are not kept).
+    Pin(crate::pin_cmd::PinArgs),
     /// Inspect the live policy of a server's gateway.
     Policy {
         #[command(subcommand)]
@@ -120,6 +124,7 @@ pub fn run(command: &ServerCommand) -> Result<ExitCode> {
         ServerCommand::Status(args) => crate::cluster_verbs::server_status(&args.scope, &args.name),
         ServerCommand::Delete(args) => crate::cluster_verbs::delete_server(&args.scope, &args.name),
         ServerCommand::Policy { command } => crate::server_policy_cmd::run(command),
+        ServerCommand::Pin(args) => crate::pin_cmd::run(args),
         ServerCommand::Render(args) => {
             let (server, policy) = select(&args.selection, jiff::Timestamp::now())?;
             let config = OperatorConfig::from_lookup(|name| std::env::var(name).ok());

@@ -18,6 +18,7 @@
 pub mod deny;
 pub mod fanout;
 pub mod metrics;
+mod pins;
 mod pipeline;
 pub mod policy_source;
 pub mod proxy;

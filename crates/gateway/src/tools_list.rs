@@ -4,7 +4,7 @@
 //! arrive, and the fuzz target `sse_filter` feeds it arbitrary bytes in arbitrary pieces.
 
 use bytes::{Bytes, BytesMut};
-use mcp_runtime_policy::{CompiledPolicy, Request};
+use mcp_runtime_policy::{CompiledPolicy, DriftTracker, Request, ToolDrift};
 use serde_json::Value;
 
 /// Removes from every `tools/list` result in `value` (one JSON-RPC response, or a batch of
@@ -17,6 +17,24 @@ pub fn filter_tools_lists(value: &mut Value, policy: &CompiledPolicy, request: &
     for target in targets {
         policy.filter_tools_list_result(target, request);
     }
+}
+
+/// Checks every `tools/list` result in `value` (one JSON-RPC response, or a batch of them)
+/// against the policy's pins: see [`CompiledPolicy::check_pinned_tools`]. Returns the drifts
+/// seen for the first time.
+pub fn check_pinned_tools_lists(
+    value: &mut Value,
+    policy: &CompiledPolicy,
+    live: &DriftTracker,
+) -> Vec<ToolDrift> {
+    let targets: Vec<&mut Value> = match value {
+        Value::Array(items) => items.iter_mut().collect(),
+        single => vec![single],
+    };
+    targets
+        .into_iter()
+        .flat_map(|target| policy.check_pinned_tools(target, live))
+        .collect()
 }
 
 /// Splits an SSE stream into events as its bytes arrive. An event ends with its blank line

@@ -50,6 +50,9 @@ pub struct ServerFacts {
     /// Every tool's name, with [`Depth::ListTools`] (before any policy); empty when the server
     /// does not declare the tools capability.
     pub tools: Vec<String>,
+    /// The digest of each listed tool's definition (`mcp_runtime_policy::tool_digest`), in the
+    /// order of `tools`.
+    pub tool_digests: Vec<String>,
 }
 
 /// Why a handshake failed.
@@ -123,11 +126,19 @@ pub async fn handshake(url: &str, depth: Depth) -> Result<ServerFacts, Handshake
             logging: capabilities.logging.is_some(),
             completions: capabilities.completions.is_some(),
         },
+        tool_digests: tools.iter().map(definition_digest).collect(),
         tools: tools
             .into_iter()
             .map(|tool| tool.name.to_string())
             .collect(),
     })
+}
+
+/// The digest of a listed tool's definition, from its JSON form (the members the SDK keeps of
+/// what the server sent: name, description, input schema and the MCP-defined annotations).
+fn definition_digest(tool: &rmcp::model::Tool) -> String {
+    let definition = serde_json::to_value(tool).unwrap_or_default();
+    mcp_runtime_policy::tool_digest(&definition)
 }
 
 /// [`handshake`] that gives up after `timeout`.

@@ -293,6 +293,9 @@ async fn reconcile(
         let Some(server) = load.servers().find(|s| key_matches(s, key)) else {
             continue;
         };
+        // The definitions the last handshake saw, so a pinned tool that drifted is quarantined
+        // from the first call, before any tools/list through the gateway.
+        let server = &with_live_digests(server, entry.supervisor.status().facts.as_ref());
         let rendered = mcp_runtime_policy::render::render(
             server,
             grants.iter().copied(),
@@ -590,4 +593,26 @@ fn json(status: StatusCode, body: Vec<u8>) -> Response<ProxyBody> {
         http::HeaderValue::from_static("application/json"),
     );
     response
+}
+
+/// `server` with `status.toolDigests` from what `up`'s handshake learned (when it has).
+fn with_live_digests(
+    server: &mcp_runtime_api::MCPServer,
+    facts: Option<&crate::probe::ServerFacts>,
+) -> mcp_runtime_api::MCPServer {
+    let mut server = server.clone();
+    if let Some(facts) = facts.filter(|f| !f.tool_digests.is_empty()) {
+        let status = server.status.get_or_insert_with(Default::default);
+        status.tool_digests = Some(
+            facts
+                .tool_digests
+                .iter()
+                .map(|(name, digest)| mcp_runtime_api::server::ToolDigest {
+                    name: name.clone(),
+                    digest: digest.clone(),
+                })
+                .collect(),
+        );
+    }
+    server
 }

@@ -4,6 +4,7 @@
 
 use mcp_runtime_handshake::{Depth, HandshakeError};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 /// What the handshake learned, as `up` reports it.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -15,6 +16,9 @@ pub struct ServerFacts {
     pub protocol_version: String,
     /// Every tool the server offers (before policy: the gateway filters per caller).
     pub tools: Vec<String>,
+    /// The digest of each tool's definition, by name (what `spec.tools[].digest` pins).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub tool_digests: BTreeMap<String, String>,
 }
 
 /// Connects to `url` as an MCP client, lists the tools and disconnects.
@@ -24,6 +28,13 @@ pub async fn handshake(url: &str) -> Result<ServerFacts, HandshakeError> {
         server_name: facts.server_name,
         server_version: facts.server_version,
         protocol_version: facts.protocol_version.unwrap_or_default(),
+        tool_digests: facts
+            .tools
+            .iter()
+            .cloned()
+            .zip(facts.tool_digests)
+            .rev() // the first of a name wins
+            .collect(),
         tools: facts.tools,
     })
 }

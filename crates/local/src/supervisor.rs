@@ -423,6 +423,10 @@ impl Work {
                 Ok(Ok(facts)) => {
                     if lock(&self.status).phase != Phase::Ready {
                         self.mark_ready(facts);
+                    } else {
+                        // Keep what it lists current (the tool digests that pins are checked
+                        // against at the next render).
+                        self.update(|s| s.facts = Some(facts));
                     }
                     EXTERNAL_RECHECK
                 }

@@ -4,7 +4,7 @@
 //! (`mcp-runtime-handshake`, rmcp), shared with the local mode.
 
 use futures::future::BoxFuture;
-use mcp_runtime_api::server::{ServerCapabilities, ServerInfo};
+use mcp_runtime_api::server::{ServerCapabilities, ServerInfo, ToolDigest};
 pub use mcp_runtime_handshake::{Depth, HandshakeError};
 use mcp_runtime_handshake::{ServerFacts, handshake_within};
 use std::time::Duration;
@@ -18,6 +18,9 @@ pub struct Answer {
     /// `None` when they were not listed: [`Depth::Initialize`] was asked for, or the endpoint
     /// answered 401/403. Never an empty list standing in for "unknown".
     pub tools: Option<Vec<String>>,
+    /// The digest of each listed tool's definition, sorted by name (`status.toolDigests`);
+    /// `None` when the tools were not listed or their definitions not kept.
+    pub tool_digests: Option<Vec<ToolDigest>>,
 }
 
 impl Answer {
@@ -29,7 +32,27 @@ impl Answer {
             tools.dedup();
             tools
         });
-        Answer { server_info, tools }
+        Answer {
+            server_info,
+            tools,
+            tool_digests: None,
+        }
+    }
+
+    /// An answer from the listed tools' names and definition digests: `tools` and
+    /// `tool_digests` both sorted by name, one entry per name (the first listed wins).
+    pub fn with_definitions(server_info: ServerInfo, listed: Option<Vec<ToolDigest>>) -> Answer {
+        let Some(mut listed) = listed else {
+            return Answer::new(server_info, None);
+        };
+        listed.sort_by(|a, b| a.name.cmp(&b.name));
+        listed.dedup_by(|later, first| later.name == first.name);
+        let tools = listed.iter().map(|t| t.name.clone()).collect();
+        Answer {
+            server_info,
+            tools: Some(tools),
+            tool_digests: Some(listed),
+        }
     }
 }
 
@@ -95,8 +118,18 @@ impl HttpHandshake {
 
 /// The status's view of what the handshake learned at `depth`.
 pub fn answer(facts: ServerFacts, depth: Depth) -> Answer {
-    let tools = (depth == Depth::ListTools).then(|| facts.tools.clone());
-    Answer::new(server_info(facts), tools)
+    let listed = (depth == Depth::ListTools).then(|| {
+        facts
+            .tools
+            .iter()
+            .zip(&facts.tool_digests)
+            .map(|(name, digest)| ToolDigest {
+                name: name.clone(),
+                digest: digest.clone(),
+            })
+            .collect()
+    });
+    Answer::with_definitions(server_info(facts), listed)
 }
 
 /// `status.serverInfo` from what the handshake learned.
@@ -201,8 +234,22 @@ mod tests {
         let facts = ServerFacts {
             server_name: Some("s".into()),
             tools: vec!["search".into(), "fetch".into(), "search".into()],
+            tool_digests: vec!["sha256:s".into(), "sha256:f".into(), "sha256:s2".into()],
             ..ServerFacts::default()
         };
+        assert_eq!(
+            answer(facts.clone(), Depth::ListTools).tool_digests,
+            Some(vec![
+                ToolDigest {
+                    name: "fetch".into(),
+                    digest: "sha256:f".into()
+                },
+                ToolDigest {
+                    name: "search".into(),
+                    digest: "sha256:s".into()
+                },
+            ])
+        );
         assert_eq!(
             answer(facts.clone(), Depth::ListTools).tools,
             Some(vec!["fetch".to_owned(), "search".to_owned()])

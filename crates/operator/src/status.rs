@@ -10,7 +10,7 @@ use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{ConfigMap, Pod, Service};
 use k8s_openapi::api::networking::v1::Ingress;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
-use mcp_runtime_api::server::{ServerAddress, ServerInfo, ServerPhase};
+use mcp_runtime_api::server::{ServerAddress, ServerInfo, ServerPhase, ToolDigest};
 use mcp_runtime_api::{MCPServerStatus, ObjectStatus};
 
 /// Declares [`Reason`]: each variant and the exact string written to the API (tests, docs and
@@ -74,6 +74,12 @@ reasons! {
     SidecarReady => "SidecarReady",
     NoCanary => "NoCanary",
     HandshakeSucceeded => "HandshakeSucceeded",
+    /// `ToolDrift` True: a pinned tool's live definition differs from its pin.
+    ToolDefinitionChanged => "ToolDefinitionChanged",
+    /// `ToolDrift` False: every pinned tool the server lists matches its pin.
+    PinsMatch => "PinsMatch",
+    /// `ToolDrift` False: the live definitions are not known (yet).
+    LiveToolsUnknown => "LiveToolsUnknown",
     AwaitingPods => "AwaitingPods",
     McpEndpointUnavailable => "MCPEndpointUnavailable",
     /// The spec fails validation or cannot be built.
@@ -173,6 +179,12 @@ pub struct Observed<'a> {
     pub server_info: Option<ServerInfo>,
     /// The names of the tools the server listed (sorted), when the handshake listed them.
     pub tools: Option<Vec<String>>,
+    /// Their definition digests, when the handshake listed them.
+    pub tool_digests: Option<Vec<ToolDigest>>,
+    /// The pins (`spec.tools[].digest`): tool name and approved digest.
+    pub pins: Vec<(String, String)>,
+    /// `spec.policy.onToolDrift` is `warn` (else drifted tools are quarantined).
+    pub drift_warn_only: bool,
     /// Why the MCP handshake failed, when it ran and failed.
     pub handshake_error: Option<String>,
 }
@@ -186,7 +198,67 @@ pub mod types {
     pub const POLICY: &str = "PolicyReady";
     pub const CANARY: &str = "CanaryReady";
     pub const VERIFIED: &str = "Verified";
+    /// Present when a tool is pinned: True while a pinned tool's live definition differs.
+    pub const TOOL_DRIFT: &str = "ToolDrift";
     pub const READY: &str = "Ready";
+}
+
+/// The pinned tools whose live digest differs from the pin, with both digests, by name. A pinned
+/// tool the server does not list is not drift (`catalog tools --drift missing` reports it).
+pub fn drifted_tools<'a>(
+    pins: &'a [(String, String)],
+    live: &'a [ToolDigest],
+) -> Vec<(&'a str, &'a str, &'a str)> {
+    let mut drifted: Vec<(&str, &str, &str)> = pins
+        .iter()
+        .filter_map(|(name, pin)| {
+            live.iter()
+                .find(|l| &l.name == name)
+                .filter(|l| &l.digest != pin)
+                .map(|l| (name.as_str(), pin.as_str(), l.digest.as_str()))
+        })
+        .collect();
+    drifted.sort();
+    drifted
+}
+
+/// The `ToolDrift` condition, when a tool is pinned. Its status is True while there is drift.
+fn tool_drift_check(observed: &Observed<'_>) -> Option<Check> {
+    if observed.pins.is_empty() {
+        return None;
+    }
+    let Some(live) = observed.tool_digests.as_deref() else {
+        return Some(Check::not(
+            Reason::LiveToolsUnknown,
+            "the live tool definitions are not known yet (no tools/list handshake)",
+        ));
+    };
+    let drifted = drifted_tools(&observed.pins, live);
+    if drifted.is_empty() {
+        return Some(Check::not(
+            Reason::PinsMatch,
+            format!(
+                "the {} pinned tool(s) match their pins",
+                observed.pins.len()
+            ),
+        ));
+    }
+    let names: Vec<String> = drifted
+        .iter()
+        .map(|(name, pin, live)| format!("{name} (pinned {pin}, live {live})"))
+        .collect();
+    let action = if observed.drift_warn_only {
+        "onToolDrift: warn, still served"
+    } else {
+        "quarantined: hidden from tools/list, calls denied with tool_quarantined"
+    };
+    Some(Check::ok(
+        Reason::ToolDefinitionChanged,
+        format!(
+            "live definition differs from the pin: {} ({action}); re-pin with mcp-runtime server pin once reviewed",
+            names.join(", ")
+        ),
+    ))
 }
 
 /// Readiness of a Deployment, with the pods' failure as the reason when there is one.
@@ -441,6 +513,9 @@ pub fn server_status(
         condition(types::CANARY, &canary),
         condition(types::VERIFIED, &verified),
     ];
+    if let Some(drift) = tool_drift_check(observed) {
+        conditions.push(condition(types::TOOL_DRIFT, &drift));
+    }
     conditions.sort_by(|a, b| a.type_.cmp(&b.type_));
 
     let replicas = [observed.deployment, observed.canary]
@@ -476,6 +551,7 @@ pub fn server_status(
         service_name: observed.service.and_then(|s| s.metadata.name.clone()),
         server_info: observed.server_info.clone(),
         tools: observed.tools.clone(),
+        tool_digests: observed.tool_digests.clone(),
         replicas: observed.deployment.map(|_| replicas),
         ready_replicas: observed.deployment.map(|_| ready_replicas),
         policy_revision: observed.policy_revision.clone(),
@@ -830,6 +906,76 @@ mod tests {
                 .expect("message")
                 .contains("ns/gone not found")
         );
+    }
+
+    #[test]
+    fn tool_drift_names_the_drifted_tools_only_when_something_is_pinned() {
+        let live = vec![
+            ToolDigest {
+                name: "fetch".into(),
+                digest: "sha256:new".into(),
+            },
+            ToolDigest {
+                name: "search".into(),
+                digest: "sha256:s".into(),
+            },
+        ];
+        let unpinned = Observed {
+            tool_digests: Some(live.clone()),
+            ..Default::default()
+        };
+        let now = ts("2026-01-01T00:00:00Z");
+        let status = server_status(&unpinned, None, now);
+        assert!(
+            status
+                .conditions
+                .iter()
+                .all(|c| c.type_ != types::TOOL_DRIFT)
+        );
+        assert_eq!(status.tool_digests, Some(live.clone()));
+
+        let drift = |observed: &Observed<'_>| {
+            server_status(observed, None, now)
+                .conditions
+                .into_iter()
+                .find(|c| c.type_ == types::TOOL_DRIFT)
+                .expect("ToolDrift")
+        };
+        let pinned = Observed {
+            pins: vec![
+                ("fetch".into(), "sha256:old".into()),
+                ("search".into(), "sha256:s".into()),
+                ("gone".into(), "sha256:g".into()),
+            ],
+            ..unpinned.clone()
+        };
+        let condition = drift(&pinned);
+        assert_eq!(
+            (condition.status.as_str(), condition.reason.as_str()),
+            ("True", "ToolDefinitionChanged")
+        );
+        assert!(
+            condition
+                .message
+                .contains("fetch (pinned sha256:old, live sha256:new)")
+        );
+        assert!(
+            !condition.message.contains("search"),
+            "{}",
+            condition.message
+        );
+        assert!(condition.message.contains("quarantined"));
+
+        let matching = Observed {
+            pins: vec![("search".into(), "sha256:s".into())],
+            ..unpinned.clone()
+        };
+        assert_eq!(drift(&matching).reason, "PinsMatch");
+        let unknown = Observed {
+            tool_digests: None,
+            ..pinned
+        };
+        assert_eq!(drift(&unknown).reason, "LiveToolsUnknown");
     }
 
     /// The reasons are API: each is written exactly as documented, and no two variants share a

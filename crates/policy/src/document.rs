@@ -16,7 +16,8 @@ use serde::{Deserialize, Deserializer, Serialize};
 use crate::error::PolicyError;
 use crate::revision;
 use crate::vocabulary::{
-    AuthMode, DefaultDecision, Lenient, PolicyMode, RiskLevel, RuleDecision, SideEffect, Trust,
+    AuthMode, DefaultDecision, Lenient, PolicyMode, RiskLevel, RuleDecision, SideEffect,
+    ToolDriftAction, Trust,
 };
 
 /// `schema_version` of documents whose grants never expire.
@@ -122,6 +123,10 @@ pub struct PolicySettings {
     /// The document's policy version, reported when no grant or session supplies one.
     #[serde(skip_serializing_if = "String::is_empty")]
     pub policy_version: String,
+    /// What a pinned tool whose live definition differs from its pin gets: `quarantine` (unset
+    /// means the same) or `warn`. Rendered only when a tool is pinned.
+    #[serde(skip_serializing_if = "Lenient::is_unset")]
+    pub on_tool_drift: Lenient<ToolDriftAction>,
 }
 
 /// `session`: session settings.
@@ -171,6 +176,15 @@ pub struct Tool {
         deserialize_with = "null_as_default"
     )]
     pub labels: BTreeMap<String, String>,
+    /// The pinned digest of the tool's definition (`sha256:<hex>`, see [`crate::pin`]); empty
+    /// when the tool is not pinned.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub digest: String,
+    /// The tool's live definition was last seen (by the operator's or `up`'s handshake) with a
+    /// digest other than `digest`. The gateway's own sighting of the tool in a `tools/list`
+    /// reply takes precedence.
+    #[serde(skip_serializing_if = "is_false")]
+    pub drifted: bool,
 }
 
 impl Tool {

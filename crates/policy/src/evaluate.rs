@@ -19,10 +19,12 @@ use crate::explain::{
     GrantStatus, GrantTrace, SessionBindingTrace, SessionState, SessionTrace, ToolAccess,
     ToolTrace, Trace, TrustTrace, TrustView,
 };
+use crate::pin::DriftTracker;
 use crate::reason::Reason;
 use crate::revision::compute_revision;
 use crate::vocabulary::{
-    DefaultDecision, Lenient, PolicyMode, RiskLevel, RuleDecision, SideEffect, Trust,
+    DefaultDecision, Lenient, PolicyMode, RiskLevel, RuleDecision, SideEffect, ToolDriftAction,
+    Trust,
 };
 
 /// The JSON-RPC method of a tool call.
@@ -118,6 +120,10 @@ pub struct CompiledPolicy {
     default_allow: bool,
     session_required: bool,
     document_policy_version: Option<Arc<str>>,
+    /// Some tool is pinned: only then are `tools/list` replies digested.
+    has_pins: bool,
+    /// `policy.on_tool_drift` is `quarantine` (or unset).
+    quarantine_on_drift: bool,
     tools: HashMap<Box<str>, CompiledTool>,
     /// Sorted by `(namespace, name)`, so a lower index is an earlier grant in MR's order.
     grants: Vec<CompiledGrant>,
@@ -135,6 +141,10 @@ pub struct CompiledPolicy {
 #[derive(Debug)]
 pub(crate) struct CompiledTool {
     declared: bool,
+    /// The pinned definition digest.
+    pub(crate) pin: Option<Box<str>>,
+    /// The handshake last saw a definition other than the pin.
+    drifted: bool,
     required_rank: u8,
     side_effect: Option<SideEffect>,
     risk_level: Option<RiskLevel>,
@@ -148,6 +158,8 @@ const CONCURRENT_REVISION_ENTRIES: usize = 2_000;
 
 const UNDECLARED_TOOL: CompiledTool = CompiledTool {
     declared: false,
+    pin: None,
+    drifted: false,
     required_rank: 1,
     side_effect: None,
     risk_level: None,
@@ -350,6 +362,8 @@ fn compile_tool(tool: &Tool) -> CompiledTool {
     let side_effect = tool.side_effect.known();
     CompiledTool {
         declared: true,
+        pin: (!tool.digest.trim().is_empty()).then(|| Box::from(tool.digest.trim())),
+        drifted: tool.drifted,
         required_rank,
         side_effect,
         risk_level: tool
@@ -529,6 +543,11 @@ impl CompiledPolicy {
         }
 
         CompiledPolicy {
+            has_pins: tools.values().any(|tool| tool.pin.is_some()),
+            quarantine_on_drift: matches!(
+                document.policy.on_tool_drift,
+                Lenient::Unset | Lenient::Known(ToolDriftAction::Quarantine)
+            ),
             observe: document.policy.mode == Lenient::Known(PolicyMode::Observe),
             default_allow: document.policy.default_decision
                 == Lenient::Known(DefaultDecision::Allow),
@@ -577,20 +596,33 @@ impl CompiledPolicy {
 
     /// Decides one request (reference §7.3). Never panics, never allocates.
     pub fn evaluate(&self, request: &Request<'_>) -> Decision {
-        self.decide(request, None)
+        self.decide(request, None, None)
+    }
+
+    /// [`CompiledPolicy::evaluate`], with what the gateway saw live of the pinned tools: a
+    /// pinned tool last listed with another definition is quarantined (`policy.on_tool_drift:
+    /// quarantine`) even when the handshake has not noticed yet, and one last listed with its
+    /// pinned definition is not, whatever the rendered document says.
+    pub fn evaluate_tracked(&self, request: &Request<'_>, live: &DriftTracker) -> Decision {
+        self.decide(request, None, Some(live))
     }
 
     /// Decides one request and records why, in [`Decision::trace`]. Same decision as
     /// [`CompiledPolicy::evaluate`]; slower, for `access explain` and debugging.
     pub fn explain(&self, request: &Request<'_>) -> Decision {
         let mut trace = Trace::start(request, &self.document);
-        let mut decision = self.decide(request, Some(&mut trace));
+        let mut decision = self.decide(request, Some(&mut trace), None);
         trace.finish(&decision, self.grants.len());
         decision.trace = Some(Box::new(trace));
         decision
     }
 
-    fn decide(&self, request: &Request<'_>, mut trace: Option<&mut Trace>) -> Decision {
+    fn decide(
+        &self,
+        request: &Request<'_>,
+        mut trace: Option<&mut Trace>,
+        live: Option<&DriftTracker>,
+    ) -> Decision {
         // Non-tool methods (tools/list, initialize, ping, resources/*, …) pass without a grant
         // check, as in MR; tools/list results are filtered instead (crate::filter).
         if !is_tool_call_method(request.rpc_method) {
@@ -609,6 +641,22 @@ impl CompiledPolicy {
                 side_effect: tool.side_effect,
                 risk_level: tool.risk_level,
             });
+        }
+
+        // Step 0: a quarantined tool is refused whatever the grants say, in observe mode too: its
+        // definition is not the one that was approved.
+        if self.is_quarantined(tool_name, tool, live) {
+            if let Some(trace) = trace.as_deref_mut() {
+                trace.note =
+                    Some("the tool's live definition differs from its pinned digest (quarantined)");
+            }
+            let mut decision = Decision::bare(
+                false,
+                Reason::ToolQuarantined,
+                self.document_policy_version.clone(),
+            );
+            decision.risk_level = tool.risk_level;
+            return decision;
         }
 
         // Step 1: observe mode allows everything (risk is still reported).
@@ -631,6 +679,50 @@ impl CompiledPolicy {
         };
         let candidates = self.candidate_grants(&resolved.caller);
         self.decide_tool(&resolved, tool, tool_name, candidates, trace)
+    }
+
+    /// Whether any tool is pinned (`tools[].digest`): only then does the gateway digest the
+    /// tools of a `tools/list` reply.
+    pub fn has_pins(&self) -> bool {
+        self.has_pins
+    }
+
+    /// Whether a drifted pinned tool is quarantined (`policy.on_tool_drift` unset or
+    /// `quarantine`) rather than only reported (`warn`).
+    pub fn quarantines_on_drift(&self) -> bool {
+        self.quarantine_on_drift
+    }
+
+    /// The pinned digest of `tool_name`, if it is pinned.
+    pub fn pinned_digest(&self, tool_name: &str) -> Option<&str> {
+        self.tools
+            .get(tool_name)
+            .and_then(|tool| tool.pin.as_deref())
+    }
+
+    /// Whether calls of `tool_name` are refused with `tool_quarantined`: it is pinned, drift
+    /// quarantines, and the definition last seen differs from the pin (the gateway's own
+    /// sighting in `live`, else the handshake's verdict rendered into the document).
+    pub fn is_quarantined_tool(&self, tool_name: &str, live: Option<&DriftTracker>) -> bool {
+        self.is_quarantined(tool_name, self.tool(tool_name), live)
+    }
+
+    fn is_quarantined(
+        &self,
+        tool_name: &str,
+        tool: &CompiledTool,
+        live: Option<&DriftTracker>,
+    ) -> bool {
+        if !self.quarantine_on_drift {
+            return false;
+        }
+        let Some(pin) = tool.pin.as_deref() else {
+            return false;
+        };
+        match live.and_then(|live| live.live(tool_name)) {
+            Some(seen) => seen != pin,
+            None => tool.drifted,
+        }
     }
 
     pub(crate) fn tool(&self, tool_name: &str) -> &CompiledTool {

@@ -11,6 +11,7 @@
 use serde_json::Value;
 
 use crate::evaluate::{CompiledPolicy, Request, ResolvedCaller, TOOLS_CALL};
+use crate::pin::{DriftTracker, ToolDrift, tool_digest};
 
 /// The per-list part of a decision, computed once.
 enum ListFilter<'p, 'r> {
@@ -90,6 +91,44 @@ impl CompiledPolicy {
             removed += before - tools.len();
         }
         removed
+    }
+
+    /// Checks the pinned tools of a `tools/list` result (the same `tools` arrays as
+    /// [`CompiledPolicy::filter_tools_list_result`]) against their pins: each one's definition
+    /// digest is recorded in `live`, and with `policy.on_tool_drift: quarantine` a tool whose
+    /// digest differs from its pin is removed. Returns the drifts not reported before.
+    ///
+    /// Costs nothing when no tool is pinned; otherwise only the pinned tools are digested.
+    pub fn check_pinned_tools(&self, result: &mut Value, live: &DriftTracker) -> Vec<ToolDrift> {
+        let mut drifts = Vec::new();
+        if !self.has_pins() {
+            return drifts;
+        }
+        let Some(object) = result.as_object_mut() else {
+            return drifts;
+        };
+        for (key, value) in object.iter_mut() {
+            let tools = match key.as_str() {
+                "tools" => value.as_array_mut(),
+                "result" => value.get_mut("tools").and_then(Value::as_array_mut),
+                _ => None,
+            };
+            let Some(tools) = tools else { continue };
+            tools.retain(|tool| {
+                let Some(name) = tool.get("name").and_then(Value::as_str) else {
+                    return true;
+                };
+                let Some(pin) = self.pinned_digest(name) else {
+                    return true;
+                };
+                let digest = tool_digest(tool);
+                if let Some(drift) = live.record(name, pin, &digest) {
+                    drifts.push(drift);
+                }
+                digest == pin || !self.quarantines_on_drift()
+            });
+        }
+        drifts
     }
 
     fn list_filter<'p, 'r>(&'p self, request: &Request<'r>) -> ListFilter<'p, 'r> {

@@ -34,6 +34,7 @@ mod error;
 mod evaluate;
 pub mod explain;
 mod filter;
+pub mod pin;
 mod reason;
 #[cfg(feature = "render")]
 pub mod render;
@@ -50,10 +51,11 @@ pub use document::{
 pub use error::PolicyError;
 pub use evaluate::{CompiledPolicy, Identity, Request, TOOLS_CALL, is_tool_call_method};
 pub use explain::Trace;
+pub use pin::{DriftTracker, ToolDrift, tool_digest};
 pub use reason::{Reason, Stage};
 pub use revision::compute_revision;
 pub use validate::{ValidationError, ValidationErrors};
 pub use vocabulary::{
-    AuthMode, DefaultDecision, Lenient, PolicyMode, RiskLevel, RuleDecision, SideEffect, Trust,
-    Vocabulary, trust_name,
+    AuthMode, DefaultDecision, Lenient, PolicyMode, RiskLevel, RuleDecision, SideEffect,
+    ToolDriftAction, Trust, Vocabulary, trust_name,
 };

@@ -122,6 +122,10 @@ reasons! {
     GrantWithoutTrust => "grant_without_trust", 403, EvaluatorPolicy;
     /// Effective trust is below the required trust.
     TrustTooLow => "trust_too_low", 403, EvaluatorPolicy;
+    /// The tool is pinned and its live definition differs from the pin
+    /// (`policy.on_tool_drift: quarantine`): hidden from `tools/list`, calls denied until the
+    /// pin is updated or the server lists the pinned definition again.
+    ToolQuarantined => "tool_quarantined", 403, EvaluatorPolicy;
     /// The JSON-RPC body could not be inspected (bad JSON, batch, too large).
     RpcInspectionFailed => "rpc_inspection_failed", 403, Inspect;
     /// Nothing decided: the fail-closed default.

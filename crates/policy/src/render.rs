@@ -10,6 +10,9 @@
 //! - empty trust values render as `low`, an empty rule decision as `allow` (the schema defaults
 //!   make these explicit already);
 //! - `upstreamTokenSecretRef` renders as `"<secret>/<key>"`;
+//! - a pinned tool (`spec.tools[].digest`) renders its pin, and is marked `drifted` when
+//!   `status.toolDigests` (the last handshake) lists it with another digest; `policy.on_tool_drift`
+//!   is written only when some tool is pinned, so documents without pins keep their revision;
 //! - the document is normalized, versioned (`v2` when a grant expires), stamped with its revision
 //!   and validated: an invalid render is an error, never a document.
 
@@ -19,12 +22,13 @@ use crate::document::{
 };
 use crate::error::PolicyError;
 use crate::vocabulary::{
-    AuthMode, DefaultDecision, Lenient, PolicyMode, RiskLevel, RuleDecision, SideEffect, Trust,
+    AuthMode, DefaultDecision, Lenient, PolicyMode, RiskLevel, RuleDecision, SideEffect,
+    ToolDriftAction, Trust,
 };
 use jiff::Timestamp;
 use mcp_runtime_api::server::{
     AuthConfig, AuthMode as ApiAuthMode, Decision as ApiDecision, PolicyConfig,
-    PolicyMode as ApiPolicyMode, SessionConfig,
+    PolicyMode as ApiPolicyMode, SessionConfig, ToolDriftAction as ApiToolDriftAction,
 };
 use mcp_runtime_api::{
     MCPAccessGrant, MCPAgentSession, MCPServer, RiskLevel as ApiRisk, SideEffect as ApiSideEffect,
@@ -61,6 +65,24 @@ pub fn render<'a>(
         tools: spec.tools.iter().map(render_tool).collect(),
         ..PolicyDocument::default()
     };
+    if document.tools.iter().any(|tool| !tool.digest.is_empty()) {
+        let action = spec
+            .policy
+            .as_ref()
+            .and_then(|p| p.on_tool_drift)
+            .unwrap_or_default();
+        document.policy.on_tool_drift = Lenient::Known(match action {
+            ApiToolDriftAction::Quarantine => ToolDriftAction::Quarantine,
+            ApiToolDriftAction::Warn => ToolDriftAction::Warn,
+        });
+        let live = server.status.as_ref().and_then(|s| s.tool_digests.as_ref());
+        for tool in &mut document.tools {
+            tool.drifted = !tool.digest.is_empty()
+                && live
+                    .and_then(|live| live.iter().find(|l| l.name == tool.name))
+                    .is_some_and(|l| l.digest != tool.digest);
+        }
+    }
 
     let references_server = |reference: &mcp_runtime_api::ServerRef,
                              own: &kube::core::ObjectMeta| {
@@ -121,6 +143,8 @@ fn policy_settings(policy: &PolicyConfig) -> PolicySettings {
         }),
         enforce_on: policy.enforce_on.clone(),
         policy_version: policy.policy_version.clone(),
+        // Set by `render` when a tool is pinned.
+        on_tool_drift: Lenient::Unset,
     }
 }
 
@@ -164,6 +188,8 @@ fn render_tool(tool: &mcp_runtime_api::server::ToolConfig) -> Tool {
             Some(ApiRisk::High) => Lenient::Known(RiskLevel::High),
         },
         labels: tool.labels.clone(),
+        digest: tool.digest.clone().unwrap_or_default(),
+        drifted: false,
     }
 }
 

@@ -151,6 +151,12 @@ impl PolicyDocument {
             "default decision",
             errors,
         );
+        check_known(
+            &self.policy.on_tool_drift,
+            "policy.on_tool_drift",
+            "tool drift action",
+            errors,
+        );
         // Settings with a single meaning in this version: another value asks for behaviour the
         // gateway does not have, and would otherwise be silently ignored.
         check_only(
@@ -298,6 +304,15 @@ fn validate_tools(tools: &[Tool], errors: &mut Errors) {
             "risk level",
             errors,
         );
+        if !tool.digest.is_empty() && !crate::pin::is_digest(&tool.digest) {
+            errors.push(
+                format!("{path}.digest"),
+                format!(
+                    "{:?} is not a digest: expected sha256: and 64 lower-case hex digits",
+                    tool.digest
+                ),
+            );
+        }
     }
 }
 

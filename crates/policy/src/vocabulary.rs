@@ -172,6 +172,17 @@ vocabulary! {
 }
 
 vocabulary! {
+    /// `policy.on_tool_drift`: what a tool whose live definition differs from its pin gets.
+    pub enum ToolDriftAction {
+        /// `quarantine`: hidden from `tools/list`, calls denied with `tool_quarantined` (the
+        /// default when any tool is pinned).
+        Quarantine => "quarantine",
+        /// `warn`: reported (audit event, condition), still listed and callable.
+        Warn => "warn",
+    }
+}
+
+vocabulary! {
     /// `policy.default_decision`: what happens when no grant decides.
     pub enum DefaultDecision {
         /// `allow`.

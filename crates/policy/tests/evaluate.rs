@@ -136,6 +136,25 @@ fn cases() -> Vec<Case> {
             http_status: 401,
         },
         Case {
+            name: "pinned tool whose live definition drifted",
+            document: {
+                let mut document = document_with(vec![claude_all()]);
+                let tool = document
+                    .tools
+                    .iter_mut()
+                    .find(|t| t.name == "read_file")
+                    .expect("read_file");
+                tool.digest = format!("sha256:{}", "a".repeat(64));
+                tool.drifted = true;
+                document
+            },
+            identity: claude(),
+            session_id: None,
+            tool: "read_file",
+            reason: Reason::ToolQuarantined,
+            http_status: 403,
+        },
+        Case {
             name: "no grant for the caller",
             document: document_with(vec![agent_grant("cursor", "cursor")]),
             identity: claude(),
@@ -391,6 +410,8 @@ const CATALOGUE: &[(&str, u16)] = &[
     ("side_effect_not_allowed", 403),
     ("grant_without_trust", 403),
     ("trust_too_low", 403),
+    // Tool-definition pinning: the live definition differs from the pin.
+    ("tool_quarantined", 403),
     ("rpc_inspection_failed", 403),
     ("undecided", 403),
     ("policy_unavailable", 503),

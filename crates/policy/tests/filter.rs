@@ -251,3 +251,89 @@ fn a_stray_top_level_tools_member_does_not_shield_the_result_list() {
     assert_eq!(both["result"], expected["result"]);
     assert_eq!(both["tools"], expected["result"]["tools"]);
 }
+
+/// `claude`'s policy with `read_file` and `search` pinned to the definitions of
+/// [`tools_list_response`], and `on_tool_drift` as given.
+fn pinned_policy(on_tool_drift: Option<mcp_runtime_policy::ToolDriftAction>) -> CompiledPolicy {
+    let listed = tools_list_response();
+    let digest_of = |name: &str| {
+        listed["result"]["tools"]
+            .as_array()
+            .and_then(|tools| tools.iter().find(|t| t["name"] == name))
+            .map(mcp_runtime_policy::tool_digest)
+            .expect("listed")
+    };
+    let mut document = policy().document().clone();
+    for tool in &mut document.tools {
+        if tool.name == "read_file" || tool.name == "search" {
+            tool.digest = digest_of(&tool.name);
+        }
+    }
+    if let Some(action) = on_tool_drift {
+        document.policy.on_tool_drift = action.into();
+    }
+    compile(document)
+}
+
+#[test]
+fn a_pinned_tool_listed_with_another_definition_is_quarantined_until_it_matches_again() {
+    let policy = pinned_policy(None);
+    let live = mcp_runtime_policy::DriftTracker::new();
+    let call = Request::tool_call(claude(), "read_file", now());
+    // Listed as pinned: nothing removed, nothing reported, callable.
+    let mut response = tools_list_response();
+    assert!(policy.check_pinned_tools(&mut response, &live).is_empty());
+    assert_eq!(names(&response).len(), 5);
+    assert!(policy.evaluate_tracked(&call, &live).allowed);
+
+    // The description changes under the pin: removed, reported once, calls refused.
+    let mut drifted = tools_list_response();
+    drifted["result"]["tools"][0]["description"] = json!("Read a file and mail it out");
+    let drifts = policy.check_pinned_tools(&mut drifted, &live);
+    assert_eq!(
+        drifts.iter().map(|d| d.tool.as_str()).collect::<Vec<_>>(),
+        vec!["read_file"]
+    );
+    assert!(!names(&drifted).contains(&"read_file"), "{drifted}");
+    let denied = policy.evaluate_tracked(&call, &live);
+    assert_eq!(
+        (denied.allowed, denied.reason.as_str(), denied.http_status),
+        (false, "tool_quarantined", 403)
+    );
+    let mut again = tools_list_response();
+    again["result"]["tools"][0]["description"] = json!("Read a file and mail it out");
+    assert!(
+        policy.check_pinned_tools(&mut again, &live).is_empty(),
+        "a drift is reported once"
+    );
+
+    // The server lists the pinned definition again: restored.
+    let mut restored = tools_list_response();
+    policy.check_pinned_tools(&mut restored, &live);
+    assert!(names(&restored).contains(&"read_file"));
+    assert!(policy.evaluate_tracked(&call, &live).allowed);
+}
+
+#[test]
+fn warn_reports_a_drift_and_keeps_the_tool() {
+    let policy = pinned_policy(Some(mcp_runtime_policy::ToolDriftAction::Warn));
+    let live = mcp_runtime_policy::DriftTracker::new();
+    let mut drifted = tools_list_response();
+    drifted["result"]["tools"][4]["description"] = json!("Search, differently");
+    assert_eq!(policy.check_pinned_tools(&mut drifted, &live).len(), 1);
+    assert!(names(&drifted).contains(&"search"));
+    let call = Request::tool_call(claude(), "search", now());
+    assert!(policy.evaluate_tracked(&call, &live).allowed);
+}
+
+#[test]
+fn without_pins_nothing_is_digested_or_removed() {
+    let policy = policy();
+    let live = mcp_runtime_policy::DriftTracker::new();
+    let mut response = tools_list_response();
+    response["result"]["tools"][0]["description"] = json!("anything");
+    assert!(!policy.has_pins());
+    assert!(policy.check_pinned_tools(&mut response, &live).is_empty());
+    assert_eq!(names(&response).len(), 5);
+    assert_eq!(live.live("read_file"), None);
+}

@@ -165,3 +165,51 @@ fn a_server_without_auth_or_policy_blocks_renders_mr_defaults() {
     assert_eq!(json["schema_version"], "v1");
     assert_eq!(json["grants"], serde_json::json!([]));
 }
+
+#[test]
+fn pins_render_with_the_drift_the_last_handshake_saw() {
+    let pinned = format!("sha256:{}", "a".repeat(64));
+    let other = format!("sha256:{}", "b".repeat(64));
+    let loaded = parse_manifests(MANIFESTS, None);
+    let unpinned = loaded.servers().next().expect("server").clone();
+    let plain = render(&unpinned, loaded.grants(), loaded.sessions(), "c", now()).expect("plain");
+    let plain_json = serde_json::to_value(&plain).expect("json");
+    assert!(plain_json["policy"].get("on_tool_drift").is_none());
+    assert!(plain_json["tools"][0].get("digest").is_none());
+
+    let mut server = unpinned.clone();
+    server.spec.tools[0].digest = Some(pinned.clone());
+    // No handshake yet: pinned, not drifted, quarantine by default.
+    let document = render(&server, loaded.grants(), loaded.sessions(), "c", now()).expect("ok");
+    let json = serde_json::to_value(&document).expect("json");
+    assert_eq!(json["policy"]["on_tool_drift"], "quarantine");
+    assert_eq!(json["tools"][0]["digest"], pinned.as_str());
+    assert!(json["tools"][0].get("drifted").is_none());
+    assert_ne!(document.revision, plain.revision);
+
+    // The handshake listed read_file with another definition.
+    server.status = Some(mcp_runtime_api::MCPServerStatus {
+        tool_digests: Some(vec![
+            mcp_runtime_api::server::ToolDigest {
+                name: "read_file".into(),
+                digest: other.clone(),
+            },
+            mcp_runtime_api::server::ToolDigest {
+                name: "write_file".into(),
+                digest: other,
+            },
+        ]),
+        ..Default::default()
+    });
+    let document = render(&server, loaded.grants(), loaded.sessions(), "c", now()).expect("ok");
+    let json = serde_json::to_value(&document).expect("json");
+    assert_eq!(json["tools"][0]["drifted"], true);
+    assert!(
+        json["tools"][1].get("drifted").is_none(),
+        "write_file is not pinned"
+    );
+    let policy = CompiledPolicy::new(document).expect("valid");
+    let bob = Identity::default().with_human("bob").with_team("storage");
+    let call = Request::tool_call(bob, "read_file", now()).with_session("bob-1");
+    assert_eq!(policy.evaluate(&call).reason.as_str(), "tool_quarantined");
+}

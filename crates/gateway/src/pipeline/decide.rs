@@ -14,6 +14,7 @@ use http::Method;
 use hyper::body::Incoming;
 use mcp_runtime_policy::{CompiledPolicy, Decision, PolicyMode};
 use std::ops::ControlFlow;
+use std::sync::Arc;
 
 /// A request the policy let through, with the caller's identity written back for the upstream.
 #[derive(Debug)]
@@ -41,7 +42,7 @@ impl Cleared {
 
 /// Decides the request's tool calls and records the decision for the audit.
 pub(crate) fn decide(
-    config: &ProxyConfig,
+    config: &Arc<ProxyConfig>,
     request: InspectedRequest,
     record: &mut AuditRecord,
 ) -> Step<Cleared> {
@@ -50,11 +51,16 @@ pub(crate) fn decide(
         message,
     } = request;
     let (mut parts, policy, caller) = (identified.parts, identified.policy, identified.caller);
+    // Only a policy that pins a tool has live definitions to compare with.
+    let live = policy
+        .has_pins()
+        .then(|| crate::pins::tracker(config, &policy));
     let (body, filter_tools) = match message {
         Message::Stream(body) => {
             // A GET stream can carry a tools/list result too (a resumed stream replays it), so
             // its events are filtered like a POST's reply.
-            let filter_tools = parts.method == Method::GET && !observe_mode(&policy);
+            let filter_tools =
+                parts.method == Method::GET && (!observe_mode(&policy) || live.is_some());
             (ClearedBody::Streaming(body), filter_tools)
         }
         Message::Post { bytes, inspected } => {
@@ -68,9 +74,11 @@ pub(crate) fn decide(
                     record.rpc_method = message.method().map(str::to_owned);
                 }
                 if message.is_tool_call() {
-                    let decision = policy.evaluate(
-                        &caller.request_for(message.tool_name().unwrap_or_default(), now),
-                    );
+                    let request = caller.request_for(message.tool_name().unwrap_or_default(), now);
+                    let decision = match &live {
+                        Some(live) => policy.evaluate_tracked(&request, live),
+                        None => policy.evaluate(&request),
+                    };
                     record.rpc_method = message.method().map(str::to_owned);
                     record.tool_name = message.tool_name().map(str::to_owned);
                     record.decision = Some(decision.clone());
@@ -95,7 +103,7 @@ pub(crate) fn decide(
             }
             (
                 ClearedBody::Buffered(bytes),
-                lists_tools && !observe_mode(&policy),
+                lists_tools && (!observe_mode(&policy) || live.is_some()),
             )
         }
     };
@@ -103,7 +111,14 @@ pub(crate) fn decide(
     ControlFlow::Continue(Cleared {
         parts,
         body,
-        filter: filter_tools.then_some((caller, policy)),
+        filter: filter_tools.then(|| ToolsFilter {
+            pins: live.map(|live| crate::pins::PinCheck {
+                live,
+                config: config.clone(),
+            }),
+            caller,
+            policy,
+        }),
     })
 }
 

@@ -7,7 +7,9 @@ use super::forward::strip_hop_by_hop;
 use super::identity::Caller;
 use super::reply::Relayed;
 use crate::proxy::ProxyBody;
-use crate::tools_list::{SseEventSplitter, filter_tools_lists, rewrite_sse_event};
+use crate::tools_list::{
+    SseEventSplitter, check_pinned_tools_lists, filter_tools_lists, rewrite_sse_event,
+};
 use bytes::Bytes;
 use http::Response;
 use http::header::{self, HeaderValue};
@@ -16,8 +18,14 @@ use hyper::body::{Frame, Incoming};
 use mcp_runtime_policy::{CompiledPolicy, Request as PolicyRequest};
 use std::sync::Arc;
 
-/// Who the `tools/list` results of a reply are filtered for, and by which policy.
-pub(crate) type ToolsFilter = (Caller, Arc<CompiledPolicy>);
+/// Who the `tools/list` results of a reply are filtered for, by which policy, and (when the policy
+/// pins tools) the record of live definitions they are checked against.
+#[derive(Debug)]
+pub(crate) struct ToolsFilter {
+    pub caller: Caller,
+    pub policy: Arc<CompiledPolicy>,
+    pub pins: Option<crate::pins::PinCheck>,
+}
 
 /// Relays an upstream response; rewrites `tools/list` results when a filter is given. An
 /// unfiltered reply goes out in one write when the gateway already holds all of it
@@ -60,7 +68,17 @@ pub(crate) async fn relay(
     Response::from_parts(parts, body)
 }
 
-fn filter_value(value: &mut serde_json::Value, (caller, policy): &ToolsFilter) {
+fn filter_value(value: &mut serde_json::Value, filter: &ToolsFilter) {
+    let ToolsFilter {
+        caller,
+        policy,
+        pins,
+    } = filter;
+    if let Some(pins) = pins {
+        for drift in check_pinned_tools_lists(value, policy, &pins.live) {
+            crate::pins::report(&pins.config, policy, &drift, caller);
+        }
+    }
     let mut request =
         PolicyRequest::method(caller.identity(), "tools/list", jiff::Timestamp::now());
     if let Some(session) = caller.session.as_deref() {

@@ -448,6 +448,9 @@ _mcp__runtime() {
             mcp__runtime__subcmd__help__subcmd__server,list)
                 cmd="mcp__runtime__subcmd__help__subcmd__server__subcmd__list"
                 ;;
+            mcp__runtime__subcmd__help__subcmd__server,pin)
+                cmd="mcp__runtime__subcmd__help__subcmd__server__subcmd__pin"
+                ;;
             mcp__runtime__subcmd__help__subcmd__server,policy)
                 cmd="mcp__runtime__subcmd__help__subcmd__server__subcmd__policy"
                 ;;
@@ -526,6 +529,9 @@ _mcp__runtime() {
             mcp__runtime__subcmd__server,list)
                 cmd="mcp__runtime__subcmd__server__subcmd__list"
                 ;;
+            mcp__runtime__subcmd__server,pin)
+                cmd="mcp__runtime__subcmd__server__subcmd__pin"
+                ;;
             mcp__runtime__subcmd__server,policy)
                 cmd="mcp__runtime__subcmd__server__subcmd__policy"
                 ;;
@@ -558,6 +564,9 @@ _mcp__runtime() {
                 ;;
             mcp__runtime__subcmd__server__subcmd__help,list)
                 cmd="mcp__runtime__subcmd__server__subcmd__help__subcmd__list"
+                ;;
+            mcp__runtime__subcmd__server__subcmd__help,pin)
+                cmd="mcp__runtime__subcmd__server__subcmd__help__subcmd__pin"
                 ;;
             mcp__runtime__subcmd__server__subcmd__help,policy)
                 cmd="mcp__runtime__subcmd__server__subcmd__help__subcmd__policy"
@@ -2287,7 +2296,7 @@ _mcp__runtime() {
                     return 0
                     ;;
                 --drift)
-                    COMPREPLY=($(compgen -W "declared ungoverned missing" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "declared ungoverned missing pinned" -- "${cur}"))
                     return 0
                     ;;
                 --output)
@@ -2357,7 +2366,7 @@ _mcp__runtime() {
                     return 0
                     ;;
                 --drift)
-                    COMPREPLY=($(compgen -W "declared ungoverned missing" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "declared ungoverned missing pinned" -- "${cur}"))
                     return 0
                     ;;
                 --output)
@@ -3254,7 +3263,7 @@ _mcp__runtime() {
             return 0
             ;;
         mcp__subcmd__runtime__subcmd__help__subcmd__server)
-            opts="init generate render apply list get status delete connect-config policy"
+            opts="init generate render apply list get status delete connect-config pin policy"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3352,6 +3361,20 @@ _mcp__runtime() {
             return 0
             ;;
         mcp__subcmd__runtime__subcmd__help__subcmd__server__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mcp__subcmd__runtime__subcmd__help__subcmd__server__subcmd__pin)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -4062,7 +4085,7 @@ _mcp__runtime() {
             return 0
             ;;
         mcp__subcmd__runtime__subcmd__server)
-            opts="-h -V --help --version init generate render apply list get status delete connect-config policy help"
+            opts="-h -V --help --version init generate render apply list get status delete connect-config pin policy help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -4286,7 +4309,7 @@ _mcp__runtime() {
             return 0
             ;;
         mcp__subcmd__runtime__subcmd__server__subcmd__help)
-            opts="init generate render apply list get status delete connect-config policy help"
+            opts="init generate render apply list get status delete connect-config pin policy help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -4398,6 +4421,20 @@ _mcp__runtime() {
             return 0
             ;;
         mcp__subcmd__runtime__subcmd__server__subcmd__help__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mcp__subcmd__runtime__subcmd__server__subcmd__help__subcmd__pin)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -4558,6 +4595,48 @@ _mcp__runtime() {
                     ;;
                 -o)
                     COMPREPLY=($(compgen -W "table json yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mcp__subcmd__runtime__subcmd__server__subcmd__pin)
+            opts="-f -n -h -V --filename --url --kubeconfig --context --namespace --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --filename)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --kubeconfig)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --context)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --namespace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -n)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 *)

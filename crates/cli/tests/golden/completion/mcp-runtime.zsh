@@ -592,6 +592,22 @@ json\:"A neutral description\: name, URL, transport, headers"))' \
 ':name -- The MCPServer'\''s name:_default' \
 && ret=0
 ;;
+(pin)
+_arguments "${_arguments_options[@]}" : \
+'-f+[The manifest file holding the MCPServer; rewritten in place]:FILE:_files' \
+'--filename=[The manifest file holding the MCPServer; rewritten in place]:FILE:_files' \
+'--url=[Handshake with the server at this MCP URL (its own endpoint, not a gateway, which filters tools/list) instead of reading \`status.toolDigests\` from the cluster]:URL:_default' \
+'--kubeconfig=[Path to the kubeconfig (default\: KUBECONFIG, then ~/.kube/config)]:FILE:_files' \
+'--context=[The kubeconfig context to use (default\: its current context)]:NAME:_default' \
+'-n+[Namespace (objects that name their own keep it)]:NAMESPACE:_default' \
+'--namespace=[Namespace (objects that name their own keep it)]:NAMESPACE:_default' \
+'-h[Print help]' \
+'--help[Print help]' \
+'-V[Print version]' \
+'--version[Print version]' \
+':name -- The MCPServer'\''s name (`metadata.name`):_default' \
+&& ret=0
+;;
 (policy)
 _arguments "${_arguments_options[@]}" : \
 '-h[Print help]' \
@@ -699,6 +715,10 @@ _arguments "${_arguments_options[@]}" : \
 _arguments "${_arguments_options[@]}" : \
 && ret=0
 ;;
+(pin)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
 (policy)
 _arguments "${_arguments_options[@]}" : \
 ":: :_mcp-runtime__subcmd__server__subcmd__help__subcmd__policy_commands" \
@@ -760,9 +780,10 @@ _arguments "${_arguments_options[@]}" : \
 '--risk=[Only tools that declare this risk (riskLevel)]:LEVEL:(low medium high)' \
 '-q+[Only tools whose name, description or a label (key, value or key=value) contains TEXT, ignoring case]:TEXT:_default' \
 '--query=[Only tools whose name, description or a label (key, value or key=value) contains TEXT, ignoring case]:TEXT:_default' \
-'--drift=[Compare the declared tools with the live ones\: declared (declared and live), ungoverned (live, not declared\: the policy does not know it), missing (declared, not live). Servers whose live inventory is unknown are named, never counted]:KIND:((declared\:"Declared, and listed live\: governed as declared"
+'--drift=[Compare the declared tools with the live ones\: declared (declared and live), ungoverned (live, not declared\: the policy does not know it), missing (declared, not live), pinned (pinned with spec.tools\[\].digest and listed live with another definition digest\: tool drift; -o json shows both digests). Servers whose live inventory is unknown are named, never counted]:KIND:((declared\:"Declared, and listed live\: governed as declared"
 ungoverned\:"Listed live but not declared\: a tool the policy does not know"
-missing\:"Declared but not listed live"))' \
+missing\:"Declared but not listed live"
+pinned\:"Declared with a pin (\`spec.tools\[\].digest\`), and listed live with another definition digest (\`status.toolDigests\`)\: tool drift, quarantined unless \`onToolDrift\: warn\`"))' \
 '-o+[Output format]:OUTPUT:(table json yaml)' \
 '--output=[Output format]:OUTPUT:(table json yaml)' \
 '-A[Every namespace]' \
@@ -786,9 +807,10 @@ _arguments "${_arguments_options[@]}" : \
 '--risk=[Only tools that declare this risk (riskLevel)]:LEVEL:(low medium high)' \
 '-q+[Only tools whose name, description or a label (key, value or key=value) contains TEXT, ignoring case]:TEXT:_default' \
 '--query=[Only tools whose name, description or a label (key, value or key=value) contains TEXT, ignoring case]:TEXT:_default' \
-'--drift=[Compare the declared tools with the live ones\: declared (declared and live), ungoverned (live, not declared\: the policy does not know it), missing (declared, not live). Servers whose live inventory is unknown are named, never counted]:KIND:((declared\:"Declared, and listed live\: governed as declared"
+'--drift=[Compare the declared tools with the live ones\: declared (declared and live), ungoverned (live, not declared\: the policy does not know it), missing (declared, not live), pinned (pinned with spec.tools\[\].digest and listed live with another definition digest\: tool drift; -o json shows both digests). Servers whose live inventory is unknown are named, never counted]:KIND:((declared\:"Declared, and listed live\: governed as declared"
 ungoverned\:"Listed live but not declared\: a tool the policy does not know"
-missing\:"Declared but not listed live"))' \
+missing\:"Declared but not listed live"
+pinned\:"Declared with a pin (\`spec.tools\[\].digest\`), and listed live with another definition digest (\`status.toolDigests\`)\: tool drift, quarantined unless \`onToolDrift\: warn\`"))' \
 '-o+[Output format]:OUTPUT:(table json yaml)' \
 '--output=[Output format]:OUTPUT:(table json yaml)' \
 '-A[Every namespace]' \
@@ -1658,6 +1680,10 @@ _arguments "${_arguments_options[@]}" : \
 && ret=0
 ;;
 (connect-config)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(pin)
 _arguments "${_arguments_options[@]}" : \
 && ret=0
 ;;
@@ -2654,6 +2680,7 @@ _mcp-runtime__subcmd__help__subcmd__server_commands() {
 'status:Show an MCPServer'\''s conditions and why it is not Ready' \
 'delete:Delete an MCPServer (the operator'\''s garbage collection removes its children)' \
 'connect-config:Print the configuration an MCP client (Claude Desktop, Cursor, VS Code) needs to reach a server\: its URL and identity headers' \
+'pin:Write the digests of the server'\''s live tool definitions into its manifest (spec.tools\[\].digest)\: from the cluster'\''s status.toolDigests, or from a handshake with --url. The file is rewritten by the YAML serializer (comments are not kept)' \
 'policy:Inspect the live policy of a server'\''s gateway' \
     )
     _describe -t commands 'mcp-runtime help server commands' commands "$@"
@@ -2692,6 +2719,11 @@ _mcp-runtime__subcmd__help__subcmd__server__subcmd__init_commands() {
 _mcp-runtime__subcmd__help__subcmd__server__subcmd__list_commands() {
     local commands; commands=()
     _describe -t commands 'mcp-runtime help server list commands' commands "$@"
+}
+(( $+functions[_mcp-runtime__subcmd__help__subcmd__server__subcmd__pin_commands] )) ||
+_mcp-runtime__subcmd__help__subcmd__server__subcmd__pin_commands() {
+    local commands; commands=()
+    _describe -t commands 'mcp-runtime help server pin commands' commands "$@"
 }
 (( $+functions[_mcp-runtime__subcmd__help__subcmd__server__subcmd__policy_commands] )) ||
 _mcp-runtime__subcmd__help__subcmd__server__subcmd__policy_commands() {
@@ -2865,6 +2897,7 @@ _mcp-runtime__subcmd__server_commands() {
 'status:Show an MCPServer'\''s conditions and why it is not Ready' \
 'delete:Delete an MCPServer (the operator'\''s garbage collection removes its children)' \
 'connect-config:Print the configuration an MCP client (Claude Desktop, Cursor, VS Code) needs to reach a server\: its URL and identity headers' \
+'pin:Write the digests of the server'\''s live tool definitions into its manifest (spec.tools\[\].digest)\: from the cluster'\''s status.toolDigests, or from a handshake with --url. The file is rewritten by the YAML serializer (comments are not kept)' \
 'policy:Inspect the live policy of a server'\''s gateway' \
 'help:Print this message or the help of the given subcommand(s)' \
     )
@@ -2907,6 +2940,7 @@ _mcp-runtime__subcmd__server__subcmd__help_commands() {
 'status:Show an MCPServer'\''s conditions and why it is not Ready' \
 'delete:Delete an MCPServer (the operator'\''s garbage collection removes its children)' \
 'connect-config:Print the configuration an MCP client (Claude Desktop, Cursor, VS Code) needs to reach a server\: its URL and identity headers' \
+'pin:Write the digests of the server'\''s live tool definitions into its manifest (spec.tools\[\].digest)\: from the cluster'\''s status.toolDigests, or from a handshake with --url. The file is rewritten by the YAML serializer (comments are not kept)' \
 'policy:Inspect the live policy of a server'\''s gateway' \
 'help:Print this message or the help of the given subcommand(s)' \
     )
@@ -2952,6 +2986,11 @@ _mcp-runtime__subcmd__server__subcmd__help__subcmd__list_commands() {
     local commands; commands=()
     _describe -t commands 'mcp-runtime server help list commands' commands "$@"
 }
+(( $+functions[_mcp-runtime__subcmd__server__subcmd__help__subcmd__pin_commands] )) ||
+_mcp-runtime__subcmd__server__subcmd__help__subcmd__pin_commands() {
+    local commands; commands=()
+    _describe -t commands 'mcp-runtime server help pin commands' commands "$@"
+}
 (( $+functions[_mcp-runtime__subcmd__server__subcmd__help__subcmd__policy_commands] )) ||
 _mcp-runtime__subcmd__server__subcmd__help__subcmd__policy_commands() {
     local commands; commands=(
@@ -2983,6 +3022,11 @@ _mcp-runtime__subcmd__server__subcmd__init_commands() {
 _mcp-runtime__subcmd__server__subcmd__list_commands() {
     local commands; commands=()
     _describe -t commands 'mcp-runtime server list commands' commands "$@"
+}
+(( $+functions[_mcp-runtime__subcmd__server__subcmd__pin_commands] )) ||
+_mcp-runtime__subcmd__server__subcmd__pin_commands() {
+    local commands; commands=()
+    _describe -t commands 'mcp-runtime server pin commands' commands "$@"
 }
 (( $+functions[_mcp-runtime__subcmd__server__subcmd__policy_commands] )) ||
 _mcp-runtime__subcmd__server__subcmd__policy_commands() {

@@ -59,19 +59,29 @@ pub async fn observe(
         "http://{name}.{ns}.svc.cluster.local:{}{}",
         server.spec.service_port, server.spec.mcp_path
     );
+    let pins = pins(server);
+    let ready = deployment_ready && desired_replicas > 0;
+    // Behind a gateway, pinned tools are checked against what the server itself lists: the
+    // handshake goes to a ready pod's server port, past the gateway (which filters tools/list).
+    let direct = if gateway_enabled && !pins.is_empty() && ready {
+        server_pod_address(server, ctx, &ns, &name).await?
+    } else {
+        None
+    };
     let (answer, handshake_error) = handshake(
         server,
         ctx,
         previous,
-        deployment_ready && desired_replicas > 0,
-        &address,
-        gateway_enabled,
+        ready,
+        direct.as_deref().unwrap_or(&address),
+        gateway_enabled && direct.is_none(),
+        !pins.is_empty(),
     )
     .await;
     let verified = answer.is_some();
-    let (server_info, tools) = match answer {
-        Some(answer) => (Some(answer.server_info), answer.tools),
-        None => (None, None),
+    let (server_info, tools, tool_digests) = match answer {
+        Some(answer) => (Some(answer.server_info), answer.tools, answer.tool_digests),
+        None => (None, None, None),
     };
     let policy_revision = policy.map(|p| p.revision.clone());
     let observed = Observed {
@@ -99,6 +109,10 @@ pub async fn observe(
         address: verified.then_some(address),
         server_info,
         tools,
+        tool_digests,
+        pins,
+        drift_warn_only: server.spec.policy.as_ref().and_then(|p| p.on_tool_drift)
+            == Some(mcp_runtime_api::server::ToolDriftAction::Warn),
         handshake_error,
     };
     Ok(status::server_status(&observed, previous, ctx.clock.now()))
@@ -111,15 +125,19 @@ pub async fn observe(
 /// inventory). A gateway answers `tools/list` with the tools the caller may call, and the
 /// operator calls without an identity, so that list says nothing about the server: behind a
 /// gateway only `initialize` runs and `status.tools` stays unset (unknown, never claimed empty).
+///
+/// A server with pinned tools is handshaken at every reconcile (not once per generation), so a
+/// definition that changes under its pin is seen at the next resync at the latest.
 async fn handshake(
     server: &MCPServer,
     ctx: &Context,
     previous: Option<&MCPServerStatus>,
     ready: bool,
     address: &str,
-    gateway_enabled: bool,
+    behind_gateway: bool,
+    pinned: bool,
 ) -> (Option<Answer>, Option<String>) {
-    let depth = if gateway_enabled {
+    let depth = if behind_gateway {
         Depth::Initialize
     } else {
         Depth::ListTools
@@ -130,6 +148,7 @@ async fn handshake(
         Some(Answer {
             server_info: p.server_info.clone()?,
             tools: p.tools.clone().filter(|_| depth == Depth::ListTools),
+            tool_digests: p.tool_digests.clone().filter(|_| depth == Depth::ListTools),
         })
     });
     // An answer without tools where they are wanted comes from an operator that did not list
@@ -140,7 +159,7 @@ async fn handshake(
             && answer.tools.is_none()
             && answer.server_info.protocol_version.is_some()
     });
-    if cached.is_some() && (!incomplete || !ready) {
+    if cached.is_some() && ((!incomplete && !pinned) || !ready) {
         return (cached, None);
     }
     if !ready {
@@ -153,6 +172,51 @@ async fn handshake(
         // `to_string` whatever error type the handshake client reports.
         Err(e) => (None, Some(e.to_string())),
     }
+}
+
+/// The pins of `spec.tools[].digest`: tool name and approved digest.
+fn pins(server: &MCPServer) -> Vec<(String, String)> {
+    server
+        .spec
+        .tools
+        .iter()
+        .filter_map(|tool| Some((tool.name.clone(), tool.digest.clone()?)))
+        .collect()
+}
+
+/// `http://<pod IP>:<spec.port><spec.mcpPath>` of a ready pod of the server, if there is one.
+async fn server_pod_address(
+    server: &MCPServer,
+    ctx: &Context,
+    ns: &str,
+    name: &str,
+) -> Result<Option<String>, Error> {
+    let pods: Api<Pod> = Api::namespaced(ctx.client.clone(), ns);
+    let pods = pods
+        .list(
+            &ListParams::default()
+                .labels(&format!("{APP_LABEL}={name}"))
+                .match_any(),
+        )
+        .await
+        .map_err(Error::Status)?;
+    let ready_ip = pods.items.iter().find_map(|pod| {
+        let status = pod.status.as_ref()?;
+        let ready = status
+            .conditions
+            .iter()
+            .flatten()
+            .any(|c| c.type_ == "Ready" && c.status == "True");
+        status.pod_ip.clone().filter(|ip| ready && !ip.is_empty())
+    });
+    Ok(ready_ip.map(|ip| {
+        let host = if ip.contains(':') {
+            format!("[{ip}]")
+        } else {
+            ip
+        };
+        format!("http://{host}:{}{}", server.spec.port, server.spec.mcp_path)
+    }))
 }
 
 /// When to look at a reconciled server again: at `recheck` (see `Context::recheck_after`), and
@@ -231,6 +295,7 @@ pub async fn write(
             .find(|c| c.type_ == types::READY)
             .map(|c| c.reason.clone())
     };
+    publish_tool_drift(server, ctx, previous, &status).await;
     let changed = previous.and_then(|p| p.phase) != status.phase
         || previous.and_then(ready_reason) != ready_reason(&status);
     if changed {
@@ -258,6 +323,44 @@ pub async fn write(
         }
     }
     Ok(())
+}
+
+/// A Warning Event when a `ToolDrift` condition turns True or names other tools, and a Normal
+/// one when it clears.
+async fn publish_tool_drift(
+    server: &MCPServer,
+    ctx: &Context,
+    previous: Option<&MCPServerStatus>,
+    status: &MCPServerStatus,
+) {
+    let drift = |s: &MCPServerStatus| {
+        s.conditions
+            .iter()
+            .find(|c| c.type_ == types::TOOL_DRIFT)
+            .map(|c| (c.status == "True", c.message.clone()))
+    };
+    let before = previous.and_then(drift);
+    let after = drift(status);
+    let event = match (&before, &after) {
+        (_, Some((true, message))) if before.as_ref() != after.as_ref() => KubeEvent {
+            type_: EventType::Warning,
+            reason: types::TOOL_DRIFT.into(),
+            note: Some(message.chars().take(1000).collect()),
+            action: "CheckToolPins".into(),
+            secondary: None,
+        },
+        (Some((true, _)), Some((false, message))) => KubeEvent {
+            type_: EventType::Normal,
+            reason: "ToolDriftResolved".into(),
+            note: Some(message.chars().take(1000).collect()),
+            action: "CheckToolPins".into(),
+            secondary: None,
+        },
+        _ => return,
+    };
+    if let Err(e) = ctx.recorder.publish(&event, &server.object_ref(&())).await {
+        tracing::warn!(error = %e, "publishing an event failed");
+    }
 }
 
 #[cfg(test)]
