@@ -207,22 +207,23 @@ impl Shared {
         self.chain.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Links events (in the order given) into the chain.
-    fn link(&self, events: &mut [AuditEvent]) {
+    /// A copy of `events` linked into the chain (in the order given), and the chain as it was
+    /// before, to rewind to if they are not delivered.
+    fn link_copy(&self, events: &[AuditEvent]) -> (Vec<AuditEvent>, Chainer) {
         let mut chain = self.chainer();
-        for event in events {
+        let before = chain.clone();
+        let mut linked = events.to_vec();
+        for event in &mut linked {
             if event.chain.is_none() && event.checkpoint.is_none() {
                 chain.link(event);
             }
         }
+        (linked, before)
     }
 
-    /// Links and spools one event that bypasses the delivery task.
-    fn link_and_spool(&self, mut event: AuditEvent) {
-        // Under the chain lock, so that no other link is given between this one and its spooling.
-        let mut chain = self.chainer();
-        chain.link(&mut event);
-        self.spool_events(std::slice::from_ref(&event));
+    /// Takes back the links of a batch that was not delivered.
+    fn rewind(&self, before: Chainer) {
+        *self.chainer() = before;
     }
 
     fn spool_events(&self, events: &[AuditEvent]) {
@@ -243,7 +244,7 @@ impl Shared {
         let mut overflow = self.overflow();
         if overflow.closed || overflow.events.len() >= self.overflow_max {
             drop(overflow);
-            self.link_and_spool(event);
+            self.spool_events(std::slice::from_ref(&event));
             return;
         }
         overflow.events.push(event);
@@ -453,7 +454,9 @@ impl AuditSink for HttpSink {
             Ok(()) => {}
             Err(mpsc::error::TrySendError::Full(ev)) => self.shared.push_overflow(ev),
             // The delivery task has stopped: the spool keeps the event for the next instance.
-            Err(mpsc::error::TrySendError::Closed(ev)) => self.shared.link_and_spool(ev),
+            Err(mpsc::error::TrySendError::Closed(ev)) => {
+                self.shared.spool_events(std::slice::from_ref(&ev));
+            }
         }
     }
 }
@@ -513,8 +516,7 @@ impl Worker {
             // Events that overflowed the queue are newer than every queued one: deliver them
             // once the queue is drained.
             if self.rx.is_empty() && self.shared.has_overflow() {
-                let mut overflow = self.shared.take_overflow(false);
-                self.shared.link(&mut overflow);
+                let overflow = self.shared.take_overflow(false);
                 for chunk in overflow.chunks(self.batch_max) {
                     self.deliver(chunk).await;
                 }
@@ -550,7 +552,6 @@ impl Worker {
                             rest.push(ev);
                         }
                         rest.extend(self.shared.take_overflow(true));
-                        self.shared.link(&mut rest);
                         self.shared.spool_events(&rest);
                         // The last head, signed: delivered now, or spooled behind the events.
                         let delivered_checkpoint = match self.checkpoint_event() {
@@ -571,7 +572,6 @@ impl Worker {
                         self.rx.close();
                         self.flush_now().await;
                         let mut rest = self.shared.take_overflow(true);
-                        self.shared.link(&mut rest);
                         rest.extend(self.checkpoint_event());
                         self.shared.spool_events(&rest);
                         return;
@@ -579,8 +579,7 @@ impl Worker {
                 },
                 ev = self.rx.recv() => match ev {
                     Some(ev) => {
-                        let mut batch = self.gather(ev).await;
-                        self.shared.link(&mut batch);
+                        let batch = self.gather(ev).await;
                         self.deliver(&batch).await;
                     }
                     None => return,
@@ -677,7 +676,6 @@ impl Worker {
         }
         // Newer than everything queued, so after it.
         pending.extend(self.shared.take_overflow(false));
-        self.shared.link(&mut pending);
         let mut ok = self.shared.spool_is_empty() || self.replay().await;
         for chunk in pending.chunks(self.batch_max) {
             if ok {
@@ -699,7 +697,21 @@ impl Worker {
         self.backoff = (self.backoff * 2).min(self.retry_max);
     }
 
+    /// Sends `events`, linked into the chain here and only here, so the chain's order is the
+    /// order events are sent in, whichever way they came (the queue, the overflow, the spool).
+    /// A failed send takes its links back: the retry links the same events to the same
+    /// predecessors, so a copy the ingest stored anyway (a reply lost after the write) matches
+    /// it, and nothing linked in between can overtake them.
     async fn post(&self, events: &[AuditEvent]) -> Result<(), PostError> {
+        let (linked, before) = self.shared.link_copy(events);
+        let sent = self.send(&linked).await;
+        if sent.is_err() {
+            self.shared.rewind(before);
+        }
+        sent
+    }
+
+    async fn send(&self, events: &[AuditEvent]) -> Result<(), PostError> {
         let body = serde_json::to_vec(events)?;
         let mut req = http::Request::post(self.uri.clone())
             .header(http::header::CONTENT_TYPE, "application/json");
