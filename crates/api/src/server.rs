@@ -524,7 +524,8 @@ pub struct SessionConfig {
     /// Idle timeout (informational).
     #[serde(default = "defaults::session_idle_timeout")]
     pub idle_timeout: String,
-    /// Header the gateway writes an upstream token into.
+    /// Header the gateway writes a session's upstream token into (`Authorization` gets
+    /// `Bearer <token>`, any other header the bare token); callers can never set it.
     #[serde(default = "defaults::token_header")]
     pub upstream_token_header: String,
 }

@@ -46,7 +46,9 @@ pub struct MCPAgentSessionSpec {
     /// Revoked sessions are refused at once.
     #[serde(default)]
     pub revoked: bool,
-    /// Secret key with a token the gateway may send upstream for this session.
+    /// Secret key (in this session's namespace, which must be the server's) whose token the
+    /// gateway sends upstream in session.upstreamTokenHeader for this session's requests,
+    /// never the caller's own token. Rotations apply without a restart.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub upstream_token_secret_ref: Option<SecretKeyRef>,
     /// Policy version label.

@@ -13,6 +13,7 @@ use mcp_runtime_gateway::policy_source::{
 use mcp_runtime_gateway::proxy::{IdentityMode, OAuthConfig, Proxy, ProxyConfig, ServerLabels};
 use mcp_runtime_gateway::server::serve_gateway;
 use mcp_runtime_gateway::tls_listener::TlsListener;
+use mcp_runtime_gateway::upstream_token::UpstreamTokenDir;
 use mcp_runtime_tls::{GATEWAY_FILE_NAMES, ReloadingServerConfig, ServerTlsFiles};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -201,6 +202,16 @@ pub struct GatewayArgs {
         requires = "tls_client_ca_file"
     )]
     trusted_proxy_spiffe_id: Option<String>,
+    /// Where the sessions' own upstream tokens are read, as <DIR>/<namespace>/<secret>/<key>
+    /// (an MCPAgentSession's upstreamTokenSecretRef; the operator projects those Secret keys
+    /// here). Read again for every request that carries one, so a rotation needs no restart.
+    #[arg(
+        long,
+        env = "UPSTREAM_TOKEN_DIR",
+        value_name = "DIR",
+        default_value = mcp_runtime_gateway::upstream_token::DEFAULT_UPSTREAM_TOKEN_DIR
+    )]
+    upstream_token_dir: PathBuf,
     /// Clock skew tolerated on a token's `exp` and `nbf`, in seconds (oauth mode).
     #[arg(long, env = "OAUTH_LEEWAY_SECONDS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(0..=300))]
     oauth_leeway_seconds: u64,
@@ -334,7 +345,8 @@ pub fn run(args: &GatewayArgs) -> Result<ExitCode> {
             },
         })
         .with_upstream_timeout(args.upstream_timeout)
-        .with_max_concurrent_bodies(args.max_concurrent_bodies as usize);
+        .with_max_concurrent_bodies(args.max_concurrent_bodies as usize)
+        .with_upstream_token_dir(UpstreamTokenDir::new(&args.upstream_token_dir));
         let tls = tls_listener(args)?;
         let policy_wants_mtls = store
             .current()

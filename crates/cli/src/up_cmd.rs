@@ -62,6 +62,12 @@ pub struct UpArgs {
     /// The TLS port (with --tls-cert-file); `0` picks a free one (printed on start).
     #[arg(long, env = "MCP_RUNTIME_UP_TLS_PORT", default_value_t = 8443)]
     tls_port: u16,
+    /// Where the sessions' upstream tokens (an MCPAgentSession's upstreamTokenSecretRef) are
+    /// read, as <DIR>/<namespace>/<secret>/<key>; when that file does not exist, the variable
+    /// MCP_UPSTREAM_TOKEN_<SECRET>_<KEY> (upper case, - and . as _). Default:
+    /// <state-dir>/upstream-tokens.
+    #[arg(long, env = "MCP_RUNTIME_UP_UPSTREAM_TOKEN_DIR", value_name = "DIR")]
+    upstream_token_dir: Option<PathBuf>,
 }
 
 /// How `up` names its TLS files in messages.
@@ -125,6 +131,12 @@ pub fn run_up(args: &UpArgs) -> Result<ExitCode> {
             audit: Some(embedded.sink.clone()),
             mounts: vec![(sentinel_path.clone(), embedded.handler.clone())],
             sentinel_path: Some(sentinel_path),
+            upstream_tokens: mcp_runtime_gateway::upstream_token::UpstreamTokenDir::new(
+                args.upstream_token_dir
+                    .clone()
+                    .unwrap_or_else(|| args.state_dir.join("upstream-tokens")),
+            )
+            .with_env_fallback(),
             default_human_id: match &args.default_human_id {
                 Some(id) => Some(id.clone()).filter(|id| !id.is_empty()),
                 None if args.listen.is_loopback() => {

@@ -12,7 +12,7 @@
 //! the policy source ([`policy_source`]), the listeners ([`server`], and [`tls_listener`] when the
 //! gateway terminates TLS itself for `auth.mode: mtls`), the metrics
 //! ([`metrics`]), the audit fan-out ([`fanout`]) and the path router of the local mode
-//! ([`router`]). The reply side's `tools/list` filtering (JSON and SSE) is pure too
+//! ([`router`]), and the session tokens the gateway sends upstream ([`upstream_token`]). The reply side's `tools/list` filtering (JSON and SSE) is pure too
 //! ([`tools_list`]).
 
 pub mod deny;
@@ -26,6 +26,7 @@ pub mod router;
 pub mod server;
 pub mod tls_listener;
 pub mod tools_list;
+pub mod upstream_token;
 
 pub use mcp_runtime_protocol::{codes, inspect};
 

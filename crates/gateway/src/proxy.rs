@@ -147,6 +147,8 @@ pub struct Proxy {
     oauth: Arc<OAuthState>,
     /// Permits to read a `POST` body, when their number is bounded.
     pub(crate) body_permits: Option<Arc<tokio::sync::Semaphore>>,
+    /// Where the sessions' own upstream tokens are read (`UPSTREAM_TOKEN_DIR`).
+    pub(crate) upstream_token_dir: crate::upstream_token::UpstreamTokenDir,
 }
 
 impl Proxy {
@@ -166,6 +168,7 @@ impl Proxy {
             streaming_client,
             upstream_timeout: DEFAULT_UPSTREAM_TIMEOUT,
             body_permits: None,
+            upstream_token_dir: Default::default(),
             loopback_hosts_only: false,
             oauth,
         }
@@ -175,6 +178,14 @@ impl Proxy {
     /// upstream that has not started its response by then gets the caller a 504.
     pub fn with_upstream_timeout(mut self, timeout: std::time::Duration) -> Self {
         self.upstream_timeout = timeout;
+        self
+    }
+
+    /// Reads the sessions' upstream tokens from `dir` (`<dir>/<namespace>/<secret>/<key>`;
+    /// default [`crate::upstream_token::DEFAULT_UPSTREAM_TOKEN_DIR`]).
+    #[must_use]
+    pub fn with_upstream_token_dir(mut self, dir: crate::upstream_token::UpstreamTokenDir) -> Self {
+        self.upstream_token_dir = dir;
         self
     }
 

@@ -85,6 +85,14 @@ impl Ca {
         self.sign(params)
     }
 
+    /// A certificate with the session's SPIFFE ID whose extended key usage allows only
+    /// server authentication: not issued for client use.
+    fn server_usage_only(&self, serial: u64, uris: &[&str]) -> Issued {
+        let mut params = Ca::client_params(serial, uris);
+        params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+        self.sign(params)
+    }
+
     fn client_params(serial: u64, uris: &[&str]) -> CertificateParams {
         let mut params = CertificateParams::new(Vec::<String>::new()).expect("params");
         params.distinguished_name.push(DnType::CommonName, "client");
@@ -117,6 +125,11 @@ fn session_uri(name: &str) -> String {
 /// `read_file` for agent `claude`; sessions `alice-claude` (live), `revoked` and `expired`,
 /// all of `claude`; `mtls` with the trust domain `example.org`.
 fn policy() -> Arc<CompiledPolicy> {
+    policy_where_alice_is(false)
+}
+
+/// [`policy`], with `alice-claude` revoked when `revoked`.
+fn policy_where_alice_is(alice_revoked: bool) -> Arc<CompiledPolicy> {
     let mut document = PolicyDocument::default();
     document.server.name = "files".into();
     document.server.namespace = NAMESPACE.into();
@@ -135,7 +148,7 @@ fn policy() -> Arc<CompiledPolicy> {
     grant.tool_rules = vec![ToolRule::allow("read_file", Trust::Low)];
     document.grants.push(grant);
     for (name, revoked, expires_at) in [
-        ("alice-claude", false, "2999-01-01T00:00:00Z"),
+        ("alice-claude", alice_revoked, "2999-01-01T00:00:00Z"),
         ("revoked", true, ""),
         ("expired", false, "2020-01-01T00:00:00Z"),
     ] {
@@ -157,6 +170,12 @@ type Seen = Arc<Mutex<Vec<http::request::Parts>>>;
 
 /// An upstream that records every request and answers every one with a tool result.
 async fn upstream() -> (String, Seen) {
+    upstream_with_gate(Arc::default()).await
+}
+
+/// [`upstream`], except that a request carrying `x-hold` is answered only once `gate` is
+/// notified: a request in flight for as long as a test needs.
+async fn upstream_with_gate(gate: Arc<tokio::sync::Notify>) -> (String, Seen) {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let address = listener.local_addr().expect("addr");
     let seen: Seen = Arc::default();
@@ -164,14 +183,20 @@ async fn upstream() -> (String, Seen) {
     tokio::spawn(async move {
         while let Ok((stream, _)) = listener.accept().await {
             let record = record.clone();
+            let gate = gate.clone();
             tokio::spawn(async move {
                 let service = hyper::service::service_fn(
                     move |request: http::Request<Incoming>| {
                         let record = record.clone();
+                        let gate = gate.clone();
                         async move {
                             let (parts, body) = request.into_parts();
                             let _ = body.collect().await;
+                            let hold = parts.headers.contains_key("x-hold");
                             record.lock().expect("lock").push(parts);
+                            if hold {
+                                gate.notified().await;
+                            }
                             Ok::<_, std::convert::Infallible>(
                             http::Response::builder()
                                 .header("content-type", "application/json")
@@ -252,6 +277,8 @@ struct Gateway {
     address: std::net::SocketAddr,
     tls: Arc<TlsListener>,
     audit: Arc<Collected>,
+    /// The policy every request is judged by; replace it to reload.
+    policy: Arc<Mutex<Arc<CompiledPolicy>>>,
 }
 
 async fn gateway(
@@ -263,13 +290,14 @@ async fn gateway(
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let address = listener.local_addr().expect("addr");
     let audit: Arc<Collected> = Arc::default();
-    let policy = policy();
+    let policy = Arc::new(Mutex::new(policy()));
+    let active = policy.clone();
     let proxy = Proxy::new(ProxyConfig {
         upstream: upstream.parse().expect("uri"),
         strip_prefix: None,
         deny_encoding: encoding,
         limits: Default::default(),
-        policy: Arc::new(move || Some(policy.clone())),
+        policy: Arc::new(move || Some(active.lock().expect("lock").clone())),
         config_status: None,
         audit: Some(audit.clone()),
         labels: ServerLabels {
@@ -294,6 +322,7 @@ async fn gateway(
         address,
         tls,
         audit,
+        policy,
     }
 }
 
@@ -621,7 +650,7 @@ async fn revoked_expired_unknown_and_foreign_identities_are_refused_before_the_u
 }
 
 #[tokio::test]
-async fn a_certificate_from_another_ca_or_an_expired_one_ends_the_handshake() {
+async fn a_certificate_from_another_ca_expired_or_not_for_client_use_ends_the_handshake() {
     let ca = Ca::new("clients and server");
     let other = Ca::new("someone else");
     let files = Files::new(&ca.server(1), &ca.pem());
@@ -632,6 +661,10 @@ async fn a_certificate_from_another_ca_or_an_expired_one_ends_the_handshake() {
     for (case, client) in [
         ("another CA", other.client(7, &[&alice])),
         ("expired", ca.expired_client(8, &[&alice])),
+        (
+            "server authentication only",
+            ca.server_usage_only(10, &[&alice]),
+        ),
     ] {
         // With TLS 1.3 the client learns of the refusal when it next reads: either the
         // handshake or the first request fails, and nothing is answered.
@@ -816,6 +849,93 @@ async fn a_new_server_certificate_is_used_by_new_connections_while_open_ones_kee
         .await
         .expect("the last good certificate is still served");
     assert_eq!(connection.server_serial, "02");
+}
+
+#[tokio::test]
+async fn a_session_revoked_while_its_connection_is_open_is_refused_on_the_next_request() {
+    let ca = Ca::new("clients and server");
+    let files = Files::new(&ca.server(1), &ca.pem());
+    let (upstream_url, seen) = upstream().await;
+    let gateway = gateway(&upstream_url, &files, None, DenyEncoding::JsonRpc).await;
+    let alice = ca.client(0x0a11ce, &[&session_uri("alice-claude")]);
+    let mut connection = connect(gateway.address, &ca.pem(), Some(&alice))
+        .await
+        .expect("handshake");
+    assert_eq!(
+        connection
+            .post(&call("read_file"), &[])
+            .await
+            .expect("reply")
+            .0,
+        200
+    );
+
+    // The revocation arrives with the next policy; the certificate is still valid and the
+    // connection was authenticated before it, but the session is checked on every request.
+    *gateway.policy.lock().expect("lock") = policy_where_alice_is(true);
+    for body in [call("read_file"), LIST.to_owned()] {
+        let (status, reply) = connection.post(&body, &[]).await.expect("reply");
+        assert_eq!(
+            (status, reason(&reply).as_str()),
+            (401, "session_revoked"),
+            "{body} -> {reply}"
+        );
+    }
+    assert_eq!(
+        seen.lock().expect("lock").len(),
+        1,
+        "only the call made before the revocation reached the upstream"
+    );
+    let payloads = gateway.audit.payloads();
+    assert_eq!(payloads.len(), 3);
+    assert_eq!(payloads[1]["decision"], "deny");
+    assert_eq!(payloads[1]["reason"], "session_revoked");
+    assert_eq!(payloads[1]["cert_serial"], "0a11ce");
+}
+
+#[tokio::test]
+async fn a_request_in_flight_during_a_server_certificate_reload_completes() {
+    let ca = Ca::new("clients and server");
+    let files = Files::new(&ca.server(0x01), &ca.pem());
+    let gate = Arc::new(tokio::sync::Notify::new());
+    let (upstream_url, seen) = upstream_with_gate(gate.clone()).await;
+    let gateway = gateway(&upstream_url, &files, None, DenyEncoding::JsonRpc).await;
+    let alice = ca.client(0x0a11ce, &[&session_uri("alice-claude")]);
+
+    let mut old = connect(gateway.address, &ca.pem(), Some(&alice))
+        .await
+        .expect("handshake");
+    assert_eq!(old.server_serial, "01");
+    let in_flight =
+        tokio::spawn(async move { old.post(&call("read_file"), &[("x-hold", "1")]).await });
+    mcp_runtime_testkit::eventually(
+        "the held request reaches the upstream",
+        Duration::from_secs(10),
+        async || (seen.lock().expect("lock").len() == 1).then_some(()),
+    )
+    .await;
+
+    // The certificate changes while that request waits for its reply.
+    files.write_server(&ca.server(0x02));
+    assert!(gateway.tls.reload_now().expect("the new certificate loads"));
+    let mut new = connect(gateway.address, &ca.pem(), Some(&alice))
+        .await
+        .expect("handshake");
+    assert_eq!(new.server_serial, "02", "a new handshake sees the new one");
+    assert_eq!(
+        new.post(&call("read_file"), &[]).await.expect("reply").0,
+        200
+    );
+    assert!(!in_flight.is_finished(), "the held request is still open");
+
+    gate.notify_one();
+    let (status, body) = tokio::time::timeout(Duration::from_secs(10), in_flight)
+        .await
+        .expect("the held request finishes")
+        .expect("task")
+        .expect("the connection opened before the reload still answers");
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("done"), "the whole reply arrived: {body}");
 }
 
 #[test]

@@ -18,6 +18,7 @@ use mcp_runtime_gateway::proxy::{
 };
 use mcp_runtime_gateway::router::{NotReady, Route, Router};
 use mcp_runtime_gateway::tls_listener::TlsListener;
+use mcp_runtime_gateway::upstream_token::UpstreamTokenDir;
 use mcp_runtime_policy::CompiledPolicy;
 use mcp_runtime_serve::CONSOLE;
 use notify::{RecursiveMode, Watcher};
@@ -58,6 +59,8 @@ pub struct UpConfig {
     /// trusted as sent in the header mode anyway, so on loopback this grants nothing a local
     /// process could not claim; `None` turns it off.
     pub default_human_id: Option<String>,
+    /// Where the sessions' upstream tokens are read (a directory, then the environment).
+    pub upstream_tokens: UpstreamTokenDir,
 }
 
 impl std::fmt::Debug for UpConfig {
@@ -389,7 +392,8 @@ fn route_for(shared: &Shared, entry: &Entry) -> Route {
             loopback_hosts_only: shared.loopback_hosts_only,
             verification: Default::default(),
         },
-    });
+    })
+    .with_upstream_token_dir(shared.config.upstream_tokens.clone());
     let status = entry.supervisor.status_source();
     let name = plan.key.to_string();
     Route {

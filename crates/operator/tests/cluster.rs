@@ -546,6 +546,81 @@ async fn t6_an_mtls_server_gets_the_gateway_tls_volume_and_no_ingress() {
     not(mcp_cluster),
     ignore = "SKIPPED (no cluster): set MCP_RUNTIME_TEST_KUBECONFIG to a kubeconfig and rebuild"
 )]
+async fn t6_a_sessions_upstream_token_is_projected_into_the_gateway_only() {
+    let k = Cluster::start("upstream-token").await;
+    k.create_server("github", gateway_spec()).await;
+    let mut session = support::session("alice-claude", "github", None);
+    session.metadata.namespace = Some(k.ns.clone());
+    session.spec.upstream_token_secret_ref =
+        Some(serde_json::from_value(json!({"name": "github-pat", "key": "token"})).expect("ref"));
+    k.api::<MCPAgentSession>()
+        .create(&PostParams::default(), &session)
+        .await
+        .expect("session");
+    // The session re-renders the policy and the pod template; the API server accepts the
+    // projection as the operator built it (the Secret itself does not exist: it is optional).
+    let pod = eventually("the Deployment with the token projection", WAIT, || async {
+        let deployment: Deployment = k.get("github").await?;
+        let pod = deployment.spec?.template.spec?;
+        pod.volumes
+            .iter()
+            .flatten()
+            .any(|v| v.name == "gateway-upstream-tokens")
+            .then_some(pod)
+    })
+    .await;
+    let volume = pod
+        .volumes
+        .iter()
+        .flatten()
+        .find(|v| v.name == "gateway-upstream-tokens")
+        .expect("volume");
+    let sources = volume
+        .projected
+        .as_ref()
+        .and_then(|p| p.sources.clone())
+        .expect("sources");
+    let secret = sources
+        .first()
+        .and_then(|s| s.secret.clone())
+        .expect("a Secret projection");
+    assert_eq!(secret.name, "github-pat");
+    assert_eq!(secret.optional, Some(true));
+    let item = secret.items.expect("items").remove(0);
+    assert_eq!(
+        (item.key.as_str(), item.path),
+        ("token", format!("{}/github-pat/token", k.ns))
+    );
+    for container in &pod.containers {
+        let mounted = container
+            .volume_mounts
+            .iter()
+            .flatten()
+            .find(|m| m.name == "gateway-upstream-tokens");
+        if container.name == "mcp-gateway" {
+            let mounted = mounted.expect("mounted in the gateway");
+            assert_eq!(mounted.mount_path, "/var/run/mcp-runtime/upstream-tokens");
+            assert_eq!(mounted.read_only, Some(true));
+        } else {
+            assert!(
+                mounted.is_none(),
+                "the server container never sees the token"
+            );
+        }
+    }
+    let policy: ConfigMap = k.get("github-gateway-policy").await.expect("policy");
+    let document = &policy.data.expect("data")["policy.json"];
+    assert!(
+        document.contains("\"upstream_token_ref\": \"github-pat/token\""),
+        "{document}"
+    );
+}
+
+#[tokio::test]
+#[cfg_attr(
+    not(mcp_cluster),
+    ignore = "SKIPPED (no cluster): set MCP_RUNTIME_TEST_KUBECONFIG to a kubeconfig and rebuild"
+)]
 async fn t6_drift_deletion_pruning_and_removed_fields() {
     let k = Cluster::start("drift").await;
     let mut spec = gateway_spec();

@@ -4,7 +4,7 @@
 //! `INSTA_UPDATE=always cargo nextest run -p mcp-runtime-operator` (or `cargo insta review`).
 
 use mcp_runtime_api::manifest::load_dir;
-use mcp_runtime_operator::build::{Desired, build};
+use mcp_runtime_operator::build::{Desired, UPSTREAM_TOKEN_DIR, UPSTREAM_TOKEN_VOLUME, build};
 use mcp_runtime_operator::config::OperatorConfig;
 use mcp_runtime_policy::render::render;
 use std::path::Path;
@@ -121,6 +121,126 @@ spec:
         ]
     );
     insta::assert_snapshot!("payments-mtls", to_yaml(&desired));
+}
+
+/// A session's `upstreamTokenSecretRef`: the Secret key is projected (optional, read-only) into
+/// the gateway container only, under `<namespace>/<secret>/<key>`, and the gateway is told where;
+/// a session of another namespace (whose Secret the pod cannot mount) gets no projection.
+#[test]
+fn a_sessions_upstream_token_is_projected_into_the_gateway_container_only() {
+    let manifest = r"
+apiVersion: mcpruntime.org/v1alpha1
+kind: MCPServer
+metadata: {name: github, namespace: tools, uid: 00000000-0000-0000-0000-000000000003}
+spec:
+  image: ghcr.io/acme/github:1.0
+  ingressHost: mcp.example.com
+  gateway: {enabled: true}
+  session: {upstreamTokenHeader: X-GitHub-Token}
+  tools:
+    - {name: list_repos, sideEffect: read}
+---
+apiVersion: mcpruntime.org/v1alpha1
+kind: MCPAgentSession
+metadata: {name: alice-claude, namespace: tools}
+spec:
+  serverRef: {name: github}
+  subject: {agentID: claude}
+  upstreamTokenSecretRef: {name: github-pat, key: token}
+---
+apiVersion: mcpruntime.org/v1alpha1
+kind: MCPAgentSession
+metadata: {name: bob-claude, namespace: tools}
+spec:
+  serverRef: {name: github}
+  subject: {agentID: claude}
+  upstreamTokenSecretRef: {name: github-pat, key: bob}
+---
+apiVersion: mcpruntime.org/v1alpha1
+kind: MCPAgentSession
+metadata: {name: carol, namespace: elsewhere}
+spec:
+  serverRef: {name: github, namespace: tools}
+  subject: {agentID: claude}
+  upstreamTokenSecretRef: {name: carol-pat, key: token}
+";
+    let loaded = mcp_runtime_api::manifest::parse_manifests(manifest, None);
+    assert!(loaded.errors.is_empty(), "{:?}", loaded.errors);
+    let server = loaded.servers().next().expect("server").clone();
+    let at: jiff::Timestamp = "2026-01-01T00:00:00Z".parse().expect("time");
+    let policy = render(
+        &server,
+        loaded.grants(),
+        loaded.sessions(),
+        "test-cluster",
+        at,
+    )
+    .expect("policy");
+    assert_eq!(policy.sessions.len(), 3, "all three sessions are rendered");
+    let desired = build(&server, Some(&policy), &config(), Some("sha256:config")).expect("builds");
+    let pod = serde_json::to_value(&desired.deployment).expect("json")["spec"]["template"]["spec"]
+        .clone();
+    let volume = pod["volumes"]
+        .as_array()
+        .expect("volumes")
+        .iter()
+        .find(|v| v["name"] == UPSTREAM_TOKEN_VOLUME)
+        .expect("the token volume");
+    assert_eq!(
+        volume["projected"]["sources"],
+        serde_json::json!([{"secret": {
+            "name": "github-pat",
+            "optional": true,
+            "items": [
+                {"key": "bob", "path": "tools/github-pat/bob"},
+                {"key": "token", "path": "tools/github-pat/token"},
+            ],
+        }}]),
+        "one projection per Secret of the server's namespace; none for carol-pat"
+    );
+    for container in pod["containers"].as_array().expect("containers") {
+        let mounted = container["volumeMounts"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|m| m["name"] == UPSTREAM_TOKEN_VOLUME);
+        let env = container["env"].as_array().cloned().unwrap_or_default();
+        let token_dir = env.iter().find(|e| e["name"] == "UPSTREAM_TOKEN_DIR");
+        if container["name"] == "mcp-gateway" {
+            let mounted = mounted.expect("mounted in the gateway");
+            assert_eq!(mounted["mountPath"], UPSTREAM_TOKEN_DIR);
+            assert_eq!(mounted["readOnly"], true);
+            assert_eq!(
+                token_dir.expect("UPSTREAM_TOKEN_DIR")["value"],
+                UPSTREAM_TOKEN_DIR
+            );
+        } else {
+            assert!(
+                mounted.is_none(),
+                "the server container never sees the tokens"
+            );
+            assert!(token_dir.is_none());
+        }
+    }
+    let config_map = desired
+        .policy_config_map
+        .as_ref()
+        .expect("policy ConfigMap");
+    let document: serde_json::Value =
+        serde_json::from_str(&config_map.data.as_ref().expect("data")["policy.json"])
+            .expect("policy.json");
+    let references: Vec<&str> = document["sessions"]
+        .as_array()
+        .expect("sessions")
+        .iter()
+        .filter_map(|session| session["upstream_token_ref"].as_str())
+        .collect();
+    assert_eq!(
+        references,
+        ["carol-pat/token", "github-pat/token", "github-pat/bob"],
+        "the policy names Secret keys, never tokens"
+    );
+    insta::assert_snapshot!("github-upstream-token", to_yaml(&desired));
 }
 
 #[test]

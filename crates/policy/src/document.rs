@@ -322,7 +322,8 @@ pub struct SessionBinding {
     /// Reported in session denials.
     #[serde(skip_serializing_if = "String::is_empty")]
     pub policy_version: String,
-    /// `<secret>/<key>`; informational (not consumed by the gateway, as in MR).
+    /// `<secret>/<key>`: the Secret (in the session's namespace) whose token the gateway sends
+    /// upstream in `session.upstream_token_header` for this session's requests.
     #[serde(skip_serializing_if = "String::is_empty")]
     pub upstream_token_ref: String,
 }

@@ -136,6 +136,8 @@ pub struct CompiledPolicy {
     /// Sorted by `(namespace, name)`.
     sessions: Vec<CompiledSession>,
     sessions_by_name: HashMap<Box<str>, Vec<usize>>,
+    /// Some session names an upstream token (computed once: asked on every request).
+    has_upstream_tokens: bool,
 }
 
 #[derive(Debug)]
@@ -214,6 +216,8 @@ pub(crate) struct CompiledSession {
     consented_rank: Option<u8>,
     /// The session's policy version, else the document's.
     policy_version: Option<Arc<str>>,
+    /// `upstream_token_ref` (`<secret>/<key>`), when the session names an upstream token.
+    upstream_token_ref: Option<Box<str>>,
     /// Kept for traces.
     expires_at: Box<str>,
 }
@@ -431,6 +435,9 @@ fn compile_session(
             .then(|| session.consented_trust.rank_or(Trust::Low.rank())),
         policy_version: optional_arc(&session.policy_version)
             .or_else(|| document_policy_version.clone()),
+        upstream_token_ref: Some(session.upstream_token_ref.trim())
+            .filter(|reference| !reference.is_empty())
+            .map(Box::from),
         expires_at: Box::from(session.expires_at.as_str()),
     }
 }
@@ -559,6 +566,9 @@ impl CompiledPolicy {
             grants_by_human,
             grants_by_team,
             wildcard_grants,
+            has_upstream_tokens: sessions
+                .iter()
+                .any(|session| session.upstream_token_ref.is_some()),
             sessions,
             sessions_by_name,
             document: PolicyDocument::default(),
@@ -1046,6 +1056,46 @@ impl CompiledPolicy {
             human_id: session.subject.human.as_deref(),
             agent_id: session.subject.agent.as_deref(),
             team_id: session.subject.team.as_deref(),
+        })
+    }
+}
+
+/// The upstream token a session binding names: the Secret `<secret>/<key>` (MR's
+/// `upstream_token_ref`) in the binding's namespace.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct UpstreamTokenRef<'p> {
+    /// The session binding's namespace, which is the Secret's.
+    pub namespace: &'p str,
+    /// `<secret>/<key>`, as rendered.
+    pub reference: &'p str,
+}
+
+/// Which upstream token goes with a request (`spec.upstreamTokenSecretRef` of its session).
+impl CompiledPolicy {
+    /// True when some session binding names an upstream token; when none does, no request
+    /// needs [`CompiledPolicy::upstream_token_of`].
+    pub fn has_upstream_tokens(&self) -> bool {
+        self.has_upstream_tokens
+    }
+
+    /// The upstream token of the session `session_id` that `identity` presents, when that
+    /// binding is found exactly as the evaluator finds it (same name, matching subject), is
+    /// live at `now` (not revoked, not expired) and names a token. A caller whose session is
+    /// not live gets no token, whatever `session.required` says.
+    pub fn upstream_token_of(
+        &self,
+        identity: &Identity<'_>,
+        session_id: &str,
+        now: Timestamp,
+    ) -> Option<UpstreamTokenRef<'_>> {
+        let caller = Caller::of(identity);
+        let session = self.find_session(session_id, &caller)?;
+        if session.revoked || session.expiry.is_expired(now) {
+            return None;
+        }
+        Some(UpstreamTokenRef {
+            namespace: &session.reference.namespace,
+            reference: session.upstream_token_ref.as_deref()?,
         })
     }
 }

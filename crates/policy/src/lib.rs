@@ -49,7 +49,9 @@ pub use document::{
     SUPPORTED_SCHEMA_VERSIONS, Server, SessionBinding, SessionSettings, Tool, ToolRule,
 };
 pub use error::PolicyError;
-pub use evaluate::{CompiledPolicy, Identity, Request, TOOLS_CALL, is_tool_call_method};
+pub use evaluate::{
+    CompiledPolicy, Identity, Request, TOOLS_CALL, UpstreamTokenRef, is_tool_call_method,
+};
 pub use explain::Trace;
 pub use pin::{DriftTracker, ToolDrift, tool_digest};
 pub use reason::{Reason, Stage};

@@ -9,6 +9,7 @@ use super::inspect::{InspectedRequest, Message};
 use super::{Step, denial};
 use crate::inspect::Inspected;
 use crate::proxy::ProxyConfig;
+use crate::upstream_token::{self, UpstreamToken};
 use bytes::Bytes;
 use http::Method;
 use hyper::body::Incoming;
@@ -22,6 +23,8 @@ pub(crate) struct Cleared {
     parts: http::request::Parts,
     body: ClearedBody,
     filter: Option<ToolsFilter>,
+    /// The session's own upstream token, when it has one (never the caller's credentials).
+    upstream_token: Option<UpstreamToken>,
 }
 
 /// The body of a cleared request.
@@ -34,9 +37,17 @@ pub(crate) enum ClearedBody {
 }
 
 impl Cleared {
-    /// The request head, its body, and the `tools/list` filter for the reply (if it needs one).
-    pub(crate) fn into_parts(self) -> (http::request::Parts, ClearedBody, Option<ToolsFilter>) {
-        (self.parts, self.body, self.filter)
+    /// The request head, its body, the `tools/list` filter for the reply (if it needs one) and
+    /// the upstream token to send with it (if its session has one).
+    pub(crate) fn into_parts(
+        self,
+    ) -> (
+        http::request::Parts,
+        ClearedBody,
+        Option<ToolsFilter>,
+        Option<UpstreamToken>,
+    ) {
+        (self.parts, self.body, self.filter, self.upstream_token)
     }
 }
 
@@ -108,6 +119,10 @@ pub(crate) fn decide(
         }
     };
     caller.write_headers(&mut parts.headers, &identified.names);
+    let upstream_token = match upstream_token::of_caller(&policy, &caller) {
+        Ok(token) => token,
+        Err(error) => return ControlFlow::Break(upstream_token::unavailable(&error)),
+    };
     ControlFlow::Continue(Cleared {
         parts,
         body,
@@ -119,6 +134,7 @@ pub(crate) fn decide(
             caller,
             policy,
         }),
+        upstream_token,
     })
 }
 

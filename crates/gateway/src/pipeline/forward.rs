@@ -14,7 +14,12 @@ use hyper_util::client::legacy::connect::HttpConnector;
 
 /// Sends the cleared request upstream and relays the answer.
 pub(crate) async fn send(proxy: &Proxy, cleared: Cleared) -> Response<ProxyBody> {
-    let (parts, body, filter) = cleared.into_parts();
+    let (mut parts, body, filter, token) = cleared.into_parts();
+    if let Some(token) = token
+        && let Err(error) = token.write(&proxy.upstream_token_dir, &mut parts.headers)
+    {
+        return crate::upstream_token::unavailable(&error);
+    }
     match body {
         ClearedBody::Buffered(bytes) => {
             forward(proxy, &proxy.client, parts, Full::new(bytes), filter).await

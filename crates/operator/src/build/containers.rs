@@ -278,6 +278,12 @@ pub(super) fn gateway_container(
             ));
         }
     }
+    if ctx.upstream_token_mount().is_some() {
+        env.push(env_literal(
+            "UPSTREAM_TOKEN_DIR",
+            super::UPSTREAM_TOKEN_DIR.to_owned(),
+        ));
+    }
     let analytics = spec.analytics.clone().unwrap_or_default();
     if !analytics.disabled.unwrap_or(false) {
         let ingest = analytics
@@ -376,6 +382,7 @@ pub(super) fn gateway_container(
                 read_only: Some(true),
                 ..VolumeMount::default()
             }))
+            .chain(ctx.upstream_token_mount())
             .collect(),
         ),
         ..Container::default()

@@ -64,6 +64,7 @@ pub(super) fn deployment(
             ..Volume::default()
         });
         volumes.push(gateway_token_volume());
+        volumes.extend(ctx.upstream_token_volume());
         if ctx.mtls_trust_domain().is_some() {
             volumes.push(Volume {
                 name: GATEWAY_TLS_VOLUME.into(),

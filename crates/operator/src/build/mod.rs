@@ -21,6 +21,7 @@ mod policy_config_map;
 mod pull_secret;
 mod service;
 mod service_account;
+mod upstream_tokens;
 
 pub use deployment::resolve_image;
 pub use gateway_rbac::gateway_reader_name;
@@ -31,6 +32,7 @@ pub use mtls::{
 };
 pub use pull_secret::registry_pull_secret;
 pub use service_account::workload_service_account;
+pub use upstream_tokens::{UPSTREAM_TOKEN_DIR, UPSTREAM_TOKEN_VOLUME};
 
 use crate::config::OperatorConfig;
 use deployment::deployment;
@@ -140,7 +142,9 @@ pub fn build(
     config: &OperatorConfig,
     config_hash: Option<&str>,
 ) -> Result<Desired, BuildError> {
-    let ctx = Context::new(server, config)?;
+    let mut ctx = Context::new(server, config)?;
+    ctx.upstream_tokens =
+        upstream_tokens::referenced(policy, ctx.namespace.as_deref().unwrap_or("default"));
     let policy_config_map = match (ctx.gateway(), policy) {
         (Some(_), Some(document)) => Some(policy_config_map(&ctx, document)?),
         (Some(_), None) => return Err(BuildError::PolicyMissing),
@@ -196,6 +200,8 @@ struct Context<'a> {
     namespace: Option<String>,
     owner: Option<OwnerReference>,
     route: Route,
+    /// Secret name → keys of the sessions' upstream tokens to project into the gateway.
+    upstream_tokens: BTreeMap<String, std::collections::BTreeSet<String>>,
 }
 
 impl<'a> Context<'a> {
@@ -211,6 +217,7 @@ impl<'a> Context<'a> {
             namespace: server.metadata.namespace.clone(),
             owner: server.controller_owner_ref(&()),
             route: Route::of(server, config.default_ingress_host.as_deref()),
+            upstream_tokens: BTreeMap::new(),
             name,
         })
     }

@@ -2443,7 +2443,7 @@ _mcp__runtime() {
             return 0
             ;;
         mcp__subcmd__runtime__subcmd__gateway)
-            opts="-h -V --port --address --upstream-url --policy-file --policy-configmap --strip-prefix --upstream-timeout --auth-mode --policy-mode --policy-default-decision --policy-version --human-id-header --agent-id-header --team-id-header --session-id-header --worker-threads --deny-encoding --analytics-ingest-url --analytics-ca-bundle --analytics-client-cert --analytics-client-key --analytics-api-key --analytics-source --analytics-event-type --audit-spool-dir --audit-spool-max-bytes --audit-stdout --audit-signing-key-file --audit-checkpoint-interval --server-name --server-namespace --team-id --cluster-name --metrics-port --allowed-origins --max-body-bytes --max-concurrent-bodies --external-base-url --tls-cert-file --tls-key-file --tls-client-ca-file --tls-reload-interval --trusted-proxy-spiffe-id --oauth-leeway-seconds --oauth-allow-http-issuer --help --version"
+            opts="-h -V --port --address --upstream-url --policy-file --policy-configmap --strip-prefix --upstream-timeout --auth-mode --policy-mode --policy-default-decision --policy-version --human-id-header --agent-id-header --team-id-header --session-id-header --worker-threads --deny-encoding --analytics-ingest-url --analytics-ca-bundle --analytics-client-cert --analytics-client-key --analytics-api-key --analytics-source --analytics-event-type --audit-spool-dir --audit-spool-max-bytes --audit-stdout --audit-signing-key-file --audit-checkpoint-interval --server-name --server-namespace --team-id --cluster-name --metrics-port --allowed-origins --max-body-bytes --max-concurrent-bodies --external-base-url --tls-cert-file --tls-key-file --tls-client-ca-file --tls-reload-interval --trusted-proxy-spiffe-id --upstream-token-dir --oauth-leeway-seconds --oauth-allow-http-issuer --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2614,6 +2614,10 @@ _mcp__runtime() {
                     return 0
                     ;;
                 --trusted-proxy-spiffe-id)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --upstream-token-dir)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -4901,7 +4905,7 @@ _mcp__runtime() {
             return 0
             ;;
         mcp__subcmd__runtime__subcmd__up)
-            opts="-f -h -V --filename --port --listen --state-dir --cluster --default-human-id --tls-cert-file --tls-key-file --tls-client-ca-file --tls-port --help --version"
+            opts="-f -h -V --filename --port --listen --state-dir --cluster --default-human-id --tls-cert-file --tls-key-file --tls-client-ca-file --tls-port --upstream-token-dir --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -4948,6 +4952,10 @@ _mcp__runtime() {
                     return 0
                     ;;
                 --tls-port)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --upstream-token-dir)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

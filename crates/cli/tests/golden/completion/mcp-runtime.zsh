@@ -41,6 +41,7 @@ _arguments "${_arguments_options[@]}" : \
 '--tls-key-file=[The private key of --tls-cert-file (PEM)]:FILE:_files' \
 '--tls-client-ca-file=[CA certificates (PEM) that client certificates are verified against on the TLS port]:FILE:_files' \
 '--tls-port=[The TLS port (with --tls-cert-file); \`0\` picks a free one (printed on start)]:TLS_PORT:_default' \
+'--upstream-token-dir=[Where the sessions'\'' upstream tokens (an MCPAgentSession'\''s upstreamTokenSecretRef) are read, as <DIR>/<namespace>/<secret>/<key>; when that file does not exist, the variable MCP_UPSTREAM_TOKEN_<SECRET>_<KEY> (upper case, - and . as _). Default\: <state-dir>/upstream-tokens]:DIR:_files' \
 '-h[Print help]' \
 '--help[Print help]' \
 '-V[Print version]' \
@@ -143,6 +144,7 @@ _arguments "${_arguments_options[@]}" : \
 '--tls-client-ca-file=[CA certificates (PEM) that client certificates are verified against; a certificate from another CA ends the handshake. Reloaded when it changes]:FILE:_files' \
 '--tls-reload-interval=[How often the TLS files are checked for changes; new handshakes use the new files, established connections keep theirs]:TLS_RELOAD_INTERVAL:_default' \
 '--trusted-proxy-spiffe-id=[The ingress-terminated mtls variant\: the URI SAN (a SPIFFE ID) of the proxy that terminates the clients'\'' TLS. Only a peer whose verified certificate carries it is believed, and the caller'\''s identity is then the SPIFFE ID it forwards in X-MCP-Verified-SPIFFE-ID. Unset\: the caller'\''s own certificate is the identity]:SPIFFE_ID:_default' \
+'--upstream-token-dir=[Where the sessions'\'' own upstream tokens are read, as <DIR>/<namespace>/<secret>/<key> (an MCPAgentSession'\''s upstreamTokenSecretRef; the operator projects those Secret keys here). Read again for every request that carries one, so a rotation needs no restart]:DIR:_files' \
 '--oauth-leeway-seconds=[Clock skew tolerated on a token'\''s \`exp\` and \`nbf\`, in seconds (oauth mode)]:OAUTH_LEEWAY_SECONDS:_default' \
 '--audit-stdout[Also write every audit event to stdout as a JSON line]' \
 '--oauth-allow-http-issuer[Accept a plain-http issuer (and key set) on a non-loopback host (oauth mode). Without it only https is used, except for loopback hosts]' \
