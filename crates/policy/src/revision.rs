@@ -10,8 +10,6 @@
 //! listed. A changed `generated_at` alone never changes the revision, which is what lets the
 //! operator keep an unchanged ConfigMap byte for byte.
 
-mod canonical;
-
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
@@ -28,11 +26,11 @@ pub fn compute_revision(document: &PolicyDocument) -> Result<String, PolicyError
     // it is instead of a sorted copy.
     let mut canonical = Vec::with_capacity(64 * 1024);
     if document.is_normalized() {
-        canonical::write(document, UNHASHED_FIELDS, &mut canonical)?;
+        mcp_runtime_canonical_json::write(document, UNHASHED_FIELDS, &mut canonical)?;
     } else {
         let mut normalized = document.clone();
         normalized.normalize();
-        canonical::write(&normalized, UNHASHED_FIELDS, &mut canonical)?;
+        mcp_runtime_canonical_json::write(&normalized, UNHASHED_FIELDS, &mut canonical)?;
     }
     let digest = Sha256::digest(&canonical);
     Ok(format!("{REVISION_PREFIX}{}", hex::encode(digest)))
@@ -51,40 +49,7 @@ pub fn stamp_revision(document: &mut PolicyDocument) -> Result<(), PolicyError> 
 
 /// Serializes `value` with object keys sorted recursively and no whitespace.
 pub fn canonical_json(value: &Value) -> Result<Vec<u8>, PolicyError> {
-    let mut out = Vec::with_capacity(1024);
-    write_canonical(value, &mut out)?;
-    Ok(out)
-}
-
-fn write_canonical(value: &Value, out: &mut Vec<u8>) -> Result<(), PolicyError> {
-    match value {
-        Value::Object(fields) => {
-            let mut entries: Vec<(&String, &Value)> = fields.iter().collect();
-            entries.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
-            out.push(b'{');
-            for (position, (key, field)) in entries.into_iter().enumerate() {
-                if position > 0 {
-                    out.push(b',');
-                }
-                serde_json::to_writer(&mut *out, key)?;
-                out.push(b':');
-                write_canonical(field, out)?;
-            }
-            out.push(b'}');
-        }
-        Value::Array(items) => {
-            out.push(b'[');
-            for (position, item) in items.iter().enumerate() {
-                if position > 0 {
-                    out.push(b',');
-                }
-                write_canonical(item, out)?;
-            }
-            out.push(b']');
-        }
-        scalar => serde_json::to_writer(&mut *out, scalar)?,
-    }
-    Ok(())
+    Ok(mcp_runtime_canonical_json::to_vec(value)?)
 }
 
 #[cfg(test)]
