@@ -724,14 +724,18 @@ spec:
 ";
         let loaded = crate::manifest::parse_manifests(text, None);
         assert!(loaded.loaded.is_empty(), "{:?}", loaded.loaded);
-        let errors: Vec<String> = loaded
+        let errors: Vec<(&str, &str)> = loaded
             .errors
             .iter()
-            .flat_map(|e| e.errors.iter().map(ToString::to_string))
+            .flat_map(|e| e.errors.iter())
+            .map(|e| (e.field.as_str(), e.message.as_str()))
             .collect();
         assert_eq!(
             errors,
-            ["spec.auth.issuerURL: spec.auth.issuerURL is required when spec.auth.mode is oauth"]
+            [(
+                "spec.auth.issuerURL",
+                "spec.auth.issuerURL is required when spec.auth.mode is oauth"
+            )]
         );
         // The same rule with the field missing, and a null elsewhere that no rule needs, still
         // behave as before.
