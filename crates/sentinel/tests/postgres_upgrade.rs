@@ -8,6 +8,8 @@
 //! them) and the rollup and its migration record are then removed; the rows the current
 //! Sentinel maintained while ingesting are kept aside as the expected backfill.
 
+// The shared helpers re-export `eventually`, which this test has no use for.
+#[allow(unused_imports)]
 mod common;
 
 use common::{Seed, dataset, get, post_json, seed, start};
