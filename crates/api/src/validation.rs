@@ -175,7 +175,8 @@ pub fn validate_object(kind: Kind, object: &Value) -> Result<Value, Vec<FieldErr
 
     // CEL rules assume a structurally valid object; evaluating them on a broken one only adds noise.
     if errors.is_empty()
-        && let Err(cel_errors) = CelValidator::new().validate(&compiled.schema, &defaulted, None)
+        && let Err(cel_errors) =
+            CelValidator::new().validate(&compiled.schema, &without_null_fields(&defaulted), None)
     {
         for error in cel_errors.iter() {
             errors.push(FieldError::new(
@@ -189,6 +190,25 @@ pub fn validate_object(kind: Kind, object: &Value) -> Result<Value, Vec<FieldErr
         Ok(defaulted)
     } else {
         Err(errors)
+    }
+}
+
+/// The object as the API server's CEL rules see it: "null valued fields are treated as absent
+/// fields in CEL expressions", so `has(self.issuerURL)` is false for `issuerURL: null`. Without
+/// this, an explicit null would satisfy a rule that requires the field, and the object would be
+/// accepted here, refused by the API server, and read by the typed form as if the field were
+/// missing.
+fn without_null_fields(value: &Value) -> Value {
+    match value {
+        Value::Object(fields) => Value::Object(
+            fields
+                .iter()
+                .filter(|(_, v)| !v.is_null())
+                .map(|(k, v)| (k.clone(), without_null_fields(v)))
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.iter().map(without_null_fields).collect()),
+        other => other.clone(),
     }
 }
 
@@ -683,6 +703,53 @@ mod tests {
             ),
             "spec.volumes[0]"
         );
+    }
+
+    /// Found by fuzzing the manifest loader: `issuerURL: #...` is YAML for `issuerURL: null`, which
+    /// satisfied the `has(self.issuerURL)` rule here (the API server treats it as absent), so the
+    /// object loaded, and then failed to load again once written back without the null.
+    #[test]
+    fn an_explicit_null_does_not_satisfy_a_rule_that_requires_the_field() {
+        let text = "apiVersion: mcpruntime.org/v1alpha1
+kind: MCPServer
+metadata:
+  name: crm-tools
+spec:
+  image: ghcr.io/example/crm-mcp:1.2.0
+  gateway:
+    enabled: true
+  auth:
+    mode: oauth
+    issuerURL: ####crm.mcp.example.com
+";
+        let loaded = crate::manifest::parse_manifests(text, None);
+        assert!(loaded.loaded.is_empty(), "{:?}", loaded.loaded);
+        let errors: Vec<(&str, &str)> = loaded
+            .errors
+            .iter()
+            .flat_map(|e| e.errors.iter())
+            .map(|e| (e.field.as_str(), e.message.as_str()))
+            .collect();
+        assert_eq!(
+            errors,
+            [(
+                "spec.auth.issuerURL",
+                "spec.auth.issuerURL is required when spec.auth.mode is oauth"
+            )]
+        );
+        // The same rule with the field missing, and a null elsewhere that no rule needs, still
+        // behave as before.
+        let missing = text.replace("    issuerURL: ####crm.mcp.example.com\n", "");
+        assert_eq!(
+            crate::manifest::parse_manifests(&missing, None)
+                .errors
+                .len(),
+            1
+        );
+        let valid = text.replace("####", "https://");
+        let valid = format!("{valid}  description: null\n");
+        let loaded = crate::manifest::parse_manifests(&valid, None);
+        assert!(loaded.errors.is_empty(), "{:?}", loaded.errors);
     }
 
     #[test]

@@ -723,15 +723,16 @@ fn running_out_of_file_descriptors_pauses_the_gateway_and_it_serves_again() {
     assert_eq!(gateway.child.id(), pid);
 }
 
-/// An upstream that takes each request and then does what `behave` says with the connection.
-fn misbehaving_upstream(behave: fn(TcpStream)) -> String {
+/// An upstream that takes each request and then does what `behave` says with its body and the
+/// connection.
+fn misbehaving_upstream(behave: fn(&[u8], TcpStream)) -> String {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     let address = listener.local_addr().expect("addr");
     std::thread::spawn(move || {
         for stream in listener.incoming().flatten() {
             std::thread::spawn(move || {
-                read_body(&stream);
-                behave(stream);
+                let body = read_body(&stream);
+                behave(&body, stream);
             });
         }
     });
@@ -741,7 +742,7 @@ fn misbehaving_upstream(behave: fn(TcpStream)) -> String {
 #[test]
 fn an_upstream_that_hangs_gets_the_caller_a_504_and_an_audit_event() {
     // Takes the request, never answers, keeps the connection open.
-    let upstream = misbehaving_upstream(|stream| {
+    let upstream = misbehaving_upstream(|_, stream| {
         std::thread::sleep(Duration::from_secs(30));
         drop(stream);
     });
@@ -782,41 +783,86 @@ fn an_upstream_that_hangs_gets_the_caller_a_504_and_an_audit_event() {
     assert_eq!(status, 200);
 }
 
-#[test]
-fn an_upstream_dying_mid_stream_ends_that_stream_only() {
-    // A stream that sends one event and dies; the gateway must end the caller's response (no
-    // hang) and keep serving.
-    let upstream = misbehaving_upstream(|mut stream| {
-        let event = "event: message\ndata: {\"jsonrpc\":\"2.0\",\"method\":\"notifications/progress\",\"params\":{\"progress\":1}}\n\n";
-        let _ = write!(
-            stream,
-            "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n{:x}\r\n{event}\r\n",
-            event.len()
-        );
-        let _ = stream.flush();
-        std::thread::sleep(Duration::from_millis(200));
-        // Dies: the chunked body is never terminated.
-        let _ = stream.shutdown(std::net::Shutdown::Both);
-    });
-    let dir = tempfile::tempdir().expect("tempdir");
-    let policy = dir.path().join("policy.json");
-    write_policy(&policy, false);
-    let gateway = start_gateway(&upstream, &policy);
-    let started = Instant::now();
-    let mut stream = TcpStream::connect(&gateway.address).expect("connect");
+/// Set by the test once the dying stream has ended at its caller: the surviving stream's upstream
+/// waits for it before sending the rest of its events (only the mid-stream test uses it).
+static SURVIVOR_MAY_GO_ON: std::sync::atomic::AtomicBool =
+    std::sync::atomic::AtomicBool::new(false);
+
+/// Writes one SSE progress event as one chunk of a chunked body.
+fn progress_chunk(stream: &mut TcpStream, progress: u32) -> std::io::Result<()> {
+    let event = format!(
+        "event: message\ndata: {{\"jsonrpc\":\"2.0\",\"method\":\"notifications/progress\",\"params\":{{\"progress\":{progress}}}}}\n\n"
+    );
+    write!(stream, "{:x}\r\n{event}\r\n", event.len())?;
+    stream.flush()
+}
+
+/// Sends a `tools/call` with JSON-RPC id `id` that accepts SSE, on a connection of its own.
+fn open_stream(address: &str, id: &str) -> TcpStream {
+    let call = CALL.replace(r#""id":1"#, &format!(r#""id":"{id}""#));
+    let mut stream = TcpStream::connect(address).expect("connect");
     stream
         .set_read_timeout(Some(Duration::from_secs(20)))
         .expect("timeout");
     write!(
         stream,
-        "POST /mcp HTTP/1.1\r\nhost: {}\r\ncontent-type: application/json\r\naccept: application/json, text/event-stream\r\nx-mcp-agent-id: claude\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{CALL}",
-        gateway.address,
-        CALL.len()
+        "POST /mcp HTTP/1.1\r\nhost: {address}\r\ncontent-type: application/json\r\naccept: application/json, text/event-stream\r\nx-mcp-agent-id: claude\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{call}",
+        call.len()
     )
     .expect("send");
+    stream
+}
+
+#[test]
+fn an_upstream_dying_mid_stream_ends_that_stream_only() {
+    // Two streams through one gateway. The "dying" one sends one event and dies (its chunked
+    // body never terminated); the "survivor" sends one event, waits until the dying stream has
+    // ended at its caller, then sends two more and ends cleanly.
+    let upstream = misbehaving_upstream(|body, mut stream| {
+        let survivor = String::from_utf8_lossy(body).contains(r#""id":"survivor""#);
+        let head = "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n";
+        if stream.write_all(head.as_bytes()).is_err() || progress_chunk(&mut stream, 1).is_err() {
+            return;
+        }
+        if survivor {
+            let deadline = Instant::now() + Duration::from_secs(30);
+            while !SURVIVOR_MAY_GO_ON.load(Ordering::SeqCst) && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            let _ = progress_chunk(&mut stream, 2)
+                .and_then(|()| progress_chunk(&mut stream, 3))
+                .and_then(|()| stream.write_all(b"0\r\n\r\n"));
+        } else {
+            std::thread::sleep(Duration::from_millis(200));
+            let _ = stream.shutdown(std::net::Shutdown::Both);
+        }
+    });
+    let dir = tempfile::tempdir().expect("tempdir");
+    let policy = dir.path().join("policy.json");
+    write_policy(&policy, false);
+    let gateway = start_gateway(&upstream, &policy);
+
+    // The survivor is open and has delivered its first event before the other stream starts.
+    let mut survivor = open_stream(&gateway.address, "survivor");
+    let mut survived = Vec::new();
+    let mut buffer = [0_u8; 4096];
+    while !String::from_utf8_lossy(&survived).contains(r#""progress":1"#) {
+        let n = survivor
+            .read(&mut buffer)
+            .expect("the survivor's first event");
+        assert!(
+            n > 0,
+            "the survivor ended early: {}",
+            String::from_utf8_lossy(&survived)
+        );
+        survived.extend_from_slice(&buffer[..n]);
+    }
+
+    let started = Instant::now();
+    let mut dying = open_stream(&gateway.address, "dying");
     let mut received = Vec::new();
     // Ends (EOF or a reset), never the 20 s read timeout.
-    let ended = stream.read_to_end(&mut received);
+    let ended = dying.read_to_end(&mut received);
     let text = String::from_utf8_lossy(&received);
     assert!(
         started.elapsed() < Duration::from_secs(10),
@@ -828,7 +874,29 @@ fn an_upstream_dying_mid_stream_ends_that_stream_only() {
         text.contains("notifications/progress"),
         "the event before the death: {text}"
     );
-    // Other callers are unaffected.
+    assert!(
+        !text.ends_with("0\r\n\r\n"),
+        "a stream cut short must not look complete to its caller: {text}"
+    );
+
+    // The other stream is unaffected: it goes on, receives the rest and ends cleanly.
+    SURVIVOR_MAY_GO_ON.store(true, Ordering::SeqCst);
+    survivor
+        .read_to_end(&mut survived)
+        .expect("the survivor ends cleanly");
+    let survived = String::from_utf8_lossy(&survived);
+    assert!(survived.starts_with("HTTP/1.1 200"), "{survived}");
+    for progress in 1..=3 {
+        assert!(
+            survived.contains(&format!(r#""progress":{progress}"#)),
+            "the survivor's event {progress}: {survived}"
+        );
+    }
+    assert!(
+        survived.ends_with("0\r\n\r\n"),
+        "the survivor's body is terminated: {survived}"
+    );
+    // And new callers are served.
     let (status, _) = http(&gateway.address, "GET", "/health", "");
     assert_eq!(status, 200);
 }

@@ -160,6 +160,10 @@ fn record_from_raw(raw: &RawValue, trace_id: Option<&str>) -> Option<Received> {
     if event.checkpoint.is_some() {
         return checkpoint_of(event).map(Received::Checkpoint);
     }
+    // The typed read skips unknown fields without reading their numbers; the text is stored as
+    // received, so it must be text every reader of stored events can read (the slow path
+    // refuses such an event, naming the number).
+    serde_json::from_str::<Readable>(raw.get()).ok()?;
     record_of(event, raw.get().to_owned())
         .ok()
         .map(|r| Received::Event(Box::new(r)))
@@ -181,6 +185,63 @@ fn checkpoint_of(event: AuditEvent) -> Option<CheckpointRecord> {
         checkpoint: event.checkpoint?,
         signature_valid: None,
     })
+}
+
+/// A JSON value read through, numbers included, keeping nothing: `1e999` is out of range for
+/// every JSON reader that produces numbers, but not for one that skips a field.
+struct Readable;
+
+impl<'de> serde::Deserialize<'de> for Readable {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(ReadableVisitor)
+    }
+}
+
+struct ReadableVisitor;
+
+impl<'de> serde::de::Visitor<'de> for ReadableVisitor {
+    type Value = Readable;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<Readable, E> {
+        Ok(Readable)
+    }
+
+    fn visit_i64<E>(self, _: i64) -> Result<Readable, E> {
+        Ok(Readable)
+    }
+
+    fn visit_u64<E>(self, _: u64) -> Result<Readable, E> {
+        Ok(Readable)
+    }
+
+    fn visit_f64<E>(self, _: f64) -> Result<Readable, E> {
+        Ok(Readable)
+    }
+
+    fn visit_str<E>(self, _: &str) -> Result<Readable, E> {
+        Ok(Readable)
+    }
+
+    fn visit_unit<E>(self) -> Result<Readable, E> {
+        Ok(Readable)
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Readable, A::Error> {
+        while seq.next_element::<Readable>()?.is_some() {}
+        Ok(Readable)
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Readable, A::Error> {
+        while map
+            .next_entry::<serde::de::IgnoredAny, Readable>()?
+            .is_some()
+        {}
+        Ok(Readable)
+    }
 }
 
 fn check_event_id(id: &str) -> Result<(), (String, String)> {
@@ -386,6 +447,29 @@ mod tests {
     fn field_of(mut v: Value, edit: impl FnOnce(&mut Value)) -> String {
         edit(&mut v);
         record_from_value(v).unwrap_err().0
+    }
+
+    /// Found by fuzzing: a number out of range in a field the typed read skips was stored by the
+    /// fast path as received, though no reader of stored events (nor the slow path) can read it.
+    #[test]
+    fn an_out_of_range_number_in_an_unknown_field_is_refused_by_both_paths() {
+        let body = br#"[{"event_id": "0190a5db1d", "timestamp": "2026-07-01T12:00:00.123456789Z", "source": "filesway", "event_type": "mcp.request", "payload": {"": 2E588888888888, "latency_ms": 12, "": "tools/call"}, "d8448eb211ime": "01bc"}]"#;
+        for trace_id in [None, Some("4bf92f3577b34da6a3ce929d0e0e4736")] {
+            let parsed = parse_body(body, trace_id).unwrap();
+            assert!(parsed.records.is_empty(), "{:?}", parsed.records);
+            assert_eq!(parsed.rejected.len(), 1);
+            assert_eq!(parsed.rejected[0].field, "(event)");
+            assert!(
+                parsed.rejected[0].error.contains("number out of range"),
+                "{}",
+                parsed.rejected[0].error
+            );
+        }
+        // In range, the same event is kept, and what is stored reads back.
+        let body = String::from_utf8_lossy(body).replace("2E588888888888", "2E58");
+        let parsed = parse_body(body.as_bytes(), None).unwrap();
+        assert_eq!(parsed.records.len(), 1);
+        serde_json::from_str::<Value>(&parsed.records[0].json).unwrap();
     }
 
     #[test]
