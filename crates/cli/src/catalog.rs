@@ -564,4 +564,39 @@ mod tests {
             })
         );
     }
+
+    #[test]
+    fn a_pinned_tool_listed_with_another_digest_is_pinned_drift() {
+        let mut pinned = server("ns1", "web", "alpha", Some(&["deploy", "search"]));
+        pinned.spec.tools[0].digest = Some("sha256:reviewed".into());
+        pinned.spec.tools[1].digest = Some("sha256:deploy".into());
+        let status = pinned.status.get_or_insert_with(Default::default);
+        status.tool_digests = Some(vec![
+            mcp_runtime_api::server::ToolDigest {
+                name: "deploy".into(),
+                digest: "sha256:deploy".into(),
+            },
+            mcp_runtime_api::server::ToolDigest {
+                name: "search".into(),
+                digest: "sha256:changed".into(),
+            },
+        ]);
+        let found = catalog(
+            &[pinned],
+            &Filter {
+                select: Select::Drift(Drift::Pinned),
+                ..Filter::default()
+            },
+        );
+        let rows: Vec<(&str, Option<&str>, Option<&str>)> = found
+            .tools
+            .iter()
+            .map(|r| (r.name.as_str(), r.pin.as_deref(), r.live_digest.as_deref()))
+            .collect();
+        assert_eq!(
+            rows,
+            vec![("search", Some("sha256:reviewed"), Some("sha256:changed"))],
+            "deploy matches its pin; drop-table is missing, not drifted"
+        );
+    }
 }

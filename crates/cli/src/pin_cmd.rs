@@ -170,12 +170,17 @@ spec:
   subject: {humanID: dev}
 ";
 
+    fn digest(fill: char) -> String {
+        format!("sha256:{}", fill.to_string().repeat(64))
+    }
+
     #[test]
     fn pins_every_listed_declared_tool_and_keeps_the_other_documents() {
+        let (new, add) = (digest('1'), digest('2'));
         let live = BTreeMap::from([
-            ("search".to_owned(), "sha256:new".to_owned()),
-            ("add".to_owned(), "sha256:add".to_owned()),
-            ("shell".to_owned(), "sha256:shell".to_owned()),
+            ("search".to_owned(), new.clone()),
+            ("add".to_owned(), add.clone()),
+            ("shell".to_owned(), digest('3')),
         ]);
         let (text, pinned) = pin_manifest(MANIFEST, "docs", &live).expect("pins");
         assert_eq!(
@@ -184,9 +189,9 @@ spec:
                 (
                     "search".to_owned(),
                     Some("sha256:old".to_owned()),
-                    "sha256:new".to_owned()
+                    new.clone()
                 ),
-                ("add".to_owned(), None, "sha256:add".to_owned()),
+                ("add".to_owned(), None, add.clone()),
             ]
         );
         assert_eq!(pinned.not_listed, vec!["retired".to_owned()]);
@@ -200,7 +205,7 @@ spec:
             .iter()
             .map(|t| t.digest.as_deref())
             .collect();
-        assert_eq!(digests, vec![Some("sha256:new"), Some("sha256:add"), None]);
+        assert_eq!(digests, vec![Some(new.as_str()), Some(add.as_str()), None]);
         assert_eq!(loaded.grants().count(), 1, "{text}");
         // Pinning again changes nothing.
         let (_, again) = pin_manifest(&text, "docs", &live).expect("pins");
