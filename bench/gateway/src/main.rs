@@ -23,13 +23,16 @@ use bytes::Bytes;
 use clap::Parser;
 use http_body_util::{BodyExt, Full};
 use hyper_util::rt::TokioIo;
+use mcp_runtime_bench::{
+    Process, Sender, connect, free_port, ingest, load_average, max_open_files, rss_kib,
+    start_upstream, wait_ready,
+};
 use mcp_runtime_policy::{AuthMode, Grant, PolicyDocument, SideEffect, Tool, Trust};
-use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 use tokio::net::{TcpListener, TcpStream};
 
@@ -148,16 +151,6 @@ impl OAuthAlg {
 /// The audience of the oauth gateway's tokens (its policy's `auth.audience`).
 const OAUTH_AUDIENCE: &str = "https://bench.example/mcp";
 
-/// A child process killed on drop.
-struct Process(Child);
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 const AGENT: &str = "bench-agent";
 
 const CALL: &str = r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"add","arguments":{"a":1,"b":2},"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientInfo":{"name":"gateway-bench","version":"1"},"io.modelcontextprotocol/clientCapabilities":{}}}}"#;
@@ -176,16 +169,6 @@ fn call_request(authority: &str, bearer: Option<&str>) -> Result<http::Request<F
         .header("mcp-name", "add")
         .header("x-mcp-agent-id", AGENT)
         .body(Full::new(Bytes::from_static(CALL.as_bytes())))?)
-}
-
-type Sender = hyper::client::conn::http1::SendRequest<Full<Bytes>>;
-
-async fn connect(address: SocketAddr) -> Result<Sender> {
-    let stream = TcpStream::connect(address).await?;
-    stream.set_nodelay(true)?;
-    let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
-    tokio::spawn(connection);
-    Ok(sender)
 }
 
 /// One `tools/call`; Ok only for a 200 whose body carries the result `3`.
@@ -345,47 +328,6 @@ async fn tcp_relay(upstream: SocketAddr) -> Result<SocketAddr> {
     Ok(address)
 }
 
-/// The audit ingest: answers 200 to every POST and counts the events in it.
-async fn ingest() -> Result<(SocketAddr, Arc<AtomicU64>)> {
-    let listener = TcpListener::bind("127.0.0.1:0").await?;
-    let address = listener.local_addr()?;
-    let events = Arc::new(AtomicU64::new(0));
-    let counter = events.clone();
-    tokio::spawn(async move {
-        while let Ok((stream, _)) = listener.accept().await {
-            let counter = counter.clone();
-            tokio::spawn(async move {
-                let service = hyper::service::service_fn(
-                    move |request: http::Request<hyper::body::Incoming>| {
-                        let counter = counter.clone();
-                        async move {
-                            let body = request
-                                .into_body()
-                                .collect()
-                                .await
-                                .map(|c| c.to_bytes())
-                                .unwrap_or_default();
-                            let n = match serde_json::from_slice::<serde_json::Value>(&body) {
-                                Ok(serde_json::Value::Array(items)) => items.len() as u64,
-                                Ok(_) => 1,
-                                Err(_) => 0,
-                            };
-                            counter.fetch_add(n, Ordering::Relaxed);
-                            Ok::<_, std::convert::Infallible>(http::Response::new(Full::new(
-                                Bytes::from_static(b"{}"),
-                            )))
-                        }
-                    },
-                );
-                let _ = hyper::server::conn::http1::Builder::new()
-                    .serve_connection(TokioIo::new(stream), service)
-                    .await;
-            });
-        }
-    });
-    Ok((address, events))
-}
-
 /// The bench policy; with `oauth_issuer`, in `auth.mode: oauth` trusting that issuer.
 fn write_policy(path: &Path, oauth_issuer: Option<&str>) -> Result<()> {
     let mut document = PolicyDocument::default();
@@ -480,62 +422,6 @@ async fn verification_cost(issuer: &str, count: usize) -> Result<Vec<(OAuthAlg, 
     Ok(figures)
 }
 
-fn free_port() -> Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port())
-}
-
-fn start_upstream(bin: &Path) -> Result<(Process, SocketAddr)> {
-    let mut child = Command::new(bin)
-        .args(["example-server", "--http", "127.0.0.1:0"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .with_context(|| format!("starting {}", bin.display()))?;
-    let stderr = child.stderr.take().context("stderr")?;
-    let process = Process(child);
-    let mut lines = BufReader::new(stderr).lines();
-    let line = lines.next().context("example-server exited")??;
-    // Keep draining so the child can never block on a full pipe.
-    std::thread::spawn(move || for _ in lines {});
-    let address = line
-        .strip_prefix("listening on ")
-        .with_context(|| format!("unexpected example-server output {line:?}"))?
-        .parse()?;
-    Ok((process, address))
-}
-
-async fn wait_ready(address: SocketAddr) -> Result<()> {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        if let Ok(mut sender) = connect(address).await {
-            let request = http::Request::get("/ready")
-                .header("host", address.to_string())
-                .body(Full::new(Bytes::new()))?;
-            if let Ok(response) = sender.send_request(request).await
-                && response.status() == 200
-            {
-                return Ok(());
-            }
-        }
-        if Instant::now() > deadline {
-            bail!("the gateway at {address} never became ready");
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-fn rss_kib(pid: u32) -> Result<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .context("VmRSS")
-}
-
 /// CPU time the process has used so far (all its threads, user and kernel), in nanoseconds,
 /// from `/proc/<pid>/task/*/schedstat`. Unlike latency, CPU per request barely moves with the
 /// load on the machine, so it compares builds run at different times.
@@ -548,12 +434,6 @@ fn cpu_ns(pid: u32) -> u64 {
         .filter_map(|task| std::fs::read_to_string(task.path().join("schedstat")).ok())
         .filter_map(|stat| stat.split_whitespace().next()?.parse::<u64>().ok())
         .sum()
-}
-
-fn max_open_files() -> Option<u64> {
-    let limits = std::fs::read_to_string("/proc/self/limits").ok()?;
-    let line = limits.lines().find(|l| l.starts_with("Max open files"))?;
-    line.split_whitespace().nth(3)?.parse().ok()
 }
 
 /// Opens a legacy session and its GET stream through the gateway; returns the open stream.
@@ -606,12 +486,6 @@ async fn open_idle_stream(address: SocketAddr) -> Result<http::Response<hyper::b
     // The connection task keeps running; the stream stays open while the response lives.
     std::mem::forget(sender);
     Ok(response)
-}
-
-fn load_average() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
-        .unwrap_or_default()
 }
 
 fn cpu_model() -> String {

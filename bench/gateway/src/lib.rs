@@ -1,0 +1,147 @@
+//! What the gateway benchmark (`gateway-bench`) and the soak (`gateway-soak`) share: the
+//! processes they start (the `example-server` upstream), the audit ingest they point the gateway
+//! at, HTTP/1 connections, readiness, and what they read of the machine and of a process.
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper_util::rt::TokioIo;
+use tokio::net::{TcpListener, TcpStream};
+
+/// A child process killed on drop.
+#[derive(Debug)]
+pub struct Process(pub Child);
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+pub type Sender = hyper::client::conn::http1::SendRequest<Full<Bytes>>;
+
+pub async fn connect(address: SocketAddr) -> Result<Sender> {
+    let stream = TcpStream::connect(address).await?;
+    stream.set_nodelay(true)?;
+    let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
+    tokio::spawn(connection);
+    Ok(sender)
+}
+
+/// The audit ingest: answers 200 to every POST and counts the events in it.
+pub async fn ingest() -> Result<(SocketAddr, Arc<AtomicU64>)> {
+    let listener = TcpListener::bind("127.0.0.1:0").await?;
+    let address = listener.local_addr()?;
+    let events = Arc::new(AtomicU64::new(0));
+    let counter = events.clone();
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let counter = counter.clone();
+            tokio::spawn(async move {
+                let service = hyper::service::service_fn(
+                    move |request: http::Request<hyper::body::Incoming>| {
+                        let counter = counter.clone();
+                        async move {
+                            let body = request
+                                .into_body()
+                                .collect()
+                                .await
+                                .map(|c| c.to_bytes())
+                                .unwrap_or_default();
+                            let n = match serde_json::from_slice::<serde_json::Value>(&body) {
+                                Ok(serde_json::Value::Array(items)) => items.len() as u64,
+                                Ok(_) => 1,
+                                Err(_) => 0,
+                            };
+                            counter.fetch_add(n, Ordering::Relaxed);
+                            Ok::<_, std::convert::Infallible>(http::Response::new(Full::new(
+                                Bytes::from_static(b"{}"),
+                            )))
+                        }
+                    },
+                );
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), service)
+                    .await;
+            });
+        }
+    });
+    Ok((address, events))
+}
+
+pub fn free_port() -> Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
+}
+
+pub fn start_upstream(bin: &Path) -> Result<(Process, SocketAddr)> {
+    let mut child = Command::new(bin)
+        .args(["example-server", "--http", "127.0.0.1:0"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .with_context(|| format!("starting {}", bin.display()))?;
+    let stderr = child.stderr.take().context("stderr")?;
+    let process = Process(child);
+    let mut lines = BufReader::new(stderr).lines();
+    let line = lines.next().context("example-server exited")??;
+    // Keep draining so the child can never block on a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+    let address = line
+        .strip_prefix("listening on ")
+        .with_context(|| format!("unexpected example-server output {line:?}"))?
+        .parse()?;
+    Ok((process, address))
+}
+
+pub async fn wait_ready(address: SocketAddr) -> Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Ok(mut sender) = connect(address).await {
+            let request = http::Request::get("/ready")
+                .header("host", address.to_string())
+                .body(Full::new(Bytes::new()))?;
+            if let Ok(response) = sender.send_request(request).await
+                && response.status() == 200
+            {
+                return Ok(());
+            }
+        }
+        if Instant::now() > deadline {
+            bail!("the gateway at {address} never became ready");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+pub fn rss_kib(pid: u32) -> Result<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .context("VmRSS")
+}
+
+pub fn max_open_files() -> Option<u64> {
+    let limits = std::fs::read_to_string("/proc/self/limits").ok()?;
+    let line = limits.lines().find(|l| l.starts_with("Max open files"))?;
+    line.split_whitespace().nth(3)?.parse().ok()
+}
+
+pub fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_default()
+}
