@@ -110,6 +110,9 @@ struct Counters {
     call_errors: AtomicU64,
     streams_open: AtomicU64,
     streams_ended_early: AtomicU64,
+    /// Keep-alive pings that reached the gateway (each is audited) and those that failed.
+    pings_answered: AtomicU64,
+    pings_failed: AtomicU64,
 }
 
 /// Calls at `per_second` on one keep-alive connection until `until`; a failed call counts as an
@@ -202,8 +205,28 @@ async fn hold_stream(address: SocketAddr, until: Instant, counters: Arc<Counters
     counters.streams_open.fetch_add(1, Ordering::Relaxed);
     let mut body = response.into_body();
     let deadline = tokio::time::Instant::from_std(until);
+    // The upstream (rmcp's session manager) ends a session that has seen no request for five
+    // minutes, as a server may; a client that holds a stream open pings it, and so does this one,
+    // on a second connection (the first one carries the stream).
+    let mut keep_alive = tokio::time::interval_at(
+        tokio::time::Instant::now() + SESSION_PING_INTERVAL,
+        SESSION_PING_INTERVAL,
+    );
     loop {
         tokio::select! {
+            _ = keep_alive.tick() => {
+                match ping(address, &session).await {
+                    Ok(status) => {
+                        counters.pings_answered.fetch_add(1, Ordering::Relaxed);
+                        if status != 200 {
+                            counters.pings_failed.fetch_add(1, Ordering::Relaxed);
+                        }
+                    }
+                    Err(_) => {
+                        counters.pings_failed.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            }
             frame = body.frame() => match frame {
                 Some(Ok(_)) => continue,
                 // Ended (or failed) while the soak still runs.
@@ -218,6 +241,28 @@ async fn hold_stream(address: SocketAddr, until: Instant, counters: Arc<Counters
     }
     drop(sender);
     Ok(())
+}
+
+/// How often each held stream's session is pinged: well inside rmcp's five-minute idle limit.
+const SESSION_PING_INTERVAL: Duration = Duration::from_secs(120);
+
+/// A JSON-RPC `ping` in `session`, on a connection of its own; its HTTP status.
+async fn ping(address: SocketAddr, session: &str) -> Result<http::StatusCode> {
+    let mut sender = connect(address).await?;
+    let request = http::Request::post("/mcp")
+        .header("host", address.to_string())
+        .header("content-type", "application/json")
+        .header("accept", "application/json, text/event-stream")
+        .header("x-mcp-agent-id", AGENT)
+        .header("mcp-session-id", session)
+        .header("mcp-protocol-version", "2025-11-25")
+        .body(Full::new(Bytes::from_static(
+            br#"{"jsonrpc":"2.0","id":"keep-alive","method":"ping"}"#,
+        )))?;
+    let response = sender.send_request(request).await?;
+    let status = response.status();
+    response.into_body().collect().await?;
+    Ok(status)
 }
 
 fn write_policy(path: &Path) -> Result<()> {
@@ -389,8 +434,11 @@ async fn run(args: Args) -> Result<()> {
     let call_errors = counters.call_errors.load(Ordering::Relaxed);
     let ended_early = counters.streams_ended_early.load(Ordering::Relaxed);
 
-    // Every MCP POST is audited: each call, and each stream's initialize and initialized.
-    let expected_events = calls_ok + call_errors + 2 * opened;
+    let pings_answered = counters.pings_answered.load(Ordering::Relaxed);
+    let pings_failed = counters.pings_failed.load(Ordering::Relaxed);
+    // Every MCP POST is audited: each call, each stream's initialize and initialized, and each
+    // keep-alive ping.
+    let expected_events = calls_ok + call_errors + 2 * opened + pings_answered;
     let deadline = Instant::now() + Duration::from_secs(30);
     while audited.load(Ordering::Relaxed) < expected_events && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -458,6 +506,11 @@ async fn run(args: Args) -> Result<()> {
         verdict(opened == args.streams as u64 && stream_failures == 0 && ended_early == 0)
     );
     println!(
+        "| keep-alive pings of the held sessions (every {} s) answered / failed | {pings_answered} / {pings_failed} | failed 0: {} |",
+        SESSION_PING_INTERVAL.as_secs(),
+        verdict(pings_failed == 0)
+    );
+    println!(
         "| audit events received by the ingest / MCP POSTs through the gateway | {events} / {expected_events} | equal: {} |",
         verdict(events == expected_events)
     );
@@ -466,6 +519,7 @@ async fn run(args: Args) -> Result<()> {
         && opened == args.streams as u64
         && stream_failures == 0
         && ended_early == 0
+        && pings_failed == 0
         && events == expected_events;
     if !all_ok {
         bail!("the soak failed (see the table)");
