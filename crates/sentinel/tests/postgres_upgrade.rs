@@ -106,10 +106,17 @@ async fn upgrading_a_first_version_store_backfills_the_rollup_from_its_events() 
         maintained.len()
     );
 
-    // Back to the first schema version: the events stay, the rollup and its migration go.
-    db.batch_execute("DROP TABLE usage_rollup; DELETE FROM sentinel_migrations WHERE version > 1;")
-        .await
-        .expect("make the store a first-version store");
+    // Back to the first schema version: the events stay; the rollup, what the later migrations
+    // added (the replay columns, the audit-chain tables) and their records go.
+    db.batch_execute(
+        "DROP TABLE usage_rollup; DROP TABLE chain_links; DROP TABLE chain_checkpoints; \
+         ALTER TABLE events DROP COLUMN subject_team_id, DROP COLUMN required_trust, \
+         DROP COLUMN required_side_effect, DROP COLUMN matched_grant, \
+         DROP COLUMN matched_session; \
+         DELETE FROM sentinel_migrations WHERE version > 1;",
+    )
+    .await
+    .expect("make the store a first-version store");
     assert!(!has_rollup_table(&db).await);
     assert_eq!(applied_migrations(&db).await, [1]);
     let events: i64 = db
@@ -121,7 +128,7 @@ async fn upgrading_a_first_version_store_backfills_the_rollup_from_its_events() 
 
     // Opening the old store with the current Sentinel migrates it and backfills the rollup.
     let upgraded = start(SentinelConfig::new(store.url.clone())).await;
-    assert_eq!(applied_migrations(&db).await, [1, 2]);
+    assert_eq!(applied_migrations(&db).await, [1, 2, 3, 4]);
     assert_eq!(
         rollup_rows(&db).await,
         maintained,
