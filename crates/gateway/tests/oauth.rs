@@ -7,8 +7,6 @@ mod oauth_common;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
-use hyper::body::Incoming;
-use hyper_util::rt::TokioIo;
 use jsonwebtoken::Algorithm;
 use mcp_runtime_gateway::DenyEncoding;
 use mcp_runtime_gateway::inspect::Limits;
@@ -22,44 +20,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::net::TcpListener;
 
-type Seen = Arc<Mutex<Vec<http::request::Parts>>>;
-
-/// An upstream that records every request head and answers every call with a result.
-async fn upstream() -> (String, Seen) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let address = listener.local_addr().expect("addr");
-    let seen: Seen = Arc::default();
-    let record = seen.clone();
-    tokio::spawn(async move {
-        while let Ok((stream, _)) = listener.accept().await {
-            let record = record.clone();
-            tokio::spawn(async move {
-                let service = hyper::service::service_fn(
-                    move |request: http::Request<Incoming>| {
-                        let record = record.clone();
-                        async move {
-                            let (parts, body) = request.into_parts();
-                            let _ = body.collect().await;
-                            record.lock().expect("lock").push(parts);
-                            Ok::<_, std::convert::Infallible>(
-                            http::Response::builder()
-                                .header("content-type", "application/json")
-                                .body(Full::new(Bytes::from_static(
-                                    br#"{"jsonrpc":"2.0","id":2,"result":{"content":[{"type":"text","text":"done"}]}}"#,
-                                )))
-                                .expect("response"),
-                        )
-                        }
-                    },
-                );
-                let _ = hyper::server::conn::http1::Builder::new()
-                    .serve_connection(TokioIo::new(stream), service)
-                    .await;
-            });
-        }
-    });
-    (format!("http://{address}"), seen)
-}
+mod recording_upstream;
+use recording_upstream::upstream;
 
 /// `read_file` allowed and `rm_rf` denied for the agent `agent-claude` (the provider's client).
 fn policy(issuer: &str) -> Arc<CompiledPolicy> {

@@ -5,57 +5,19 @@
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
-use hyper::body::Incoming;
-use hyper_util::rt::TokioIo;
 use mcp_runtime_gateway::proxy::{Proxy, ProxyConfig};
 use mcp_runtime_gateway::upstream_token::UpstreamTokenDir;
 use mcp_runtime_policy::{
     CompiledPolicy, Grant, PolicyDocument, SessionBinding, SideEffect, Tool, ToolRule, Trust,
 };
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use tokio::net::TcpListener;
 
+mod recording_upstream;
+use recording_upstream::upstream;
+
 const NAMESPACE: &str = "team-a";
-
-type Seen = Arc<Mutex<Vec<http::HeaderMap>>>;
-
-/// An upstream that records the headers of every request and answers with a tool result.
-async fn upstream() -> (String, Seen) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let address = listener.local_addr().expect("addr");
-    let seen: Seen = Arc::default();
-    let record = seen.clone();
-    tokio::spawn(async move {
-        while let Ok((stream, _)) = listener.accept().await {
-            let record = record.clone();
-            tokio::spawn(async move {
-                let service = hyper::service::service_fn(
-                    move |request: http::Request<Incoming>| {
-                        let record = record.clone();
-                        async move {
-                            let (parts, body) = request.into_parts();
-                            let _ = body.collect().await;
-                            record.lock().expect("lock").push(parts.headers);
-                            Ok::<_, std::convert::Infallible>(
-                            http::Response::builder()
-                                .header("content-type", "application/json")
-                                .body(Full::new(Bytes::from_static(
-                                    br#"{"jsonrpc":"2.0","id":2,"result":{"content":[{"type":"text","text":"done"}]}}"#,
-                                )))
-                                .expect("response"),
-                        )
-                        }
-                    },
-                );
-                let _ = hyper::server::conn::http1::Builder::new()
-                    .serve_connection(TokioIo::new(stream), service)
-                    .await;
-            });
-        }
-    });
-    (format!("http://{address}"), seen)
-}
 
 /// Header mode; `read_file` for agent `claude`; sessions of `claude`: `with-token` (names the
 /// Secret key `github-pat/token`), `revoked-with-token` (revoked, names it too), `no-token`,
@@ -181,7 +143,7 @@ async fn the_upstream_gets_the_sessions_secret_token_never_the_callers_and_rotat
     let seen = seen.lock().expect("lock");
     let authorization: Vec<Option<String>> = seen
         .iter()
-        .map(|headers| header(headers, "authorization"))
+        .map(|parts| header(&parts.headers, "authorization"))
         .collect();
     assert_eq!(
         authorization,
@@ -193,7 +155,7 @@ async fn the_upstream_gets_the_sessions_secret_token_never_the_callers_and_rotat
             None,
         ]
     );
-    for headers in seen.iter() {
+    for headers in seen.iter().map(|parts| &parts.headers) {
         assert_eq!(header(headers, "x-mcp-agent-id").as_deref(), Some("claude"));
         for value in headers.values() {
             assert!(
@@ -212,7 +174,7 @@ async fn another_header_gets_the_bare_token_and_the_callers_authorization_is_dro
     let url = gateway(&upstream_url, policy("X-Upstream-Token"), tokens.path()).await;
     assert_eq!(post(&url, CALL, "with-token").await.0, 200);
     let seen = seen.lock().expect("lock");
-    let headers = seen.first().expect("forwarded");
+    let headers = &seen.first().expect("forwarded").headers;
     assert_eq!(
         header(headers, "x-upstream-token").as_deref(),
         Some("ghp_abc123")
@@ -243,7 +205,7 @@ async fn a_session_whose_token_cannot_be_read_is_refused_before_the_upstream() {
     write_token(tokens.path(), "absent", "late-token");
     assert_eq!(post(&url, CALL, "missing-token").await.0, 200);
     assert_eq!(
-        header(&seen.lock().expect("lock")[0], "authorization").as_deref(),
+        header(&seen.lock().expect("lock")[0].headers, "authorization").as_deref(),
         Some("Bearer late-token")
     );
 }
@@ -275,7 +237,7 @@ async fn in_local_mode_a_missing_file_falls_back_to_the_environment() {
     let seen = seen.lock().expect("lock");
     let authorization: Vec<Option<String>> = seen
         .iter()
-        .map(|headers| header(headers, "authorization"))
+        .map(|parts| header(&parts.headers, "authorization"))
         .collect();
     assert_eq!(
         authorization,
