@@ -145,3 +145,60 @@ pub fn load_average() -> String {
         .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
         .unwrap_or_default()
 }
+
+/// Opens a legacy session (initialize, initialized) as `agent` and its GET stream through the
+/// gateway at `address`: the session id, the connection (busy with the stream) and the stream.
+pub async fn open_legacy_stream(
+    address: SocketAddr,
+    agent: &str,
+    client: &str,
+) -> Result<(String, Sender, http::Response<hyper::body::Incoming>)> {
+    let authority = address.to_string();
+    let mut sender = connect(address).await?;
+    let initialize = format!(
+        r#"{{"jsonrpc":"2.0","id":1,"method":"initialize","params":{{"protocolVersion":"2025-11-25","capabilities":{{}},"clientInfo":{{"name":"{client}","version":"1"}}}}}}"#
+    );
+    let post = |body: String, session: Option<&str>| {
+        let mut builder = http::Request::post("/mcp")
+            .header("host", authority.as_str())
+            .header("content-type", "application/json")
+            .header("accept", "application/json, text/event-stream")
+            .header("x-mcp-agent-id", agent);
+        if let Some(session) = session {
+            builder = builder
+                .header("mcp-session-id", session)
+                .header("mcp-protocol-version", "2025-11-25");
+        }
+        builder.body(Full::new(Bytes::from(body)))
+    };
+    sender.ready().await?;
+    let response = sender.send_request(post(initialize, None)?).await?;
+    let session = response
+        .headers()
+        .get("mcp-session-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+        .context("no session id")?;
+    response.into_body().collect().await?;
+    sender.ready().await?;
+    let response = sender
+        .send_request(post(
+            r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#.to_owned(),
+            Some(&session),
+        )?)
+        .await?;
+    response.into_body().collect().await?;
+    sender.ready().await?;
+    let get = http::Request::get("/mcp")
+        .header("host", authority.as_str())
+        .header("accept", "text/event-stream")
+        .header("x-mcp-agent-id", agent)
+        .header("mcp-session-id", session.as_str())
+        .header("mcp-protocol-version", "2025-11-25")
+        .body(Full::new(Bytes::new()))?;
+    let response = sender.send_request(get).await?;
+    if response.status() != 200 {
+        bail!("GET stream answered {}", response.status());
+    }
+    Ok((session, sender, response))
+}

@@ -16,8 +16,8 @@ use bytes::Bytes;
 use clap::Parser;
 use http_body_util::{BodyExt, Full};
 use mcp_runtime_bench::{
-    Process, Sender, connect, free_port, ingest, load_average, max_open_files, rss_kib,
-    start_upstream, wait_ready,
+    Process, Sender, connect, free_port, ingest, load_average, max_open_files, open_legacy_stream,
+    rss_kib, start_upstream, wait_ready,
 };
 use mcp_runtime_policy::{Grant, PolicyDocument, SideEffect, Tool, Trust};
 use std::net::SocketAddr;
@@ -157,51 +157,7 @@ async fn paced_calls(
 /// Opens a legacy session and its GET stream through the gateway, then holds the stream and
 /// reads whatever arrives on it until `until`; a stream that ends before is counted.
 async fn hold_stream(address: SocketAddr, until: Instant, counters: Arc<Counters>) -> Result<()> {
-    let authority = address.to_string();
-    let mut sender = connect(address).await?;
-    let initialize = r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"gateway-soak","version":"1"}}}"#;
-    let post = |body: &'static str, session: Option<&str>| {
-        let mut builder = http::Request::post("/mcp")
-            .header("host", authority.as_str())
-            .header("content-type", "application/json")
-            .header("accept", "application/json, text/event-stream")
-            .header("x-mcp-agent-id", AGENT);
-        if let Some(session) = session {
-            builder = builder
-                .header("mcp-session-id", session)
-                .header("mcp-protocol-version", "2025-11-25");
-        }
-        builder.body(Full::new(Bytes::from_static(body.as_bytes())))
-    };
-    sender.ready().await?;
-    let response = sender.send_request(post(initialize, None)?).await?;
-    let session = response
-        .headers()
-        .get("mcp-session-id")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned)
-        .context("no session id")?;
-    response.into_body().collect().await?;
-    sender.ready().await?;
-    let response = sender
-        .send_request(post(
-            r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#,
-            Some(&session),
-        )?)
-        .await?;
-    response.into_body().collect().await?;
-    sender.ready().await?;
-    let get = http::Request::get("/mcp")
-        .header("host", authority.as_str())
-        .header("accept", "text/event-stream")
-        .header("x-mcp-agent-id", AGENT)
-        .header("mcp-session-id", session.as_str())
-        .header("mcp-protocol-version", "2025-11-25")
-        .body(Full::new(Bytes::new()))?;
-    let response = sender.send_request(get).await?;
-    if response.status() != 200 {
-        bail!("GET stream answered {}", response.status());
-    }
+    let (session, sender, response) = open_legacy_stream(address, AGENT, "gateway-soak").await?;
     counters.streams_open.fetch_add(1, Ordering::Relaxed);
     let mut body = response.into_body();
     let deadline = tokio::time::Instant::from_std(until);
