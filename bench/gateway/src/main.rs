@@ -12,7 +12,8 @@
 //! `crates/oauth/tests/keys`), and its requests carry a bearer JWT minted here: the difference
 //! between the two gateways is what verifying the token costs per request once the key is cached.
 //! The same mode measures the verification alone, in process (`mcp_runtime_oauth::Verifier`), per
-//! algorithm.
+//! algorithm: a token's first use (signature and claims checked) and its later uses (the
+//! verifier remembers a verified token and checks only `exp`, `nbf` and the audience again).
 //!
 //! One-line command (from the repository root):
 //!   cargo build --release -p mcp-runtime -p mcp-runtime-bench && target/release/gateway-bench
@@ -74,9 +75,13 @@ struct Args {
     /// `--auth oauth`: the algorithm of the gateway's bearer token.
     #[arg(long, value_enum, default_value = "rs256")]
     oauth_alg: OAuthAlg,
-    /// `--auth oauth`: verifications per algorithm of the in-process measurement.
+    /// `--auth oauth`: verifications of an already verified token per algorithm, in process.
     #[arg(long, default_value_t = 20_000)]
     verifications: usize,
+    /// `--auth oauth`: distinct tokens verified for the first time per algorithm, in process
+    /// (each is signed first, which takes about a millisecond for RSA).
+    #[arg(long, default_value_t = 2_000)]
+    first_verifications: usize,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -136,13 +141,18 @@ impl OAuthAlg {
 
     /// A token for the bench agent, valid for an hour, signed with this algorithm's key.
     fn token(self, issuer: &str) -> Result<String> {
+        self.token_with_id(issuer, "bench-token")
+    }
+
+    /// [`OAuthAlg::token`] with its own `jti`: tokens with different ids are different tokens.
+    fn token_with_id(self, issuer: &str, jti: &str) -> Result<String> {
         let (key, jwk) = self.key()?;
         let mut header = jsonwebtoken::Header::new(self.algorithm());
         header.kid = jwk["kid"].as_str().map(str::to_owned);
         let now = jsonwebtoken::get_current_timestamp();
         let claims = serde_json::json!({
             "iss": issuer, "aud": OAUTH_AUDIENCE, "sub": "bench-human", "azp": AGENT,
-            "jti": "bench-token", "iat": now, "exp": now + 3600,
+            "jti": jti, "iat": now, "exp": now + 3600,
         });
         Ok(jsonwebtoken::encode(&header, &claims, &key)?)
     }
@@ -400,24 +410,50 @@ async fn issuer() -> Result<String> {
 }
 
 /// Verifying a token with its key cached, in process: what the gateway's oauth mode adds to
-/// each request, without the HTTP around it. (p50, p99) in µs per algorithm.
-async fn verification_cost(issuer: &str, count: usize) -> Result<Vec<(OAuthAlg, f64, f64)>> {
+/// each request, without the HTTP around it, per algorithm.
+struct VerificationCost {
+    alg: OAuthAlg,
+    /// A token's first use: the signature and claims are checked (`first_use` distinct tokens).
+    first_use: Sample,
+    /// Every later use of the same token: remembered, only `exp`, `nbf` and `aud` checked.
+    repeat_use: Sample,
+}
+
+fn time_ns(started: Instant) -> u64 {
+    u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX)
+}
+
+async fn verification_cost(
+    issuer: &str,
+    first_use: usize,
+    repeat_use: usize,
+) -> Result<Vec<VerificationCost>> {
     let verifier =
         mcp_runtime_oauth::Verifier::new(issuer, mcp_runtime_oauth::Settings::default())?;
     let mut figures = Vec::new();
     for alg in OAuthAlg::ALL {
-        let token = alg.token(issuer)?;
         // The first verification fetches the metadata and keys; the rest find them cached.
-        verifier.verify(&token, OAUTH_AUDIENCE).await?;
-        let mut sample = Sample::default();
-        for _ in 0..count {
+        verifier.verify(&alg.token(issuer)?, OAUTH_AUDIENCE).await?;
+        let tokens = (0..first_use)
+            .map(|n| alg.token_with_id(issuer, &format!("bench-token-{n}")))
+            .collect::<Result<Vec<_>>>()?;
+        let mut cost = VerificationCost {
+            alg,
+            first_use: Sample::default(),
+            repeat_use: Sample::default(),
+        };
+        for token in &tokens {
             let started = Instant::now();
-            verifier.verify(&token, OAUTH_AUDIENCE).await?;
-            sample
-                .latencies_ns
-                .push(u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX));
+            verifier.verify(token, OAUTH_AUDIENCE).await?;
+            cost.first_use.latencies_ns.push(time_ns(started));
         }
-        figures.push((alg, sample.percentile_us(50.0), sample.percentile_us(99.0)));
+        for n in 0..repeat_use {
+            let token = &tokens[n % tokens.len().max(1)];
+            let started = Instant::now();
+            verifier.verify(token, OAUTH_AUDIENCE).await?;
+            cost.repeat_use.latencies_ns.push(time_ns(started));
+        }
+        figures.push(cost);
     }
     Ok(figures)
 }
@@ -571,7 +607,8 @@ async fn run(args: Args) -> Result<()> {
             pid: process.0.id(),
         });
         _oauth_process = Some(process);
-        verification = verification_cost(&issuer, args.verifications).await?;
+        verification =
+            verification_cost(&issuer, args.first_verifications, args.verifications).await?;
     }
     let n = targets.len();
 
@@ -801,12 +838,20 @@ async fn run(args: Args) -> Result<()> {
         );
         println!();
         println!(
-            "| verification alone, in process, key cached ({} each) | p50 | p99 |",
-            args.verifications
+            "| verification alone, in process, key cached | first use p50 | p99 | repeat use p50 | p99 |"
         );
-        println!("|---|---|---|");
-        for (alg, p50, p99) in &verification {
-            println!("| {:?} | {p50:.1} µs | {p99:.1} µs |", alg.algorithm());
+        println!("|---|---|---|---|---|");
+        for cost in &mut verification {
+            println!(
+                "| {:?} ({} / {}) | {:.1} µs | {:.1} µs | {:.2} µs | {:.2} µs |",
+                cost.alg.algorithm(),
+                cost.first_use.latencies_ns.len(),
+                cost.repeat_use.latencies_ns.len(),
+                cost.first_use.percentile_us(50.0),
+                cost.first_use.percentile_us(99.0),
+                cost.repeat_use.percentile_us(50.0),
+                cost.repeat_use.percentile_us(99.0),
+            );
         }
     }
     println!();

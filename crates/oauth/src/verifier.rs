@@ -38,6 +38,11 @@ pub struct Settings {
     pub max_key_age: Duration,
     /// Bound on one metadata or key-set fetch (default 5 s).
     pub fetch_timeout: Duration,
+    /// How many verified tokens are remembered (default 1,024; 0 turns the cache off). A client
+    /// sends the same access token on every request until it expires, so the signature is
+    /// checked once per token and key set, not once per request; `exp`, `nbf` and the audience
+    /// are still checked on every request. See [`Verifier::verify`].
+    pub verified_tokens: usize,
 }
 
 impl Default for Settings {
@@ -48,6 +53,7 @@ impl Default for Settings {
             min_refresh_interval: Duration::from_secs(10),
             max_key_age: Duration::from_secs(600),
             fetch_timeout: Duration::from_secs(5),
+            verified_tokens: 1024,
         }
     }
 }
@@ -117,6 +123,42 @@ struct Key {
 struct KeySet {
     keys: Vec<Key>,
     fetched_at: Instant,
+    /// Tokens verified against these keys, by the token's exact text. It lives and dies with
+    /// the key set: when the keys are fetched again (rotation, age), every token is verified
+    /// again against the new set, so a key the issuer withdrew stops verifying anything.
+    verified: Mutex<HashMap<Box<str>, Verified>>,
+}
+
+/// A token whose signature, issuer and required claims were checked against a key set, and the
+/// parts of it that must still be checked on every use.
+#[derive(Clone, Debug)]
+struct Verified {
+    claims: Claims,
+    /// The audience it was verified for.
+    audience: Box<str>,
+    /// `exp`, seconds since the epoch.
+    expires: u64,
+    /// `nbf`, when the token has one.
+    not_before: Option<u64>,
+}
+
+impl Verified {
+    /// Whether the remembered token may be used now for `audience`: the same checks, with the
+    /// same leeway, that `jsonwebtoken` made when it was verified.
+    fn usable(&self, audience: &str, now: u64, leeway: u64) -> bool {
+        *self.audience == *audience
+            && now <= self.expires.saturating_add(leeway)
+            && self
+                .not_before
+                .is_none_or(|nbf| now.saturating_add(leeway) >= nbf)
+    }
+}
+
+/// Seconds since the epoch, as `jsonwebtoken` reads the clock.
+fn now_seconds() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_secs())
 }
 
 impl KeySet {
@@ -210,7 +252,15 @@ impl Verifier {
     }
 
     /// Verifies `token` (the bearer value, without `Bearer `) for `audience`.
+    ///
+    /// A token already verified against the current key set is not checked again: its
+    /// signature cannot have changed (the cache is keyed by the token's exact text), so only
+    /// what time and the caller can change is checked — `exp`, `nbf` and the audience. The
+    /// key set and its cache are replaced together, so rotation re-verifies every token.
     pub async fn verify(&self, token: &str, audience: &str) -> Result<Claims, Error> {
+        if let Some(claims) = self.remembered(token, audience) {
+            return Ok(claims);
+        }
         let header = jsonwebtoken::decode_header(token)
             .map_err(|_| Error::Invalid(describe_bad_header(token)))?;
         if !ALLOWED_ALGORITHMS.contains(&header.alg) {
@@ -233,7 +283,74 @@ impl Verifier {
         validation.set_required_spec_claims(&["exp", "iss", "aud"]);
         let data = jsonwebtoken::decode::<Map<String, Value>>(token, &key.key, &validation)
             .map_err(|error| Error::Invalid(describe(&error)))?;
-        Ok(Claims::from_claims(&data.claims))
+        let claims = Claims::from_claims(&data.claims);
+        self.remember(&keys, token, audience, &data.claims, &claims);
+        Ok(claims)
+    }
+
+    /// The claims of `token` when it was verified against the current, fresh key set and is
+    /// still usable for `audience`.
+    fn remembered(&self, token: &str, audience: &str) -> Option<Claims> {
+        if self.settings.verified_tokens == 0 {
+            return None;
+        }
+        let keys = self
+            .lock()
+            .keys
+            .clone()
+            .filter(|keys| keys.fetched_at.elapsed() < self.settings.max_key_age)?;
+        let verified = keys
+            .verified
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let entry = verified.get(token)?;
+        entry
+            .usable(audience, now_seconds(), self.settings.leeway.as_secs())
+            .then(|| entry.claims.clone())
+    }
+
+    /// Remembers a token just verified against `keys`. Full: expired tokens are dropped first,
+    /// and if that frees nothing the cache starts over (a bound, not an LRU: the worst case is
+    /// verifying again).
+    fn remember(
+        &self,
+        keys: &KeySet,
+        token: &str,
+        audience: &str,
+        raw: &Map<String, Value>,
+        claims: &Claims,
+    ) {
+        let capacity = self.settings.verified_tokens;
+        // `exp` is required and was validated as a number; a token without a usable one is
+        // simply not remembered.
+        let Some(expires) = raw.get("exp").and_then(Value::as_u64) else {
+            return;
+        };
+        let not_before = raw.get("nbf").and_then(Value::as_u64);
+        if capacity == 0 || (raw.contains_key("nbf") && not_before.is_none()) {
+            return;
+        }
+        let mut verified = keys
+            .verified
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if verified.len() >= capacity {
+            let now = now_seconds();
+            let leeway = self.settings.leeway.as_secs();
+            verified.retain(|_, entry| now <= entry.expires.saturating_add(leeway));
+            if verified.len() >= capacity {
+                verified.clear();
+            }
+        }
+        verified.insert(
+            token.into(),
+            Verified {
+                claims: claims.clone(),
+                audience: audience.into(),
+                expires,
+                not_before,
+            },
+        );
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
@@ -355,6 +472,7 @@ fn parse_key_set(document: &Value) -> Result<KeySet, String> {
     Ok(KeySet {
         keys,
         fetched_at: Instant::now(),
+        verified: Mutex::default(),
     })
 }
 
@@ -479,6 +597,26 @@ impl Issuers {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_remembered_token_is_checked_for_time_and_audience_on_every_use() {
+        let verified = Verified {
+            claims: Claims::default(),
+            audience: "https://mcp.example/a".into(),
+            expires: 1_000,
+            not_before: Some(900),
+        };
+        let leeway = 60;
+        assert!(verified.usable("https://mcp.example/a", 950, leeway));
+        // Within the leeway on both sides, as jsonwebtoken allows.
+        assert!(verified.usable("https://mcp.example/a", 1_060, leeway));
+        assert!(verified.usable("https://mcp.example/a", 840, leeway));
+        // Past exp + leeway, before nbf - leeway, or for another resource: not usable.
+        assert!(!verified.usable("https://mcp.example/a", 1_061, leeway));
+        assert!(!verified.usable("https://mcp.example/a", 839, leeway));
+        assert!(!verified.usable("https://mcp.example/b", 950, leeway));
+        assert!(!verified.usable("https://mcp.example/a", 1_001, 0));
+    }
 
     #[test]
     fn claims_map_as_mr_does() {

@@ -305,12 +305,67 @@ async fn an_unknown_kid_triggers_one_rate_limited_refresh_so_keys_rotate() {
         ));
     }
     assert_eq!(issuer.jwks_hits.load(Ordering::SeqCst), 2);
-    // The old key is gone from the set: its tokens fail now.
+    // The old key is gone from the set: its tokens fail now, including the very token that was
+    // verified (and remembered) before the rotation (RS256 signatures are deterministic).
     let stale = sign(&old, Algorithm::RS256, Some("old"), &good);
+    assert_eq!(stale, sign(&old, Algorithm::RS256, Some("old"), &good));
     assert!(matches!(
         verifier.verify(&stale, AUDIENCE).await,
         Err(Error::Invalid(_))
     ));
+}
+
+#[tokio::test]
+async fn a_remembered_token_is_still_checked_for_its_audience_and_expiry() {
+    let issuer = issuer("").await;
+    let (signing, jwk) = key("rsa1.pem", Algorithm::RS256, "k");
+    *issuer.jwks.lock().expect("lock") = json!({ "keys": [jwk] });
+    for (round, cache) in [0, 1024].into_iter().enumerate() {
+        let verifier = Verifier::new(
+            &issuer.url,
+            Settings {
+                leeway: Duration::ZERO,
+                verified_tokens: cache,
+                ..settings()
+            },
+        )
+        .expect("verifier");
+        let token = sign(&signing, Algorithm::RS256, Some("k"), &claims(&issuer.url));
+        let first = verifier.verify(&token, AUDIENCE).await.expect("first use");
+        let again = verifier.verify(&token, AUDIENCE).await.expect("second use");
+        assert_eq!(first, again, "cache {cache}");
+        // The same token presented to another resource: refused, remembered or not.
+        assert!(
+            matches!(
+                verifier.verify(&token, "https://other.example/mcp").await,
+                Err(Error::Invalid(_))
+            ),
+            "cache {cache}"
+        );
+        // A token that expires in a second, used until it has expired: refused once expired.
+        let mut short = claims(&issuer.url);
+        short["exp"] = (now() + 1).into();
+        let short = sign(&signing, Algorithm::RS256, Some("k"), &short);
+        verifier
+            .verify(&short, AUDIENCE)
+            .await
+            .expect("not yet expired");
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        loop {
+            match verifier.verify(&short, AUDIENCE).await {
+                Ok(_) if std::time::Instant::now() < deadline => {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                Ok(_) => panic!("cache {cache}: an expired token still verifies"),
+                Err(error) => {
+                    assert_eq!(error, Error::Invalid("the token has expired".into()));
+                    break;
+                }
+            }
+        }
+        // One key fetch per verifier, whether tokens are remembered or not.
+        assert_eq!(issuer.jwks_hits.load(Ordering::SeqCst), round as u64 + 1);
+    }
 }
 
 #[tokio::test]
