@@ -415,7 +415,8 @@ struct VerificationCost {
     alg: OAuthAlg,
     /// A token's first use: the signature and claims are checked (`first_use` distinct tokens).
     first_use: Sample,
-    /// Every later use of the same token: remembered, only `exp`, `nbf` and `aud` checked.
+    /// Later uses of the 64 tokens verified last: remembered, only `exp`, `nbf` and `aud`
+    /// checked.
     repeat_use: Sample,
 }
 
@@ -447,8 +448,11 @@ async fn verification_cost(
             verifier.verify(token, OAUTH_AUDIENCE).await?;
             cost.first_use.latencies_ns.push(time_ns(started));
         }
+        // Later uses: the 64 tokens verified last (as from 64 clients, each reusing its token),
+        // well within the verifier's default memory of 1,024 tokens.
+        let recent = &tokens[tokens.len().saturating_sub(64)..];
         for n in 0..repeat_use {
-            let token = &tokens[n % tokens.len().max(1)];
+            let token = &recent[n % recent.len().max(1)];
             let started = Instant::now();
             verifier.verify(token, OAUTH_AUDIENCE).await?;
             cost.repeat_use.latencies_ns.push(time_ns(started));

@@ -219,6 +219,16 @@ pub struct GatewayArgs {
     /// it only https is used, except for loopback hosts.
     #[arg(long, env = "OAUTH_ALLOW_HTTP_ISSUER")]
     oauth_allow_http_issuer: bool,
+    /// How many verified bearer tokens are remembered (oauth mode): a token's signature is
+    /// checked on its first use, and its `exp`, `nbf` and audience on every use; a key refresh
+    /// forgets them all. 0 checks the signature on every request.
+    #[arg(
+        long,
+        env = "OAUTH_VERIFIED_TOKEN_CACHE",
+        default_value_t = 1024,
+        value_name = "TOKENS"
+    )]
+    oauth_verified_token_cache: usize,
 }
 
 pub fn run(args: &GatewayArgs) -> Result<ExitCode> {
@@ -329,6 +339,7 @@ pub fn run(args: &GatewayArgs) -> Result<ExitCode> {
                 verification: mcp_runtime_oauth::Settings {
                     leeway: std::time::Duration::from_secs(args.oauth_leeway_seconds),
                     allow_http: args.oauth_allow_http_issuer,
+                    verified_tokens: args.oauth_verified_token_cache,
                     ..mcp_runtime_oauth::Settings::default()
                 },
             },
