@@ -658,6 +658,121 @@ fn the_quickstart_lists_only_granted_tools_allows_and_denies_with_reasons() {
     assert!(errors.is_empty(), "{errors:#?}");
 }
 
+/// `up`'s audit events are hash-chained and the chain head is signed with the key in its state
+/// directory: after a clean stop the store verifies against the public half `up` wrote, and an
+/// event edited in the database is reported by its sequence number.
+#[test]
+fn up_chains_its_audit_trail_and_sentinel_verify_reports_an_edited_event() {
+    let state = tempfile::tempdir().expect("state");
+    let mut up = Up::start(&workspace().join("examples/quickstart"), state.path());
+    up.wait_ready("notes");
+    let url = up.url("/notes/mcp");
+    for message in ["one", "two", "three"] {
+        let echoed = mcp_call(
+            &url,
+            "auto",
+            &["X-MCP-Agent-ID: note-taker"],
+            &["call", "echo", &format!(r#"{{"message": "{message}"}}"#)],
+        );
+        assert_eq!(echoed["text"], serde_json::json!([message]), "{echoed}");
+    }
+    let denied = mcp_call(
+        &url,
+        "legacy",
+        &["X-MCP-Agent-ID: note-taker"],
+        &["call", "delete_note", r#"{"id": 1}"#],
+    );
+    assert!(
+        denied["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("side_effect_not_allowed")),
+        "{denied}"
+    );
+    // While `up` runs, its Sentinel serves the chain's state.
+    let chain = wait_for(
+        "the chain in up's Sentinel",
+        Duration::from_secs(10),
+        || {
+            let (code, body) = http(&up.address, "GET", "/sentinel/api/v1/chains", &[], "");
+            let body: Value = serde_json::from_str(&body).ok()?;
+            let chain = body["chains"].as_array()?.first()?.clone();
+            (code == 200 && chain["events"].as_i64() >= Some(4)).then_some(chain)
+        },
+    );
+    assert_eq!(chain["gaps"], 0, "{chain}");
+    assert_eq!(chain["mismatches"], 0, "{chain}");
+
+    // A clean stop signs the chain head.
+    Command::new("kill")
+        .args(["-INT", &up.child.id().to_string()])
+        .status()
+        .expect("kill -INT");
+    let exit = wait_for("up to exit", Duration::from_secs(20), || {
+        up.child.try_wait().expect("try_wait")
+    });
+    assert!(exit.success(), "exit {exit}: {}", up.log());
+
+    let db = state.path().join("sentinel.db");
+    let public = state.path().join("audit-signing-key.pub.pem");
+    let verify = |store: &Path| {
+        let output = Command::new(env!("CARGO_BIN_EXE_mcp-runtime"))
+            .args(["sentinel", "verify", "-o", "json", "--store"])
+            .arg(format!("sqlite://{}", store.display()))
+            .arg("--public-key")
+            .arg(&public)
+            .output()
+            .expect("sentinel verify");
+        let report: Value = serde_json::from_slice(&output.stdout).unwrap_or_else(|_| {
+            panic!("{}", String::from_utf8_lossy(&output.stderr));
+        });
+        (output.status.code(), report)
+    };
+    let (code, report) = verify(&db);
+    assert_eq!(code, Some(0), "{report}");
+    assert_eq!(report["clean"], true, "{report}");
+    let chains = report["chains"].as_array().expect("chains");
+    assert_eq!(chains.len(), 1, "one `up` run, one chain: {report}");
+    let last_seq = chains[0]["last_seq"].as_i64().expect("last seq");
+    assert!(last_seq >= 4, "{report}");
+    assert_eq!(
+        chains[0]["anchored_seq"].as_i64(),
+        Some(last_seq),
+        "the stop signed the head: {report}"
+    );
+
+    // The denial, rewritten as an allow in a copy of the store, is found.
+    let copy = state.path().join("edited.db");
+    std::fs::copy(&db, &copy).expect("copy the store");
+    let conn = rusqlite::Connection::open(&copy).expect("open the copy");
+    let (id, seq, event): (String, i64, String) = conn
+        .query_row(
+            "SELECT e.event_id, l.seq, e.event FROM events e \
+             JOIN chain_links l ON l.event_id = e.event_id \
+             WHERE e.event LIKE '%side_effect_not_allowed%' ORDER BY l.seq LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .expect("the denial's stored event");
+    let mut event: Value = serde_json::from_str(&event).expect("event JSON");
+    event["payload"]["decision"] = "allow".into();
+    conn.execute(
+        "UPDATE events SET event = ?1 WHERE event_id = ?2",
+        rusqlite::params![event.to_string(), id],
+    )
+    .expect("edit");
+    drop(conn);
+    let (code, report) = verify(&copy);
+    assert_eq!(code, Some(1), "{report}");
+    assert_eq!(report["clean"], false, "{report}");
+    let findings = report["chains"][0]["findings"]
+        .as_array()
+        .expect("findings");
+    assert_eq!(findings.len(), 1, "only the edited event: {report}");
+    assert_eq!(findings[0]["kind"], "edited", "{report}");
+    assert_eq!(findings[0]["seq"].as_i64(), Some(seq), "{report}");
+    assert_eq!(findings[0]["event_id"], id.as_str(), "{report}");
+}
+
 #[test]
 fn up_killed_with_sigkill_leaves_no_server_process_behind() {
     use nix::sys::signal::killpg;

@@ -59,6 +59,15 @@ impl Cluster {
     /// With `handshake` answering the MCP `initialize` (the Service's DNS name does not resolve
     /// outside the cluster network).
     async fn start_with(test: &str, handshake: Arc<dyn Handshake>) -> Cluster {
+        Cluster::start_configured(test, config(), handshake).await
+    }
+
+    /// With an operator configuration of the test's own.
+    async fn start_configured(
+        test: &str,
+        operator_config: mcp_runtime_operator::config::OperatorConfig,
+        handshake: Arc<dyn Handshake>,
+    ) -> Cluster {
         let kubeconfig = t6::kubeconfig_path();
         let admin_config = t6::config_from(&kubeconfig).await;
         let admin = t6::client(admin_config.clone());
@@ -69,7 +78,7 @@ impl Cluster {
         let recording = RecordingApi::new(operator);
         let ns = namespace.name.clone();
         let context = Arc::new(
-            Context::new(recording.client(), config(), handshake)
+            Context::new(recording.client(), operator_config, handshake)
                 .with_namespace(Some(ns.clone()))
                 .with_timing(Timing {
                     error_backoff: Duration::from_millis(200),
@@ -614,6 +623,83 @@ async fn t6_a_sessions_upstream_token_is_projected_into_the_gateway_only() {
         document.contains("\"upstream_token_ref\": \"github-pat/token\""),
         "{document}"
     );
+}
+
+#[tokio::test]
+#[cfg_attr(
+    not(mcp_cluster),
+    ignore = "SKIPPED (no cluster): set MCP_RUNTIME_TEST_KUBECONFIG to a kubeconfig and rebuild"
+)]
+async fn t6_the_audit_signing_key_secret_is_mounted_into_the_gateway_only() {
+    let configured = mcp_runtime_operator::config::OperatorConfig {
+        audit_signing_key_secret: Some("mcp-audit-signing".into()),
+        ..config()
+    };
+    let k = Cluster::start_configured(
+        "audit-signing",
+        configured,
+        Arc::new(HttpHandshake::default()),
+    )
+    .await;
+    k.create_server("notes", gateway_spec()).await;
+    // The API server accepts the pod template as the operator built it. The Secret does not
+    // exist: the volume is not optional, so such a pod would wait for it rather than run with
+    // unsigned checkpoints.
+    let pod = eventually("the Deployment with the signing key", WAIT, || async {
+        let deployment: Deployment = k.get("notes").await?;
+        deployment.spec?.template.spec
+    })
+    .await;
+    let volume = pod
+        .volumes
+        .iter()
+        .flatten()
+        .find(|v| v.name == "audit-signing-key")
+        .expect("the signing key volume");
+    let secret = volume.secret.as_ref().expect("a Secret volume");
+    assert_eq!(secret.secret_name.as_deref(), Some("mcp-audit-signing"));
+    assert_eq!(secret.optional, None);
+    assert_eq!(secret.default_mode, Some(0o444));
+    let items = secret.items.as_ref().expect("items");
+    assert_eq!(items.len(), 1);
+    assert_eq!(
+        (items[0].key.as_str(), items[0].path.as_str()),
+        ("signing-key.pem", "signing-key.pem")
+    );
+    let gateway = pod
+        .containers
+        .iter()
+        .find(|c| c.name == "mcp-gateway")
+        .expect("the gateway container");
+    let mount = gateway
+        .volume_mounts
+        .iter()
+        .flatten()
+        .find(|m| m.name == "audit-signing-key")
+        .expect("mounted in the gateway");
+    assert_eq!(mount.mount_path, "/var/run/mcp-runtime/audit-signing");
+    assert_eq!(mount.read_only, Some(true));
+    let file = gateway
+        .env
+        .iter()
+        .flatten()
+        .find(|e| e.name == "AUDIT_SIGNING_KEY_FILE")
+        .and_then(|e| e.value.clone());
+    assert_eq!(
+        file.as_deref(),
+        Some("/var/run/mcp-runtime/audit-signing/signing-key.pem")
+    );
+    for container in pod.containers.iter().filter(|c| c.name != "mcp-gateway") {
+        let mounts = container.volume_mounts.iter().flatten();
+        assert!(
+            mounts
+                .map(|m| &m.name)
+                .all(|name| name != "audit-signing-key"),
+            "{} never sees the signing key",
+            container.name
+        );
+    }
+    k.finish().await;
 }
 
 #[tokio::test]
