@@ -20,6 +20,14 @@ pub const OPERATOR: &str = "mcp-runtime-operator";
 pub const SENTINEL: &str = "mcp-sentinel";
 /// Sentinel's port (its default).
 pub const SENTINEL_PORT: u16 = 8083;
+/// The Secret (in the servers namespace) holding the gateways' audit-chain signing key, and the
+/// operator's `MCP_AUDIT_SIGNING_KEY_SECRET`.
+pub const AUDIT_SIGNING_SECRET: &str = "mcp-audit-signing";
+/// The ConfigMap (in the operator's namespace) with the public half, mounted into Sentinel.
+pub const AUDIT_PUBLIC_KEYS: &str = "mcp-sentinel-audit-keys";
+/// Where Sentinel finds the public key.
+const AUDIT_PUBLIC_KEYS_DIR: &str = "/etc/mcp-runtime/audit-keys";
+const AUDIT_PUBLIC_KEY_FILE: &str = "signing-key.pub.pem";
 
 const OPERATOR_NAMESPACE_YAML: &str = include_str!("../../../deploy/operator/namespace.yaml");
 const OPERATOR_RBAC_YAML: &str = include_str!("../../../deploy/operator/rbac.yaml");
@@ -49,8 +57,20 @@ pub struct Options {
     pub sentinel: Option<SentinelStore>,
     /// Key the Sentinel query API and UI require; `None` keeps the existing Secret as it is.
     pub sentinel_read_key: Option<String>,
+    /// The gateways' audit-chain signing key (`--audit-signing-key`), when checkpoints are to
+    /// be signed.
+    pub audit_signing: Option<AuditSigning>,
     /// The version recorded on the operator Deployment.
     pub version: String,
+}
+
+/// An Ed25519 key pair for the gateways' audit-chain checkpoints, as PEM.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AuditSigning {
+    /// The PKCS#8 private key: a Secret in the servers namespace, mounted into each gateway.
+    pub private_pem: String,
+    /// The SubjectPublicKeyInfo public key: a ConfigMap Sentinel checks checkpoints against.
+    pub public_pem: String,
 }
 
 /// One step of the install: a title and the objects it applies, in order.
@@ -99,6 +119,16 @@ pub fn plan(options: &Options) -> Result<Vec<Step>, PlanError> {
             objects: vec![operator(options)?],
         },
     ];
+    if let Some(signing) = &options.audit_signing {
+        // Before the operator step, so no gateway waits for its key.
+        steps.insert(
+            3,
+            Step {
+                title: "Audit signing key",
+                objects: audit_signing(options, signing),
+            },
+        );
+    }
     if let Some(store) = &options.sentinel {
         steps.push(Step {
             title: "Sentinel",
@@ -119,6 +149,10 @@ pub fn everything(options: &Options) -> Result<Vec<Step>, PlanError> {
         size: String::new(),
     });
     sqlite.sentinel_read_key = Some(String::new());
+    sqlite.audit_signing = Some(AuditSigning {
+        private_pem: String::new(),
+        public_pem: String::new(),
+    });
     let mut steps = plan(&sqlite)?;
     let mut postgres = sqlite.clone();
     postgres.sentinel = Some(SentinelStore::Postgres { url: String::new() });
@@ -251,7 +285,35 @@ fn operator(options: &Options) -> Result<Value, PlanError> {
             "value": sentinel_ingest_url(&options.namespace),
         }));
     }
+    if options.audit_signing.is_some() {
+        env.push(json!({
+            "name": "MCP_AUDIT_SIGNING_KEY_SECRET",
+            "value": AUDIT_SIGNING_SECRET,
+        }));
+    }
     Ok(deployment)
+}
+
+/// The signing key for the gateways of the servers namespace, and its public half for Sentinel.
+/// Servers in other namespaces need the same Secret there (the operator mounts it from the
+/// server's own namespace, and a gateway without it does not start rather than sign nothing).
+fn audit_signing(options: &Options, signing: &AuditSigning) -> Vec<Value> {
+    let mut objects = vec![json!({
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": AUDIT_SIGNING_SECRET, "namespace": options.servers_namespace},
+        "type": "Opaque",
+        "stringData": {"signing-key.pem": signing.private_pem},
+    })];
+    if options.sentinel.is_some() {
+        objects.push(json!({
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {"name": AUDIT_PUBLIC_KEYS, "namespace": options.namespace},
+            "data": {AUDIT_PUBLIC_KEY_FILE: signing.public_pem},
+        }));
+    }
+    objects
 }
 
 fn sentinel(options: &Options, store: &SentinelStore) -> Vec<Value> {
@@ -302,6 +364,23 @@ fn sentinel(options: &Options, store: &SentinelStore) -> Vec<Value> {
     // /tmp is the only writable path besides /data (read-only root filesystem).
     volumes.push(json!({"name": "tmp", "emptyDir": {}}));
     mounts.push(json!({"name": "tmp", "mountPath": "/tmp"}));
+    let mut env = vec![
+        store_variable,
+        read_keys,
+        json!({"name": "SENTINEL_INSECURE_OPEN", "value": "true"}),
+    ];
+    if options.audit_signing.is_some() {
+        // Checkpoints are checked on receipt (the UI's chain status); `sentinel verify` takes
+        // its trusted keys from the user, never from the cluster.
+        volumes.push(json!({"name": "audit-keys", "configMap": {"name": AUDIT_PUBLIC_KEYS}}));
+        mounts.push(
+            json!({"name": "audit-keys", "mountPath": AUDIT_PUBLIC_KEYS_DIR, "readOnly": true}),
+        );
+        env.push(json!({
+            "name": "SENTINEL_AUDIT_PUBLIC_KEYS",
+            "value": format!("{AUDIT_PUBLIC_KEYS_DIR}/{AUDIT_PUBLIC_KEY_FILE}"),
+        }));
+    }
     objects.push(json!({
         "apiVersion": "apps/v1",
         "kind": "Deployment",
@@ -329,7 +408,7 @@ fn sentinel(options: &Options, store: &SentinelStore) -> Vec<Value> {
                         "name": "sentinel",
                         "image": options.image,
                         "args": ["sentinel", "--address", "0.0.0.0", "--port", SENTINEL_PORT.to_string()],
-                        "env": [store_variable, read_keys, {"name": "SENTINEL_INSECURE_OPEN", "value": "true"}],
+                        "env": env,
                         "ports": [{"name": "http", "containerPort": SENTINEL_PORT}],
                         "readinessProbe": {"httpGet": {"path": "/health", "port": "http"}, "periodSeconds": 5},
                         "livenessProbe": {"httpGet": {"path": "/health", "port": "http"}, "periodSeconds": 10, "initialDelaySeconds": 5},
@@ -372,8 +451,86 @@ mod tests {
             image: "registry.example/mcp-runtime:9.9.9".into(),
             sentinel: Some(SentinelStore::Sqlite { size: "1Gi".into() }),
             sentinel_read_key: Some("k".into()),
+            audit_signing: None,
             version: "9.9.9".into(),
         }
+    }
+
+    fn object<'a>(steps: &'a [Step], kind: &str, name: &str) -> Option<&'a Value> {
+        steps
+            .iter()
+            .flat_map(|s| &s.objects)
+            .find(|o| o["kind"] == kind && o["metadata"]["name"] == name)
+    }
+
+    #[test]
+    fn an_audit_signing_key_goes_to_the_gateways_and_its_public_half_to_sentinel() {
+        let without = plan(&options()).expect("plan");
+        assert!(object(&without, "Secret", AUDIT_SIGNING_SECRET).is_none());
+        assert!(!to_yaml(&without).contains("AUDIT"));
+
+        let mut with = options();
+        with.audit_signing = Some(AuditSigning {
+            private_pem: "PRIVATE".into(),
+            public_pem: "PUBLIC".into(),
+        });
+        let steps = plan(&with).expect("plan");
+        let titles: Vec<_> = steps.iter().map(|s| s.title).collect();
+        assert_eq!(
+            titles,
+            [
+                "CustomResourceDefinitions",
+                "Namespaces",
+                "RBAC",
+                "Audit signing key",
+                "Operator",
+                "Sentinel"
+            ]
+        );
+        let secret = object(&steps, "Secret", AUDIT_SIGNING_SECRET).expect("secret");
+        assert_eq!(secret["metadata"]["namespace"], "mcp-servers");
+        assert_eq!(secret["stringData"]["signing-key.pem"], "PRIVATE");
+        let public = object(&steps, "ConfigMap", AUDIT_PUBLIC_KEYS).expect("configmap");
+        assert_eq!(public["metadata"]["namespace"], "mcp-runtime");
+        assert_eq!(public["data"]["signing-key.pub.pem"], "PUBLIC");
+        let operator = object(&steps, "Deployment", OPERATOR).expect("operator");
+        let env = operator["spec"]["template"]["spec"]["containers"][0]["env"].to_string();
+        assert!(
+            env.contains(r#"{"name":"MCP_AUDIT_SIGNING_KEY_SECRET","value":"mcp-audit-signing"}"#),
+            "{env}"
+        );
+        let sentinel = object(&steps, "Deployment", SENTINEL).expect("sentinel");
+        let pod = &sentinel["spec"]["template"]["spec"];
+        let container = &pod["containers"][0];
+        assert!(
+            container["env"].to_string().contains(
+                r#"{"name":"SENTINEL_AUDIT_PUBLIC_KEYS","value":"/etc/mcp-runtime/audit-keys/signing-key.pub.pem"}"#
+            ),
+            "{container}"
+        );
+        assert!(
+            container["volumeMounts"]
+                .to_string()
+                .contains(r#""mountPath":"/etc/mcp-runtime/audit-keys""#),
+            "{container}"
+        );
+        // The private key is only in its Secret.
+        let elsewhere: Vec<_> = steps
+            .iter()
+            .flat_map(|s| &s.objects)
+            .filter(|o| o["kind"] != "Secret" && o.to_string().contains("PRIVATE"))
+            .collect();
+        assert!(elsewhere.is_empty(), "{elsewhere:?}");
+
+        // Without Sentinel there is nothing to give the public key to.
+        with.sentinel = None;
+        let steps = plan(&with).expect("plan");
+        assert!(object(&steps, "Secret", AUDIT_SIGNING_SECRET).is_some());
+        assert!(object(&steps, "ConfigMap", AUDIT_PUBLIC_KEYS).is_none());
+        // Uninstall looks for both.
+        let all = everything(&options()).expect("everything");
+        assert!(object(&all, "Secret", AUDIT_SIGNING_SECRET).is_some());
+        assert!(object(&all, "ConfigMap", AUDIT_PUBLIC_KEYS).is_some());
     }
 
     fn kinds(steps: &[Step]) -> Vec<String> {

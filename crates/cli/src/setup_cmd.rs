@@ -36,6 +36,13 @@ pub struct SetupArgs {
     /// Size of Sentinel's SQLite volume.
     #[arg(long, value_name = "SIZE", default_value = "1Gi")]
     sentinel_storage: String,
+    /// Sign the gateways' audit chains with this Ed25519 key (PKCS#8 PEM, as `openssl genpkey
+    /// -algorithm ed25519` writes it). It goes into the Secret mcp-audit-signing of the servers
+    /// namespace, which the operator mounts into each gateway; its public half goes to Sentinel,
+    /// which then checks checkpoints on receipt. Give it on every setup run: a run without it
+    /// turns signing off. Keep the public key yourself for `sentinel verify --public-key`.
+    #[arg(long, value_name = "FILE")]
+    audit_signing_key: Option<std::path::PathBuf>,
     /// Namespace of the operator and Sentinel.
     #[arg(long, value_name = "NAMESPACE", default_value = "mcp-runtime")]
     namespace: String,
@@ -106,6 +113,11 @@ pub fn run(args: &SetupArgs) -> Result<ExitCode> {
         image: args.image.clone(),
         sentinel,
         sentinel_read_key: Some(random_key()?),
+        audit_signing: args
+            .audit_signing_key
+            .as_deref()
+            .map(read_audit_signing_key)
+            .transpose()?,
         version: env!("CARGO_PKG_VERSION").to_owned(),
     };
     if args.dry_run && !args.uninstall {
@@ -122,6 +134,23 @@ pub fn run(args: &SetupArgs) -> Result<ExitCode> {
         } else {
             install_all(args, options).await
         }
+    })
+}
+
+/// The key pair of `--audit-signing-key FILE`, checked before anything is written.
+fn read_audit_signing_key(path: &std::path::Path) -> Result<plan::AuditSigning> {
+    let pem = std::fs::read_to_string(path)
+        .with_context(|| format!("--audit-signing-key {}: cannot read it", path.display()))?;
+    let signer = mcp_runtime_audit::Signer::from_pem(&pem).with_context(|| {
+        format!(
+            "--audit-signing-key {}: expected an Ed25519 private key in PKCS#8 PEM \
+             (openssl genpkey -algorithm ed25519 -out FILE)",
+            path.display()
+        )
+    })?;
+    Ok(plan::AuditSigning {
+        private_pem: pem,
+        public_pem: signer.public_key_pem(),
     })
 }
 

@@ -80,7 +80,7 @@ fn kubectl_ok(kubeconfig: &str, args: &[&str], input: Option<&str>) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
-const KINDS: &str = "customresourcedefinitions,namespaces,clusterroles,clusterrolebindings,serviceaccounts,roles,rolebindings,deployments,services,persistentvolumeclaims,secrets";
+const KINDS: &str = "customresourcedefinitions,namespaces,clusterroles,clusterrolebindings,serviceaccounts,roles,rolebindings,deployments,services,persistentvolumeclaims,secrets,configmaps";
 
 #[test]
 fn setup_dry_run_prints_every_object_without_a_cluster() {
@@ -183,8 +183,25 @@ fn setup_installs_says_why_nothing_runs_changes_nothing_twice_and_uninstalls_wha
         stderr(&down)
     );
 
-    // Install. The control plane has no nodes, so nothing can run: --wait says so.
-    let installed = setup(&admin, &["--wait", "10s"]);
+    // Install, with a key to sign the gateways' audit chains. The control plane has no nodes,
+    // so nothing can run: --wait says so.
+    let signing_key = scratch.path().join("audit-signing.pem");
+    std::fs::write(
+        &signing_key,
+        mcp_runtime_audit::Signer::generate_pem().expect("key"),
+    )
+    .expect("write key");
+    let signing_key = signing_key.to_str().expect("path");
+    let not_a_key = setup(&admin, &["--audit-signing-key", &admin]);
+    assert!(
+        stderr(&not_a_key).contains("expected an Ed25519 private key in PKCS#8 PEM"),
+        "{}",
+        stderr(&not_a_key)
+    );
+    let installed = setup(
+        &admin,
+        &["--wait", "10s", "--audit-signing-key", signing_key],
+    );
     let log = stderr(&installed);
     assert_eq!(installed.status.code(), Some(1), "{log}");
     for line in [
@@ -192,6 +209,7 @@ fn setup_installs_says_why_nothing_runs_changes_nothing_twice_and_uninstalls_wha
         "✓ CustomResourceDefinitions: 3 created",
         "✓ Namespaces: 2 created",
         "✓ RBAC: 5 created",
+        "✓ Audit signing key: 2 created",
         "✓ Operator: 1 created",
         "✓ Sentinel: 4 created",
         "no node can run pods",
@@ -214,6 +232,72 @@ fn setup_installs_says_why_nothing_runs_changes_nothing_twice_and_uninstalls_wha
             "{object} missing: {made:?}"
         );
     }
+    // The API server took the signing key's objects and the mounts as planned.
+    let secret_key = kubectl_ok(
+        &admin,
+        &[
+            "get",
+            "secret",
+            "mcp-audit-signing",
+            "-n",
+            "mcp-servers",
+            "-o",
+            "jsonpath={.data.signing-key\\.pem}",
+        ],
+        None,
+    );
+    assert!(
+        !secret_key.is_empty(),
+        "the signing key Secret holds the key"
+    );
+    let operator_env = kubectl_ok(
+        &admin,
+        &[
+            "get",
+            "deployment",
+            "mcp-runtime-operator",
+            "-n",
+            "mcp-runtime",
+            "-o",
+            "jsonpath={.spec.template.spec.containers[0].env[?(@.name==\"MCP_AUDIT_SIGNING_KEY_SECRET\")].value}",
+        ],
+        None,
+    );
+    assert_eq!(operator_env, "mcp-audit-signing");
+    let public_key = kubectl_ok(
+        &admin,
+        &[
+            "get",
+            "configmap",
+            "mcp-sentinel-audit-keys",
+            "-n",
+            "mcp-runtime",
+            "-o",
+            "jsonpath={.data.signing-key\\.pub\\.pem}",
+        ],
+        None,
+    );
+    assert!(
+        public_key.starts_with("-----BEGIN PUBLIC KEY-----"),
+        "{public_key}"
+    );
+    let sentinel_keys = kubectl_ok(
+        &admin,
+        &[
+            "get",
+            "deployment",
+            "mcp-sentinel",
+            "-n",
+            "mcp-runtime",
+            "-o",
+            "jsonpath={.spec.template.spec.containers[0].env[?(@.name==\"SENTINEL_AUDIT_PUBLIC_KEYS\")].value}",
+        ],
+        None,
+    );
+    assert_eq!(
+        sentinel_keys,
+        "/etc/mcp-runtime/audit-keys/signing-key.pub.pem"
+    );
     let generation = |kind: &str, namespace: &str| {
         kubectl_ok(
             &admin,
@@ -245,7 +329,7 @@ fn setup_installs_says_why_nothing_runs_changes_nothing_twice_and_uninstalls_wha
     );
 
     // Again: the existing install is recognised and nothing changes.
-    let again = setup(&admin, &[]);
+    let again = setup(&admin, &["--audit-signing-key", signing_key]);
     let log = stderr(&again);
     assert!(again.status.success(), "{log}");
     assert!(

@@ -2443,7 +2443,7 @@ _mcp__runtime() {
             return 0
             ;;
         mcp__subcmd__runtime__subcmd__gateway)
-            opts="-h -V --port --address --upstream-url --policy-file --policy-configmap --strip-prefix --upstream-timeout --auth-mode --policy-mode --policy-default-decision --policy-version --human-id-header --agent-id-header --team-id-header --session-id-header --worker-threads --deny-encoding --analytics-ingest-url --analytics-ca-bundle --analytics-client-cert --analytics-client-key --analytics-api-key --analytics-source --analytics-event-type --audit-spool-dir --audit-spool-max-bytes --audit-stdout --audit-signing-key-file --audit-checkpoint-interval --server-name --server-namespace --team-id --cluster-name --metrics-port --allowed-origins --max-body-bytes --max-concurrent-bodies --external-base-url --tls-cert-file --tls-key-file --tls-client-ca-file --tls-reload-interval --trusted-proxy-spiffe-id --upstream-token-dir --oauth-leeway-seconds --oauth-allow-http-issuer --help --version"
+            opts="-h -V --port --address --upstream-url --policy-file --policy-configmap --strip-prefix --upstream-timeout --auth-mode --policy-mode --policy-default-decision --policy-version --human-id-header --agent-id-header --team-id-header --session-id-header --worker-threads --deny-encoding --analytics-ingest-url --analytics-ca-bundle --analytics-client-cert --analytics-client-key --analytics-api-key --analytics-source --analytics-event-type --audit-spool-dir --audit-spool-max-bytes --audit-stdout --audit-signing-key-file --audit-checkpoint-interval --server-name --server-namespace --team-id --cluster-name --metrics-port --allowed-origins --max-body-bytes --max-concurrent-bodies --external-base-url --tls-cert-file --tls-key-file --tls-client-ca-file --tls-reload-interval --trusted-proxy-spiffe-id --upstream-token-dir --oauth-leeway-seconds --oauth-allow-http-issuer --oauth-verified-token-cache --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2622,6 +2622,10 @@ _mcp__runtime() {
                     return 0
                     ;;
                 --oauth-leeway-seconds)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --oauth-verified-token-cache)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -4821,7 +4825,7 @@ _mcp__runtime() {
             return 0
             ;;
         mcp__subcmd__runtime__subcmd__setup)
-            opts="-h -V --dry-run --image --without-sentinel --sentinel-store --sentinel-storage --namespace --servers-namespace --wait --uninstall --crds --kubeconfig --context --help --version"
+            opts="-h -V --dry-run --image --without-sentinel --sentinel-store --sentinel-storage --audit-signing-key --namespace --servers-namespace --wait --uninstall --crds --kubeconfig --context --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -4836,6 +4840,10 @@ _mcp__runtime() {
                     return 0
                     ;;
                 --sentinel-storage)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --audit-signing-key)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -69,6 +69,7 @@ _arguments "${_arguments_options[@]}" : \
 '--image=[The mcp-runtime image the operator, the gateways and Sentinel run]:IMAGE:_default' \
 '(--without-sentinel)--sentinel-store=[Store Sentinel'\''s events in this PostgreSQL database (postgres\://USER\:PASSWORD@HOST/DB; kept in a Secret). Default\: SQLite on a PersistentVolumeClaim]:URL:_default' \
 '--sentinel-storage=[Size of Sentinel'\''s SQLite volume]:SIZE:_default' \
+'--audit-signing-key=[Sign the gateways'\'' audit chains with this Ed25519 key (PKCS#8 PEM, as \`openssl genpkey -algorithm ed25519\` writes it). It goes into the Secret mcp-audit-signing of the servers namespace, which the operator mounts into each gateway; its public half goes to Sentinel, which then checks checkpoints on receipt. Give it on every setup run\: a run without it turns signing off. Keep the public key yourself for \`sentinel verify --public-key\`]:FILE:_files' \
 '--namespace=[Namespace of the operator and Sentinel]:NAMESPACE:_default' \
 '--servers-namespace=[Namespace created for MCP servers]:NAMESPACE:_default' \
 '--wait=[Wait until the operator (and Sentinel) run, up to TIMEOUT (e.g. 2m); if they do not, say exactly why and exit 1]:TIMEOUT:_default' \
@@ -146,6 +147,7 @@ _arguments "${_arguments_options[@]}" : \
 '--trusted-proxy-spiffe-id=[The ingress-terminated mtls variant\: the URI SAN (a SPIFFE ID) of the proxy that terminates the clients'\'' TLS. Only a peer whose verified certificate carries it is believed, and the caller'\''s identity is then the SPIFFE ID it forwards in X-MCP-Verified-SPIFFE-ID. Unset\: the caller'\''s own certificate is the identity]:SPIFFE_ID:_default' \
 '--upstream-token-dir=[Where the sessions'\'' own upstream tokens are read, as <DIR>/<namespace>/<secret>/<key> (an MCPAgentSession'\''s upstreamTokenSecretRef; the operator projects those Secret keys here). Read again for every request that carries one, so a rotation needs no restart]:DIR:_files' \
 '--oauth-leeway-seconds=[Clock skew tolerated on a token'\''s \`exp\` and \`nbf\`, in seconds (oauth mode)]:OAUTH_LEEWAY_SECONDS:_default' \
+'--oauth-verified-token-cache=[How many verified bearer tokens are remembered (oauth mode)\: a token'\''s signature is checked on its first use, and its \`exp\`, \`nbf\` and audience on every use; a key refresh forgets them all. 0 checks the signature on every request]:TOKENS:_default' \
 '--audit-stdout[Also write every audit event to stdout as a JSON line]' \
 '--oauth-allow-http-issuer[Accept a plain-http issuer (and key set) on a non-loopback host (oauth mode). Without it only https is used, except for loopback hosts]' \
 '-h[Print help]' \
