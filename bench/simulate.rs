@@ -28,7 +28,7 @@ const TOOLS: [(&str, &str, &str); 6] = [
     ("write_file", "write", "medium"),
     ("create_issue", "write", "medium"),
     ("delete_repo", "destructive", "high"),
-    ("export", "external", "high"),
+    ("export", "destructive", "high"),
 ];
 const AGENTS: usize = 50;
 const HUMANS: usize = 400;

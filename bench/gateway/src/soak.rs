@@ -156,7 +156,16 @@ async fn paced_calls(
 
 /// Opens a legacy session and its GET stream through the gateway, then holds the stream and
 /// reads whatever arrives on it until `until`; a stream that ends before is counted.
-async fn hold_stream(address: SocketAddr, until: Instant, counters: Arc<Counters>) -> Result<()> {
+///
+/// `first_ping` staggers the keep-alive pings: with every stream's first ping at its own offset in
+/// the interval, the held sessions are pinged at an even rate (as independent clients would),
+/// not as one burst of a thousand new connections every interval.
+async fn hold_stream(
+    address: SocketAddr,
+    until: Instant,
+    first_ping: Duration,
+    counters: Arc<Counters>,
+) -> Result<()> {
     let (session, sender, response) = open_legacy_stream(address, AGENT, "gateway-soak").await?;
     counters.streams_open.fetch_add(1, Ordering::Relaxed);
     let mut body = response.into_body();
@@ -165,7 +174,7 @@ async fn hold_stream(address: SocketAddr, until: Instant, counters: Arc<Counters
     // minutes, as a server may; a client that holds a stream open pings it, and so does this one,
     // on a second connection (the first one carries the stream).
     let mut keep_alive = tokio::time::interval_at(
-        tokio::time::Instant::now() + SESSION_PING_INTERVAL,
+        tokio::time::Instant::now() + first_ping,
         SESSION_PING_INTERVAL,
     );
     loop {
@@ -318,9 +327,15 @@ async fn run(args: Args) -> Result<()> {
     let mut stream_failures = 0u64;
     for chunk in 0..args.streams.div_ceil(50) {
         let mut opening = Vec::new();
-        for _ in (chunk * 50)..((chunk + 1) * 50).min(args.streams) {
+        for stream in (chunk * 50)..((chunk + 1) * 50).min(args.streams) {
             let counters = counters.clone();
-            opening.push(tokio::spawn(hold_stream(gateway, until, counters)));
+            // Offsets spread over the whole interval: about 8 pings a second for 1,000 streams,
+            // from the start, so the warm-up already sees the load the rest of the run sees.
+            let first_ping =
+                SESSION_PING_INTERVAL.mul_f64((stream + 1) as f64 / args.streams.max(1) as f64);
+            opening.push(tokio::spawn(hold_stream(
+                gateway, until, first_ping, counters,
+            )));
         }
         // Wait until this chunk's streams are open (or failed) before opening the next.
         let target = counters.streams_open.load(Ordering::Relaxed) + opening.len() as u64;
