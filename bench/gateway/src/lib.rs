@@ -1,6 +1,7 @@
-//! What the gateway benchmark (`gateway-bench`) and the soak (`gateway-soak`) share: the
-//! processes they start (the `example-server` upstream), the audit ingest they point the gateway
-//! at, HTTP/1 connections, readiness, and what they read of the machine and of a process.
+//! What the gateway benchmark (`gateway-bench`), the soak (`gateway-soak`) and the startup bench
+//! (`startup-bench`) share: the processes they start (the `example-server` upstream), the policy
+//! they give the gateway, the audit ingest they point it at, HTTP/1 connections, readiness, and
+//! what they read of the machine and of a process.
 
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
@@ -76,6 +77,31 @@ pub async fn ingest() -> Result<(SocketAddr, Arc<AtomicU64>)> {
         }
     });
     Ok((address, events))
+}
+
+/// A policy for server `server` with one tool, `add` (read, low trust), granted to `agent` for
+/// reads up to medium trust: the bench's calls are allowed by a real grant lookup.
+pub fn agent_read_policy(server: &str, agent: &str) -> mcp_runtime_policy::PolicyDocument {
+    use mcp_runtime_policy::{Grant, PolicyDocument, SideEffect, Tool, Trust};
+    let mut document = PolicyDocument::default();
+    document.server.name = server.into();
+    document.server.namespace = "default".into();
+    document
+        .tools
+        .push(Tool::new("add", SideEffect::Read, Trust::Low));
+    let mut grant = Grant::new("default", format!("{agent}-read"));
+    grant.agent_id = agent.into();
+    grant.max_trust = Trust::Medium.into();
+    grant.allowed_side_effects = vec![SideEffect::Read.into()];
+    document.grants.push(grant);
+    document
+}
+
+/// Finalizes `document` (revision, timestamps) and writes it to `path` as the gateway reads it.
+pub fn write_policy(path: &Path, mut document: mcp_runtime_policy::PolicyDocument) -> Result<()> {
+    document.finalize(jiff::Timestamp::now())?;
+    std::fs::write(path, serde_json::to_vec_pretty(&document)?)?;
+    Ok(())
 }
 
 pub fn free_port() -> Result<u16> {

@@ -25,10 +25,10 @@ use clap::Parser;
 use http_body_util::{BodyExt, Full};
 use hyper_util::rt::TokioIo;
 use mcp_runtime_bench::{
-    Process, Sender, connect, free_port, ingest, load_average, max_open_files, open_legacy_stream,
-    rss_kib, start_upstream, wait_ready,
+    Process, Sender, agent_read_policy, connect, free_port, ingest, load_average, max_open_files,
+    open_legacy_stream, rss_kib, start_upstream, wait_ready,
 };
-use mcp_runtime_policy::{AuthMode, Grant, PolicyDocument, SideEffect, Tool, Trust};
+use mcp_runtime_policy::{AuthMode, SideEffect, Tool, Trust};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -340,17 +340,12 @@ async fn tcp_relay(upstream: SocketAddr) -> Result<SocketAddr> {
 
 /// The bench policy; with `oauth_issuer`, in `auth.mode: oauth` trusting that issuer.
 fn write_policy(path: &Path, oauth_issuer: Option<&str>) -> Result<()> {
-    let mut document = PolicyDocument::default();
+    let mut document = agent_read_policy("bench", AGENT);
     if let Some(issuer) = oauth_issuer {
         document.auth.mode = AuthMode::Oauth.into();
         document.auth.issuer_url = issuer.into();
         document.auth.audience = OAUTH_AUDIENCE.into();
     }
-    document.server.name = "bench".into();
-    document.server.namespace = "default".into();
-    document
-        .tools
-        .push(Tool::new("add", SideEffect::Read, Trust::Low));
     document
         .tools
         .push(Tool::new("echo", SideEffect::Read, Trust::Low));
@@ -359,14 +354,7 @@ fn write_policy(path: &Path, oauth_issuer: Option<&str>) -> Result<()> {
         SideEffect::Destructive,
         Trust::High,
     ));
-    let mut grant = Grant::new("default", "bench-agent-read");
-    grant.agent_id = AGENT.into();
-    grant.max_trust = Trust::Medium.into();
-    grant.allowed_side_effects = vec![SideEffect::Read.into()];
-    document.grants.push(grant);
-    document.finalize(jiff::Timestamp::now())?;
-    std::fs::write(path, serde_json::to_vec_pretty(&document)?)?;
-    Ok(())
+    mcp_runtime_bench::write_policy(path, document)
 }
 
 /// An OAuth issuer on loopback: its metadata (RFC 8414) and key set, with the public keys of

@@ -16,12 +16,11 @@ use bytes::Bytes;
 use clap::Parser;
 use http_body_util::{BodyExt, Full};
 use mcp_runtime_bench::{
-    Process, Sender, connect, free_port, ingest, load_average, max_open_files, open_legacy_stream,
-    rss_kib, start_upstream, wait_ready,
+    Process, Sender, agent_read_policy, connect, free_port, ingest, load_average, max_open_files,
+    open_legacy_stream, rss_kib, start_upstream, wait_ready, write_policy,
 };
-use mcp_runtime_policy::{Grant, PolicyDocument, SideEffect, Tool, Trust};
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -230,23 +229,6 @@ async fn ping(address: SocketAddr, session: &str) -> Result<http::StatusCode> {
     Ok(status)
 }
 
-fn write_policy(path: &Path) -> Result<()> {
-    let mut document = PolicyDocument::default();
-    document.server.name = "soak".into();
-    document.server.namespace = "default".into();
-    document
-        .tools
-        .push(Tool::new("add", SideEffect::Read, Trust::Low));
-    let mut grant = Grant::new("default", "soak-agent-read");
-    grant.agent_id = AGENT.into();
-    grant.max_trust = Trust::Medium.into();
-    grant.allowed_side_effects = vec![SideEffect::Read.into()];
-    document.grants.push(grant);
-    document.finalize(jiff::Timestamp::now())?;
-    std::fs::write(path, serde_json::to_vec_pretty(&document)?)?;
-    Ok(())
-}
-
 fn mib(kib: u64) -> f64 {
     kib as f64 / 1024.0
 }
@@ -279,7 +261,7 @@ fn main() -> Result<()> {
 async fn run(args: Args) -> Result<()> {
     let scratch = tempfile::tempdir()?;
     let policy = scratch.path().join("policy.json");
-    write_policy(&policy)?;
+    write_policy(&policy, agent_read_policy("soak", AGENT))?;
     let (ingest, audited) = ingest().await?;
     let (_upstream, upstream) = start_upstream(&args.bin)?;
     let gateway_port = free_port()?;

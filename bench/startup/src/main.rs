@@ -14,11 +14,13 @@
 
 use anyhow::{Context, Result, bail};
 use clap::Parser;
-use mcp_runtime_policy::{Grant, PolicyDocument, SideEffect, Tool, Trust};
-use std::io::{BufRead, BufReader, Read, Write};
+use mcp_runtime_bench::{
+    Process, agent_read_policy, free_port, load_average, start_upstream, write_policy,
+};
+use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 #[derive(Debug, Parser)]
@@ -44,16 +46,6 @@ struct Args {
     up_target_ms: f64,
 }
 
-/// A child process killed on drop.
-struct Process(Child);
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 /// The quickstart's agent that may call `add` (and write notes).
 const UP_AGENT: &str = "note-taker";
 const GATEWAY_AGENT: &str = "startup-agent";
@@ -64,12 +56,6 @@ const CALL: &str = r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"n
 /// How long one start may take before the run fails.
 const START_TIMEOUT: Duration = Duration::from_secs(30);
 const POLL_EVERY: Duration = Duration::from_micros(500);
-
-fn free_port() -> Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port())
-}
 
 /// One HTTP/1.1 exchange on a new connection (`connection: close`); the status and body, or
 /// None while nothing listens or the answer is incomplete.
@@ -136,42 +122,18 @@ fn time_to_serving(command: &mut Command, serving: impl Fn() -> bool) -> Result<
     }
 }
 
-fn write_policy(path: &Path) -> Result<()> {
-    let mut document = PolicyDocument::default();
-    document.server.name = "startup".into();
-    document.server.namespace = "default".into();
-    document
-        .tools
-        .push(Tool::new("add", SideEffect::Read, Trust::Low));
-    let mut grant = Grant::new("default", "startup-agent-read");
-    grant.agent_id = GATEWAY_AGENT.into();
-    grant.max_trust = Trust::Medium.into();
-    grant.allowed_side_effects = vec![SideEffect::Read.into()];
-    document.grants.push(grant);
-    document.finalize(jiff::Timestamp::now())?;
-    std::fs::write(path, serde_json::to_vec_pretty(&document)?)?;
-    Ok(())
-}
-
-/// The rmcp example server on a free port of 127.0.0.1: the gateway's upstream.
-fn start_upstream(bin: &Path) -> Result<(Process, SocketAddr)> {
-    let mut child = Command::new(bin)
-        .args(["example-server", "--http", "127.0.0.1:0"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .with_context(|| format!("starting {}", bin.display()))?;
-    let stderr = child.stderr.take().context("stderr")?;
-    let process = Process(child);
-    let mut lines = BufReader::new(stderr).lines();
-    let line = lines.next().context("example-server exited")??;
-    std::thread::spawn(move || for _ in lines {});
-    let address = line
-        .strip_prefix("listening on ")
-        .with_context(|| format!("unexpected example-server output {line:?}"))?
-        .parse()?;
-    Ok((process, address))
+/// `mcp-runtime gateway` on `port` in front of `upstream`, with header identity and `policy`.
+fn gateway_command(bin: &Path, port: u16, upstream: SocketAddr, policy: &Path) -> Command {
+    let mut command = Command::new(bin);
+    command
+        .arg("gateway")
+        .args(["--address", "127.0.0.1", "--metrics-port", "0"])
+        .args(["--port", &port.to_string()])
+        .args(["--upstream-url", &format!("http://{upstream}")])
+        .arg("--policy-file")
+        .arg(policy)
+        .args(["--auth-mode", "header", "--server-name", "startup"]);
+    command
 }
 
 /// Sorted samples in milliseconds.
@@ -200,12 +162,6 @@ impl Samples {
     }
 }
 
-fn load_average() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
-        .unwrap_or_default()
-}
-
 fn main() -> Result<()> {
     let args = Args::parse();
     if !args.bin.exists() {
@@ -225,7 +181,7 @@ fn main() -> Result<()> {
     }
     let scratch = tempfile::tempdir()?;
     let policy = scratch.path().join("policy.json");
-    write_policy(&policy)?;
+    write_policy(&policy, agent_read_policy("startup", GATEWAY_AGENT))?;
     let (_upstream, upstream) = start_upstream(&args.bin)?;
     let load_at_start = load_average();
 
@@ -237,14 +193,7 @@ fn main() -> Result<()> {
 
         let port = free_port()?;
         let g = time_to_serving(
-            Command::new(&args.bin)
-                .arg("gateway")
-                .args(["--address", "127.0.0.1", "--metrics-port", "0"])
-                .args(["--port", &port.to_string()])
-                .args(["--upstream-url", &format!("http://{upstream}")])
-                .arg("--policy-file")
-                .arg(&policy)
-                .args(["--auth-mode", "header", "--server-name", "startup"]),
+            &mut gateway_command(&args.bin, port, upstream, &policy),
             || exchange(port, &ready_request(port)).is_some_and(|(status, _)| status == 200),
         )?;
 
@@ -269,14 +218,7 @@ fn main() -> Result<()> {
         if round == 0 {
             let port = free_port()?;
             let _checked = time_to_serving(
-                Command::new(&args.bin)
-                    .arg("gateway")
-                    .args(["--address", "127.0.0.1", "--metrics-port", "0"])
-                    .args(["--port", &port.to_string()])
-                    .args(["--upstream-url", &format!("http://{upstream}")])
-                    .arg("--policy-file")
-                    .arg(&policy)
-                    .args(["--auth-mode", "header", "--server-name", "startup"]),
+                &mut gateway_command(&args.bin, port, upstream, &policy),
                 || {
                     exchange(port, &call_request(port, "/mcp", GATEWAY_AGENT)).is_some_and(
                         |(status, answer)| status == 200 && answer.contains(r#""text":"3""#),

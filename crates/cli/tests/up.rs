@@ -556,18 +556,7 @@ fn the_quickstart_lists_only_granted_tools_allows_and_denies_with_reasons() {
         "{created}"
     );
 
-    let denied = mcp_call(
-        &url,
-        "legacy",
-        &["X-MCP-Agent-ID: note-taker"],
-        &["call", "delete_note", r#"{"id": 1}"#],
-    );
-    assert!(
-        denied["error"]
-            .as_str()
-            .is_some_and(|e| e.contains("side_effect_not_allowed")),
-        "{denied}"
-    );
+    assert_delete_note_is_refused(&url);
     // A caller with no identity header at all acts as the default human (for header-less
     // clients such as the Inspector CLI): it may read, and nothing more.
     let anonymous = mcp_call(&url, "auto", &[], &["call", "echo", r#"{"message": "hi"}"#]);
@@ -658,6 +647,23 @@ fn the_quickstart_lists_only_granted_tools_allows_and_denies_with_reasons() {
     assert!(errors.is_empty(), "{errors:#?}");
 }
 
+/// The quickstart's `delete_note` (destructive) called by `note-taker`, whose grant allows
+/// reads and writes only: refused with the reason.
+fn assert_delete_note_is_refused(url: &str) {
+    let denied = mcp_call(
+        url,
+        "legacy",
+        &["X-MCP-Agent-ID: note-taker"],
+        &["call", "delete_note", r#"{"id": 1}"#],
+    );
+    assert!(
+        denied["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("side_effect_not_allowed")),
+        "{denied}"
+    );
+}
+
 /// `up`'s audit events are hash-chained and the chain head is signed with the key in its state
 /// directory: after a clean stop the store verifies against the public half `up` wrote, and an
 /// event edited in the database is reported by its sequence number.
@@ -676,18 +682,7 @@ fn up_chains_its_audit_trail_and_sentinel_verify_reports_an_edited_event() {
         );
         assert_eq!(echoed["text"], serde_json::json!([message]), "{echoed}");
     }
-    let denied = mcp_call(
-        &url,
-        "legacy",
-        &["X-MCP-Agent-ID: note-taker"],
-        &["call", "delete_note", r#"{"id": 1}"#],
-    );
-    assert!(
-        denied["error"]
-            .as_str()
-            .is_some_and(|e| e.contains("side_effect_not_allowed")),
-        "{denied}"
-    );
+    assert_delete_note_is_refused(&url);
     // While `up` runs, its Sentinel serves the chain's state.
     let chain = wait_for(
         "the chain in up's Sentinel",
