@@ -154,6 +154,26 @@ impl Verified {
     }
 }
 
+/// Frees room in a full memory of verified tokens: the expired ones go first, and if the memory
+/// is still full of live tokens, the half that expires soonest goes too. More live tokens than
+/// the capacity then still mostly verify once, instead of the memory starting over each time it
+/// fills; the sort runs once per `capacity / 2` new tokens.
+fn make_room(verified: &mut HashMap<Box<str>, Verified>, capacity: usize, now: u64, leeway: u64) {
+    verified.retain(|_, entry| now <= entry.expires.saturating_add(leeway));
+    if verified.len() < capacity {
+        return;
+    }
+    let mut by_expiry: Vec<(u64, Box<str>)> = verified
+        .iter()
+        .map(|(token, entry)| (entry.expires, token.clone()))
+        .collect();
+    by_expiry.sort_unstable();
+    let excess = verified.len() - capacity / 2;
+    for (_, token) in by_expiry.into_iter().take(excess) {
+        verified.remove(&token);
+    }
+}
+
 /// Seconds since the epoch, as `jsonwebtoken` reads the clock.
 fn now_seconds() -> u64 {
     std::time::SystemTime::now()
@@ -309,9 +329,8 @@ impl Verifier {
             .then(|| entry.claims.clone())
     }
 
-    /// Remembers a token just verified against `keys`. Full: expired tokens are dropped first,
-    /// and if that frees nothing the cache starts over (a bound, not an LRU: the worst case is
-    /// verifying again).
+    /// Remembers a token just verified against `keys` (see [`make_room`] when the memory is
+    /// full).
     fn remember(
         &self,
         keys: &KeySet,
@@ -335,12 +354,12 @@ impl Verifier {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         if verified.len() >= capacity {
-            let now = now_seconds();
-            let leeway = self.settings.leeway.as_secs();
-            verified.retain(|_, entry| now <= entry.expires.saturating_add(leeway));
-            if verified.len() >= capacity {
-                verified.clear();
-            }
+            make_room(
+                &mut verified,
+                capacity,
+                now_seconds(),
+                self.settings.leeway.as_secs(),
+            );
         }
         verified.insert(
             token.into(),
@@ -597,6 +616,34 @@ impl Issuers {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_full_memory_drops_the_expired_then_the_soonest_expiring_half() {
+        let entry = |expires| Verified {
+            claims: Claims::default(),
+            audience: "a".into(),
+            expires,
+            not_before: None,
+        };
+        let mut memory: HashMap<Box<str>, Verified> = (0..8u64)
+            .map(|n| (format!("t{n}").into(), entry(1_000 + n)))
+            .collect();
+        // Two have expired (with a leeway of 10 s, at 1,012 s: t0 and t1 are past).
+        make_room(&mut memory, 8, 1_012, 10);
+        assert_eq!(memory.len(), 6);
+        assert!(!memory.contains_key("t0") && !memory.contains_key("t1"));
+        // Room enough: nothing else goes.
+        make_room(&mut memory, 8, 1_012, 10);
+        assert_eq!(memory.len(), 6);
+        // Full of live tokens: the half expiring soonest goes, the latest stay.
+        make_room(&mut memory, 6, 1_012, 10);
+        let mut left: Vec<_> = memory.keys().map(|k| k.to_string()).collect();
+        left.sort();
+        assert_eq!(left, ["t5", "t6", "t7"]);
+        // A capacity of one keeps nothing before the next insert.
+        make_room(&mut memory, 1, 1_012, 10);
+        assert!(memory.is_empty());
+    }
 
     #[test]
     fn a_remembered_token_is_checked_for_time_and_audience_on_every_use() {
