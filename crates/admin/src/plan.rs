@@ -114,21 +114,18 @@ pub fn plan(options: &Options) -> Result<Vec<Step>, PlanError> {
                 .map(|object| relocated(object, &options.namespace))
                 .collect(),
         },
-        Step {
-            title: "Operator",
-            objects: vec![operator(options)?],
-        },
     ];
     if let Some(signing) = &options.audit_signing {
         // Before the operator step, so no gateway waits for its key.
-        steps.insert(
-            3,
-            Step {
-                title: "Audit signing key",
-                objects: audit_signing(options, signing),
-            },
-        );
+        steps.push(Step {
+            title: "Audit signing key",
+            objects: audit_signing(options, signing),
+        });
     }
+    steps.push(Step {
+        title: "Operator",
+        objects: vec![operator(options)?],
+    });
     if let Some(store) = &options.sentinel {
         steps.push(Step {
             title: "Sentinel",

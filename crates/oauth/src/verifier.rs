@@ -147,10 +147,15 @@ impl Verified {
     /// same leeway, that `jsonwebtoken` made when it was verified.
     fn usable(&self, audience: &str, now: u64, leeway: u64) -> bool {
         *self.audience == *audience
-            && now <= self.expires.saturating_add(leeway)
+            && self.unexpired(now, leeway)
             && self
                 .not_before
                 .is_none_or(|nbf| now.saturating_add(leeway) >= nbf)
+    }
+
+    /// Whether `exp` (with the leeway) has not passed at `now`.
+    fn unexpired(&self, now: u64, leeway: u64) -> bool {
+        now <= self.expires.saturating_add(leeway)
     }
 }
 
@@ -159,7 +164,7 @@ impl Verified {
 /// the capacity then still mostly verify once, instead of the memory starting over each time it
 /// fills; the sort runs once per `capacity / 2` new tokens.
 fn make_room(verified: &mut HashMap<Box<str>, Verified>, capacity: usize, now: u64, leeway: u64) {
-    verified.retain(|_, entry| now <= entry.expires.saturating_add(leeway));
+    verified.retain(|_, entry| entry.unexpired(now, leeway));
     if verified.len() < capacity {
         return;
     }
@@ -174,14 +179,15 @@ fn make_room(verified: &mut HashMap<Box<str>, Verified>, capacity: usize, now: u
     }
 }
 
-/// Seconds since the epoch, as `jsonwebtoken` reads the clock.
-fn now_seconds() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |elapsed| elapsed.as_secs())
-}
-
 impl KeySet {
+    /// The memory of verified tokens (a panic elsewhere while it was held leaves it usable: each
+    /// entry is written whole).
+    fn verified(&self) -> std::sync::MutexGuard<'_, HashMap<Box<str>, Verified>> {
+        self.verified
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
     /// The key for a token with `kid` and `alg`: same `kid` (or, for a token without one, the
     /// only key of the algorithm's family), same family, and the key's `alg` if it has one.
     fn find(&self, kid: Option<&str>, alg: Algorithm) -> Option<&Key> {
@@ -319,13 +325,14 @@ impl Verifier {
             .keys
             .clone()
             .filter(|keys| keys.fetched_at.elapsed() < self.settings.max_key_age)?;
-        let verified = keys
-            .verified
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let verified = keys.verified();
         let entry = verified.get(token)?;
         entry
-            .usable(audience, now_seconds(), self.settings.leeway.as_secs())
+            .usable(
+                audience,
+                jsonwebtoken::get_current_timestamp(),
+                self.settings.leeway.as_secs(),
+            )
             .then(|| entry.claims.clone())
     }
 
@@ -340,24 +347,24 @@ impl Verifier {
         claims: &Claims,
     ) {
         let capacity = self.settings.verified_tokens;
-        // `exp` is required and was validated as a number; a token without a usable one is
-        // simply not remembered.
+        if capacity == 0 {
+            return;
+        }
+        // `exp` is required and was validated as a number; a token without a usable one (or
+        // with an `nbf` that is not a whole number) is simply not remembered.
         let Some(expires) = raw.get("exp").and_then(Value::as_u64) else {
             return;
         };
         let not_before = raw.get("nbf").and_then(Value::as_u64);
-        if capacity == 0 || (raw.contains_key("nbf") && not_before.is_none()) {
+        if raw.contains_key("nbf") && not_before.is_none() {
             return;
         }
-        let mut verified = keys
-            .verified
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut verified = keys.verified();
         if verified.len() >= capacity {
             make_room(
                 &mut verified,
                 capacity,
-                now_seconds(),
+                jsonwebtoken::get_current_timestamp(),
                 self.settings.leeway.as_secs(),
             );
         }
