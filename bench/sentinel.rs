@@ -7,6 +7,8 @@
 //! SENTINEL_BENCH_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/postgres cargo bench -p mcp-runtime-sentinel --bench sentinel
 //! ```
 //!
+//! `SENTINEL_BENCH_DIR=<dir>` keeps the SQLite store there (as `bench.db`) instead of deleting it.
+//!
 //! `SENTINEL_BENCH_EVENTS` (default 1,000,000) events spread over 30 days, 20 servers, 200 agents,
 //! 50 humans and 100 tools (10% denied), are POSTed to `/events` in batches of 500 by 4
 //! concurrent clients on 127.0.0.1. The baseline for ingest is the same events handed to
@@ -305,17 +307,13 @@ fn main() {
         .enable_all()
         .build()
         .expect("runtime");
+    // `SENTINEL_BENCH_DIR` keeps the SQLite store afterwards, for looking into its queries.
     let dir = tempfile::tempdir().expect("tempdir");
+    let db_dir = std::env::var_os("SENTINEL_BENCH_DIR")
+        .map_or_else(|| dir.path().to_path_buf(), std::path::PathBuf::from);
     let mut figures = Vec::new();
     runtime.block_on(async {
-        figures.push(
-            run(
-                StoreUrl::Sqlite(dir.path().join("bench.db")),
-                "SQLite",
-                total,
-            )
-            .await,
-        );
+        figures.push(run(StoreUrl::Sqlite(db_dir.join("bench.db")), "SQLite", total).await);
         if let Ok(url) = std::env::var("SENTINEL_BENCH_POSTGRES_URL") {
             let url = fresh_database(&url, "http").await;
             figures.push(run(StoreUrl::Postgres(url), "PostgreSQL", total).await);

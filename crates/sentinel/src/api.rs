@@ -528,7 +528,7 @@ async fn grouped(
         .and_then(|l| l.parse::<u32>().ok())
         .unwrap_or(1000);
     Ok(
-        match queries::group(inner.store.as_ref(), dimension, &filter, limit).await {
+        match queries::group(inner.store.as_ref(), None, dimension, &filter, limit).await {
             Ok(groups) => {
                 let names: Vec<&str> = groups.iter().map(|g| g.key.as_str()).collect();
                 axum::Json(json!({ key: names, "counts": groups })).into_response()
@@ -617,7 +617,13 @@ async fn usage(
     let store = inner.store.as_ref();
     // One cheap totals scan; the distinct counts come from the groupings below (fetched whole,
     // then cut to `top`), which saves the costly COUNT(DISTINCT …) pass over the range.
-    let mut summary = match queries::totals(store, &filter).await {
+    // The edge hours' events, read once for the ten aggregations below.
+    let edges = match queries::EdgeEvents::read(store, &filter).await {
+        Ok(edges) => edges,
+        Err(e) => return Ok(store_failed(e)),
+    };
+    let edges = edges.as_ref();
+    let mut summary = match queries::totals(store, edges, &filter).await {
         Ok(s) => s,
         Err(e) => return Ok(store_failed(e)),
     };
@@ -635,13 +641,13 @@ async fn usage(
         ..filter.clone()
     };
     let (servers, tools, agents, humans, decisions, reasons, timeline) = tokio::join!(
-        queries::group(store, Dimension::Server, &filter, ALL_GROUPS),
-        queries::group(store, Dimension::Tool, &filter, ALL_GROUPS),
-        queries::group(store, Dimension::Agent, &filter, ALL_GROUPS),
-        queries::group(store, Dimension::Human, &filter, ALL_GROUPS),
-        queries::group(store, Dimension::Decision, &filter, top),
-        queries::group(store, Dimension::Reason, &deny_filter, top),
-        queries::timeline(store, &filter, bucket_ns),
+        queries::group(store, edges, Dimension::Server, &filter, ALL_GROUPS),
+        queries::group(store, edges, Dimension::Tool, &filter, ALL_GROUPS),
+        queries::group(store, edges, Dimension::Agent, &filter, ALL_GROUPS),
+        queries::group(store, edges, Dimension::Human, &filter, ALL_GROUPS),
+        queries::group(store, edges, Dimension::Decision, &filter, top),
+        queries::group(store, edges, Dimension::Reason, &deny_filter, top),
+        queries::timeline(store, edges, &filter, bucket_ns),
     );
     let cut = |groups: Result<Vec<queries::GroupCount>, crate::store::StoreError>,
                count: &mut i64| {
@@ -674,7 +680,7 @@ async fn usage(
             } else {
                 &filter
             };
-            match queries::series(store, dimension, series_filter, bucket_ns).await {
+            match queries::series(store, edges, dimension, series_filter, bucket_ns).await {
                 Ok(rows) => Some(
                     top_keys
                         .into_iter()

@@ -128,7 +128,20 @@ async fn upgrading_a_first_version_store_backfills_the_rollup_from_its_events() 
 
     // Opening the old store with the current Sentinel migrates it and backfills the rollup.
     let upgraded = start(SentinelConfig::new(store.url.clone())).await;
-    assert_eq!(applied_migrations(&db).await, [1, 2, 3, 4]);
+    assert_eq!(applied_migrations(&db).await, [1, 2, 3, 4, 5]);
+    // The rollup's key puts the hour after the dimension, so a time range is one index range.
+    let key: String = db
+        .query_one(
+            "SELECT indexdef FROM pg_indexes WHERE indexname = 'usage_rollup_pkey'",
+            &[],
+        )
+        .await
+        .expect("read the rollup key")
+        .get(0);
+    assert!(
+        key.ends_with("(dimension, hour_ts, dim_value, decision)"),
+        "{key}"
+    );
     assert_eq!(
         rollup_rows(&db).await,
         maintained,

@@ -64,6 +64,7 @@ fn migrations() -> Vec<String> {
         rollup::migration(),
         replay::migration(Dialect::Postgres),
         chain::migration(),
+        rollup::key_order_migration(Dialect::Postgres),
     ]
 }
 
@@ -161,7 +162,7 @@ fn upsert_rollup_sql() -> String {
          SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::int8[], $5::int8[], \
          $6::int8[], $7::int8[], $8::int8[]) \
          AS u(dimension, dim_value, decision, hour_ts, events, latency_ms, first_ts, last_ts) \
-         ORDER BY dimension, dim_value, decision, hour_ts {conflict}",
+         ORDER BY dimension, hour_ts, dim_value, decision {conflict}",
         table = rollup::TABLE,
         conflict = rollup::on_conflict(Dialect::Postgres)
     )

@@ -496,11 +496,133 @@ async fn tally_rollup(
     fetch_tallies(store, sql, params).await
 }
 
+/// The events of the partial hours at the edges of a range, with the rolled-up columns only,
+/// read once so that the several aggregations of one request tally them in memory: the usage
+/// endpoint runs nine, and at millions of events each re-reading the edges cost more than all
+/// of its rollup reads together.
+#[derive(Debug, Default)]
+pub struct EdgeEvents {
+    /// The `[from, to)` ranges read.
+    ranges: Vec<(i64, i64)>,
+    rows: Vec<EdgeEvent>,
+}
+
+#[derive(Debug)]
+struct EdgeEvent {
+    ts: i64,
+    latency_ms: i64,
+    /// The values of [`rollup::DIMENSIONS`], in that order.
+    values: [String; rollup::DIMENSIONS.len()],
+}
+
+/// Most edge events kept in memory for one request; past it each aggregation reads its own.
+const MAX_EDGE_EVENTS: usize = 100_000;
+
+impl EdgeEvents {
+    /// Reads the edge events of `filter`'s range when the rollup answers it (`None` when it
+    /// does not, the range has no partial hour, or the edges hold more than
+    /// [`MAX_EDGE_EVENTS`]). The decision filter is applied when tallying, so one read serves
+    /// the allowed and denied aggregations alike.
+    pub async fn read(store: &dyn Store, filter: &EventFilter) -> Result<Option<Self>, StoreError> {
+        let Some(split) = rollup_split(filter, None, None).filter(|s| !s.edges.is_empty()) else {
+            return Ok(None);
+        };
+        let columns = rollup::DIMENSIONS.join(", ");
+        let mut edges = Self::default();
+        for (from, to) in split.edges {
+            let dialect = store.dialect();
+            let rows = store
+                .fetch(SqlQuery {
+                    sql: format!(
+                        "SELECT ts, latency_ms, {columns} FROM events WHERE ts >= {} AND ts < {} \
+                         LIMIT {}",
+                        dialect.placeholder(1),
+                        dialect.placeholder(2),
+                        MAX_EDGE_EVENTS + 1 - edges.rows.len()
+                    ),
+                    params: vec![SqlValue::Int(from), SqlValue::Int(to)],
+                    kinds: [Kind::Int, Kind::Int]
+                        .into_iter()
+                        .chain([Kind::Text; rollup::DIMENSIONS.len()])
+                        .collect(),
+                })
+                .await?;
+            for row in rows {
+                let int = |i: usize| row.get(i).map(Cell::int).unwrap_or(0);
+                edges.rows.push(EdgeEvent {
+                    ts: int(0),
+                    latency_ms: int(1),
+                    values: std::array::from_fn(|i| {
+                        row.get(i + 2).map(Cell::text).unwrap_or_default()
+                    }),
+                });
+            }
+            if edges.rows.len() > MAX_EDGE_EVENTS {
+                return Ok(None);
+            }
+            edges.ranges.push((from, to));
+        }
+        Ok(Some(edges))
+    }
+
+    /// What [`tally_events`] answers for the events of `range` (one of those read), or `None`
+    /// when `range` was not read.
+    fn tally(
+        &self,
+        range: (i64, i64),
+        dimension: Option<Dimension>,
+        decision: Option<&str>,
+        bucket_ns: Option<i64>,
+    ) -> Option<Tallies> {
+        if !self.ranges.contains(&range) {
+            return None;
+        }
+        let position = |column: &str| rollup::DIMENSIONS.iter().position(|d| *d == column);
+        let decision_at = position("decision")?;
+        let value_at = match dimension {
+            Some(d) => Some(position(d.column())?),
+            None => None,
+        };
+        let mut out = Tallies::new();
+        let in_range = self
+            .rows
+            .iter()
+            .filter(|e| e.ts >= range.0 && e.ts < range.1);
+        for event in in_range {
+            let event_decision = event.values[decision_at].as_str();
+            if decision.is_some_and(|d| d != event_decision) {
+                continue;
+            }
+            let value = value_at.map_or("", |i| event.values[i].as_str());
+            if value_at.is_some() && value.is_empty() {
+                continue;
+            }
+            let bucket = bucket_ns.map_or(0, |b| (event.ts / b) * b);
+            let tally = Tally {
+                events: 1,
+                denied: i64::from(event_decision == "deny"),
+                latency_ms: event.latency_ms,
+                first_ts: event.ts,
+                last_ts: event.ts,
+            };
+            match out.get_mut(&(value.to_owned(), bucket)) {
+                Some(existing) => existing.merge(tally),
+                None => {
+                    out.insert((value.to_owned(), bucket), tally);
+                }
+            }
+        }
+        Some(out)
+    }
+}
+
 /// Aggregates events matching `filter`, per value of `dimension` and per time bucket when
 /// given: from the rollup for the whole hours when it can answer (plus the events of the
-/// partial hours at the range's edges), else from the events. Both paths give the same answer.
+/// partial hours at the range's edges, from `edges` when they were read), else from the
+/// events. Every path gives the same answer.
 async fn tally(
     store: &dyn Store,
+    edges: Option<&EdgeEvents>,
     dimension: Option<Dimension>,
     filter: &EventFilter,
     bucket_ns: Option<i64>,
@@ -509,23 +631,28 @@ async fn tally(
         return tally_events(store, dimension, filter, bucket_ns).await;
     };
     let mut out = Tallies::new();
+    let decision = filter.decision.as_deref().filter(|d| !d.is_empty());
     if let Some(hours) = split.hours {
-        let decision = filter.decision.as_deref().filter(|d| !d.is_empty());
         merge_into(
             &mut out,
             tally_rollup(store, dimension, decision, hours, bucket_ns).await?,
         );
     }
     for (from, to) in split.edges {
-        let edge = EventFilter {
-            from_ns: Some(from),
-            to_ns: Some(to),
-            ..filter.clone()
+        let in_memory =
+            edges.and_then(|edges| edges.tally((from, to), dimension, decision, bucket_ns));
+        let tallies = match in_memory {
+            Some(tallies) => tallies,
+            None => {
+                let edge = EventFilter {
+                    from_ns: Some(from),
+                    to_ns: Some(to),
+                    ..filter.clone()
+                };
+                tally_events(store, dimension, &edge, bucket_ns).await?
+            }
         };
-        merge_into(
-            &mut out,
-            tally_events(store, dimension, &edge, bucket_ns).await?,
-        );
+        merge_into(&mut out, tallies);
     }
     Ok(out)
 }
@@ -570,9 +697,11 @@ fn summary_of(tallies: &Tallies) -> Summary {
 pub async fn summary(store: &dyn Store, filter: &EventFilter) -> Result<Summary, StoreError> {
     if rollup_split(filter, Some(Dimension::Server), None).is_some() {
         // The rollup holds every rolled-up dimension's values: count them there.
-        let mut summary = totals(store, filter).await?;
+        let edges = EdgeEvents::read(store, filter).await?;
+        let edges = edges.as_ref();
+        let mut summary = totals(store, edges, filter).await?;
         let distinct = async |dimension| {
-            tally(store, Some(dimension), filter, None)
+            tally(store, edges, Some(dimension), filter, None)
                 .await
                 .map(|t| i64::try_from(t.len()).unwrap_or(i64::MAX))
         };
@@ -622,19 +751,25 @@ pub async fn summary(store: &dyn Store, filter: &EventFilter) -> Result<Summary,
 }
 
 /// Totals over a filter without the distinct counts (those are left at 0), for callers that
-/// count distinct values from their own groupings.
-pub async fn totals(store: &dyn Store, filter: &EventFilter) -> Result<Summary, StoreError> {
-    Ok(summary_of(&tally(store, None, filter, None).await?))
+/// count distinct values from their own groupings. `edges`: see [`EdgeEvents`].
+pub async fn totals(
+    store: &dyn Store,
+    edges: Option<&EdgeEvents>,
+    filter: &EventFilter,
+) -> Result<Summary, StoreError> {
+    Ok(summary_of(&tally(store, edges, None, filter, None).await?))
 }
 
-/// Counts per value of `dimension`, most frequent first (empty values skipped).
+/// Counts per value of `dimension`, most frequent first (empty values skipped). `edges`: see
+/// [`EdgeEvents`].
 pub async fn group(
     store: &dyn Store,
+    edges: Option<&EdgeEvents>,
     dimension: Dimension,
     filter: &EventFilter,
     limit: u32,
 ) -> Result<Vec<GroupCount>, StoreError> {
-    let mut groups: Vec<GroupCount> = tally(store, Some(dimension), filter, None)
+    let mut groups: Vec<GroupCount> = tally(store, edges, Some(dimension), filter, None)
         .await?
         .into_iter()
         .map(|((key, _), t)| GroupCount {
@@ -662,13 +797,15 @@ fn bucket_of(start: i64, t: Tally) -> Bucket {
     }
 }
 
-/// Counts per time bucket of `bucket_ns`, oldest first (empty buckets omitted).
+/// Counts per time bucket of `bucket_ns`, oldest first (empty buckets omitted). `edges`: see
+/// [`EdgeEvents`].
 pub async fn timeline(
     store: &dyn Store,
+    edges: Option<&EdgeEvents>,
     filter: &EventFilter,
     bucket_ns: i64,
 ) -> Result<Vec<Bucket>, StoreError> {
-    Ok(tally(store, None, filter, Some(bucket_ns.max(1)))
+    Ok(tally(store, edges, None, filter, Some(bucket_ns.max(1)))
         .await?
         .into_iter()
         .map(|((_, start), t)| bucket_of(start, t))
@@ -676,20 +813,25 @@ pub async fn timeline(
 }
 
 /// Counts per (value of `dimension`, time bucket): the rows are (value, bucket), ordered by
-/// value then time (empty values skipped).
+/// value then time (empty values skipped). `edges`: see [`EdgeEvents`].
 pub async fn series(
     store: &dyn Store,
+    edges: Option<&EdgeEvents>,
     dimension: Dimension,
     filter: &EventFilter,
     bucket_ns: i64,
 ) -> Result<Vec<(String, Bucket)>, StoreError> {
-    Ok(
-        tally(store, Some(dimension), filter, Some(bucket_ns.max(1)))
-            .await?
-            .into_iter()
-            .map(|((key, start), t)| (key, bucket_of(start, t)))
-            .collect(),
+    Ok(tally(
+        store,
+        edges,
+        Some(dimension),
+        filter,
+        Some(bucket_ns.max(1)),
     )
+    .await?
+    .into_iter()
+    .map(|((key, start), t)| (key, bucket_of(start, t)))
+    .collect())
 }
 
 #[cfg(test)]

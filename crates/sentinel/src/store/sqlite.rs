@@ -128,6 +128,7 @@ fn migrations() -> Vec<String> {
         rollup::migration(),
         replay::migration(Dialect::Sqlite),
         chain::migration(),
+        rollup::key_order_migration(Dialect::Sqlite),
     ]
 }
 
@@ -810,9 +811,9 @@ mod tests {
         }
         let store = SqliteStore::open(&path).await.expect("upgrade");
         let all = EventFilter::default();
-        let totals = queries::totals(&store, &all).await.expect("totals");
+        let totals = queries::totals(&store, None, &all).await.expect("totals");
         assert_eq!((totals.total_events, totals.denied), (3, 1));
-        let tools = queries::group(&store, Dimension::Tool, &all, 10)
+        let tools = queries::group(&store, None, Dimension::Tool, &all, 10)
             .await
             .expect("tools");
         let counts: Vec<(&str, i64, i64, i64)> = tools
@@ -830,6 +831,20 @@ mod tests {
             )
             .expect("rollup");
         assert_eq!(rolled, 3, "the rollup was backfilled");
+        let table: String = store
+            .reader()
+            .expect("reader")
+            .query_row(
+                "SELECT sql FROM sqlite_master WHERE name = 'usage_rollup'",
+                [],
+                |r| r.get(0),
+            )
+            .expect("rollup schema");
+        assert!(
+            table.contains("PRIMARY KEY (dimension, hour_ts, dim_value, decision)")
+                && table.ends_with("WITHOUT ROWID"),
+            "the rollup is kept in (dimension, hour) order: {table}"
+        );
     }
 
     #[tokio::test]
