@@ -82,6 +82,10 @@ struct Args {
     /// (each is signed first, which takes about a millisecond for RSA).
     #[arg(long, default_value_t = 2_000)]
     first_verifications: usize,
+    /// Internal: serve as the bare HTTP/1 proxy baseline in front of this upstream (the bench
+    /// starts itself with it).
+    #[arg(long, hide = true)]
+    serve_http_relay: Option<SocketAddr>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -242,6 +246,8 @@ struct Target {
     bearer: Option<Arc<str>>,
     /// The process whose CPU a request of this target costs (the upstream for `direct`).
     pid: u32,
+    /// Whether its requests are audited (the gateways).
+    audited: bool,
 }
 
 /// A closed loop on one connection: `count` requests, or until `deadline`.
@@ -336,6 +342,69 @@ async fn tcp_relay(upstream: SocketAddr) -> Result<SocketAddr> {
         }
     });
     Ok(address)
+}
+
+/// A bare HTTP/1 reverse proxy in front of `upstream`, on the same hyper as the gateway, with
+/// keep-alive upstream connections and nothing else: no identity, no policy, no JSON, no audit.
+/// It runs in a process of its own on one thread, like the gateway, so that the difference
+/// between the two is the gateway's own work. Prints its address, then serves until killed.
+async fn serve_http_relay(upstream: SocketAddr) -> Result<()> {
+    use hyper::body::Incoming;
+    use hyper_util::client::legacy::Client;
+    use hyper_util::client::legacy::connect::HttpConnector;
+    use hyper_util::rt::TokioExecutor;
+    use std::io::Write;
+    let listener = TcpListener::bind("127.0.0.1:0").await?;
+    let mut connector = HttpConnector::new();
+    connector.set_nodelay(true);
+    let client: Client<HttpConnector, Incoming> =
+        Client::builder(TokioExecutor::new()).build(connector);
+    let mut stdout = std::io::stdout();
+    writeln!(stdout, "{}", listener.local_addr()?)?;
+    stdout.flush()?;
+    loop {
+        let (stream, _) = listener.accept().await?;
+        let _ = stream.set_nodelay(true);
+        let client = client.clone();
+        tokio::spawn(async move {
+            let service =
+                hyper::service::service_fn(move |mut request: http::Request<Incoming>| {
+                    let client = client.clone();
+                    let path = request
+                        .uri()
+                        .path_and_query()
+                        .map_or("/", http::uri::PathAndQuery::as_str)
+                        .to_owned();
+                    let uri = format!("http://{upstream}{path}").parse::<http::Uri>();
+                    async move {
+                        *request.uri_mut() = uri.map_err(anyhow::Error::from)?;
+                        client.request(request).await.map_err(anyhow::Error::from)
+                    }
+                });
+            let _ = hyper::server::conn::http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), service)
+                .await;
+        });
+    }
+}
+
+/// Starts this bench as the bare HTTP/1 proxy baseline ([`serve_http_relay`]) in front of
+/// `upstream`.
+fn start_http_relay(upstream: SocketAddr) -> Result<(Process, SocketAddr)> {
+    use std::io::BufRead;
+    let mut child = Command::new(std::env::current_exe()?)
+        .args(["--serve-http-relay", &upstream.to_string()])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .context("starting the HTTP proxy baseline")?;
+    let stdout = child.stdout.take().context("the proxy's stdout")?;
+    let process = Process(child);
+    let mut line = String::new();
+    std::io::BufReader::new(stdout).read_line(&mut line)?;
+    let address = line.trim().parse().context("the proxy's address")?;
+    Ok((process, address))
 }
 
 /// The bench policy; with `oauth_issuer`, in `auth.mode: oauth` trusting that issuer.
@@ -485,6 +554,13 @@ fn cpu_model() -> String {
 
 fn main() -> Result<()> {
     let args = Args::parse();
+    if let Some(upstream) = args.serve_http_relay {
+        // One thread, as the gateway runs by default.
+        return tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?
+            .block_on(serve_http_relay(upstream));
+    }
     if !args.bin.exists() {
         bail!(
             "{} is missing: build it with `cargo build --release -p mcp-runtime`",
@@ -566,12 +642,14 @@ async fn run(args: Args) -> Result<()> {
             address: upstream,
             bearer: None,
             pid: upstream_pid,
+            audited: false,
         },
         Target {
             name: "gateway",
             address: gateway,
             bearer: None,
             pid: gateway_pid,
+            audited: true,
         },
     ];
     // `--auth oauth`: the same gateway in oauth mode, beside the header one.
@@ -597,11 +675,23 @@ async fn run(args: Args) -> Result<()> {
             address,
             bearer: Some(Arc::from(args.oauth_alg.token(&issuer)?)),
             pid: process.0.id(),
+            audited: true,
         });
         _oauth_process = Some(process);
         verification =
             verification_cost(&issuer, args.first_verifications, args.verifications).await?;
     }
+    let oauth_index = (targets.len() > 2).then_some(2);
+    // The floor for any proxy that reads HTTP: the same hop with none of the gateway's work.
+    let (_http_relay_process, http_relay) = start_http_relay(upstream)?;
+    let http_relay_index = targets.len();
+    targets.push(Target {
+        name: "http proxy",
+        address: http_relay,
+        bearer: None,
+        pid: _http_relay_process.0.id(),
+        audited: false,
+    });
     let n = targets.len();
 
     // Every target must answer correctly before anything is measured (the oauth gateway's
@@ -647,6 +737,7 @@ async fn run(args: Args) -> Result<()> {
         address: tcp_relay(upstream).await?,
         bearer: None,
         pid: 0,
+        audited: false,
     };
     let mut c1_relay = Sample::default();
     let mut c1: Vec<Sample> = (0..n).map(|_| Sample::default()).collect();
@@ -666,7 +757,7 @@ async fn run(args: Args) -> Result<()> {
             let cpu_before = cpu_ns(target.pid);
             let sample = closed_loop(target.clone(), Some(args.c1_requests), None).await;
             c1_cpu_ns[i] += cpu_ns(target.pid).saturating_sub(cpu_before);
-            if i > 0 {
+            if target.audited {
                 gateway_calls += warm.sent() + sample.sent();
             }
             c1_cpu_requests[i] += sample.sent();
@@ -677,7 +768,7 @@ async fn run(args: Args) -> Result<()> {
         for &i in &order {
             let sample = concurrent(&targets[i], args.concurrency, args.seconds).await;
             rps_rounds[i].push(sample.rps());
-            if i > 0 {
+            if targets[i].audited {
                 gateway_calls += sample.sent();
             }
             cn[i].merge(sample);
@@ -703,7 +794,8 @@ async fn run(args: Args) -> Result<()> {
 
     // Every MCP POST through a gateway is audited (the calls, the first checks, and each
     // stream's initialize and initialized); wait (bounded) for the ingest to have them all.
-    let expected_events = gateway_calls + (n as u64 - 1) + 2 * open as u64;
+    let audited_targets = targets.iter().filter(|t| t.audited).count() as u64;
+    let expected_events = gateway_calls + audited_targets + 2 * open as u64;
     let deadline = Instant::now() + Duration::from_secs(15);
     while audited.load(Ordering::Relaxed) < expected_events && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -748,6 +840,24 @@ async fn run(args: Args) -> Result<()> {
         c1_relay.percentile_us(99.0) - p99_d
     );
     let per_request_us = |i: usize| c1_cpu_ns[i] as f64 / c1_cpu_requests[i].max(1) as f64 / 1000.0;
+    let h = http_relay_index;
+    println!(
+        "| c=1 p50 / p99 through a bare HTTP/1 proxy (hyper, own process, one thread; no identity, policy, JSON or audit) | {p50_d:.0} / {p99_d:.0} µs | {:.0} / {:.0} µs | +{:.0} / +{:.0} µs | – |",
+        p(&mut c1, h, 50.0),
+        p(&mut c1, h, 99.0),
+        p(&mut c1, h, 50.0) - p50_d,
+        p(&mut c1, h, 99.0) - p99_d
+    );
+    println!(
+        "| c=1 CPU per request of the bare HTTP/1 proxy | | {:.1} µs | | – |",
+        per_request_us(h)
+    );
+    println!(
+        "| c={} RPS through the bare HTTP/1 proxy (median of rounds) | {rps_d:.0} | {:.0} | {:.0} % | – |",
+        args.concurrency,
+        rps[h],
+        100.0 * rps[h] / rps_d
+    );
     println!(
         "| c=1 CPU per request: the upstream's (direct), the gateway's own (gateway) | {:.1} µs | {:.1} µs | {:.2} × | – |",
         per_request_us(0),
@@ -784,10 +894,9 @@ async fn run(args: Args) -> Result<()> {
         rss_streams as f64 / 1024.0,
         verdict(rss_streams * 1024 < 100_000_000 && open == args.idle_streams)
     );
-    if n > 2 {
+    if let Some(o) = oauth_index {
         // The oauth gateway against the header gateway of the same run: the cost of verifying
         // the bearer token (header, signature, claims) with the key cached.
-        let o = 2;
         let (p50_o, p90_o, p99_o) = (
             p(&mut c1, o, 50.0),
             p(&mut c1, o, 90.0),
