@@ -9,6 +9,16 @@
 //! of the API writes alone.
 //!
 //! `cargo bench -p mcp-runtime-operator --bench operator_scale`
+//!
+//! With `MCP_BENCH_KUBECONFIG=<file>` it measures a real API server instead: the floor of what
+//! any controller creating these objects could take there. N servers are created first (not
+//! timed); then, 16 servers at a time (the operator's concurrent reconciles), each server's
+//! children are built by the operator's own code and server-side applied, and its status is
+//! applied, with no reads, no watches, no Events and no controller. Compare it with
+//! `bench/operator-cluster.sh` (the release operator on the same kind of control plane, from
+//! its start until every server is reconciled):
+//!
+//! `MCP_BENCH_SERVERS=10000 MCP_BENCH_KUBECONFIG=/tmp/k/admin.kubeconfig cargo bench -p mcp-runtime-operator --bench operator_scale`
 
 use kube::api::{Api, ListParams, Patch, PatchParams, PostParams};
 use mcp_runtime_api::MCPServer;
@@ -34,6 +44,10 @@ fn config() -> OperatorConfig {
 }
 
 fn server(i: usize) -> MCPServer {
+    server_in(i, NS)
+}
+
+fn server_in(i: usize, namespace: &str) -> MCPServer {
     let mut server: MCPServer = serde_json::from_value(serde_json::json!({
         "apiVersion": "mcpruntime.org/v1alpha1",
         "kind": "MCPServer",
@@ -47,7 +61,7 @@ fn server(i: usize) -> MCPServer {
         },
     }))
     .expect("server");
-    server.metadata.namespace = Some(NS.into());
+    server.metadata.namespace = Some(namespace.into());
     server
 }
 
@@ -207,6 +221,136 @@ async fn baseline(n: usize) -> Duration {
     started.elapsed()
 }
 
+/// Server-side applies `object` (a typed object serialized with its `apiVersion` and `kind`).
+async fn apply_value(client: &kube::Client, namespace: &str, object: serde_json::Value) {
+    use kube::api::{ApiResource, DynamicObject};
+    use kube::core::GroupVersionKind;
+    let api_version = object["apiVersion"].as_str().expect("apiVersion");
+    let (group, version) = api_version.rsplit_once('/').unwrap_or(("", api_version));
+    let kind = object["kind"].as_str().expect("kind");
+    let resource = ApiResource::from_gvk(&GroupVersionKind::gvk(group, version, kind));
+    let name = object["metadata"]["name"]
+        .as_str()
+        .expect("name")
+        .to_owned();
+    let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), namespace, &resource);
+    api.patch(
+        &name,
+        &PatchParams::apply("bench-floor").force(),
+        &Patch::Apply(&object),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("applying {kind} {name}: {e}"));
+}
+
+/// The real-API-server floor described at the top.
+async fn real_cluster_floor(kubeconfig: &str, n: usize, concurrency: usize) {
+    use futures::StreamExt;
+    // kube uses rustls; ring, as the operator picks it.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let kube_config = kube::Config::from_custom_kubeconfig(
+        kube::config::Kubeconfig::read_from(kubeconfig).expect("read the kubeconfig"),
+        &kube::config::KubeConfigOptions::default(),
+    )
+    .await
+    .expect("kubeconfig");
+    let client = kube::Client::try_from(kube_config).expect("client");
+    let namespace = format!("floor-{}", jiff::Timestamp::now().as_second());
+    let namespaces: Api<k8s_openapi::api::core::v1::Namespace> = Api::all(client.clone());
+    let ns_object: k8s_openapi::api::core::v1::Namespace =
+        serde_json::from_value(serde_json::json!({"metadata": {"name": namespace}}))
+            .expect("namespace");
+    namespaces
+        .create(&PostParams::default(), &ns_object)
+        .await
+        .expect("create the namespace");
+    let servers: Api<MCPServer> = Api::namespaced(client.clone(), &namespace);
+    let started = Instant::now();
+    let created: Vec<MCPServer> = futures::stream::iter(0..n)
+        .map(|i| {
+            let servers = servers.clone();
+            let namespace = namespace.clone();
+            async move {
+                servers
+                    .create(&PostParams::default(), &server_in(i, &namespace))
+                    .await
+                    .expect("create a server")
+            }
+        })
+        .buffer_unordered(concurrency)
+        .collect()
+        .await;
+    eprintln!(
+        "  created {n} servers in {:.1} s (not timed)",
+        started.elapsed().as_secs_f64()
+    );
+    let operator_config = config();
+    let started = Instant::now();
+    let writes: usize = futures::stream::iter(created)
+        .map(|server| {
+            let client = client.clone();
+            let namespace = namespace.clone();
+            let operator_config = &operator_config;
+            async move {
+                let policy = mcp_runtime_policy::render::render(
+                    &server,
+                    [],
+                    [],
+                    "local",
+                    jiff::Timestamp::now(),
+                )
+                .expect("render");
+                let desired =
+                    build::build(&server, Some(&policy), operator_config, None).expect("build");
+                let mut children = vec![
+                    serde_json::to_value(&desired.deployment).expect("json"),
+                    serde_json::to_value(&desired.service).expect("json"),
+                ];
+                let optional = [
+                    desired.policy_config_map.map(serde_json::to_value),
+                    desired.gateway_role.map(serde_json::to_value),
+                    desired.gateway_role_binding.map(serde_json::to_value),
+                    desired.canary.map(serde_json::to_value),
+                    desired.ingress.map(serde_json::to_value),
+                    desired.network_policy.map(serde_json::to_value),
+                ];
+                children.extend(optional.into_iter().flatten().map(|v| v.expect("json")));
+                let count = children.len() + 1;
+                futures::future::join_all(
+                    children
+                        .into_iter()
+                        .map(|child| apply_value(&client, &namespace, child)),
+                )
+                .await;
+                let name = server.metadata.name.clone().expect("name");
+                let status = serde_json::json!({
+                    "apiVersion": "mcpruntime.org/v1alpha1", "kind": "MCPServer",
+                    "status": {"observedGeneration": server.metadata.generation, "url": desired.url},
+                });
+                Api::<MCPServer>::namespaced(client.clone(), &namespace)
+                    .patch_status(&name, &PatchParams::apply("bench-floor").force(), &Patch::Apply(&status))
+                    .await
+                    .expect("status");
+                count
+            }
+        })
+        .buffer_unordered(concurrency)
+        .fold(0, |total, count| async move { total + count })
+        .await;
+    let elapsed = started.elapsed().as_secs_f64();
+    println!("servers                         {n} (namespace {namespace}, left in place)");
+    println!(
+        "writes                          {writes} ({:.1} per server: children and status)",
+        writes as f64 / n as f64
+    );
+    println!("concurrency                     {concurrency} servers at a time");
+    println!(
+        "floor (build + apply, no reads) {elapsed:.1} s ({:.0} servers/s, {:.0} writes/s)",
+        n as f64 / elapsed,
+        writes as f64 / elapsed
+    );
+}
+
 fn main() {
     // `cargo bench` passes `--bench`; nothing else is parsed.
     let n: usize = std::env::var("MCP_BENCH_SERVERS")
@@ -217,6 +361,10 @@ fn main() {
         .enable_all()
         .build()
         .expect("runtime");
+    if let Ok(kubeconfig) = std::env::var("MCP_BENCH_KUBECONFIG") {
+        runtime.block_on(real_cluster_floor(&kubeconfig, n, 16));
+        return;
+    }
     runtime.block_on(async {
         let (hwm_start, _) = rss();
         eprintln!("baseline: {n} servers, children and statuses written directly");
