@@ -1,3 +1,5 @@
+//! PostgreSQL-only behaviour of the store.
+//!
 //! Upgrading a PostgreSQL store from the first schema version: the migration that adds the hourly
 //! usage rollup backfills it from the events already stored, so the analytics of an upgraded
 //! store answer as if the rollup had been kept from the start.
@@ -183,4 +185,42 @@ async fn upgrading_a_first_version_store_backfills_the_rollup_from_its_events() 
     assert_eq!(rolled_up, scanned);
     assert_eq!(rolled_up["summary"]["total_events"], data.len() + 1);
     assert_eq!(count_of(&rolled_up["by_agent"], "late-agent"), 1);
+}
+
+/// The planner needs statistics to page through one server's events by its index: Sentinel
+/// runs `ANALYZE events` itself once it has stored `ANALYZE_FIRST_ROWS` events, instead of
+/// serving a burst with guessed plans until autovacuum's next round.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_of_events_gets_the_table_analyzed_without_waiting_for_autovacuum() {
+    let store = common::postgres().await;
+    let StoreUrl::Postgres(url) = store.url.clone() else {
+        unreachable!("a PostgreSQL store")
+    };
+    let (db, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+        .await
+        .expect("connect to the test database");
+    tokio::spawn(connection);
+    let analyzed = async || -> bool {
+        db.query_one(
+            "SELECT last_analyze IS NOT NULL FROM pg_stat_user_tables WHERE relname = 'events'",
+            &[],
+        )
+        .await
+        .expect("read pg_stat_user_tables")
+        .get(0)
+    };
+    let sentinel = start(SentinelConfig::new(store.url.clone())).await;
+    let first = usize::try_from(mcp_runtime_sentinel::store::ANALYZE_FIRST_ROWS).expect("usize");
+    let data = dataset(first);
+    seed(&sentinel.base, None, &data[..first - 1]).await;
+    assert!(!analyzed().await, "analyzed before the threshold");
+    seed(&sentinel.base, None, &data[first - 1..]).await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !analyzed().await {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "events was not analyzed within 30 s of the {first}th stored event"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
 }

@@ -15,7 +15,7 @@ use std::str::FromStr;
 use futures_util::future::BoxFuture;
 
 pub use chain::{CheckpointRecord, LinkRecord};
-pub use postgres::PostgresStore;
+pub use postgres::{ANALYZE_FIRST_ROWS, PostgresStore};
 pub use queries::{
     Bucket, Cursor, Dimension, EventFilter, EventPage, EventQuery, GroupCount, Summary,
 };
