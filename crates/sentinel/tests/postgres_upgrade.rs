@@ -84,8 +84,8 @@ fn count_of(groups: &Value, key: &str) -> u64 {
         .map_or(0, |g| g["count"].as_u64().expect("count"))
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn upgrading_a_first_version_store_backfills_the_rollup_from_its_events() {
+/// A fresh PostgreSQL store and a connection of the test's own to its database.
+async fn store_and_connection() -> (common::TestStore, tokio_postgres::Client) {
     let store = common::postgres().await;
     let StoreUrl::Postgres(url) = store.url.clone() else {
         unreachable!("a PostgreSQL store")
@@ -94,6 +94,12 @@ async fn upgrading_a_first_version_store_backfills_the_rollup_from_its_events() 
         .await
         .expect("connect to the test database");
     tokio::spawn(connection);
+    (store, db)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn upgrading_a_first_version_store_backfills_the_rollup_from_its_events() {
+    let (store, db) = store_and_connection().await;
 
     // Ten hours of events, so the rollup has many hours, dimensions and decisions.
     let data: Vec<Seed> = dataset(1200);
@@ -192,14 +198,7 @@ async fn upgrading_a_first_version_store_backfills_the_rollup_from_its_events() 
 /// serving a burst with guessed plans until autovacuum's next round.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_burst_of_events_gets_the_table_analyzed_without_waiting_for_autovacuum() {
-    let store = common::postgres().await;
-    let StoreUrl::Postgres(url) = store.url.clone() else {
-        unreachable!("a PostgreSQL store")
-    };
-    let (db, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
-        .await
-        .expect("connect to the test database");
-    tokio::spawn(connection);
+    let (store, db) = store_and_connection().await;
     let analyzed = async || -> bool {
         db.query_one(
             "SELECT last_analyze IS NOT NULL FROM pg_stat_user_tables WHERE relname = 'events'",

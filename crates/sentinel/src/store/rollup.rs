@@ -39,19 +39,16 @@ pub(crate) fn hour_of(ts_ns: i64) -> i64 {
     (ts_ns / HOUR_NS) * HOUR_NS
 }
 
+/// The rollup table's columns, before its key.
+const COLUMNS: &str = "dimension TEXT NOT NULL, dim_value TEXT NOT NULL, decision TEXT NOT NULL, \
+     hour_ts BIGINT NOT NULL, events BIGINT NOT NULL, latency_ms BIGINT NOT NULL, \
+     first_ts BIGINT NOT NULL, last_ts BIGINT NOT NULL,";
+
 /// The DDL and the backfill from existing events (a migration: stores that already hold events
 /// get their rollup in the same step).
 pub(crate) fn migration() -> String {
     let mut sql = format!(
-        "CREATE TABLE IF NOT EXISTS {TABLE} (
-            dimension TEXT NOT NULL,
-            dim_value TEXT NOT NULL,
-            decision TEXT NOT NULL,
-            hour_ts BIGINT NOT NULL,
-            events BIGINT NOT NULL,
-            latency_ms BIGINT NOT NULL,
-            first_ts BIGINT NOT NULL,
-            last_ts BIGINT NOT NULL,
+        "CREATE TABLE IF NOT EXISTS {TABLE} ({COLUMNS}
             PRIMARY KEY (dimension, dim_value, decision, hour_ts)
         );
         CREATE INDEX IF NOT EXISTS {TABLE}_hour ON {TABLE} (hour_ts);\n"
@@ -78,15 +75,7 @@ pub(crate) fn migration() -> String {
 pub(crate) fn key_order_migration(dialect: Dialect) -> String {
     match dialect {
         Dialect::Sqlite => format!(
-            "CREATE TABLE {TABLE}_by_hour (
-                dimension TEXT NOT NULL,
-                dim_value TEXT NOT NULL,
-                decision TEXT NOT NULL,
-                hour_ts BIGINT NOT NULL,
-                events BIGINT NOT NULL,
-                latency_ms BIGINT NOT NULL,
-                first_ts BIGINT NOT NULL,
-                last_ts BIGINT NOT NULL,
+            "CREATE TABLE {TABLE}_by_hour ({COLUMNS}
                 PRIMARY KEY (dimension, hour_ts, dim_value, decision)
             ) WITHOUT ROWID;
             INSERT INTO {TABLE}_by_hour SELECT dimension, dim_value, decision, hour_ts, events, \

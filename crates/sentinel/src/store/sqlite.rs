@@ -821,25 +821,21 @@ mod tests {
             .map(|g| (g.key.as_str(), g.count, g.denied, g.avg_latency_ms))
             .collect();
         assert_eq!(counts, [("read", 2, 0, 6), ("write", 1, 1, 6)]);
-        let rolled: i64 = store
-            .reader()
-            .expect("reader")
-            .query_row(
-                "SELECT SUM(events) FROM usage_rollup WHERE dimension = '*'",
-                [],
-                |r| r.get(0),
-            )
-            .expect("rollup");
-        assert_eq!(rolled, 3, "the rollup was backfilled");
-        let table: String = store
-            .reader()
-            .expect("reader")
-            .query_row(
-                "SELECT sql FROM sqlite_master WHERE name = 'usage_rollup'",
-                [],
-                |r| r.get(0),
-            )
-            .expect("rollup schema");
+        let one = |sql: &str| -> rusqlite::types::Value {
+            let reader = store.reader().expect("reader");
+            reader.query_row(sql, [], |r| r.get(0)).expect(sql)
+        };
+        let rolled = one("SELECT SUM(events) FROM usage_rollup WHERE dimension = '*'");
+        assert_eq!(
+            rolled,
+            rusqlite::types::Value::Integer(3),
+            "the rollup was backfilled"
+        );
+        let rusqlite::types::Value::Text(table) =
+            one("SELECT sql FROM sqlite_master WHERE name = 'usage_rollup'")
+        else {
+            panic!("no rollup schema")
+        };
         assert!(
             table.contains("PRIMARY KEY (dimension, hour_ts, dim_value, decision)")
                 && table.ends_with("WITHOUT ROWID"),
