@@ -27,8 +27,9 @@
 #                          deleted afterwards; the cluster is left running)
 #   MCP_BENCH_CRDS         a directory of CRD manifests to install instead of `mcp-runtime crd`
 #   MCP_BENCH_SERVERS, MCP_BENCH_GRANTS, MCP_BENCH_STEADY_SECONDS
-#   MCP_BENCH_DIRECT=1     measure the control plane's floor instead (see below), with
-#                          MCP_BENCH_DIRECT_CLIENTS (16) parallel kubectl processes
+#
+# The control plane's floor (the same children written with no operator) is measured by
+# `cargo bench -p mcp-runtime-operator --bench operator_scale` with MCP_BENCH_KUBECONFIG set.
 #   MIMALLOC_PURGE_DELAY   the allocator setting the shipped Deployment uses (default 0, as there)
 #   K8S_STATE_DIR, K8S_API_PORT, K8S_ETCD_PORT, K8S_KCM_PORT  the private control plane
 #                          (default /tmp/mcp-bench-k8s on 17443 / 24790 / 21257, so it never
@@ -116,58 +117,6 @@ start_operator() {
     >"$WORK/operator.log" 2>&1 &
   OPERATOR_PID=$!
 }
-
-# MCP_BENCH_DIRECT=1: the control plane's floor instead of the operator. The operator renders one
-# server's children in a namespace of their own; they are then stamped out for every server and
-# server-side applied straight to the API server by MCP_BENCH_DIRECT_CLIENTS (16, the operator's
-# concurrent reconciles) kubectl processes, with no operator running. What that takes is the
-# least any controller creating these objects could take on this control plane: it has no
-# status writes, no Events and no reads.
-if [ "${MCP_BENCH_DIRECT:-0}" = 1 ]; then
-  CLIENTS=${MCP_BENCH_DIRECT_CLIENTS:-16}
-  template_ns=$NS-template
-  kubectl create namespace "$template_ns" >/dev/null
-  server_manifest floortemplate "$template_ns" | kubectl create -f - >/dev/null
-  start_operator
-  for ((try = 0; ; try++)); do
-    [ "$(kubectl get mcpserver floortemplate -n "$template_ns" -o jsonpath='{.status.observedGeneration}')" = 1 ] && break
-    ((try < 600)) || die "the operator did not reconcile the template server"
-    sleep 0.1
-  done
-  kill -TERM "$OPERATOR_PID"; wait "$OPERATOR_PID" 2>/dev/null || true; OPERATOR_PID=
-  # The children as the operator applied them, without what the API server fills in.
-  kubectl get deployments,services,ingresses,configmaps,networkpolicies,serviceaccounts,secrets \
-    -n "$template_ns" -o json | jq -c '.items[]
-      | select(any(.metadata.ownerReferences[]?; .kind == "MCPServer"))
-      | .metadata |= {name, labels, annotations}
-      | del(.status, .spec.clusterIP, .spec.clusterIPs)' >"$WORK/children.jsonl"
-  per_server=$(wc -l <"$WORK/children.jsonl")
-  ((per_server > 0)) || die "the operator rendered no children for the template server"
-  kubectl create namespace "$NS" >/dev/null
-  for ((c = 0; c < CLIENTS; c++)); do
-    for ((i = c; i < SERVERS; i += CLIENTS)); do
-      sed "s/floortemplate/srv-$(printf %04d "$i")/g" "$WORK/children.jsonl"
-    done >"$WORK/direct-$c.jsonl"
-  done
-  log "server-side applying $((SERVERS * per_server)) objects ($per_server per server) with $CLIENTS clients"
-  started=$(date +%s.%N)
-  pids=()
-  for ((c = 0; c < CLIENTS; c++)); do
-    kubectl apply --server-side --field-manager=mcp-runtime-floor -n "$NS" -f "$WORK/direct-$c.jsonl" \
-      >/dev/null 2>"$WORK/direct-$c.err" &
-    pids+=($!)
-  done
-  failed=0
-  for pid in "${pids[@]}"; do wait "$pid" || failed=1; done
-  elapsed=$(awk -v a="$started" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
-  ((failed == 0)) || { cat "$WORK"/direct-*.err >&2; die "a kubectl apply failed"; }
-  echo
-  echo "Control-plane floor: $SERVERS servers' children server-side applied directly, no operator"
-  echo "objects:                     $((SERVERS * per_server)) ($per_server per server: $(jq -r .kind "$WORK/children.jsonl" | sort | paste -sd, -))"
-  echo "clients:                     $CLIENTS kubectl processes"
-  echo "applied in:                  ${elapsed} s ($(awk -v n=$((SERVERS * per_server)) -v s="$elapsed" 'BEGIN { printf "%.0f", n / s }') objects/s)"
-  exit 0
-fi
 
 # Workload, created before the operator starts.
 kubectl create namespace "$NS" >/dev/null
