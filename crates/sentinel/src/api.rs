@@ -617,7 +617,7 @@ async fn usage(
     let store = inner.store.as_ref();
     // One cheap totals scan; the distinct counts come from the groupings below (fetched whole,
     // then cut to `top`), which saves the costly COUNT(DISTINCT …) pass over the range.
-    // The edge hours' events, read once for the ten aggregations below.
+    // The edge hours' events, read once for the nine aggregations below.
     let edges = match queries::EdgeEvents::read(store, &filter).await {
         Ok(edges) => edges,
         Err(e) => return Ok(store_failed(e)),
