@@ -12,7 +12,6 @@ use mcp_runtime_testkit::cluster::{self as t6, PrivateControlPlane};
 use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
 
 const BIN: &str = env!("CARGO_BIN_EXE_mcp-runtime");
 
@@ -250,17 +249,19 @@ fn catalog_and_policy_inspect_read_the_live_servers_and_policy() {
     assert!(crds.status.success(), "{}", stderr(&crds));
     let crds = stdout(&crds);
     k.kubectl(&["apply", "--server-side", "-f", "-"], Some(&crds));
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while k
-        .kubectl(&["get", "crd", "-o", "jsonpath={range .items[*]}{.status.conditions[?(@.type==\"Established\")].status} {end}"], None)
-        .split_whitespace()
-        .filter(|s| *s == "True")
-        .count()
-        < 3
-    {
-        assert!(Instant::now() < deadline, "CRDs not Established");
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    // `kubectl wait`, not a jsonpath filter over the conditions: a CRD read in the instant
+    // before the API server writes its first status has no conditions, and the filter fails.
+    k.kubectl(
+        &[
+            "wait",
+            "--for=condition=Established",
+            "--timeout=60s",
+            "crd/mcpservers.mcpruntime.org",
+            "crd/mcpaccessgrants.mcpruntime.org",
+            "crd/mcpagentsessions.mcpruntime.org",
+        ],
+        None,
+    );
     for ns in ["mcp-servers", "team-b", "empty"] {
         k.kubectl(&["create", "namespace", ns], None);
     }
