@@ -132,6 +132,15 @@ async fn with_operator(n: usize) -> (Duration, u64) {
     (elapsed, reconciles)
 }
 
+/// What the operator renders for `server` with no grants or sessions: its policy, then its
+/// children.
+fn desired(server: &MCPServer, config: &OperatorConfig) -> build::Desired {
+    let policy =
+        mcp_runtime_policy::render::render(server, [], [], "local", jiff::Timestamp::now())
+            .expect("render");
+    build::build(server, Some(&policy), config, None).expect("build")
+}
+
 async fn baseline(n: usize) -> Duration {
     let fake = FakeApi::with_mcp_runtime().await;
     let client = fake.test_client();
@@ -144,10 +153,7 @@ async fn baseline(n: usize) -> Duration {
             .create(&PostParams::default(), &server(i))
             .await
             .expect("create");
-        let policy =
-            mcp_runtime_policy::render::render(&created, [], [], "local", jiff::Timestamp::now())
-                .expect("render");
-        let desired = build::build(&created, Some(&policy), &config, None).expect("build");
+        let desired = desired(&created, &config);
         let name = created.metadata.name.clone().expect("name");
         let cm = desired.policy_config_map.expect("cm");
         let mut values = vec![
@@ -292,16 +298,7 @@ async fn real_cluster_floor(kubeconfig: &str, n: usize, concurrency: usize) {
             let namespace = namespace.clone();
             let operator_config = &operator_config;
             async move {
-                let policy = mcp_runtime_policy::render::render(
-                    &server,
-                    [],
-                    [],
-                    "local",
-                    jiff::Timestamp::now(),
-                )
-                .expect("render");
-                let desired =
-                    build::build(&server, Some(&policy), operator_config, None).expect("build");
+                let desired = desired(&server, operator_config);
                 let mut children = vec![
                     serde_json::to_value(&desired.deployment).expect("json"),
                     serde_json::to_value(&desired.service).expect("json"),

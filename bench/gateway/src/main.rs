@@ -683,13 +683,13 @@ async fn run(args: Args) -> Result<()> {
     }
     let oauth_index = (targets.len() > 2).then_some(2);
     // The floor for any proxy that reads HTTP: the same hop with none of the gateway's work.
-    let (_http_relay_process, http_relay) = start_http_relay(upstream)?;
+    let (http_relay_process, http_relay) = start_http_relay(upstream)?;
     let http_relay_index = targets.len();
     targets.push(Target {
         name: "http proxy",
         address: http_relay,
         bearer: None,
-        pid: _http_relay_process.0.id(),
+        pid: http_relay_process.0.id(),
         audited: false,
     });
     let n = targets.len();
