@@ -10,6 +10,7 @@
 //!   whole process, fanned out to the controllers, with the `serverRef` index kept in step.
 
 pub mod access;
+pub mod echo;
 mod error;
 pub mod server;
 pub mod shared;
@@ -452,6 +453,9 @@ pub struct Context {
     /// How often a server referencing Secrets re-reads them (Secrets are read with GET, never
     /// listed or watched, so this bounds how long a Secret change takes to roll the pods).
     pub secret_recheck: Duration,
+    /// This process's last write of each watched child and server status, so that the watch
+    /// echo of a write does not trigger a reconcile.
+    pub own_writes: echo::OwnWrites,
     /// Consecutive failures per object, for the error backoff.
     failures: Mutex<HashMap<String, u32>>,
     /// Consecutive reconciles that found a server not ready, per server.
@@ -491,6 +495,7 @@ impl Context {
             namespace: None,
             max_concurrent_reconciles: DEFAULT_MAX_CONCURRENT_RECONCILES,
             secret_recheck: DEFAULT_SECRET_RECHECK,
+            own_writes: echo::OwnWrites::default(),
             failures: Mutex::default(),
             not_ready: Mutex::default(),
         }

@@ -21,6 +21,7 @@ use kube::runtime::WatchStreamExt;
 use kube::runtime::reflector::{self, ObjectRef, Store, reflector};
 use kube::runtime::watcher::{self, Event as WatchEvent, watcher};
 use mcp_runtime_api::{MCPAccessGrant, MCPAgentSession, MCPServer};
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -211,15 +212,42 @@ fn index_hook<K: AccessObject>(store: Store<K>, index: Arc<AccessIndex>) -> Serv
             server_ref(object.server_ref(), &ns),
         )
     };
+    // The generation last seen per object. The policy is rendered from a grant's or session's
+    // name and spec only, so a change that leaves the generation alone (its own status write,
+    // a label) re-renders nothing and triggers no server. Objects without a generation always
+    // trigger.
+    let mut generations: HashMap<ObjectRef<K>, i64> = HashMap::new();
     Box::new(move |event: &WatchEvent<K>| {
         let index: &RefIndex<K> = K::index(&index);
         match event {
             WatchEvent::Apply(object) => {
+                let generation = object.meta().generation;
                 let (object, server) = referenced(object);
-                index.update(object, Some(server))
+                let previous = match generation {
+                    Some(g) => generations.insert(object.clone(), g),
+                    None => generations.remove(&object),
+                };
+                let affected = index.update(object, Some(server.clone()));
+                let same_spec = generation.is_some() && previous == generation;
+                if same_spec && affected == [server] {
+                    Vec::new()
+                } else {
+                    affected
+                }
             }
-            WatchEvent::Delete(object) => index.update(ObjectRef::from_obj(object), None),
-            WatchEvent::InitDone => index.relisted(store.state().iter().map(|o| referenced(o))),
+            WatchEvent::Delete(object) => {
+                let object = ObjectRef::from_obj(object);
+                generations.remove(&object);
+                index.update(object, None)
+            }
+            WatchEvent::InitDone => {
+                let present = store.state();
+                generations = present
+                    .iter()
+                    .filter_map(|o| Some((ObjectRef::from_obj(o.as_ref()), o.meta().generation?)))
+                    .collect();
+                index.relisted(present.iter().map(|o| referenced(o)))
+            }
             WatchEvent::Init | WatchEvent::InitApply(_) => Vec::new(),
         }
     })
@@ -290,5 +318,48 @@ mod tests {
                 .referencing(&ObjectRef::new("s2").within("ns"))
                 .is_empty()
         );
+    }
+
+    /// A grant's own status write (or any change that leaves its generation alone) renders the
+    /// same policy, so it triggers no server; a spec change, a new grant, a move and a delete
+    /// do. A grant without a generation always triggers.
+    #[tokio::test]
+    async fn only_a_new_generation_of_a_grant_triggers_its_server() {
+        let (store, writer) = reflector::store::<MCPAccessGrant>();
+        let index = Arc::new(AccessIndex::default());
+        let at = |name: &str, server: &str, generation: Option<i64>, version: &str| {
+            let mut g = grant(name, server);
+            g.metadata.generation = generation;
+            g.metadata.resource_version = Some(version.into());
+            g
+        };
+        let events = vec![
+            Ok(WatchEvent::Init),
+            Ok(WatchEvent::InitApply(at("g1", "s1", Some(1), "1"))),
+            Ok(WatchEvent::InitDone),
+            // Its status written: same generation.
+            Ok(WatchEvent::Apply(at("g1", "s1", Some(1), "2"))),
+            // Its spec changed.
+            Ok(WatchEvent::Apply(at("g1", "s1", Some(2), "3"))),
+            // A new grant, then its status.
+            Ok(WatchEvent::Apply(at("g2", "s2", Some(1), "4"))),
+            Ok(WatchEvent::Apply(at("g2", "s2", Some(1), "5"))),
+            // Moved to another server.
+            Ok(WatchEvent::Apply(at("g2", "s3", Some(2), "6"))),
+            // No generation: always a trigger.
+            Ok(WatchEvent::Apply(at("g3", "s4", None, "7"))),
+            Ok(WatchEvent::Apply(at("g3", "s4", None, "8"))),
+            Ok(WatchEvent::Delete(at("g1", "s1", Some(2), "9"))),
+        ];
+        let shared = Shared::new(
+            reflector(writer, futures::stream::iter(events)),
+            store.clone(),
+            index_hook(store, index),
+        );
+        let servers = shared.servers();
+        shared.drive().await;
+        drop(shared);
+        let names: Vec<String> = servers.map(|s| s.name).collect().await;
+        assert_eq!(names, ["s1", "s1", "s2", "s2", "s3", "s4", "s4", "s1"]);
     }
 }

@@ -3,15 +3,21 @@
 
 use crate::apply::{Ownership, apply_if_changed, is_subset, ownership};
 use crate::build::{self, Desired, POLICY_KEY};
+use crate::controller::echo::OwnWrites;
 use crate::controller::error::OwnershipConflict;
 use crate::controller::{Context, Error};
+use k8s_openapi::NamespaceResourceScope;
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{ConfigMap, Secret, Service, ServiceAccount};
 use k8s_openapi::api::networking::v1::{Ingress, NetworkPolicy};
 use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
-use kube::api::Api;
+use kube::Resource;
+use kube::api::{Api, GetParams};
 use mcp_runtime_api::MCPServer;
 use mcp_runtime_policy::PolicyDocument;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use std::fmt::Debug;
 
 /// The APIs of a server's children, in its namespace.
 pub struct Children {
@@ -82,14 +88,14 @@ impl Children {
             gateway_role,
             gateway_role_binding,
         ) = tokio::try_join!(
-            self.deployments.get_opt(name),
-            self.deployments.get_opt(&canary),
-            self.services.get_opt(name),
-            self.ingresses.get_opt(name),
-            self.network_policies.get_opt(name),
-            self.config_maps.get_opt(&policy),
-            self.roles.get_opt(&reader),
-            self.role_bindings.get_opt(&reader),
+            cached(&self.deployments, name),
+            cached(&self.deployments, &canary),
+            cached(&self.services, name),
+            cached(&self.ingresses, name),
+            cached(&self.network_policies, name),
+            cached(&self.config_maps, &policy),
+            cached(&self.roles, &reader),
+            cached(&self.role_bindings, &reader),
         )
         .map_err(Error::Apply)?;
         Ok(Live {
@@ -102,6 +108,25 @@ impl Children {
             gateway_role,
             gateway_role_binding,
         })
+    }
+}
+
+/// `name` from the API server's watch cache (`resourceVersion=0`), `None` when absent.
+///
+/// A quorum read goes to etcd for every child of every reconcile; at 10,000 servers those reads
+/// compete with the writes for the same saturated control plane. The watch cache is what the
+/// operator's own watches are served from, so it already holds whatever change triggered this
+/// reconcile. A copy that lags behind a write made milliseconds earlier costs one idempotent
+/// apply; the window in which a foreign object created meanwhile goes unseen exists with a
+/// quorum read too (between the read and the apply), and is only milliseconds wider.
+async fn cached<K>(api: &Api<K>, name: &str) -> Result<Option<K>, kube::Error>
+where
+    K: Clone + DeserializeOwned + Debug,
+{
+    match api.get_with(name, &GetParams::any()).await {
+        Ok(object) => Ok(Some(object)),
+        Err(kube::Error::Api(status)) if status.is_not_found() => Ok(None),
+        Err(e) => Err(e),
     }
 }
 
@@ -214,10 +239,11 @@ impl Children {
         live: &Live,
         policy: Option<&PolicyDocument>,
     ) -> Result<Applied, Error> {
+        let own = &ctx.own_writes;
         let apply_policy = async {
             Ok::<_, kube::Error>(match &desired.policy_config_map {
                 Some(cm) if !policy_up_to_date(cm, live.policy.as_ref(), policy) => {
-                    apply_if_changed(&self.config_maps, cm, None)
+                    apply_child(own, &self.config_maps, cm, None)
                         .await?
                         .or(live.policy.clone())
                 }
@@ -227,7 +253,8 @@ impl Children {
         };
         let apply_deployment = async {
             Ok::<_, kube::Error>(
-                apply_if_changed(
+                apply_child(
+                    own,
                     &self.deployments,
                     &desired.deployment,
                     live.deployment.as_ref(),
@@ -238,7 +265,7 @@ impl Children {
         };
         let apply_canary = async {
             Ok::<_, kube::Error>(match &desired.canary {
-                Some(c) => apply_if_changed(&self.deployments, c, live.canary.as_ref())
+                Some(c) => apply_child(own, &self.deployments, c, live.canary.as_ref())
                     .await?
                     .or(live.canary.clone()),
                 None => None,
@@ -246,14 +273,14 @@ impl Children {
         };
         let apply_service = async {
             Ok::<_, kube::Error>(
-                apply_if_changed(&self.services, &desired.service, live.service.as_ref())
+                apply_child(own, &self.services, &desired.service, live.service.as_ref())
                     .await?
                     .or(live.service.clone()),
             )
         };
         let apply_ingress = async {
             Ok::<_, kube::Error>(match &desired.ingress {
-                Some(i) => apply_if_changed(&self.ingresses, i, live.ingress.as_ref())
+                Some(i) => apply_child(own, &self.ingresses, i, live.ingress.as_ref())
                     .await?
                     .or(live.ingress.clone()),
                 None => None,
@@ -261,10 +288,17 @@ impl Children {
         };
         let apply_network_policy = async {
             if let Some(np) = &desired.network_policy {
-                apply_if_changed(&self.network_policies, np, live.network_policy.as_ref()).await?;
+                apply_child(
+                    own,
+                    &self.network_policies,
+                    np,
+                    live.network_policy.as_ref(),
+                )
+                .await?;
             }
             Ok::<_, kube::Error>(())
         };
+        // Roles are not watched, so their writes have no echo to remember.
         // The Role before its binding: binding a Role needs the binder to hold its rules, which
         // the API server can only check once the Role exists.
         let apply_gateway_rbac = async {
@@ -300,6 +334,28 @@ impl Children {
             ingress,
         })
     }
+}
+
+/// [`apply_if_changed`] of a watched child, remembering the write so that its watch echo does
+/// not trigger another reconcile (see [`OwnWrites`]).
+async fn apply_child<K>(
+    own: &OwnWrites,
+    api: &Api<K>,
+    desired: &K,
+    live: Option<&K>,
+) -> Result<Option<K>, kube::Error>
+where
+    K: Resource<DynamicType = (), Scope = NamespaceResourceScope>
+        + Clone
+        + Serialize
+        + DeserializeOwned
+        + Debug,
+{
+    let written = apply_if_changed(api, desired, live).await?;
+    if let Some(written) = &written {
+        own.record(&K::kind(&()), written.meta());
+    }
+    Ok(written)
 }
 
 /// The policy ConfigMap is rewritten only when the policy revision (or its metadata) changed:

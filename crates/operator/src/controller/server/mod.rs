@@ -66,7 +66,13 @@ pub fn controller(
     let config_refs = Arc::new(ConfigRefIndex::default());
     let cm_refs = config_refs.clone();
     let servers = &watches.servers;
-    let server_events = super::settled_objects(servers.events(), servers.store.clone());
+    let own_status = ctx.clone();
+    let server_events =
+        super::settled_objects(servers.events(), servers.store.clone()).filter(move |server| {
+            let echo =
+                matches!(server, Ok(s) if own_status.own_writes.is_echo("MCPServer", &s.metadata));
+            std::future::ready(!echo)
+        });
     let grant_triggers = watches.grants.servers();
     let session_triggers = watches.sessions.servers();
     let controller = Controller::for_stream(server_events, servers.store.clone())
@@ -113,7 +119,7 @@ pub fn controller(
 
 /// A metadata-only watch (`PartialObjectMeta`) of `K` in the operator's scope, trimmed.
 fn owned_metadata<K>(
-    ctx: &Context,
+    ctx: &Arc<Context>,
     wc: &watcher::Config,
 ) -> impl futures::Stream<Item = Result<PartialObjectMeta<K>, watcher::Error>> + Send + 'static
 where
@@ -125,10 +131,17 @@ where
         + Sync
         + 'static,
 {
+    let own = Arc::clone(ctx);
     watcher(ctx.scoped_api::<PartialObjectMeta<K>>(), wc.clone())
         .backoff(super::TriggerBackoff::default())
         .modify(|object: &mut PartialObjectMeta<K>| super::trim_metadata(&mut object.metadata))
         .touched_objects()
+        // The echo of this operator's own write of a child triggers nothing (see `OwnWrites`).
+        .filter(move |object| {
+            let echo =
+                matches!(object, Ok(o) if own.own_writes.is_echo(&K::kind(&()), &o.metadata));
+            std::future::ready(!echo)
+        })
 }
 
 fn owner_server<K: Resource>(object: &K) -> Option<ObjectRef<MCPServer>> {

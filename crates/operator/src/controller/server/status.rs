@@ -39,7 +39,16 @@ pub async fn observe(
         .unwrap_or(1);
     let deployment_ready =
         status::deployment_check(applied.deployment.as_ref(), desired_replicas, &[]).ready;
-    let pods: Vec<Pod> = if applied.deployment.is_some() && !deployment_ready {
+    // Pods can only explain a Deployment that has some: until its status counts one (a
+    // Deployment just created has no status yet), listing them finds nothing, and the status
+    // update that counts them triggers the next reconcile.
+    let has_pods = applied
+        .deployment
+        .as_ref()
+        .and_then(|d| d.status.as_ref())
+        .and_then(|s| s.replicas)
+        .is_some_and(|replicas| replicas > 0);
+    let pods: Vec<Pod> = if has_pods && !deployment_ready {
         let pods: Api<Pod> = Api::namespaced(ctx.client.clone(), &ns);
         // From the API server's watch cache (`resourceVersion=0`), not a quorum read of every
         // pod in the namespace from etcd: these pods only explain why the Deployment is not
@@ -282,13 +291,15 @@ pub async fn write(
         "kind": "MCPServer",
         "status": status,
     });
-    api.patch_status(
-        &name,
-        &PatchParams::apply(FIELD_MANAGER).force(),
-        &Patch::Apply(&body),
-    )
-    .await
-    .map_err(Error::Status)?;
+    let written = api
+        .patch_status(
+            &name,
+            &PatchParams::apply(FIELD_MANAGER).force(),
+            &Patch::Apply(&body),
+        )
+        .await
+        .map_err(Error::Status)?;
+    ctx.own_writes.record("MCPServer", &written.metadata);
     let ready_reason = |s: &MCPServerStatus| {
         s.conditions
             .iter()
