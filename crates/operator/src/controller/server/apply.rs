@@ -395,16 +395,14 @@ async fn shared(server: &MCPServer, ctx: &Context, ns: &str) -> Result<(), kube:
     if server.spec.service_account_name.is_none() {
         let api: Api<ServiceAccount> = Api::namespaced(ctx.client.clone(), ns);
         let desired = build::workload_service_account(ns);
-        let live = api.get_opt(build::WORKLOAD_SERVICE_ACCOUNT).await?;
+        let live = cached(&api, build::WORKLOAD_SERVICE_ACCOUNT).await?;
         apply_if_changed(&api, &desired, live.as_ref()).await?;
     }
     if let Some(secret) = build::registry_pull_secret(ns, &ctx.config)
         .filter(|_| server.spec.image_pull_secrets.is_empty())
     {
         let api: Api<Secret> = Api::namespaced(ctx.client.clone(), ns);
-        let live = api
-            .get_opt(&ctx.config.provisioned_registry_secret_name)
-            .await?;
+        let live = cached(&api, &ctx.config.provisioned_registry_secret_name).await?;
         apply_if_changed(&api, &secret, live.as_ref()).await?;
     }
     Ok(())
