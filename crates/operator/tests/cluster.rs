@@ -86,6 +86,8 @@ impl Cluster {
                     not_ready_requeue: NOT_READY_REQUEUE,
                     // Constant: the steady-state test counts reconciles within 10 s.
                     not_ready_requeue_max: NOT_READY_REQUEUE,
+                    not_ready_rechecks_per_second:
+                        mcp_runtime_operator::controller::DEFAULT_NOT_READY_RECHECKS_PER_SECOND,
                     resync: Duration::from_secs(60),
                 }),
         );

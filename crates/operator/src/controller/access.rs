@@ -250,7 +250,7 @@ async fn reconcile_access<K: AccessObject>(
     object: &K,
     cx: &AccessContext,
 ) -> Result<Action, Error> {
-    if !cx.servers.synced() {
+    if !cx.servers.wait_synced(super::shared::SYNC_WAIT).await {
         return Ok(Action::requeue(Duration::from_millis(100)));
     }
     if object.meta().deletion_timestamp.is_some() {

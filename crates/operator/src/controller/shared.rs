@@ -22,8 +22,8 @@ use kube::runtime::reflector::{self, ObjectRef, Store, reflector};
 use kube::runtime::watcher::{self, Event as WatchEvent, watcher};
 use mcp_runtime_api::{MCPAccessGrant, MCPAgentSession, MCPServer};
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
+use tokio::sync::watch;
 
 type EventStream<K> =
     futures::stream::BoxStream<'static, Result<WatchEvent<K>, kube::runtime::watcher::Error>>;
@@ -31,12 +31,18 @@ type EventStream<K> =
 /// Maps an event (already applied to the store) to the servers it concerns.
 type ServerHook<K> = Box<dyn FnMut(&WatchEvent<K>) -> Vec<ObjectRef<MCPServer>> + Send>;
 
+/// How long a reconcile waits for a shared cache's first list before it gives its slot back and
+/// requeues. Waiting, not requeueing every 100 ms: with 2,500 grants waiting for the list of
+/// 10,000 servers, the polling made 176,000 empty reconciles. Bounded, so that a shutdown before
+/// a cache ever fills (an unreachable API server) still ends.
+pub const SYNC_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// A reflector of `K` shared by every controller of the process.
 pub struct Shared<K: kube::Resource<DynamicType = ()> + 'static> {
     /// The one cache of `K`.
     pub store: Store<K>,
     /// Set once the first list is in the store (and in the index, for grants and sessions).
-    synced: AtomicBool,
+    synced: watch::Sender<bool>,
     events: Mutex<Vec<mpsc::UnboundedSender<WatchEvent<K>>>>,
     servers: Mutex<Vec<mpsc::UnboundedSender<ObjectRef<MCPServer>>>>,
     source: Mutex<Option<(EventStream<K>, ServerHook<K>)>>,
@@ -46,7 +52,7 @@ impl<K: kube::Resource<DynamicType = ()> + 'static> std::fmt::Debug for Shared<K
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Shared")
             .field("kind", &K::kind(&()))
-            .field("synced", &self.synced)
+            .field("synced", &*self.synced.borrow())
             .finish_non_exhaustive()
     }
 }
@@ -66,7 +72,7 @@ where
     ) -> Arc<Self> {
         Arc::new(Shared {
             store,
-            synced: AtomicBool::new(false),
+            synced: watch::channel(false).0,
             events: Mutex::default(),
             servers: Mutex::default(),
             source: Mutex::new(Some((events.boxed(), hook))),
@@ -75,7 +81,16 @@ where
 
     /// Whether the first list is in the store.
     pub fn synced(&self) -> bool {
-        self.synced.load(Ordering::SeqCst)
+        *self.synced.borrow()
+    }
+
+    /// Waits up to `limit` for the first list to be in the store; true when it is.
+    pub async fn wait_synced(&self, limit: std::time::Duration) -> bool {
+        let mut synced = self.synced.subscribe();
+        // The sender lives as long as `self`, so the wait ends only by syncing or the limit.
+        tokio::time::timeout(limit, synced.wait_for(|done| *done))
+            .await
+            .is_ok_and(|waited| waited.is_ok())
     }
 
     /// Every watch event from now on, each delivered after the store applied it; a (re)list
@@ -118,7 +133,9 @@ where
             };
             let servers = hook(&event);
             match event {
-                WatchEvent::InitDone => self.synced.store(true, Ordering::SeqCst),
+                WatchEvent::InitDone => {
+                    self.synced.send_replace(true);
+                }
                 // A list being buffered: no subscriber acts on it before it is in the store (at
                 // `InitDone`), so its objects are not copied to each of them.
                 WatchEvent::Init | WatchEvent::InitApply(_) => continue,

@@ -94,6 +94,8 @@ pub fn fast_timing() -> Timing {
         not_ready_requeue: Duration::from_millis(300),
         // Constant: the tests count on a reconcile every 300 ms while not ready.
         not_ready_requeue_max: Duration::from_millis(300),
+        not_ready_rechecks_per_second:
+            mcp_runtime_operator::controller::DEFAULT_NOT_READY_RECHECKS_PER_SECOND,
         resync: Duration::from_secs(60),
     }
 }

@@ -198,8 +198,18 @@ async fn reconcile(server: Arc<MCPServer>, cx: Arc<ServerContext>) -> Result<Act
 /// (see [`spec_error`]); an API error goes to the error policy.
 async fn reconcile_server(server: &MCPServer, cx: &ServerContext) -> Result<Action, Error> {
     let ctx = &cx.ctx;
-    if !(cx.watches.grants.synced() && cx.watches.sessions.synced()) {
-        // Rendering before the grant and session caches are filled would drop their entries.
+    // Rendering before the grant and session caches are filled would drop their entries.
+    if !(cx
+        .watches
+        .grants
+        .wait_synced(super::shared::SYNC_WAIT)
+        .await
+        && cx
+            .watches
+            .sessions
+            .wait_synced(super::shared::SYNC_WAIT)
+            .await)
+    {
         return Ok(Action::requeue(Duration::from_millis(100)));
     }
     let ns = server.namespace().ok_or(Error::MissingMetadata)?;
