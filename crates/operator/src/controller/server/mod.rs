@@ -66,13 +66,8 @@ pub fn controller(
     let config_refs = Arc::new(ConfigRefIndex::default());
     let cm_refs = config_refs.clone();
     let servers = &watches.servers;
-    let own_status = ctx.clone();
-    let server_events =
-        super::settled_objects(servers.events(), servers.store.clone()).filter(move |server| {
-            let echo =
-                matches!(server, Ok(s) if own_status.own_writes.is_echo("MCPServer", &s.metadata));
-            std::future::ready(!echo)
-        });
+    let server_events = super::settled_objects(servers.events(), servers.store.clone())
+        .filter(not_own_echo(&ctx, "MCPServer".into()));
     let grant_triggers = watches.grants.servers();
     let session_triggers = watches.sessions.servers();
     let controller = Controller::for_stream(server_events, servers.store.clone())
@@ -131,17 +126,24 @@ where
         + Sync
         + 'static,
 {
-    let own = Arc::clone(ctx);
     watcher(ctx.scoped_api::<PartialObjectMeta<K>>(), wc.clone())
         .backoff(super::TriggerBackoff::default())
         .modify(|object: &mut PartialObjectMeta<K>| super::trim_metadata(&mut object.metadata))
         .touched_objects()
-        // The echo of this operator's own write of a child triggers nothing (see `OwnWrites`).
-        .filter(move |object| {
-            let echo =
-                matches!(object, Ok(o) if own.own_writes.is_echo(&K::kind(&()), &o.metadata));
-            std::future::ready(!echo)
-        })
+        .filter(not_own_echo(ctx, K::kind(&()).into_owned()))
+}
+
+/// A stream filter that drops the watch echo of this operator's own write of a `kind` object:
+/// it triggers nothing (see `OwnWrites`).
+fn not_own_echo<T: Resource, E>(
+    ctx: &Arc<Context>,
+    kind: String,
+) -> impl FnMut(&Result<T, E>) -> std::future::Ready<bool> + Send + 'static {
+    let ctx = Arc::clone(ctx);
+    move |object| {
+        let echo = matches!(object, Ok(o) if ctx.own_writes.is_echo(&kind, o.meta()));
+        std::future::ready(!echo)
+    }
 }
 
 fn owner_server<K: Resource>(object: &K) -> Option<ObjectRef<MCPServer>> {
